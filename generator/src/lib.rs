@@ -1,0 +1,1 @@
+//! The kelisim site generator.

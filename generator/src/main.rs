@@ -1,0 +1,2 @@
+//! `kelisim`: the command line.
+fn main() {}

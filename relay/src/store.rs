@@ -1,0 +1,87 @@
+//! Where records live. One trait, several back ends (SQLite on one machine, DynamoDB or a
+//! DynamoDB-compatible endpoint in the cloud), one conformance suite for all of them.
+//!
+//! The contract every implementation keeps: `insert` returns only after the write is durable,
+//! and it is atomic with the duplicate checks, so an id, an idempotency key or a content
+//! fingerprint inside its window is never stored twice, even under concurrent requests.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::record::{ConsentRecord, RecordId};
+
+/// Keys that make a second, identical submission a no-op.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DedupKeys {
+    /// The script's per-visit key; remembered for as long as the record exists.
+    pub idempotency_key: Option<String>,
+    /// Keyed hash of the submitted content. It catches a double click without JavaScript,
+    /// but only within a short window, because two people may honestly send the same text.
+    pub fingerprint: String,
+    /// Until when the fingerprint blocks a duplicate.
+    pub fingerprint_until: OffsetDateTime,
+}
+
+/// What `insert` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// The record was written durably.
+    New(RecordId),
+    /// An earlier submission with the same idempotency key, or the same fingerprint inside
+    /// its window, was already stored; nothing new was written. Holds the earlier id.
+    Duplicate(RecordId),
+}
+
+impl Inserted {
+    /// The id the visitor is told about, new or earlier.
+    pub fn id(self) -> RecordId {
+        match self {
+            Self::New(id) | Self::Duplicate(id) => id,
+        }
+    }
+}
+
+/// A store failure. Messages never contain personal data: they name the operation and the
+/// back end's error kind only.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The back end is overloaded or throttling; the client should retry later.
+    #[error("the record store is busy ({0}); try again later")]
+    Busy(String),
+    /// The back end is unreachable or failed.
+    #[error("the record store failed: {0}")]
+    Backend(String),
+    /// A stored item could not be read back as a record.
+    #[error("a stored record is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// A durable home for consent records.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Writes `record` unless `dedup` matches an earlier submission. Returns only after the
+    /// write is durable (committed, or acknowledged by the service).
+    async fn insert(
+        &self,
+        record: &ConsentRecord,
+        dedup: &DedupKeys,
+    ) -> Result<Inserted, StoreError>;
+
+    /// The record with this id.
+    async fn get(&self, id: RecordId) -> Result<Option<ConsentRecord>, StoreError>;
+
+    /// Every record whose `email_hmac` is this value (a data subject's access request).
+    async fn find_by_email_hmac(&self, email_hmac: &str) -> Result<Vec<ConsentRecord>, StoreError>;
+
+    /// Replaces a stored record (for withdrawal or rectification). Returns false when no
+    /// record has that id.
+    async fn update(&self, record: &ConsentRecord) -> Result<bool, StoreError>;
+
+    /// Deletes a record and its dedup entries for good (erasure, §4.1 and §8.9). Returns false
+    /// when no record has that id.
+    async fn delete(&self, id: RecordId) -> Result<bool, StoreError>;
+
+    /// Deletes every record whose `expires_at` is before `now` (retention, §5.7 and §8.8).
+    /// Returns how many were deleted.
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
