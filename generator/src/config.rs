@@ -1,0 +1,214 @@
+//! `site.toml`: the site's settings, parsed into a typed [`SiteConfig`].
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Location;
+
+/// The site's settings, as written in `site.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Absolute URL the site is published at, without a trailing slash.
+    pub base_url: String,
+    /// Theme folder under `themes/`.
+    #[serde(default = "default_theme")]
+    pub theme: String,
+    /// Where the contact form posts (a path on the same site, or an absolute URL).
+    pub form_endpoint: String,
+    /// Languages in menu order; the first is the default (and `x-default`).
+    pub languages: Vec<Language>,
+    /// The data controller, exactly as the policy names it.
+    pub operator: kelisim_relay::manifest::Operator,
+    /// Purposes offered in the contact form, in the order shown.
+    pub purposes: Vec<kelisim_relay::manifest::Purpose>,
+}
+
+fn default_theme() -> String {
+    "default".to_owned()
+}
+
+/// One language the site is published in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Language {
+    /// BCP 47 tag used in URLs, `lang`, `hreflang` and Fluent (`kk`, `ru`).
+    pub code: String,
+    /// The language's name in itself (Қазақша), shown in the switcher.
+    pub name: String,
+}
+
+/// Why `site.toml` could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{location}: site.toml is not valid: {message}. Fix that line and build again.")]
+    Syntax { location: Location, message: String },
+    #[error("site.toml: {0}. Fix it and build again.")]
+    Invalid(String),
+}
+
+impl FromStr for SiteConfig {
+    type Err = ConfigError;
+
+    /// Parses and checks `site.toml`'s text. Errors carry `site.toml:<line>`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut config: SiteConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            location: Location::new(
+                "site.toml",
+                e.span().map(|s| line_of(text, s.start)).unwrap_or(1),
+            ),
+            message: e.message().trim().replace('\n', "; "),
+        })?;
+        config.base_url = config.base_url.trim_end_matches('/').to_owned();
+        config.check()?;
+        Ok(config)
+    }
+}
+
+impl SiteConfig {
+    /// The default language: the first one listed.
+    pub fn default_language(&self) -> &Language {
+        // `check` guarantees at least one language; this index is therefore safe, but we still
+        // avoid indexing so a future refactor cannot turn it into a panic.
+        self.languages
+            .first()
+            .unwrap_or_else(|| unreachable_language())
+    }
+
+    /// The language with this code, if the site has it.
+    pub fn language(&self, code: &str) -> Option<&Language> {
+        self.languages.iter().find(|l| l.code == code)
+    }
+
+    /// Replaces the base URL (`--base-url`), normalised like the one in the file.
+    pub fn set_base_url(&mut self, url: &str) -> Result<(), ConfigError> {
+        self.base_url = url.trim_end_matches('/').to_owned();
+        self.check()
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if !(self.base_url.starts_with("https://") || self.base_url.starts_with("http://")) {
+            return Err(ConfigError::Invalid(format!(
+                "base_url must be an absolute http(s) URL such as https://example.kz, not `{}`",
+                self.base_url
+            )));
+        }
+        if self.languages.is_empty() {
+            return Err(ConfigError::Invalid(
+                "list at least one [[languages]] entry".to_owned(),
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for lang in &self.languages {
+            let valid = !lang.code.is_empty()
+                && lang
+                    .code
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && lang.code.parse::<unic_langid::LanguageIdentifier>().is_ok();
+            if !valid {
+                return Err(ConfigError::Invalid(format!(
+                    "language code `{}` is not a BCP 47 tag such as `kk` or `ru`",
+                    lang.code
+                )));
+            }
+            if !seen.insert(lang.code.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "language `{}` is listed twice",
+                    lang.code
+                )));
+            }
+        }
+        if self.theme.is_empty() || self.theme.contains(['/', '\\']) || self.theme == ".." {
+            return Err(ConfigError::Invalid(format!(
+                "theme must be a folder name under themes/, not `{}`",
+                self.theme
+            )));
+        }
+        let mut purposes = std::collections::BTreeSet::new();
+        for purpose in &self.purposes {
+            if !purposes.insert(purpose.id.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "purpose `{}` is listed twice",
+                    purpose.id
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cold]
+fn unreachable_language() -> &'static Language {
+    static FALLBACK: std::sync::OnceLock<Language> = std::sync::OnceLock::new();
+    FALLBACK.get_or_init(|| Language {
+        code: "kk".to_owned(),
+        name: "Қазақша".to_owned(),
+    })
+}
+
+/// 1-based line number of a byte offset in `text`.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SITE: &str = r#"
+base_url = "https://example.kz/"
+form_endpoint = "/api/contact"
+[[languages]]
+code = "kk"
+name = "Қазақша"
+[[languages]]
+code = "ru"
+name = "Русский"
+[operator]
+name = "Op"
+email = "op@example.kz"
+website = "https://example.kz"
+[[purposes]]
+id = "reply"
+required = true
+legal_basis = "consent"
+data_categories = ["email"]
+"#;
+
+    #[test]
+    fn parses_and_normalises_base_url() {
+        let config: SiteConfig = SITE.parse().expect("valid");
+        assert_eq!(config.base_url, "https://example.kz");
+        assert_eq!(config.theme, "default");
+        assert_eq!(config.default_language().code, "kk");
+        assert_eq!(
+            config.language("ru").map(|l| l.name.as_str()),
+            Some("Русский")
+        );
+    }
+
+    #[test]
+    fn syntax_error_names_the_line() {
+        let broken = SITE.replace("code = \"ru\"", "code = ru");
+        let err = broken.parse::<SiteConfig>().expect_err("invalid");
+        let text = err.to_string();
+        assert!(text.starts_with("site.toml:8:"), "{text}");
+    }
+
+    #[test]
+    fn rejects_relative_base_url_and_bad_language() {
+        let relative = SITE.replace("https://example.kz/\"", "/site\"");
+        assert!(relative.parse::<SiteConfig>().is_err());
+        let bad_lang = SITE.replace("code = \"ru\"", "code = \"r u\"");
+        assert!(bad_lang.parse::<SiteConfig>().is_err());
+        let twice = SITE.replace("code = \"ru\"", "code = \"kk\"");
+        assert!(twice.parse::<SiteConfig>().is_err());
+    }
+}

@@ -1,0 +1,400 @@
+//! UI strings: one Fluent bundle per language from `locales/<lang>/*.ftl`.
+//!
+//! Message *text* is trusted HTML written by the site's translators (it may contain a link);
+//! every *argument* is HTML-escaped before it is inserted, and numbers are passed as Fluent
+//! numbers so CLDR plural rules apply (kk: one/other; ru: one/few/many/other). Bidi isolation
+//! marks are switched off: they would end up as invisible characters in the HTML.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use unic_langid::LanguageIdentifier;
+
+use crate::config::line_of;
+use crate::error::Location;
+
+type Bundle = FluentBundle<FluentResource>;
+
+/// All languages' bundles.
+pub struct Locales {
+    default: String,
+    bundles: BTreeMap<String, Bundle>,
+    /// Where each message was defined, for messages that point editors at the `.ftl` line.
+    origins: BTreeMap<(String, String), Location>,
+}
+
+impl std::fmt::Debug for Locales {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Locales")
+            .field("default", &self.default)
+            .field("languages", &self.bundles.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// An argument for a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    /// Selects plural forms (`{ $count -> [one] ... }`).
+    Number(f64),
+    /// Inserted HTML-escaped.
+    Text(String),
+}
+
+/// A formatted message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Translation {
+    /// The message as HTML: trusted message text with escaped arguments.
+    pub html: String,
+    /// Set when the language lacks the key and the default language's text was used.
+    pub fell_back: bool,
+}
+
+/// Why the UI strings could not be loaded or a message could not be formatted.
+#[derive(Debug, thiserror::Error)]
+pub enum LocaleError {
+    #[error("{path}: could not read it: {source}. Check that the file exists and is readable.")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}: the file is not UTF-8 text. Save it as UTF-8 and build again.")]
+    NotUtf8(PathBuf),
+    #[error(
+        "{location}: Fluent syntax error: {message}. Messages look like `key = Text`, continuation lines are indented."
+    )]
+    Syntax { location: Location, message: String },
+    #[error("{location}: the message `{key}` is defined twice for this language. Keep one.")]
+    Duplicate { location: Location, key: String },
+    #[error(
+        "locales/{lang}/ has no .ftl files. Add the UI strings for `{lang}` (copy another language's files and translate them)."
+    )]
+    NoStrings { lang: String },
+    #[error(
+        "the message `{key}` exists in no language. Add `{key} = ...` to locales/{default}/*.ftl."
+    )]
+    Missing { key: String, default: String },
+    #[error("{location}: the message `{key}` could not be formatted: {message}.")]
+    Format {
+        location: Location,
+        key: String,
+        message: String,
+    },
+    #[error("`{0}` is not a language tag Fluent understands.")]
+    BadLanguage(String),
+}
+
+impl Locales {
+    /// Reads `locales/<lang>/*.ftl` for every language (files sorted by name).
+    pub fn load(root: &Path, languages: &[String], default: &str) -> Result<Self, LocaleError> {
+        let mut sources = Vec::new();
+        for lang in languages {
+            let dir = root.join("locales").join(lang);
+            let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries
+                    .filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("ftl"))
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            files.sort();
+            if files.is_empty() {
+                return Err(LocaleError::NoStrings { lang: lang.clone() });
+            }
+            for path in files {
+                let shown = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+                let bytes = std::fs::read(&path).map_err(|source| LocaleError::Read {
+                    path: shown.clone(),
+                    source,
+                })?;
+                let text =
+                    String::from_utf8(bytes).map_err(|_| LocaleError::NotUtf8(shown.clone()))?;
+                sources.push((lang.clone(), shown, text));
+            }
+        }
+        Self::from_sources(default, sources)
+    }
+
+    /// Builds the bundles from `(language, file shown in messages, text)` triples.
+    pub fn from_sources(
+        default: &str,
+        sources: Vec<(String, PathBuf, String)>,
+    ) -> Result<Self, LocaleError> {
+        let mut bundles: BTreeMap<String, Bundle> = BTreeMap::new();
+        let mut origins = BTreeMap::new();
+        for (lang, file, text) in sources {
+            let resource = match FluentResource::try_new(text.clone()) {
+                Ok(resource) => resource,
+                Err((_, errors)) => {
+                    let first = errors.first();
+                    // An error at the very end (an unclosed `{`) points past the last newline;
+                    // the last written line is where the editor should look.
+                    let offset = first
+                        .map(|e| e.pos.start)
+                        .unwrap_or(0)
+                        .min(text.trim_end().len());
+                    return Err(LocaleError::Syntax {
+                        location: Location::new(&file, line_of(&text, offset)),
+                        message: first.map(|e| e.to_string()).unwrap_or_default(),
+                    });
+                }
+            };
+            for entry in resource.entries() {
+                if let fluent_syntax::ast::Entry::Message(m) = entry {
+                    let offset = m.id.name.as_ptr() as usize - text_start(&resource);
+                    let location = Location::new(&file, line_of(resource.source(), offset));
+                    let key = (lang.clone(), m.id.name.to_owned());
+                    if origins.contains_key(&key) {
+                        return Err(LocaleError::Duplicate {
+                            location,
+                            key: key.1,
+                        });
+                    }
+                    origins.insert(key, location);
+                }
+            }
+            let bundle = match bundles.entry(lang.clone()) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    let id: LanguageIdentifier = lang
+                        .parse()
+                        .map_err(|_| LocaleError::BadLanguage(lang.clone()))?;
+                    let mut bundle = Bundle::new_concurrent(vec![id]);
+                    bundle.set_use_isolating(false);
+                    e.insert(bundle)
+                }
+            };
+            // Duplicates were rejected above with a better message, so this only fails for
+            // terms (`-brand`) defined twice.
+            bundle
+                .add_resource(resource)
+                .map_err(|_| LocaleError::Duplicate {
+                    location: Location::new(&file, 1),
+                    key: "(a term)".to_owned(),
+                })?;
+        }
+        Ok(Self {
+            default: default.to_owned(),
+            bundles,
+            origins,
+        })
+    }
+
+    /// The default language, whose strings stand in for missing ones.
+    pub fn default_language(&self) -> &str {
+        &self.default
+    }
+
+    /// Whether `lang` defines `key` itself (`key` may be `message.attribute`).
+    pub fn has(&self, lang: &str, key: &str) -> bool {
+        let (id, attr) = split_key(key);
+        self.bundles
+            .get(lang)
+            .and_then(|b| b.get_message(id))
+            .is_some_and(|m| match attr {
+                Some(a) => m.get_attribute(a).is_some(),
+                None => m.value().is_some(),
+            })
+    }
+
+    /// Every message id defined for `lang`.
+    pub fn keys(&self, lang: &str) -> Vec<String> {
+        self.origins
+            .keys()
+            .filter(|(l, _)| l == lang)
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+
+    /// Formats `key` in `lang`, falling back to the default language when the key is missing
+    /// there (the caller reports the fallback as a warning).
+    pub fn format(
+        &self,
+        lang: &str,
+        key: &str,
+        args: &[(String, Arg)],
+    ) -> Result<Translation, LocaleError> {
+        let (source_lang, fell_back) = if self.has(lang, key) {
+            (lang, false)
+        } else if self.has(&self.default, key) {
+            (self.default.as_str(), lang != self.default)
+        } else {
+            return Err(LocaleError::Missing {
+                key: key.to_owned(),
+                default: self.default.clone(),
+            });
+        };
+        let (id, attr) = split_key(key);
+        let bundle = self
+            .bundles
+            .get(source_lang)
+            .ok_or_else(|| LocaleError::Missing {
+                key: key.to_owned(),
+                default: self.default.clone(),
+            })?;
+        let message = bundle.get_message(id);
+        let pattern = message.and_then(|m| match attr {
+            Some(a) => m.get_attribute(a).map(|a| a.value()),
+            None => m.value(),
+        });
+        let Some(pattern) = pattern else {
+            return Err(LocaleError::Missing {
+                key: key.to_owned(),
+                default: self.default.clone(),
+            });
+        };
+        let mut fluent_args = FluentArgs::new();
+        for (name, value) in args {
+            let value = match value {
+                Arg::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => {
+                    FluentValue::from(*n as i64)
+                }
+                Arg::Number(n) => FluentValue::from(*n),
+                Arg::Text(t) => FluentValue::from(escape_html(t)),
+            };
+            fluent_args.set(name.clone(), value);
+        }
+        let mut errors = Vec::new();
+        let html = bundle
+            .format_pattern(pattern, Some(&fluent_args), &mut errors)
+            .into_owned();
+        if let Some(error) = errors.first() {
+            let location = self
+                .origins
+                .get(&(source_lang.to_owned(), id.to_owned()))
+                .cloned()
+                .unwrap_or_else(|| Location::new(format!("locales/{source_lang}"), 1));
+            return Err(LocaleError::Format {
+                location,
+                key: key.to_owned(),
+                message: format!("{error} (is an argument missing in the template's t() call?)"),
+            });
+        }
+        Ok(Translation { html, fell_back })
+    }
+}
+
+/// Start address of a resource's source text, to turn the parser's `&str` slices into offsets.
+fn text_start(resource: &FluentResource) -> usize {
+    resource.source().as_ptr() as usize
+}
+
+fn split_key(key: &str) -> (&str, Option<&str>) {
+    match key.split_once('.') {
+        Some((id, attr)) => (id, Some(attr)),
+        None => (key, None),
+    }
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KK: &str = "hello = Сәлем, { $name }!\nsections = { $count ->\n    [one] { $count } бөлім\n   *[other] { $count } бөлім\n}\nonly-kk = Тек қазақша\nform = Пішін\n    .title = Байланыс\n";
+    const RU: &str = "hello = Привет, { $name }!\nsections = { $count ->\n    [one] { $count } раздел\n    [few] { $count } раздела\n    [many] { $count } разделов\n   *[other] { $count } раздела\n}\n";
+
+    fn locales() -> Locales {
+        Locales::from_sources(
+            "kk",
+            vec![
+                ("kk".into(), "locales/kk/main.ftl".into(), KK.into()),
+                ("ru".into(), "locales/ru/main.ftl".into(), RU.into()),
+            ],
+        )
+        .expect("valid")
+    }
+
+    fn count(n: f64) -> Vec<(String, Arg)> {
+        vec![("count".to_owned(), Arg::Number(n))]
+    }
+
+    #[test]
+    fn russian_plurals_follow_cldr() {
+        let l = locales();
+        let f = |n| l.format("ru", "sections", &count(n)).expect("ok").html;
+        assert_eq!(f(1.0), "1 раздел");
+        assert_eq!(f(2.0), "2 раздела");
+        assert_eq!(f(5.0), "5 разделов");
+        assert_eq!(f(21.0), "21 раздел");
+        assert_eq!(f(1.5), "1.5 раздела");
+    }
+
+    #[test]
+    fn arguments_are_escaped_and_not_isolated() {
+        let l = locales();
+        let args = vec![("name".to_owned(), Arg::Text("<b>«A&B»</b>".to_owned()))];
+        let out = l.format("kk", "hello", &args).expect("ok");
+        assert_eq!(out.html, "Сәлем, &lt;b&gt;«A&amp;B»&lt;/b&gt;!");
+        assert!(!out.html.contains('\u{2068}'));
+    }
+
+    #[test]
+    fn missing_key_falls_back_then_fails() {
+        let l = locales();
+        let out = l.format("ru", "only-kk", &[]).expect("fallback");
+        assert!(out.fell_back);
+        assert_eq!(out.html, "Тек қазақша");
+        let err = l.format("ru", "nowhere", &[]).expect_err("missing");
+        assert!(err.to_string().contains("`nowhere`"));
+        assert_eq!(
+            l.format("kk", "form.title", &[]).expect("attr").html,
+            "Байланыс"
+        );
+    }
+
+    #[test]
+    fn syntax_error_names_file_and_line() {
+        let err = Locales::from_sources(
+            "kk",
+            vec![(
+                "kk".into(),
+                "locales/kk/main.ftl".into(),
+                "ok = Fine\n\nbroken = { $x\n".into(),
+            )],
+        )
+        .expect_err("syntax");
+        assert!(
+            err.to_string().starts_with("locales/kk/main.ftl:3:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duplicate_key_names_the_second_line() {
+        let err = Locales::from_sources(
+            "kk",
+            vec![("kk".into(), "a.ftl".into(), "x = 1\ny = 2\nx = 3\n".into())],
+        )
+        .expect_err("dup");
+        assert!(err.to_string().starts_with("a.ftl:3:"), "{err}");
+    }
+
+    #[test]
+    fn missing_argument_is_an_error_with_location() {
+        let l = locales();
+        let err = l.format("kk", "hello", &[]).expect_err("no name");
+        assert!(
+            err.to_string().starts_with("locales/kk/main.ftl:1:"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,246 @@
+//! The consent manifest (`consent-manifest.json`): what the published site asks people to
+//! agree to, in each language, in the shape [`kelisim_relay::manifest::ConsentManifest`]
+//! defines.
+//!
+//! Two things are hashed, both taken from the very HTML the site publishes so that the record
+//! can never drift from what a visitor saw:
+//!
+//! * **Policy text**: SHA-256 of the policy's rendered body, i.e. the bytes of the HTML
+//!   fragment that the Markdown of `content/<lang>/privacy.md` renders to. The policy page
+//!   publishes that fragment verbatim between the markers [`POLICY_START`] and
+//!   [`POLICY_END`], and the build checks that it does, so anyone can recompute the hash from
+//!   the published page alone.
+//! * **Consent labels**: SHA-256 of the label's plain text, which is derived from the label
+//!   HTML inside `<span class="consent-text" id="consent-text-<purpose>">` on the published
+//!   contact page: tags removed, the entities the generator writes decoded, runs of white space
+//!   collapsed into one space, trimmed. See [`plain_text`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use kelisim_relay::manifest::{
+    ConsentLabel, ConsentManifest, LanguageConsent, MANIFEST_SCHEMA_VERSION, PolicyVersion,
+};
+
+use crate::config::SiteConfig;
+use crate::error::Location;
+
+/// Marks the start of the published policy text on the policy page.
+pub const POLICY_START: &str = "<!--policy-text-->";
+/// Marks the end of the published policy text on the policy page.
+pub const POLICY_END: &str = "<!--/policy-text-->";
+
+/// Why the manifest could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestBuildError {
+    #[error(
+        "{file} is missing: every language needs it for the consent manifest. Add it (translate the {default} one)."
+    )]
+    MissingPage { file: PathBuf, default: String },
+    #[error(
+        "{location}: the policy has no `{field}`. Add `{field} = {example}` to its front matter."
+    )]
+    MissingPolicyField {
+        location: Location,
+        field: &'static str,
+        example: &'static str,
+    },
+    #[error(
+        "{template}: the policy template must show the policy text as `{POLICY_START}{{{{ page.content | safe }}}}{POLICY_END}` so its hash can be checked. Restore those markers."
+    )]
+    PolicyMarkers { template: String },
+    #[error(
+        "{template}: the contact form shows no label for the purpose `{purpose}` in `{lang}`. Each purpose needs <span class=\"consent-text\" id=\"consent-text-{purpose}\">...</span> inside its checkbox label."
+    )]
+    MissingLabel {
+        template: String,
+        purpose: String,
+        lang: String,
+    },
+}
+
+/// The published policy of one language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyFacts {
+    pub version: String,
+    /// `YYYY-MM-DD`.
+    pub effective_date: String,
+    /// Site-relative permanent URL (`/kk/privacy/<version>/`).
+    pub versioned_url: String,
+    /// Hex SHA-256 of the rendered body fragment.
+    pub sha256: String,
+    pub translation_of: Option<String>,
+}
+
+/// What the manifest needs from one language's built pages.
+#[derive(Debug, Clone)]
+pub struct LanguageFacts {
+    pub policy: PolicyFacts,
+    /// Site-relative URLs.
+    pub contact_url: String,
+    pub thanks_url: String,
+    pub error_url: String,
+    /// The contact page's full HTML, where the labels are read from.
+    pub contact_html: String,
+    /// Template that rendered the contact page, for messages.
+    pub contact_template: String,
+}
+
+/// Builds the manifest from the built pages.
+pub fn build(
+    config: &SiteConfig,
+    languages: &BTreeMap<String, LanguageFacts>,
+) -> Result<ConsentManifest, ManifestBuildError> {
+    let abs = |path: &str| crate::render::absolute(&config.base_url, path);
+    let mut out = BTreeMap::new();
+    for (lang, facts) in languages {
+        let mut labels = BTreeMap::new();
+        for purpose in &config.purposes {
+            let html = consent_label_html(&facts.contact_html, &purpose.id).ok_or_else(|| {
+                ManifestBuildError::MissingLabel {
+                    template: facts.contact_template.clone(),
+                    purpose: purpose.id.clone(),
+                    lang: lang.clone(),
+                }
+            })?;
+            labels.insert(purpose.id.clone(), ConsentLabel::new(plain_text(html)));
+        }
+        out.insert(
+            lang.clone(),
+            LanguageConsent {
+                policy: PolicyVersion {
+                    version: facts.policy.version.clone(),
+                    effective_date: facts.policy.effective_date.clone(),
+                    url: abs(&facts.policy.versioned_url),
+                    sha256: facts.policy.sha256.clone(),
+                    translation_of: facts.policy.translation_of.clone(),
+                },
+                contact_url: abs(&facts.contact_url),
+                thanks_url: abs(&facts.thanks_url),
+                error_url: abs(&facts.error_url),
+                labels,
+            },
+        );
+    }
+    Ok(ConsentManifest {
+        schema_version: MANIFEST_SCHEMA_VERSION,
+        generator: format!("kelisim {}", env!("CARGO_PKG_VERSION")),
+        base_url: config.base_url.clone(),
+        default_language: config.default_language().code.clone(),
+        operator: config.operator.clone(),
+        form_endpoint: config.form_endpoint.clone(),
+        purposes: config.purposes.clone(),
+        languages: out,
+    })
+}
+
+/// The policy text published on a policy page (between the markers), if the page has it.
+pub fn published_policy_text(page_html: &str) -> Option<&str> {
+    let start = page_html.find(POLICY_START)? + POLICY_START.len();
+    let len = page_html[start..].find(POLICY_END)?;
+    Some(&page_html[start..start + len])
+}
+
+/// The inner HTML of a consent label on a contact page.
+pub fn consent_label_html<'a>(page_html: &'a str, purpose: &str) -> Option<&'a str> {
+    let open = format!("<span class=\"consent-text\" id=\"consent-text-{purpose}\">");
+    let start = page_html.find(&open)? + open.len();
+    let len = page_html[start..].find("</span>")?;
+    let inner = &page_html[start..start + len];
+    // A nested span would end the label early; refuse rather than hash half a label.
+    (!inner.contains("<span")).then_some(inner)
+}
+
+/// Plain text of an HTML fragment, as described in the module documentation.
+pub fn plain_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match (in_tag, c) {
+            (false, '<') => in_tag = true,
+            (true, '>') => in_tag = false,
+            (false, c) => text.push(c),
+            (true, _) => {}
+        }
+    }
+    let decoded = decode_entities(&text);
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Decodes the entities [`crate::i18n::escape_html`] and pulldown-cmark write, plus numeric
+/// ones; anything else is left as written.
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let Some(end) = rest.find(';').filter(|&e| e <= 10) else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let entity = &rest[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            "nbsp" => Some('\u{a0}'),
+            _ => entity
+                .strip_prefix("#x")
+                .or_else(|| entity.strip_prefix("#X"))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_strips_tags_and_decodes() {
+        assert_eq!(
+            plain_text(
+                "Мен <a href=\"/kk/privacy/1/\">саясатқа</a>\n  сәйкес «A&amp;B» &#39;x&#x27; &lt;"
+            ),
+            "Мен саясатқа сәйкес «A&B» 'x' <"
+        );
+        assert_eq!(plain_text("a & b &unknown; c"), "a & b &unknown; c");
+    }
+
+    #[test]
+    fn finds_label_and_policy_text() {
+        let page = "<label><span class=\"consent-text\" id=\"consent-text-reply\">I <a href=\"/p\">agree</a></span></label>";
+        assert_eq!(
+            consent_label_html(page, "reply"),
+            Some("I <a href=\"/p\">agree</a>")
+        );
+        assert_eq!(consent_label_html(page, "newsletter"), None);
+        let policy = format!("<div>{POLICY_START}<h2>x</h2>\n{POLICY_END}</div>");
+        assert_eq!(published_policy_text(&policy), Some("<h2>x</h2>\n"));
+    }
+
+    #[test]
+    fn nested_span_is_refused() {
+        let page =
+            "<span class=\"consent-text\" id=\"consent-text-reply\">a <span>b</span> c</span>";
+        assert_eq!(consent_label_html(page, "reply"), None);
+    }
+}

@@ -1,0 +1,183 @@
+//! Markdown to HTML with pulldown-cmark: tables, footnotes, strikethrough, heading ids
+//! (explicit `{#id}` or a readable slug that keeps Cyrillic), and a table of contents of the
+//! `h2`/`h3` headings for templates to show.
+
+use std::collections::HashSet;
+
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use serde::Serialize;
+
+/// A rendered Markdown body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rendered {
+    /// The HTML fragment, exactly as it is inserted into the page.
+    pub html: String,
+    /// `h2` entries with their `h3` children, in document order.
+    pub toc: Vec<TocEntry>,
+}
+
+/// One heading in the table of contents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TocEntry {
+    /// 2 or 3.
+    pub level: u8,
+    /// The heading's `id`, for `#fragment` links.
+    pub id: String,
+    /// The heading as plain text.
+    pub title: String,
+    pub children: Vec<TocEntry>,
+}
+
+fn options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_HEADING_ATTRIBUTES
+}
+
+/// Renders Markdown. Never fails: CommonMark has no syntax errors, and heading ids are always
+/// made unique (a later duplicate gets `-2`, `-3`, ...).
+pub fn render(markdown: &str) -> Rendered {
+    let mut events: Vec<Event<'_>> = Parser::new_ext(markdown, options()).collect();
+
+    // Explicit ids are reserved first so a generated slug never takes one of them.
+    let mut used: HashSet<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Start(Tag::Heading { id: Some(id), .. }) => Some(id.to_string()),
+            _ => None,
+        })
+        .collect();
+
+    let mut toc: Vec<TocEntry> = Vec::new();
+    let mut i = 0;
+    while i < events.len() {
+        let Event::Start(Tag::Heading { level, id, .. }) = &events[i] else {
+            i += 1;
+            continue;
+        };
+        let level = *level;
+        let explicit = id.clone();
+        let mut title = String::new();
+        let mut j = i + 1;
+        while j < events.len() {
+            match &events[j] {
+                Event::End(TagEnd::Heading(_)) => break,
+                Event::Text(t) | Event::Code(t) => title.push_str(t),
+                Event::SoftBreak | Event::HardBreak => title.push(' '),
+                _ => {}
+            }
+            j += 1;
+        }
+        let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
+        let id = match explicit {
+            Some(id) => id.to_string(),
+            None => {
+                let id = unique(&mut used, &slugify(&title));
+                if let Event::Start(Tag::Heading { id: slot, .. }) = &mut events[i] {
+                    *slot = Some(CowStr::from(id.clone()));
+                }
+                id
+            }
+        };
+        let entry = TocEntry {
+            level: if level == HeadingLevel::H2 { 2 } else { 3 },
+            id,
+            title,
+            children: Vec::new(),
+        };
+        match level {
+            HeadingLevel::H2 => toc.push(entry),
+            HeadingLevel::H3 => match toc.last_mut() {
+                Some(parent) => parent.children.push(entry),
+                None => toc.push(entry),
+            },
+            _ => {}
+        }
+        i = j + 1;
+    }
+
+    let mut html = String::with_capacity(markdown.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    Rendered { html, toc }
+}
+
+/// A readable, stable id: lower case, letters and digits of any script kept (so Cyrillic
+/// headings stay readable in the address bar), everything else collapsed into single hyphens.
+pub fn slugify(text: &str) -> String {
+    let mut slug = String::with_capacity(text.len());
+    let mut pending_hyphen = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            if pending_hyphen && !slug.is_empty() {
+                slug.push('-');
+            }
+            pending_hyphen = false;
+            slug.extend(c.to_lowercase());
+        } else {
+            pending_hyphen = true;
+        }
+    }
+    if slug.is_empty() {
+        "section".to_owned()
+    } else {
+        slug
+    }
+}
+
+fn unique(used: &mut HashSet<String>, base: &str) -> String {
+    let mut candidate = base.to_owned();
+    let mut n = 2;
+    while used.contains(&candidate) {
+        candidate = format!("{base}-{n}");
+        n += 1;
+    }
+    used.insert(candidate.clone());
+    candidate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_keep_cyrillic_and_collapse_punctuation() {
+        assert_eq!(slugify("1. Жалпы ережелер"), "1-жалпы-ережелер");
+        assert_eq!(slugify("Права  субъекта — ПДн!"), "права-субъекта-пдн");
+        assert_eq!(slugify("«Қорғау»"), "қорғау");
+        assert_eq!(slugify("?!"), "section");
+    }
+
+    #[test]
+    fn explicit_ids_win_and_duplicates_are_numbered() {
+        let out = render("## Бөлім {#section-1}\n\n## Бөлім\n\n## Бөлім\n\n### section-1\n");
+        assert!(
+            out.html.contains(r#"<h2 id="section-1">Бөлім</h2>"#),
+            "{}",
+            out.html
+        );
+        assert!(out.html.contains(r#"<h2 id="бөлім">Бөлім</h2>"#));
+        assert!(out.html.contains(r#"<h2 id="бөлім-2">Бөлім</h2>"#));
+        assert!(out.html.contains(r#"<h3 id="section-1-2">section-1</h3>"#));
+        assert_eq!(out.toc.len(), 3);
+        assert_eq!(out.toc[2].children.len(), 1);
+        assert_eq!(out.toc[2].children[0].id, "section-1-2");
+    }
+
+    #[test]
+    fn toc_uses_plain_text_of_h2_and_h3_only() {
+        let out = render("# Title\n\n## A *b* `c`\n\n### Sub\n\n#### Deep\n");
+        assert_eq!(out.toc.len(), 1);
+        assert_eq!(out.toc[0].title, "A b c");
+        assert_eq!(out.toc[0].children[0].title, "Sub");
+        assert!(out.toc[0].children[0].children.is_empty());
+    }
+
+    #[test]
+    fn tables_footnotes_and_strikethrough() {
+        let out = render("| a | b |\n|---|---|\n| 1 | 2 |\n\nText[^n] ~~old~~\n\n[^n]: Note.\n");
+        assert!(out.html.contains("<table>"));
+        assert!(out.html.contains("<del>old</del>"));
+        assert!(out.html.contains("footnote-definition"));
+    }
+}

@@ -1,0 +1,591 @@
+//! Rendering pages with Tera: theme templates (`themes/<theme>/templates`) overridden by the
+//! site's own `templates/`, and the functions and filters templates use:
+//! `t(key=..., ...args)` (Fluent, see [`crate::i18n`]), `url(path=...)` and the `date` filter.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use crate::error::Location;
+use crate::i18n::{Arg, LocaleError, Locales};
+
+/// A template file and where it came from.
+#[derive(Debug, Clone)]
+pub struct TemplateSource {
+    /// The name templates and front matter use (`page.html`, `partials/nav.html`).
+    pub name: String,
+    /// Path shown in messages (`themes/default/templates/page.html`).
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// Why a page could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("{path}: could not read it: {source}. Check that the file exists and is readable.")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}: the theme has no templates folder. Check `theme` in site.toml.")]
+    NoTheme(PathBuf),
+    #[error("{location}: template syntax error: {message}. Fix the tag on that line.")]
+    Syntax { location: Location, message: String },
+    #[error(
+        "{location}: the template `{name}` does not exist. Use one of: {available}, or add {name} to templates/."
+    )]
+    UnknownTemplate {
+        location: Location,
+        name: String,
+        available: String,
+    },
+    #[error(
+        "{location}: the UI string `{key}` exists in no language. Add `{key} = ...` to locales/{default}/*.ftl."
+    )]
+    MissingString {
+        location: Location,
+        key: String,
+        default: String,
+    },
+    #[error("{location}: {message}")]
+    String { location: Location, message: String },
+    #[error("{path}: {message}. Fix the template and build again.")]
+    Template { path: PathBuf, message: String },
+}
+
+/// Reads the theme's templates, then the site's `templates/`, whose files replace the theme's
+/// ones with the same name.
+pub fn load_templates(root: &Path, theme: &str) -> Result<Vec<TemplateSource>, RenderError> {
+    let theme_dir = root.join("themes").join(theme).join("templates");
+    if !theme_dir.is_dir() {
+        return Err(RenderError::NoTheme(
+            theme_dir
+                .strip_prefix(root)
+                .unwrap_or(&theme_dir)
+                .to_path_buf(),
+        ));
+    }
+    let mut by_name: std::collections::BTreeMap<String, TemplateSource> = Default::default();
+    for dir in [theme_dir, root.join("templates")] {
+        if !dir.is_dir() {
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
+            let entry = entry.map_err(|e| RenderError::Read {
+                path: e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| dir.clone()),
+                source: e
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("file system loop")),
+            })?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let path = entry.path();
+            let shown = path.strip_prefix(root).unwrap_or(path).to_path_buf();
+            let name = path
+                .strip_prefix(&dir)
+                .unwrap_or(path)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            let bytes = std::fs::read(path).map_err(|source| RenderError::Read {
+                path: shown.clone(),
+                source,
+            })?;
+            let text = String::from_utf8(bytes).map_err(|_| RenderError::Template {
+                path: shown.clone(),
+                message: "the file is not UTF-8 text".to_owned(),
+            })?;
+            by_name.insert(
+                name.clone(),
+                TemplateSource {
+                    name,
+                    path: shown,
+                    text,
+                },
+            );
+        }
+    }
+    Ok(by_name.into_values().collect())
+}
+
+/// Warnings collected while rendering in parallel (deduplicated, sorted).
+#[derive(Debug, Default, Clone)]
+pub struct Warnings(Arc<Mutex<BTreeSet<String>>>);
+
+impl Warnings {
+    pub fn push(&self, warning: String) {
+        if let Ok(mut set) = self.0.lock() {
+            set.insert(warning);
+        }
+    }
+
+    pub fn take(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|mut set| std::mem::take(&mut *set).into_iter().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Renders pages: one Tera instance per language, so `t` and `date` know the page's language
+/// without every call having to pass it.
+pub struct Renderer {
+    per_language: HashMap<String, tera::Tera>,
+    sources: Vec<TemplateSource>,
+    default_language: String,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer")
+            .field(
+                "templates",
+                &self.sources.iter().map(|s| &s.name).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl Renderer {
+    /// Parses the templates (reporting syntax errors at their line) and binds the functions.
+    pub fn new(
+        sources: Vec<TemplateSource>,
+        locales: Arc<Locales>,
+        languages: &[String],
+        base_url: &str,
+        warnings: Warnings,
+    ) -> Result<Self, RenderError> {
+        let mut base = tera::Tera::default();
+        base.autoescape_on(vec![".html", ".xml"]);
+        // Tera's default escaper also escapes `/`, which makes every URL in an attribute
+        // unreadable; quotes, `<`, `>` and `&` are all HTML needs.
+        base.set_escape_fn(crate::i18n::escape_html);
+        base.add_raw_templates(sources.iter().map(|s| (s.name.as_str(), s.text.as_str())))
+            .map_err(|e| template_error(&sources, &e))?;
+        let mut per_language = HashMap::new();
+        for lang in languages {
+            let mut tera = base.clone();
+            tera.register_function(
+                "t",
+                Translate {
+                    locales: Arc::clone(&locales),
+                    lang: lang.clone(),
+                    warnings: warnings.clone(),
+                },
+            );
+            tera.register_function(
+                "url",
+                UrlFor {
+                    base_url: base_url.to_owned(),
+                },
+            );
+            tera.register_filter("date", LocalDate { lang: lang.clone() });
+            per_language.insert(lang.clone(), tera);
+        }
+        Ok(Self {
+            per_language,
+            sources,
+            default_language: locales.default_language().to_owned(),
+        })
+    }
+
+    /// Whether a template with this name exists.
+    pub fn has_template(&self, name: &str) -> bool {
+        self.sources.iter().any(|s| s.name == name)
+    }
+
+    /// Names of the page templates an editor can pick, for error messages.
+    pub fn template_names(&self) -> String {
+        self.sources
+            .iter()
+            .filter(|s| !s.name.starts_with('_') && !s.name.contains('/') && s.name != "base.html")
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Renders `template` in `lang` with `context`.
+    pub fn render(
+        &self,
+        lang: &str,
+        template: &str,
+        context: &tera::Context,
+    ) -> Result<String, RenderError> {
+        let tera = self
+            .per_language
+            .get(lang)
+            .or_else(|| self.per_language.get(&self.default_language))
+            .ok_or_else(|| RenderError::Template {
+                path: PathBuf::from(template),
+                message: format!("no language `{lang}` configured"),
+            })?;
+        tera.render(template, context)
+            .map_err(|e| self.render_error(template, &e))
+    }
+
+    fn source(&self, name: &str) -> Option<&TemplateSource> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+
+    fn render_error(&self, template: &str, error: &tera::Error) -> RenderError {
+        // Tera says which template (in an inheritance chain) the error happened in.
+        let messages = chain(error);
+        let culprit = messages
+            .iter()
+            .find_map(|m| between(m, "error happened in '", "'"))
+            .unwrap_or(template)
+            .to_owned();
+        let path = self
+            .source(&culprit)
+            .map(|s| s.path.clone())
+            .unwrap_or_else(|| PathBuf::from(&culprit));
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+        while let Some(e) = source {
+            if let Some(locale) = e.downcast_ref::<LocaleError>() {
+                return self.locale_error(&culprit, locale);
+            }
+            source = e.source();
+        }
+        RenderError::Template {
+            path,
+            message: messages.join(": "),
+        }
+    }
+
+    /// Points at the template line that asked for the string (searching the culprit first,
+    /// then every template, for the quoted key).
+    fn locale_error(&self, culprit: &str, error: &LocaleError) -> RenderError {
+        let key = match error {
+            LocaleError::Missing { key, .. } | LocaleError::Format { key, .. } => key.as_str(),
+            _ => "",
+        };
+        let in_source = |s: &TemplateSource| {
+            [format!("\"{key}\""), format!("'{key}'")]
+                .iter()
+                .find_map(|needle| s.text.find(needle.as_str()))
+                .map(|offset| Location::new(&s.path, crate::config::line_of(&s.text, offset)))
+        };
+        let location = self
+            .source(culprit)
+            .and_then(in_source)
+            .or_else(|| self.sources.iter().find_map(in_source))
+            .or_else(|| self.source(culprit).map(|s| Location::new(&s.path, 1)))
+            .unwrap_or_else(|| Location::new(culprit, 1));
+        match error {
+            LocaleError::Missing { key, default } => RenderError::MissingString {
+                location,
+                key: key.clone(),
+                default: default.clone(),
+            },
+            other => RenderError::String {
+                location,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+fn chain(error: &tera::Error) -> Vec<String> {
+    let mut out = vec![error.to_string()];
+    let mut source = std::error::Error::source(error);
+    while let Some(e) = source {
+        out.push(e.to_string());
+        source = e.source();
+    }
+    out
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(&text[from..from + len])
+}
+
+/// Turns a Tera parse/inheritance error into `file:line: message`.
+fn template_error(sources: &[TemplateSource], error: &tera::Error) -> RenderError {
+    let messages = chain(error);
+    if let tera::ErrorKind::MissingParent { current, parent } = &error.kind {
+        let source = sources.iter().find(|s| &s.name == current);
+        let line = source
+            .and_then(|s| {
+                s.text
+                    .find("extends")
+                    .map(|o| crate::config::line_of(&s.text, o))
+            })
+            .unwrap_or(1);
+        let path = source
+            .map(|s| s.path.clone())
+            .unwrap_or_else(|| PathBuf::from(current));
+        return RenderError::UnknownTemplate {
+            location: Location::new(path, line),
+            name: parent.clone(),
+            available: sources
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+    }
+    let name = messages
+        .first()
+        .and_then(|m| between(m, "Failed to parse '", "'"))
+        .unwrap_or("");
+    let source = sources.iter().find(|s| s.name == name);
+    let path = source
+        .map(|s| s.path.clone())
+        .unwrap_or_else(|| PathBuf::from(name));
+    // pest reports positions as ` --> line:column`.
+    let detail = messages.get(1).cloned().unwrap_or_default();
+    let line = between(&detail, "--> ", ":").and_then(|l| l.trim().parse::<usize>().ok());
+    match line {
+        Some(line) => RenderError::Syntax {
+            location: Location::new(path, line),
+            message: pest_summary(&detail),
+        },
+        None => RenderError::Template {
+            path,
+            message: messages.join(": "),
+        },
+    }
+}
+
+/// The useful last line of a pest error ("expected ...").
+fn pest_summary(detail: &str) -> String {
+    detail
+        .lines()
+        .rev()
+        .map(|l| l.trim().trim_start_matches('=').trim())
+        .find(|l| !l.is_empty())
+        .unwrap_or("unexpected text")
+        .to_owned()
+}
+
+/// `t(key="...", name=value, ...)`: a Fluent message in the page's language. Numbers stay
+/// numbers (plural rules); strings are HTML-escaped; `lang="ru"` asks for another language
+/// (the language chooser shows each language in itself).
+struct Translate {
+    locales: Arc<Locales>,
+    lang: String,
+    warnings: Warnings,
+}
+
+impl tera::Function for Translate {
+    fn call(&self, args: &HashMap<String, Value>) -> tera::Result<Value> {
+        let key = args
+            .get("key")
+            .and_then(Value::as_str)
+            .ok_or_else(|| tera::Error::msg("t() needs key=\"message-id\""))?;
+        let lang = args
+            .get("lang")
+            .and_then(Value::as_str)
+            .unwrap_or(&self.lang);
+        let mut fluent_args: Vec<(String, Arg)> = args
+            .iter()
+            .filter(|(name, _)| name.as_str() != "key" && name.as_str() != "lang")
+            .map(|(name, value)| {
+                let arg = match value {
+                    Value::Number(n) => Arg::Number(n.as_f64().unwrap_or(0.0)),
+                    Value::String(s) => Arg::Text(s.clone()),
+                    Value::Null => Arg::Text(String::new()),
+                    other => Arg::Text(other.to_string()),
+                };
+                (name.clone(), arg)
+            })
+            .collect();
+        fluent_args.sort_by(|a, b| a.0.cmp(&b.0));
+        let translation = self
+            .locales
+            .format(lang, key, &fluent_args)
+            .map_err(|e| tera::Error::chain(format!("t(key=\"{key}\")"), e))?;
+        if translation.fell_back {
+            self.warnings.push(format!(
+                "locales/{lang}/: the UI string `{key}` is missing; the {} text is shown instead. Add `{key} = ...` to locales/{lang}/*.ftl.",
+                self.locales.default_language()
+            ));
+        }
+        Ok(Value::String(translation.html))
+    }
+
+    fn is_safe(&self) -> bool {
+        // The message text is trusted HTML and its arguments are escaped in `Locales::format`.
+        true
+    }
+}
+
+/// `url(path="/kk/privacy/")`: the absolute URL on the published site.
+struct UrlFor {
+    base_url: String,
+}
+
+impl tera::Function for UrlFor {
+    fn call(&self, args: &HashMap<String, Value>) -> tera::Result<Value> {
+        let path = args
+            .get("path")
+            .and_then(Value::as_str)
+            .ok_or_else(|| tera::Error::msg("url() needs path=\"/...\""))?;
+        Ok(Value::String(absolute(&self.base_url, path)))
+    }
+}
+
+/// Joins the base URL and a site-relative path.
+pub fn absolute(base_url: &str, path: &str) -> String {
+    if path.starts_with("http://") || path.starts_with("https://") {
+        return path.to_owned();
+    }
+    format!(
+        "{}/{}",
+        base_url.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
+}
+
+/// `{{ "2024-02-11" | date }}`: the long date in the page's language.
+struct LocalDate {
+    lang: String,
+}
+
+impl tera::Filter for LocalDate {
+    fn filter(&self, value: &Value, _args: &HashMap<String, Value>) -> tera::Result<Value> {
+        let text = value.as_str().unwrap_or_default();
+        let date = crate::content::parse_date(text).ok_or_else(|| {
+            tera::Error::msg(format!("the date filter needs YYYY-MM-DD, got `{text}`"))
+        })?;
+        Ok(Value::String(crate::dates::format_long(date, &self.lang)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(name: &str, text: &str) -> TemplateSource {
+        TemplateSource {
+            name: name.to_owned(),
+            path: PathBuf::from(format!("themes/default/templates/{name}")),
+            text: text.to_owned(),
+        }
+    }
+
+    fn locales() -> Arc<Locales> {
+        Arc::new(
+            Locales::from_sources(
+                "kk",
+                vec![
+                    (
+                        "kk".into(),
+                        "locales/kk/ui.ftl".into(),
+                        "hi = Сәлем, { $name }\nn = { $count -> \n   *[other] { $count } бөлім\n}\nonly-kk = Тек\n"
+                            .into(),
+                    ),
+                    ("ru".into(), "locales/ru/ui.ftl".into(), "hi = Привет, { $name }\nn = { $count ->\n    [one] { $count } раздел\n    [few] { $count } раздела\n   *[many] { $count } разделов\n}\n".into()),
+                ],
+            )
+            .expect("valid"),
+        )
+    }
+
+    fn renderer(
+        templates: Vec<TemplateSource>,
+        warnings: Warnings,
+    ) -> Result<Renderer, RenderError> {
+        Renderer::new(
+            templates,
+            locales(),
+            &["kk".to_owned(), "ru".to_owned()],
+            "https://example.kz",
+            warnings,
+        )
+    }
+
+    #[test]
+    fn functions_and_filters_work_per_language() {
+        let tpl = source(
+            "p.html",
+            "{{ t(key=\"hi\", name=who) }}|{{ t(key=\"n\", count=5) }}|{{ \"2024-02-11\" | date }}|{{ url(path=\"/kk/\") }}|{{ who }}",
+        );
+        let r = renderer(vec![tpl], Warnings::default()).expect("parses");
+        let mut ctx = tera::Context::new();
+        ctx.insert("who", "<A & B>");
+        let kk = r.render("kk", "p.html", &ctx).expect("renders");
+        assert_eq!(
+            kk,
+            "Сәлем, &lt;A &amp; B&gt;|5 бөлім|2024 жылғы 11 ақпан|https://example.kz/kk/|&lt;A &amp; B&gt;"
+        );
+        let ru = r.render("ru", "p.html", &ctx).expect("renders");
+        assert!(ru.starts_with("Привет, &lt;A &amp; B&gt;|5 разделов|11 февраля 2024 г.|"));
+    }
+
+    #[test]
+    fn fallback_is_a_warning() {
+        let warnings = Warnings::default();
+        let r = renderer(
+            vec![source("p.html", "{{ t(key=\"only-kk\") }}")],
+            warnings.clone(),
+        )
+        .expect("parses");
+        let out = r
+            .render("ru", "p.html", &tera::Context::new())
+            .expect("renders");
+        assert_eq!(out, "Тек");
+        let w = warnings.take();
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("`only-kk`"));
+    }
+
+    #[test]
+    fn missing_string_names_template_line_and_key() {
+        let r = renderer(
+            vec![
+                source("base.html", "<p>\n{% block x %}{% endblock %}</p>"),
+                source("p.html", "{% extends \"base.html\" %}\n{% block x %}\n\n{{ t(key=\"nope\") }}{% endblock %}"),
+            ],
+            Warnings::default(),
+        )
+        .expect("parses");
+        let err = r
+            .render("kk", "p.html", &tera::Context::new())
+            .expect_err("missing");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("themes/default/templates/p.html:4:"),
+            "{text}"
+        );
+        assert!(text.contains("`nope`"), "{text}");
+    }
+
+    #[test]
+    fn syntax_error_names_file_and_line() {
+        let err = renderer(
+            vec![source("bad.html", "<p>\n\n{% if %}</p>")],
+            Warnings::default(),
+        )
+        .expect_err("syntax");
+        assert!(
+            err.to_string()
+                .starts_with("themes/default/templates/bad.html:3:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_parent_is_an_unknown_template() {
+        let err = renderer(
+            vec![source("p.html", "\n{% extends \"nope.html\" %}")],
+            Warnings::default(),
+        )
+        .expect_err("parent");
+        assert!(matches!(err, RenderError::UnknownTemplate { .. }));
+        assert!(
+            err.to_string()
+                .starts_with("themes/default/templates/p.html:2:"),
+            "{err}"
+        );
+    }
+}
