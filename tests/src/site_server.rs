@@ -1,0 +1,123 @@
+//! An in-process static file server for a built site, on a free loopback port, so the browser
+//! loads pages over real HTTP (same-origin rules, MIME types, `/kk/` → `kk/index.html`) exactly
+//! as a static host would serve them.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use axum::Router;
+use tokio::sync::oneshot;
+use tower_http::services::{ServeDir, ServeFile};
+
+use crate::HarnessError;
+
+/// A running server for one directory. Stops when dropped.
+#[derive(Debug)]
+pub struct SiteServer {
+    addr: SocketAddr,
+    root: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SiteServer {
+    /// Serves `root` on `127.0.0.1:<free port>`. A missing file answers 404 with the site's
+    /// `/404.html` when there is one, like the static hosts the site is published on.
+    ///
+    /// The server runs on its own thread and runtime, so it keeps answering whatever the
+    /// calling test does (including blocking calls) and works from sync and async tests alike.
+    pub fn serve(root: &Path) -> Result<Self, HarnessError> {
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .map_err(|e| HarnessError::io("binding the site server", e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| HarnessError::io("reading the site server's address", e))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| HarnessError::io("configuring the site server socket", e))?;
+
+        // ServeDir maps `/kk/` to `kk/index.html` and redirects `/kk` to `/kk/` by default.
+        let files = ServeDir::new(root);
+        let not_found = root.join("404.html");
+        let app = if not_found.is_file() {
+            Router::new().fallback_service(files.not_found_service(ServeFile::new(not_found)))
+        } else {
+            Router::new().fallback_service(files)
+        };
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| HarnessError::io("starting the site server runtime", e))?;
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("site-server-{}", addr.port()))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    // Not graceful on purpose: Chromium keeps idle keep-alive connections open,
+                    // and a graceful shutdown would wait for them. Dropping the server future
+                    // and then the runtime closes everything at once.
+                    tokio::select! {
+                        _ = axum::serve(listener, app) => {}
+                        _ = stop => {}
+                    }
+                });
+            })
+            .map_err(|e| HarnessError::io("spawning the site server thread", e))?;
+
+        Ok(Self {
+            addr,
+            root: root.to_path_buf(),
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, with no trailing slash.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The absolute URL of a site path such as `/kk/privacy/`.
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with('/') {
+            format!("{}{path}", self.origin())
+        } else {
+            format!("{}/{path}", self.origin())
+        }
+    }
+
+    /// The URL a built file is served at: `kk/index.html` → `/kk/`, `kk/404.html` → `/kk/404.html`.
+    pub fn url_of_file(&self, file: &Path) -> Option<String> {
+        let relative = file.strip_prefix(&self.root).ok()?;
+        let mut path = String::new();
+        for part in relative.components() {
+            path.push('/');
+            path.push_str(part.as_os_str().to_str()?);
+        }
+        if let Some(dir) = path.strip_suffix("/index.html") {
+            path = format!("{dir}/");
+        }
+        Some(self.url(&path))
+    }
+
+    /// The directory being served.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+impl Drop for SiteServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
