@@ -376,10 +376,11 @@ impl Site<'_> {
             Some(name) => (name.clone(), page.front.template_line),
             None => {
                 let default = match page.translation_key.as_str() {
-                    keys::HOME => "home.html",
+                    keys::HOME => "index.html",
                     keys::PRIVACY => "policy.html",
                     keys::CONTACT => "contact.html",
-                    keys::ERROR => "error.html",
+                    keys::THANKS => "thanks.html",
+                    keys::ERROR => "form-error.html",
                     keys::NOT_FOUND => "404.html",
                     _ => "page.html",
                 };
@@ -517,7 +518,8 @@ impl Site<'_> {
             .iter()
             .map(|l| (l.clone(), self.abs(&self.home_url(groups, l))))
             .collect();
-        let switcher = self.switcher(self.default, |_| None, groups);
+        // No language is "current" on the chooser: it belongs to all of them.
+        let switcher = self.switcher("", |_| None, groups);
         let mut context = self.common_context(self.default, groups, policies);
         context.insert("canonical", &self.abs("/"));
         context.insert(

@@ -1,0 +1,74 @@
+# Қазақша интерфейс жолдары (kelisim default theme).
+# Message text is HTML and is inserted as written: write & as &amp;.
+# Arguments ({ $name }) are escaped by kelisim; counts select plural forms (kk: one, other).
+
+site-name = «Z Distribution Company» ЖШС
+site-description = «Z Distribution Company» ЖШС-нің дербес деректерді өңдеуге қатысты саясаты және байланыс беті.
+
+skip-link = Негізгі мазмұнға өту
+nav-label = Негізгі мәзір
+nav-home = Басты бет
+nav-privacy = Дербес деректер саясаты
+nav-contact = Байланыс
+languages-label = Тіл
+
+footer-operator = Дербес деректер операторы: { $operator }
+
+home-read-policy = Дербес деректерді өңдеуге қатысты саясатты оқу
+home-contact = Операторға жазу
+
+chooser-title = Тілді таңдаңыз
+
+policy-version = Нұсқасы: { $version }
+policy-effective = Күшіне енген күні: { $date }
+policy-sections = { $count ->
+    [one] { $count } бөлім
+   *[other] { $count } бөлім
+}
+policy-toc-title = Мазмұны
+policy-permanent-link = Осы нұсқаның тұрақты мекенжайы
+policy-versioned-note = Бұл – саясаттың { $version } нұсқасының тұрақты мекенжайы. <a href="{ $current_url }">Саясаттың қолданыстағы нұсқасы</a>.
+policy-translation-note = Бұл – аударма. Мәтіндер арасында алшақтық болса, қазақ тіліндегі мәтін басым болады.
+policy-original = Қазақ тіліндегі түпнұсқа
+
+contact-operator-title = Оператор
+contact-operator-name = Атауы
+contact-operator-email = Электрондық пошта
+contact-operator-website = Веб-сайт
+
+form-title = Хабарлама жіберу
+form-required-note = * белгісі бар өрістерді толтыру міндетті.
+form-name-legend = Тегі, аты, әкесінің аты
+form-surname = Тегі
+form-first-name = Аты
+form-patronymic = Әкесінің аты (бар болса)
+form-email = Электрондық пошта
+form-phone = Телефон нөмірі
+form-phone-hint = Мысалы: +7 701 123 45 67
+form-message = Хабарлама
+form-consent-legend = Келісім
+consent-reply = Сұрауыма жауап алу үшін Операторға ({ $operator }) осы нысанда көрсетілген дербес деректерімді (тегі, аты, әкесінің аты, электрондық пошта мекенжайы, телефон нөмірі) <a href="{ $policy_url }">Дербес деректерді өңдеуге қатысты саясатқа</a> сәйкес өңдеуге келісім беремін.
+consent-newsletter = Оператордан ({ $operator }) электрондық поштама ақпараттық хаттар алуға келісім беремін (міндетті емес; келісімді кез келген уақытта кері қайтарып алуға болады, <a href="{ $policy_url }">Саясатты</a> қараңыз).
+form-honeypot = Бұл өрісті бос қалдырыңыз
+form-submit = Жіберу
+form-sending = Жіберілуде…
+form-success = Рақмет! Хабарламаңыз қабылданды. Оператор жауабын сіз көрсеткен электрондық пошта мекенжайына жібереді.
+form-invalid = Нысанда қателер бар. Белгіленген өрістерді тексеріңіз.
+form-network-error = Хабарламаны жіберу мүмкін болмады. Интернет байланысын тексеріп, қайталап көріңіз.
+form-unavailable = Қызмет уақытша қолжетімсіз. Біраз уақыттан кейін қайталап көріңіз.
+form-too-large = Хабарлама тым ұзын. Мәтінді қысқартып, қайта жіберіңіз.
+
+error-details-title = Не дұрыс емес
+error-back-to-form = Нысанға оралу
+error-field-policy = Саясат нұсқасы
+error-field-lang = Тіл
+error-field-form = Нысан
+error-code-required = бұл өрісті толтырыңыз.
+error-code-too-long = мәтін тым ұзын.
+error-code-invalid-email = электрондық пошта мекенжайы дұрыс емес.
+error-code-invalid-phone = телефон нөмірі дұрыс емес.
+error-code-consent-required = сұрауға жауап беру үшін келісім қажет.
+error-code-unknown-field = нысанда белгісіз өріс бар.
+error-code-policy-mismatch = саясат жаңартылды; байланыс бетін қайта ашып, нысанды қайта жіберіңіз.
+error-code-invalid-lang = тіл дұрыс көрсетілмеген.
+error-code-invalid-encoding = нысан дұрыс емес кодтаумен жіберілді.

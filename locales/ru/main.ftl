@@ -1,0 +1,76 @@
+# Русские строки интерфейса (kelisim default theme).
+# Message text is HTML and is inserted as written: write & as &amp;.
+# Arguments ({ $name }) are escaped by kelisim; counts select plural forms (ru: one, few, many, other).
+
+site-name = ТОО «Z Distribution Company»
+site-description = Политика ТОО «Z Distribution Company» в отношении обработки персональных данных и страница для обращений.
+
+skip-link = Перейти к основному содержанию
+nav-label = Основное меню
+nav-home = Главная
+nav-privacy = Политика обработки данных
+nav-contact = Контакты
+languages-label = Язык
+
+footer-operator = Оператор персональных данных: { $operator }
+
+home-read-policy = Прочитать политику в отношении обработки персональных данных
+home-contact = Написать оператору
+
+chooser-title = Выберите язык
+
+policy-version = Версия { $version }
+policy-effective = Действует с { $date }
+policy-sections = { $count ->
+    [one] { $count } раздел
+    [few] { $count } раздела
+    [many] { $count } разделов
+   *[other] { $count } раздела
+}
+policy-toc-title = Содержание
+policy-permanent-link = Постоянный адрес этой версии
+policy-versioned-note = Это постоянный адрес версии { $version } политики. <a href="{ $current_url }">Действующая редакция политики</a>.
+policy-translation-note = Это перевод. При расхождениях преимущественную силу имеет текст на казахском языке.
+policy-original = Оригинал на казахском языке
+
+contact-operator-title = Оператор
+contact-operator-name = Наименование
+contact-operator-email = Электронная почта
+contact-operator-website = Веб-сайт
+
+form-title = Написать сообщение
+form-required-note = Поля, отмеченные *, обязательны для заполнения.
+form-name-legend = Фамилия, имя, отчество
+form-surname = Фамилия
+form-first-name = Имя
+form-patronymic = Отчество (при наличии)
+form-email = Электронная почта
+form-phone = Номер телефона
+form-phone-hint = Например: +7 701 123 45 67
+form-message = Сообщение
+form-consent-legend = Согласие
+consent-reply = Я даю согласие Оператору ({ $operator }) на обработку указанных в этой форме персональных данных (фамилия, имя, отчество, адрес электронной почты, номер телефона) для ответа на моё обращение в соответствии с <a href="{ $policy_url }">Политикой в отношении обработки персональных данных</a>.
+consent-newsletter = Я даю согласие на получение информационных писем от Оператора ({ $operator }) по электронной почте (необязательно; согласие можно отозвать в любой момент, см. <a href="{ $policy_url }">Политику</a>).
+form-honeypot = Оставьте это поле пустым
+form-submit = Отправить
+form-sending = Отправка…
+form-success = Спасибо! Ваше сообщение получено. Оператор ответит на указанный вами адрес электронной почты.
+form-invalid = В форме есть ошибки. Проверьте отмеченные поля.
+form-network-error = Не удалось отправить сообщение. Проверьте подключение к интернету и попробуйте ещё раз.
+form-unavailable = Сервис временно недоступен. Попробуйте ещё раз немного позже.
+form-too-large = Сообщение слишком длинное. Сократите текст и отправьте ещё раз.
+
+error-details-title = Что не так
+error-back-to-form = Вернуться к форме
+error-field-policy = Версия политики
+error-field-lang = Язык
+error-field-form = Форма
+error-code-required = заполните это поле.
+error-code-too-long = слишком длинный текст.
+error-code-invalid-email = неверный адрес электронной почты.
+error-code-invalid-phone = неверный номер телефона.
+error-code-consent-required = для ответа на обращение нужно согласие.
+error-code-unknown-field = в форме есть неизвестное поле.
+error-code-policy-mismatch = политика обновилась; откройте страницу контактов заново и отправьте форму ещё раз.
+error-code-invalid-lang = неверно указан язык.
+error-code-invalid-encoding = форма передана в неверной кодировке.
