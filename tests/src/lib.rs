@@ -11,6 +11,7 @@ pub mod browser;
 pub mod error;
 pub mod paths;
 pub mod screenshots;
+pub mod site;
 pub mod site_server;
 pub mod third_party;
 pub mod vnu;
