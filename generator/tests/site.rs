@@ -1,0 +1,525 @@
+//! Builds the fixture site and checks what was published: golden files, hreflang links,
+//! sitemap alternates, the consent manifest's hashes (recomputed from the built pages), the
+//! contact form's hidden fields, plural forms from the real `locales/`, and the real site.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use kelisim::i18n::{Arg, Locales};
+use kelisim::manifest::{consent_label_html, plain_text, published_policy_text};
+use kelisim_relay::manifest::{ConsentManifest, sha256_hex};
+use support::*;
+
+const BASE: &str = "https://example.kz";
+
+/// Golden files: every built HTML page, the sitemap, robots.txt and the manifest, byte for
+/// byte. `KELISIM_BLESS=1 cargo test -p kelisim --test site` rewrites them (check the diff by
+/// hand before committing).
+#[test]
+fn built_pages_match_the_golden_files() {
+    let site = fixture_site();
+    build(site.path()).unwrap();
+    let out = site.path().join("public");
+    let expected_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/expected");
+    let mut built = html_files(&out);
+    built.extend(["sitemap.xml", "robots.txt", "consent-manifest.json"].map(String::from));
+    built.sort();
+    if std::env::var_os("KELISIM_BLESS").is_some() {
+        if expected_dir.exists() {
+            std::fs::remove_dir_all(&expected_dir).unwrap();
+        }
+        for rel in &built {
+            let target = expected_dir.join(rel);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(out.join(rel), target).unwrap();
+        }
+    }
+    let mut expected: Vec<String> = walkdir::WalkDir::new(&expected_dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(&expected_dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(
+        built, expected,
+        "the set of built files changed (KELISIM_BLESS=1 to accept)"
+    );
+    for rel in &built {
+        let got = std::fs::read_to_string(out.join(rel)).unwrap();
+        let want = std::fs::read_to_string(expected_dir.join(rel)).unwrap();
+        assert!(
+            got == want,
+            "{rel} differs from its golden file (KELISIM_BLESS=1 to accept after checking):\n{}",
+            first_difference(&want, &got)
+        );
+    }
+}
+
+fn first_difference(want: &str, got: &str) -> String {
+    for (i, (w, g)) in want.lines().zip(got.lines()).enumerate() {
+        if w != g {
+            return format!("line {}:\n- {w}\n+ {g}", i + 1);
+        }
+    }
+    format!(
+        "lengths differ: {} vs {} lines",
+        want.lines().count(),
+        got.lines().count()
+    )
+}
+
+#[test]
+fn every_page_links_all_translations_itself_and_x_default() {
+    let site = fixture_site();
+    let report = build(site.path()).unwrap();
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    let out = site.path().join("public");
+    // (page, expected alternates in order)
+    let cases: &[(&str, &[(&str, &str)])] = &[
+        (
+            "index.html",
+            &[("kk", "/kk/"), ("ru", "/ru/"), ("x-default", "/")],
+        ),
+        (
+            "kk/index.html",
+            &[("kk", "/kk/"), ("ru", "/ru/"), ("x-default", "/")],
+        ),
+        (
+            "ru/privacy/index.html",
+            &[
+                ("kk", "/kk/privacy/"),
+                ("ru", "/ru/privacy/"),
+                ("x-default", "/kk/privacy/"),
+            ],
+        ),
+        (
+            "kk/privacy/2/index.html",
+            &[
+                ("kk", "/kk/privacy/2/"),
+                ("ru", "/ru/privacy/2/"),
+                ("x-default", "/kk/privacy/2/"),
+            ],
+        ),
+        (
+            "ru/o-nas/index.html",
+            &[
+                ("kk", "/kk/biz-turaly/"),
+                ("ru", "/ru/o-nas/"),
+                ("x-default", "/kk/biz-turaly/"),
+            ],
+        ),
+    ];
+    for (page, want) in cases {
+        let html = std::fs::read_to_string(out.join(page)).unwrap();
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(l, p)| ((*l).to_owned(), format!("{BASE}{p}")))
+            .collect();
+        assert_eq!(alternates(&html), want, "{page}");
+    }
+    // Every page: html lang, canonical = itself, alternates reciprocal, switcher labelled in
+    // each language with lang/hreflang and aria-current on the current one.
+    for page in html_files(&out) {
+        let html = std::fs::read_to_string(out.join(&page)).unwrap();
+        let lang = attr(tags(&html, "<html")[0], "lang").unwrap();
+        let canonical = attr(tags(&html, "<link rel=\"canonical\"")[0], "href").unwrap();
+        let alts = alternates(&html);
+        assert_eq!(
+            alts.last().map(|a| a.0.as_str()),
+            Some("x-default"),
+            "{page}"
+        );
+        if page != "404.html" && page != "index.html" {
+            assert!(
+                alts.iter().any(|(l, h)| l == lang && h == canonical),
+                "{page}: its own alternate"
+            );
+            assert!(canonical.starts_with(BASE), "{page}");
+        }
+        for (alt_lang, href) in alts.iter().filter(|a| a.0 != "x-default") {
+            let rel = kelisim::content::output_path(href.strip_prefix(BASE).unwrap());
+            let other = std::fs::read_to_string(out.join(&rel)).unwrap();
+            assert_eq!(
+                attr(tags(&other, "<html")[0], "lang"),
+                Some(alt_lang.as_str())
+            );
+            let back = alternates(&other);
+            assert!(
+                back.iter().any(|(l, h)| l == lang && h == canonical)
+                    || page.ends_with("404.html")
+                    || page == "index.html",
+                "{page} -> {href} is not reciprocal"
+            );
+        }
+        let nav_start = html.find("<nav class=\"languages\"").unwrap();
+        let nav = &html[nav_start..];
+        let nav = &nav[..nav.find("</nav>").unwrap()];
+        let switcher = tags(nav, "<a href=");
+        let names: Vec<&str> = switcher.iter().map(|t| attr(t, "lang").unwrap()).collect();
+        assert_eq!(names, ["kk", "ru"], "{page}");
+        assert!(
+            html.contains(">Қазақша</a>") && html.contains(">Русский</a>"),
+            "{page}"
+        );
+        let current: Vec<&&str> = switcher
+            .iter()
+            .filter(|t| t.contains("aria-current"))
+            .collect();
+        if page == "index.html" {
+            assert!(current.is_empty(), "the chooser belongs to no language");
+        } else {
+            assert_eq!(current.len(), 1, "{page}");
+            assert_eq!(attr(current[0], "lang"), Some(lang), "{page}");
+        }
+        assert_eq!(html.matches("<main").count(), 1, "{page}");
+        assert!(html.contains("<meta name=\"viewport\""), "{page}");
+        assert!(
+            !html.contains('\u{2068}') && !html.contains('\u{2069}'),
+            "{page}: isolation marks"
+        );
+    }
+}
+
+#[test]
+fn sitemap_lists_each_language_version_with_alternates() {
+    let site = fixture_site();
+    build(site.path()).unwrap();
+    let xml = read(site.path(), "sitemap.xml");
+    assert!(xml.contains("xmlns:xhtml=\"http://www.w3.org/1999/xhtml\""));
+    let locs: BTreeSet<&str> = xml
+        .split("<loc>")
+        .skip(1)
+        .filter_map(|s| s.split("</loc>").next())
+        .collect();
+    let want: BTreeSet<String> = [
+        "/",
+        "/kk/",
+        "/ru/",
+        "/kk/privacy/",
+        "/ru/privacy/",
+        "/kk/contact/",
+        "/ru/contact/",
+        "/kk/thanks/",
+        "/ru/thanks/",
+        "/kk/error/",
+        "/ru/error/",
+        "/kk/biz-turaly/",
+        "/ru/o-nas/",
+    ]
+    .iter()
+    .map(|p| format!("{BASE}{p}"))
+    .collect();
+    assert_eq!(locs, want.iter().map(String::as_str).collect());
+    let about = xml
+        .split("<url>")
+        .find(|u| u.contains("<loc>https://example.kz/ru/o-nas/</loc>"))
+        .unwrap();
+    assert!(about.contains("<lastmod>2024-03-01</lastmod>"));
+    for (lang, href) in [
+        ("kk", "/kk/biz-turaly/"),
+        ("ru", "/ru/o-nas/"),
+        ("x-default", "/kk/biz-turaly/"),
+    ] {
+        assert!(
+            about.contains(&format!(
+                "<xhtml:link rel=\"alternate\" hreflang=\"{lang}\" href=\"{BASE}{href}\"/>"
+            )),
+            "{lang}"
+        );
+    }
+    assert!(!xml.contains("404"), "404 pages are not in the sitemap");
+    assert!(!xml.contains("draft"));
+    assert_eq!(
+        read(site.path(), "robots.txt"),
+        "User-agent: *\nAllow: /\n\nSitemap: https://example.kz/sitemap.xml\n"
+    );
+}
+
+#[test]
+fn manifest_hashes_match_the_published_pages() {
+    let site = fixture_site();
+    build(site.path()).unwrap();
+    let manifest = ConsentManifest::from_json(&read(site.path(), "consent-manifest.json")).unwrap();
+    assert_eq!(manifest.default_language, "kk");
+    assert_eq!(manifest.base_url, BASE);
+    assert_eq!(manifest.form_endpoint, "/api/contact");
+    assert_eq!(manifest.operator.name, "«Мысал» ЖШС");
+    let ids: Vec<&str> = manifest.purposes.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, ["reply", "newsletter"]);
+    assert_eq!(manifest.languages.len(), 2);
+    for (lang, consent) in &manifest.languages {
+        let policy = &consent.policy;
+        assert_eq!(policy.version, "2");
+        assert_eq!(policy.effective_date, "2024-02-11");
+        assert_eq!(policy.url, format!("{BASE}/{lang}/privacy/2/"));
+        assert_eq!(
+            policy.translation_of.as_deref(),
+            (lang == "ru").then_some("kk")
+        );
+        // The hash is of the text between the markers, on both the current and the
+        // permanent page.
+        for page in [
+            format!("{lang}/privacy/index.html"),
+            format!("{lang}/privacy/2/index.html"),
+        ] {
+            let html = read(site.path(), &page);
+            let text = published_policy_text(&html).unwrap();
+            assert!(text.contains("<h2 id=\"section-1\">"), "{page}");
+            assert_eq!(sha256_hex(text.as_bytes()), policy.sha256, "{page}");
+        }
+        assert_eq!(consent.contact_url, format!("{BASE}/{lang}/contact/"));
+        assert_eq!(consent.thanks_url, format!("{BASE}/{lang}/thanks/"));
+        assert_eq!(consent.error_url, format!("{BASE}/{lang}/error/"));
+        let contact = read(site.path(), &format!("{lang}/contact/index.html"));
+        for (purpose, label) in &consent.labels {
+            let html = consent_label_html(&contact, purpose).unwrap();
+            assert!(
+                html.contains(&format!("<a href=\"/{lang}/privacy/2/\">")),
+                "{lang}/{purpose}: the label links to the versioned policy"
+            );
+            assert_eq!(label.text, plain_text(html));
+            assert_eq!(label.sha256, sha256_hex(label.text.as_bytes()));
+            assert!(!label.text.contains('<') && label.text.contains("«Мысал» ЖШС"));
+        }
+        // The form carries the same version and hash as the manifest.
+        let hidden = |name: &str| {
+            tags(&contact, "<input type=\"hidden\"")
+                .into_iter()
+                .find(|t| attr(t, "name") == Some(name))
+                .and_then(|t| attr(t, "value"))
+                .map(str::to_owned)
+        };
+        assert_eq!(hidden("policy_version").as_deref(), Some("2"));
+        assert_eq!(hidden("policy_hash"), Some(policy.sha256.clone()));
+        assert_eq!(hidden("lang").as_deref(), Some(lang.as_str()));
+        assert_eq!(hidden("idempotency_key").as_deref(), Some(""));
+    }
+}
+
+#[test]
+fn contact_form_has_exactly_the_policy_fields() {
+    let site = fixture_site();
+    build(site.path()).unwrap();
+    let html = read(site.path(), "kk/contact/index.html");
+    let form = tags(&html, "<form")[0];
+    assert_eq!(attr(form, "method"), Some("post"));
+    assert_eq!(attr(form, "action"), Some("/api/contact"));
+    let mut names: Vec<&str> = tags(&html, "<input")
+        .into_iter()
+        .chain(tags(&html, "<textarea"))
+        .filter_map(|t| attr(t, "name"))
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(
+        names,
+        [
+            "consent",
+            "email",
+            "first_name",
+            "idempotency_key",
+            "lang",
+            "message",
+            "patronymic",
+            "phone",
+            "policy_hash",
+            "policy_version",
+            "surname",
+            "website"
+        ]
+    );
+    let input = |id: &str| {
+        tags(&html, "<input")
+            .into_iter()
+            .chain(tags(&html, "<textarea"))
+            .find(|t| attr(t, "id") == Some(id))
+            .unwrap()
+    };
+    for (id, autocomplete) in [
+        ("f-surname", "family-name"),
+        ("f-first_name", "given-name"),
+        ("f-patronymic", "additional-name"),
+        ("f-email", "email"),
+        ("f-phone", "tel"),
+    ] {
+        let tag = input(id);
+        assert_eq!(attr(tag, "autocomplete"), Some(autocomplete), "{id}");
+        assert!(
+            html.contains(&format!("<label for=\"{id}\">")),
+            "{id} has a label"
+        );
+        assert_eq!(tag.contains(" required"), id != "f-patronymic", "{id}");
+        assert!(
+            attr(tag, "aria-describedby")
+                .unwrap()
+                .contains(&format!("{id}-error"))
+        );
+    }
+    assert_eq!(attr(input("f-email"), "inputmode"), Some("email"));
+    assert_eq!(attr(input("f-phone"), "inputmode"), Some("tel"));
+    let reply = input("f-consent-reply");
+    let newsletter = input("f-consent-newsletter");
+    assert!(reply.contains(" required") && !reply.contains("checked"));
+    assert!(!newsletter.contains(" required") && !newsletter.contains("checked"));
+    let honeypot = input("f-website");
+    assert_eq!(attr(honeypot, "tabindex"), Some("-1"));
+    assert_eq!(attr(honeypot, "autocomplete"), Some("off"));
+    assert!(html.contains("<script src=\"/static/form.js\" defer></script>"));
+}
+
+#[test]
+fn no_page_requests_anything_from_a_third_party() {
+    let site = fixture_site();
+    build(site.path()).unwrap();
+    let out = site.path().join("public");
+    for page in html_files(&out) {
+        let html = std::fs::read_to_string(out.join(&page)).unwrap();
+        for tag in [
+            "<script",
+            "<link rel=\"stylesheet\"",
+            "<img",
+            "<iframe",
+            "<link rel=\"preconnect\"",
+        ] {
+            for t in tags(&html, tag) {
+                let url = attr(t, "src").or_else(|| attr(t, "href")).unwrap_or("");
+                assert!(url.starts_with("/static/"), "{page}: {t}");
+            }
+        }
+        assert!(
+            !html.contains(" style=\"") || page.contains("privacy"),
+            "{page}"
+        );
+        assert!(!html.contains(" onclick="), "{page}");
+        assert!(!html.contains("<script>"), "{page}: no inline scripts");
+    }
+    let js = std::fs::read_to_string(out.join("static/form.js")).unwrap();
+    assert!(js.contains("crypto.randomUUID()"));
+    assert!(!js.contains("location.href =") && !js.contains("?surname"));
+}
+
+#[test]
+fn dates_and_plurals_are_localized_on_the_policy_page() {
+    let site = fixture_site();
+    build(site.path()).unwrap();
+    let kk = read(site.path(), "kk/privacy/index.html");
+    let ru = read(site.path(), "ru/privacy/index.html");
+    assert!(kk.contains("2024 жылғы 11 ақпан"), "kk date");
+    assert!(ru.contains("11 февраля 2024 г."), "ru date");
+    assert!(kk.contains("3 бөлім"));
+    assert!(ru.contains("3 раздела"));
+    // TOC: h2 with h3 children, readable Cyrillic ids, duplicates numbered.
+    assert!(ru.contains("<a href=\"#определения\">Определения</a>"));
+    assert!(ru.contains("<a href=\"#определения-2\">Определения</a>"));
+    assert!(ru.contains("<h2 id=\"заключительные-положения-кавычки\">"));
+    assert!(ru.contains("<del>старое</del>") && ru.contains("<table>"));
+    assert!(ru.contains("footnote-definition"));
+}
+
+/// The plural forms of a real message from `locales/` for 1, 2, 5 and 21.
+#[test]
+fn plural_forms_for_1_2_5_21_in_both_languages() {
+    let root = repo_root();
+    let locales = Locales::load(&root, &["kk".to_owned(), "ru".to_owned()], "kk").unwrap();
+    let sections = |lang: &str, n: f64| {
+        locales
+            .format(
+                lang,
+                "policy-sections",
+                &[("count".to_owned(), Arg::Number(n))],
+            )
+            .unwrap()
+            .html
+    };
+    assert_eq!(sections("ru", 1.0), "1 раздел");
+    assert_eq!(sections("ru", 2.0), "2 раздела");
+    assert_eq!(sections("ru", 5.0), "5 разделов");
+    assert_eq!(sections("ru", 21.0), "21 раздел");
+    assert_eq!(sections("kk", 1.0), "1 бөлім");
+    assert_eq!(sections("kk", 2.0), "2 бөлім");
+    assert_eq!(sections("kk", 5.0), "5 бөлім");
+    assert_eq!(sections("kk", 21.0), "21 бөлім");
+}
+
+/// The repository's own site builds cleanly, with no warnings, once its content exists.
+#[test]
+fn the_real_site_builds_without_warnings() {
+    let root = repo_root();
+    if !root.join("content/kk/privacy.md").exists() {
+        eprintln!("skipped: content/ has not landed yet");
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let report = kelisim::build(&kelisim::BuildOptions {
+        root: root.clone(),
+        output: Some(out.path().join("public")),
+        base_url: None,
+    })
+    .unwrap();
+    assert!(report.warnings.is_empty(), "{:#?}", report.warnings);
+    assert!(report.pages_written >= 15, "{}", report.pages_written);
+    let manifest = ConsentManifest::from_json(
+        &std::fs::read_to_string(out.path().join("public/consent-manifest.json")).unwrap(),
+    )
+    .unwrap();
+    for (lang, consent) in &manifest.languages {
+        let html =
+            std::fs::read_to_string(out.path().join(format!("public/{lang}/privacy/index.html")))
+                .unwrap();
+        assert_eq!(
+            sha256_hex(published_policy_text(&html).unwrap().as_bytes()),
+            consent.policy.sha256
+        );
+        // The policy has twelve sections with the stable anchors both languages share.
+        for n in 1..=12 {
+            assert!(
+                html.contains(&format!("id=\"section-{n}\"")),
+                "{lang} section-{n}"
+            );
+        }
+    }
+}
+
+#[test]
+fn drafts_are_not_published_and_output_is_replaced() {
+    let site = fixture_site();
+    build(site.path()).unwrap();
+    let out = site.path().join("public");
+    assert!(!out.join("ru/draft/index.html").exists());
+    std::fs::write(out.join("stale.html"), "old").unwrap();
+    build(site.path()).unwrap();
+    assert!(
+        !out.join("stale.html").exists(),
+        "a rebuild replaces the whole output"
+    );
+    assert!(out.join("404.html").exists() && out.join("static/style.css").exists());
+}
+
+#[test]
+fn refuses_to_replace_a_folder_it_did_not_make() {
+    let site = fixture_site();
+    let foreign = site.path().join("precious");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "keep me").unwrap();
+    let err = kelisim::build(&kelisim::BuildOptions {
+        root: site.path().to_path_buf(),
+        output: Some(foreign.clone()),
+        base_url: None,
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("was not made by kelisim"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+}
