@@ -8,3 +8,5 @@
 pub mod manifest;
 pub mod record;
 pub mod store;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;

@@ -1,0 +1,707 @@
+//! [`DynamoStore`]: consent records in DynamoDB or any DynamoDB-compatible server.
+//!
+//! # Table layout (single table, `relay/dynamodb-table.json`)
+//!
+//! | item | `pk` | other attributes |
+//! |---|---|---|
+//! | record | `REC#<uuid>` | `kind=record`, `record_id`, `record` (JSON), `email_hmac`, `expires_at`, `fp_pk`, `idem_pk` |
+//! | idempotency key | `IDEM#<sha256 hex of the key>` | `kind=idempotency`, `record_id`, `expires_at` (the record's) |
+//! | fingerprint | `FP#<fingerprint>` | `kind=fingerprint`, `record_id`, `expires_at` (end of the window) |
+//!
+//! `expires_at` is epoch seconds and the table's TTL attribute, so DynamoDB deletes records
+//! and dedup items by itself (lazily, within about two days); [`Store::purge_expired`] does it
+//! on time, and is the only deletion on servers without TTL (moto never deletes).
+//! GSI `by_email_hmac` serves data-subject requests; GSI `by_expiry` (`kind`, `expires_at`)
+//! lets purging query instead of scanning the whole table.
+//!
+//! # Why the record is one JSON string attribute
+//!
+//! The record is nested (subject, consent stamp, purposes, operator) and versioned by
+//! `schema_version`. Keeping it as the same serde JSON the other stores and exports use means
+//! one serialization to keep right, no hand-written attribute mapping to drift, and exactly the
+//! bytes that were accepted are what a data-subject request returns. Only what DynamoDB itself
+//! must see (key, index keys, TTL) is lifted out into attributes. Nothing queries inside the
+//! record, and updates replace it whole, so nothing is lost by not splitting it.
+
+mod errors;
+mod table;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::AsyncSleep;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure, Select,
+    TransactWriteItem,
+};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+pub use errors::is_throttling;
+pub use table::{TABLE_DEFINITION_JSON, TableDefinition, create_table};
+
+use crate::record::{ConsentRecord, RecordId};
+use crate::store::{DedupKeys, Inserted, Store, StoreError};
+use errors::{backend_error, from_sdk};
+
+/// Partition key of every item.
+pub const ATTR_PK: &str = "pk";
+/// Item kind: [`KIND_RECORD`], [`KIND_IDEMPOTENCY`] or [`KIND_FINGERPRINT`].
+pub const ATTR_KIND: &str = "kind";
+/// The record's JSON.
+pub const ATTR_RECORD: &str = "record";
+/// The id of the record an item belongs to.
+pub const ATTR_RECORD_ID: &str = "record_id";
+/// The email HMAC (hash key of [`INDEX_BY_EMAIL_HMAC`]).
+pub const ATTR_EMAIL_HMAC: &str = "email_hmac";
+/// Epoch seconds after which the item may go; the table's TTL attribute.
+pub const ATTR_EXPIRES_AT: &str = "expires_at";
+/// On a record: the `pk` of its fingerprint item.
+pub const ATTR_FP_PK: &str = "fp_pk";
+/// On a record: the `pk` of its idempotency item, if it had a key.
+pub const ATTR_IDEM_PK: &str = "idem_pk";
+
+pub const KIND_RECORD: &str = "record";
+pub const KIND_IDEMPOTENCY: &str = "idempotency";
+pub const KIND_FINGERPRINT: &str = "fingerprint";
+
+/// GSI on `email_hmac`, projecting whole items.
+pub const INDEX_BY_EMAIL_HMAC: &str = "by_email_hmac";
+/// GSI on (`kind`, `expires_at`), keys only.
+pub const INDEX_BY_EXPIRY: &str = "by_expiry";
+
+/// How often `insert` retries a transaction that lost a race (DynamoDB's
+/// `TransactionConflict`, or a dedup item that vanished between the failed write and the read
+/// of the earlier id) before telling the caller the store is busy.
+const INSERT_ATTEMPTS: u32 = 4;
+
+/// Where to find the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DynamoConfig {
+    /// Table name.
+    pub table: String,
+    /// AWS region, or whatever a compatible server expects. `None`: the SDK's usual chain
+    /// (`AWS_REGION`, profile).
+    pub region: Option<String>,
+    /// A DynamoDB-compatible endpoint (`https://dynamo.example.kz`). Law 94-V Art. 12(2) wants
+    /// the database on Kazakhstan's territory, where AWS has no region, so the relay must be able
+    /// to talk to a compatible server hosted there. `None`: AWS's own endpoint for the region.
+    pub endpoint_url: Option<String>,
+}
+
+/// Environment variables [`DynamoConfig::from_env`] reads.
+pub const ENV_TABLE: &str = "KELISIM_DYNAMODB_TABLE";
+pub const ENV_ENDPOINT: &str = "KELISIM_DYNAMODB_ENDPOINT";
+pub const ENV_REGION: &str = "KELISIM_DYNAMODB_REGION";
+
+impl DynamoConfig {
+    /// Reads `KELISIM_DYNAMODB_TABLE` (required), `KELISIM_DYNAMODB_ENDPOINT` and
+    /// `KELISIM_DYNAMODB_REGION` (both optional; empty counts as unset).
+    pub fn from_env() -> Result<Self, StoreError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let table = var(ENV_TABLE).ok_or_else(|| {
+            StoreError::Backend(format!("{ENV_TABLE} is not set: name the DynamoDB table"))
+        })?;
+        Ok(Self {
+            table,
+            region: var(ENV_REGION),
+            endpoint_url: var(ENV_ENDPOINT),
+        })
+    }
+
+    /// Builds an SDK client for this configuration. Credentials come from the SDK's usual
+    /// chain (environment, Lambda's role, profile). HTTPS uses rustls with ring, so the build
+    /// needs no aws-lc C library.
+    pub async fn client(&self) -> Client {
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client());
+        if let Some(region) = &self.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &self.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        Client::new(&loader.load().await)
+    }
+}
+
+/// The HTTP client the SDK uses: hyper with rustls on ring (plain `http://` works too, for a
+/// local test server). Build it once; clones share the connection pool.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+/// A [`Store`] on one DynamoDB table laid out as the module documentation describes.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store on `table` through an existing client (build clients once: they hold the
+    /// connection pool and the credentials cache).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// A store from configuration, with its own client.
+    pub async fn from_config(config: &DynamoConfig) -> Self {
+        Self::new(config.client().await, config.table.clone())
+    }
+
+    /// The SDK client, for setup steps such as [`create_table`].
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Creates this store's table (see [`create_table`]).
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        create_table(&self.client, &self.table).await
+    }
+
+    async fn pause(&self, attempt: u32) {
+        if let Some(sleep) = self.client.config().sleep_impl() {
+            sleep
+                .sleep(Duration::from_millis(25 * u64::from(attempt + 1)))
+                .await;
+        }
+    }
+
+    /// One attempt of the insert transaction.
+    async fn try_insert(
+        &self,
+        record: &ConsentRecord,
+        dedup: &DedupKeys,
+        now: i64,
+    ) -> Result<Attempt, StoreError> {
+        let body = serde_json::to_string(record)
+            .map_err(|e| backend_error("serialize record", &e.classify_name()))?;
+        let rec_pk = record_pk(record.id);
+        let fp_pk = fingerprint_pk(&dedup.fingerprint);
+        let idem_pk = dedup.idempotency_key.as_deref().map(idempotency_pk);
+        let id = s(record.id.to_string());
+
+        let mut item = HashMap::from([
+            (ATTR_PK.to_owned(), s(rec_pk.clone())),
+            (ATTR_KIND.to_owned(), s(KIND_RECORD)),
+            (ATTR_RECORD_ID.to_owned(), id.clone()),
+            (ATTR_RECORD.to_owned(), s(body)),
+            (ATTR_EMAIL_HMAC.to_owned(), s(&record.email_hmac)),
+            (
+                ATTR_EXPIRES_AT.to_owned(),
+                n(record.expires_at.unix_timestamp()),
+            ),
+            (ATTR_FP_PK.to_owned(), s(fp_pk.clone())),
+        ]);
+        if let Some(idem_pk) = &idem_pk {
+            item.insert(ATTR_IDEM_PK.to_owned(), s(idem_pk.clone()));
+        }
+        let mut items = vec![put(&self.table, item, "attribute_not_exists(#pk)", None)?];
+        items.push(put(
+            &self.table,
+            dedup_item(
+                &fp_pk,
+                KIND_FINGERPRINT,
+                &id,
+                dedup.fingerprint_until.unix_timestamp(),
+            ),
+            "attribute_not_exists(#pk) OR #exp <= :now",
+            Some(now),
+        )?);
+        if let Some(idem_pk) = &idem_pk {
+            items.push(put(
+                &self.table,
+                dedup_item(
+                    idem_pk,
+                    KIND_IDEMPOTENCY,
+                    &id,
+                    record.expires_at.unix_timestamp(),
+                ),
+                "attribute_not_exists(#pk)",
+                None,
+            )?);
+        }
+
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(Attempt::Done(Inserted::New(record.id))),
+            Err(err) => err,
+        };
+        let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+            err.as_service_error()
+        else {
+            return Err(from_sdk("TransactWriteItems", err));
+        };
+        let reasons = cancelled.cancellation_reasons();
+        let code = |i: usize| reasons.get(i).and_then(CancellationReason::code);
+        if let Some(busy) = reasons
+            .iter()
+            .filter_map(CancellationReason::code)
+            .find(|c| is_throttling(c))
+        {
+            return Err(StoreError::Busy(format!("TransactWriteItems: {busy}")));
+        }
+        // The idempotency key decides first: it is the script's own statement that this is
+        // the same submission; the fingerprint only guesses so.
+        let failed = |i: usize| code(i) == Some("ConditionalCheckFailed");
+        if idem_pk.is_some() && failed(2) {
+            return self.earlier_id(reasons.get(2), idem_pk.as_deref()).await;
+        }
+        if failed(1) {
+            return self.earlier_id(reasons.get(1), Some(&fp_pk)).await;
+        }
+        if failed(0) {
+            // The same record id is stored already: this is a retry of an insert whose
+            // acknowledgement was lost.
+            return Ok(Attempt::Done(Inserted::Duplicate(record.id)));
+        }
+        if reasons
+            .iter()
+            .any(|r| r.code() == Some("TransactionConflict"))
+        {
+            return Ok(Attempt::Retry);
+        }
+        let codes: Vec<&str> = reasons
+            .iter()
+            .filter_map(CancellationReason::code)
+            .collect();
+        Err(StoreError::Backend(format!(
+            "TransactWriteItems: TransactionCanceledException ({})",
+            codes.join(", ")
+        )))
+    }
+
+    /// The record id held by a dedup item whose condition failed: from the cancellation
+    /// reason when the server returned the item, otherwise read with a consistent read.
+    async fn earlier_id(
+        &self,
+        reason: Option<&CancellationReason>,
+        pk: Option<&str>,
+    ) -> Result<Attempt, StoreError> {
+        if let Some(id) = reason
+            .and_then(CancellationReason::item)
+            .and_then(record_id_of)
+        {
+            return Ok(Attempt::Done(Inserted::Duplicate(id?)));
+        }
+        let Some(pk) = pk else {
+            return Ok(Attempt::Retry);
+        };
+        let item = self.get_item(pk, "GetItem (dedup)").await?;
+        match item.as_ref().and_then(record_id_of) {
+            Some(id) => Ok(Attempt::Done(Inserted::Duplicate(id?))),
+            // Deleted or expired between the failed write and this read: try again.
+            None => Ok(Attempt::Retry),
+        }
+    }
+
+    async fn get_item(
+        &self,
+        pk: &str,
+        operation: &str,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(ATTR_PK, s(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| from_sdk(operation, e))?;
+        Ok(out.item)
+    }
+
+    /// Deletes a record and its dedup items. With `expired_before`, only if the record's
+    /// `expires_at` is still before it (an update may have extended it since it was listed).
+    /// Dedup items go first, each only while it still points at this record (a fingerprint
+    /// may have been taken over by a later record), so a failure half-way leaves the record in
+    /// place and a retry finishes the job.
+    async fn remove_record(
+        &self,
+        id: RecordId,
+        expired_before: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let rec_pk = record_pk(id);
+        let Some(item) = self.get_item(&rec_pk, "GetItem").await? else {
+            return Ok(false);
+        };
+        if let Some(limit) = expired_before {
+            let expires = item.get(ATTR_EXPIRES_AT).and_then(|v| v.as_n().ok());
+            if expires
+                .and_then(|e| e.parse::<i64>().ok())
+                .is_none_or(|e| e >= limit)
+            {
+                return Ok(false);
+            }
+        }
+        let id_value = s(id.to_string());
+        for attr in [ATTR_FP_PK, ATTR_IDEM_PK] {
+            let Some(dedup_pk) = item.get(attr).and_then(|v| v.as_s().ok()) else {
+                continue;
+            };
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key(ATTR_PK, s(dedup_pk))
+                .condition_expression("#rid = :rid")
+                .expression_attribute_names("#rid", ATTR_RECORD_ID)
+                .expression_attribute_values(":rid", id_value.clone())
+                .send()
+                .await;
+            if let Err(err) = result
+                && err.code() != Some("ConditionalCheckFailedException")
+            {
+                return Err(from_sdk("DeleteItem (dedup)", err));
+            }
+        }
+        let mut request = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(ATTR_PK, s(rec_pk))
+            .expression_attribute_names("#pk", ATTR_PK);
+        request = match expired_before {
+            Some(limit) => request
+                .condition_expression("attribute_exists(#pk) AND #exp < :now")
+                .expression_attribute_names("#exp", ATTR_EXPIRES_AT)
+                .expression_attribute_values(":now", n(limit)),
+            None => request.condition_expression("attribute_exists(#pk)"),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(err) => Err(from_sdk("DeleteItem", err)),
+        }
+    }
+
+    /// Keys of every item of `kind` whose `expires_at` is before `now`, from the expiry index.
+    async fn expired_keys(&self, kind: &str, now: i64) -> Result<Vec<String>, StoreError> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(INDEX_BY_EXPIRY)
+                .key_condition_expression(match kind {
+                    // A record is due once its expiry has passed; a fingerprint's window
+                    // ends at `fingerprint_until` itself (the same bounds as the SQLite store).
+                    KIND_RECORD => "#kind = :kind AND #exp < :now",
+                    _ => "#kind = :kind AND #exp <= :now",
+                })
+                .expression_attribute_names("#kind", ATTR_KIND)
+                .expression_attribute_names("#exp", ATTR_EXPIRES_AT)
+                .expression_attribute_values(":kind", s(kind))
+                .expression_attribute_values(":now", n(now))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| from_sdk("Query (expiry)", e))?;
+            keys.extend(
+                out.items()
+                    .iter()
+                    .filter_map(|item| item.get(ATTR_PK)?.as_s().ok().cloned()),
+            );
+            match out.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => return Ok(keys),
+            }
+        }
+    }
+}
+
+/// The outcome of one insert attempt.
+enum Attempt {
+    Done(Inserted),
+    Retry,
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn insert(
+        &self,
+        record: &ConsentRecord,
+        dedup: &DedupKeys,
+    ) -> Result<Inserted, StoreError> {
+        let now = dedup_clock().unix_timestamp();
+        for attempt in 0..INSERT_ATTEMPTS {
+            match self.try_insert(record, dedup, now).await? {
+                Attempt::Done(inserted) => return Ok(inserted),
+                Attempt::Retry => self.pause(attempt).await,
+            }
+        }
+        Err(StoreError::Busy(
+            "TransactWriteItems: lost the race for the dedup keys repeatedly".to_owned(),
+        ))
+    }
+
+    async fn get(&self, id: RecordId) -> Result<Option<ConsentRecord>, StoreError> {
+        match self.get_item(&record_pk(id), "GetItem").await? {
+            Some(item) => parse_record(&item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads the `by_email_hmac` index. On AWS a GSI is eventually consistent: a record
+    /// written a moment ago may be missing for a second or so, which a data-subject request
+    /// (answered in days) does not notice.
+    async fn find_by_email_hmac(&self, email_hmac: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(INDEX_BY_EMAIL_HMAC)
+                .key_condition_expression("#h = :h")
+                .expression_attribute_names("#h", ATTR_EMAIL_HMAC)
+                .expression_attribute_values(":h", s(email_hmac))
+                .select(Select::AllProjectedAttributes)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| from_sdk("Query (email)", e))?;
+            for item in out.items() {
+                records.push(parse_record(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(next) if !next.is_empty() => start = Some(next),
+                _ => break,
+            }
+        }
+        records.sort_by_key(|r| r.id);
+        Ok(records)
+    }
+
+    async fn update(&self, record: &ConsentRecord) -> Result<bool, StoreError> {
+        let body = serde_json::to_string(record)
+            .map_err(|e| backend_error("serialize record", &e.classify_name()))?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(ATTR_PK, s(record_pk(record.id)))
+            .condition_expression("attribute_exists(#pk)")
+            .update_expression("SET #rec = :rec, #h = :h, #exp = :exp")
+            .expression_attribute_names("#pk", ATTR_PK)
+            .expression_attribute_names("#rec", ATTR_RECORD)
+            .expression_attribute_names("#h", ATTR_EMAIL_HMAC)
+            .expression_attribute_names("#exp", ATTR_EXPIRES_AT)
+            .expression_attribute_values(":rec", s(body))
+            .expression_attribute_values(":h", s(&record.email_hmac))
+            .expression_attribute_values(":exp", n(record.expires_at.unix_timestamp()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(err) => Err(from_sdk("UpdateItem", err)),
+        }
+    }
+
+    async fn delete(&self, id: RecordId) -> Result<bool, StoreError> {
+        self.remove_record(id, None).await
+    }
+
+    /// Deletes expired records (with their dedup items) and expired fingerprints. Idempotency
+    /// items are left to their record's deletion and to TTL, because an update may have
+    /// extended the record past the expiry its idempotency item was written with.
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let now = now.unix_timestamp();
+        let mut purged = 0;
+        for pk in self.expired_keys(KIND_RECORD, now).await? {
+            let Some(id) = pk.strip_prefix("REC#").and_then(|id| id.parse().ok()) else {
+                continue;
+            };
+            if self.remove_record(RecordId(id), Some(now)).await? {
+                purged += 1;
+            }
+        }
+        for pk in self.expired_keys(KIND_FINGERPRINT, now).await? {
+            let result = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .key(ATTR_PK, s(pk))
+                .condition_expression("#exp <= :now")
+                .expression_attribute_names("#exp", ATTR_EXPIRES_AT)
+                .expression_attribute_values(":now", n(now))
+                .send()
+                .await;
+            if let Err(err) = result
+                && err.code() != Some("ConditionalCheckFailedException")
+            {
+                return Err(from_sdk("DeleteItem (fingerprint)", err));
+            }
+        }
+        Ok(purged)
+    }
+}
+
+/// The clock that decides whether a fingerprint window has run out. Wall-clock time, as in
+/// the SQLite store: a window is closed once `fingerprint_until <= now`.
+fn dedup_clock() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// `REC#<uuid>`.
+pub fn record_pk(id: RecordId) -> String {
+    format!("REC#{id}")
+}
+
+/// `IDEM#<sha256 hex>`. The key is visitor-supplied: hashing bounds its length and alphabet
+/// for use as a partition key.
+pub fn idempotency_pk(key: &str) -> String {
+    format!("IDEM#{}", hex::encode(Sha256::digest(key.as_bytes())))
+}
+
+/// `FP#<fingerprint>` (the fingerprint is already a keyed hash).
+pub fn fingerprint_pk(fingerprint: &str) -> String {
+    format!("FP#{fingerprint}")
+}
+
+fn dedup_item(
+    pk: &str,
+    kind: &str,
+    record_id: &AttributeValue,
+    expires_at: i64,
+) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (ATTR_PK.to_owned(), s(pk)),
+        (ATTR_KIND.to_owned(), s(kind)),
+        (ATTR_RECORD_ID.to_owned(), record_id.clone()),
+        (ATTR_EXPIRES_AT.to_owned(), n(expires_at)),
+    ])
+}
+
+/// One conditional put of the insert transaction. `now` is bound as `:now` when given.
+fn put(
+    table: &str,
+    item: HashMap<String, AttributeValue>,
+    condition: &str,
+    now: Option<i64>,
+) -> Result<TransactWriteItem, StoreError> {
+    let mut put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition)
+        .expression_attribute_names("#pk", ATTR_PK)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+    if let Some(now) = now {
+        put = put
+            .expression_attribute_names("#exp", ATTR_EXPIRES_AT)
+            .expression_attribute_values(":now", n(now));
+    }
+    let put = put.build().map_err(|e| backend_error("Put", &e))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// The `record_id` attribute of a dedup item; `Some(Err)` when present but unreadable.
+fn record_id_of(item: &HashMap<String, AttributeValue>) -> Option<Result<RecordId, StoreError>> {
+    let raw = item.get(ATTR_RECORD_ID)?;
+    Some(
+        raw.as_s()
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt("a dedup item's record_id is not a UUID".into())),
+    )
+}
+
+/// The record inside a record item. Errors name where the JSON broke, never what it held.
+fn parse_record(item: &HashMap<String, AttributeValue>) -> Result<ConsentRecord, StoreError> {
+    let pk = item
+        .get(ATTR_PK)
+        .and_then(|v| v.as_s().ok())
+        .map_or("?", String::as_str);
+    let body = item
+        .get(ATTR_RECORD)
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("{pk}: no `record` string attribute")))?;
+    serde_json::from_str(body).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "{pk}: record JSON {} at line {} column {}",
+            e.classify_name(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// A short name for a serde_json error's category; its `Display` may quote the data.
+trait ClassifyName {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl ClassifyName for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "i/o error",
+            serde_json::error::Category::Syntax => "syntax error",
+            serde_json::error::Category::Data => "does not match the record schema",
+            serde_json::error::Category::Eof => "ends early",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_prefixed_and_idempotency_keys_are_hashed() {
+        let id: RecordId = "0190f4c6-5a3e-7cc0-8000-000000000001"
+            .parse()
+            .expect("valid uuid");
+        assert_eq!(record_pk(id), "REC#0190f4c6-5a3e-7cc0-8000-000000000001");
+        assert_eq!(fingerprint_pk("ab12"), "FP#ab12");
+        let idem = idempotency_pk("key with spaces");
+        assert!(idem.starts_with("IDEM#"));
+        assert_eq!(idem.len(), "IDEM#".len() + 64);
+        assert!(!idem.contains("spaces"));
+    }
+
+    #[test]
+    fn corrupt_record_errors_do_not_quote_the_stored_text() {
+        let item = HashMap::from([
+            (ATTR_PK.to_owned(), s("REC#x")),
+            (ATTR_RECORD.to_owned(), s(r#"{"id": "Aigerim Nurlanovna"}"#)),
+        ]);
+        let err = parse_record(&item).expect_err("not a record");
+        let text = err.to_string();
+        assert!(matches!(err, StoreError::Corrupt(_)));
+        assert!(!text.contains("Aigerim"), "{text}");
+    }
+}
