@@ -4,9 +4,41 @@
 //! The consent manifest ([`manifest`]) is the contract with the site generator: the generator
 //! writes it next to the pages it publishes, and the relay accepts only submissions that
 //! name a policy version and hash found in it.
+//!
+//! Features: `http` (parsing, the axum router [`http::app`], configuration, logging),
+//! `sqlite` ([`sqlite::SqliteStore`]), `server` (the `kelisim-relay` binary), `dynamodb`,
+//! `lambda`. With none, only the shared types are built (the generator's view).
 
 pub mod manifest;
 pub mod record;
+pub mod secret;
 pub mod store;
+
+#[cfg(feature = "http")]
+pub mod config;
+#[cfg(feature = "http")]
+pub mod fields;
+#[cfg(feature = "http")]
+pub mod fingerprint;
+#[cfg(feature = "http")]
+pub mod http;
+#[cfg(feature = "http")]
+pub mod intake;
+#[cfg(feature = "http")]
+pub mod messages;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+#[cfg(feature = "http")]
+pub mod subject_requests;
+#[cfg(feature = "http")]
+pub mod submission;
+#[cfg(feature = "http")]
+pub mod telemetry;
+
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+
+#[cfg(feature = "http")]
+pub use http::{AppState, app};
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;

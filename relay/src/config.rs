@@ -1,0 +1,368 @@
+//! The relay's settings: a TOML file, then environment variables on top (the environment
+//! wins, so a container or Lambda can change one value without a new file).
+//!
+//! The HMAC key never comes from the TOML file itself, only from `KELISIM_HMAC_KEY` or a key
+//! file, so the file can be committed or shown in a support ticket without leaking it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::fingerprint::{HmacKey, KeyError};
+use crate::intake::{DEFAULT_FINGERPRINT_WINDOW_SECS, DEFAULT_RETENTION_DAYS};
+
+/// Environment variables read by [`RelayConfig::apply_env`].
+pub mod env {
+    pub const STORE: &str = "KELISIM_STORE";
+    pub const SQLITE_PATH: &str = "KELISIM_SQLITE_PATH";
+    pub const DYNAMODB_TABLE: &str = "KELISIM_DYNAMODB_TABLE";
+    pub const DYNAMODB_ENDPOINT: &str = "KELISIM_DYNAMODB_ENDPOINT";
+    pub const DYNAMODB_REGION: &str = "KELISIM_DYNAMODB_REGION";
+    pub const MANIFEST: &str = "KELISIM_MANIFEST";
+    pub const ENDPOINT_PATH: &str = "KELISIM_ENDPOINT_PATH";
+    /// Comma-separated origins, e.g. `https://woow.kz,https://www.woow.kz`.
+    pub const ALLOWED_ORIGINS: &str = "KELISIM_ALLOWED_ORIGINS";
+    /// Comma-separated `purpose=days`, e.g. `reply=365,newsletter=1095`.
+    pub const RETENTION_DAYS: &str = "KELISIM_RETENTION_DAYS";
+    pub const FINGERPRINT_WINDOW_SECS: &str = "KELISIM_FINGERPRINT_WINDOW_SECS";
+    pub const STORAGE_LOCATION: &str = "KELISIM_STORAGE_LOCATION";
+    /// The key itself, hex or base64, at least 32 bytes.
+    pub const HMAC_KEY: &str = "KELISIM_HMAC_KEY";
+    /// A file holding the key (hex or base64).
+    pub const HMAC_KEY_FILE: &str = "KELISIM_HMAC_KEY_FILE";
+}
+
+/// Which [`crate::store::Store`] holds the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// One file on the relay's own disk.
+    #[default]
+    Sqlite,
+    /// A DynamoDB table, at AWS or at a compatible endpoint.
+    Dynamodb,
+}
+
+/// `[sqlite]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SqliteConfig {
+    pub path: PathBuf,
+    /// How long a write waits for another writer's lock before the store reports busy (503).
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for SqliteConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("kelisim-relay.sqlite"),
+            busy_timeout_ms: 5000,
+        }
+    }
+}
+
+/// `[dynamodb]`: read by the DynamoDB store (feature `dynamodb`). Same names and meaning as
+/// `dynamodb::DynamoConfig`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DynamoConfig {
+    pub table: Option<String>,
+    pub region: Option<String>,
+    /// A DynamoDB-compatible endpoint (for a server on Kazakhstan's territory).
+    pub endpoint_url: Option<String>,
+}
+
+/// Everything the relay reads at start-up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelayConfig {
+    pub store: StoreKind,
+    pub sqlite: SqliteConfig,
+    pub dynamodb: DynamoConfig,
+    /// The generator's `consent-manifest.json`.
+    pub manifest: PathBuf,
+    /// Path the form posts to; `None`: the manifest's `form_endpoint`.
+    pub endpoint_path: Option<String>,
+    /// Origins whose pages may post (`https://woow.kz`). Empty: the manifest `base_url`'s.
+    pub allowed_origins: Vec<String>,
+    /// Days to keep each purpose's data. Defaults: reply 365, newsletter 1095. Settings to
+    /// confirm with counsel, not legal advice.
+    pub retention_days: BTreeMap<String, u32>,
+    /// Seconds during which an identical submission counts as a double click.
+    pub fingerprint_window_secs: u64,
+    /// Written into each consent stamp; `None`: a description of the configured store.
+    pub storage_location: Option<String>,
+    /// A file with the HMAC key (hex or base64).
+    pub hmac_key_file: Option<PathBuf>,
+    /// The key from `KELISIM_HMAC_KEY`; never read from the TOML file.
+    #[serde(skip)]
+    pub hmac_key_env: Option<crate::secret::Secret<String>>,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            store: StoreKind::default(),
+            sqlite: SqliteConfig::default(),
+            dynamodb: DynamoConfig::default(),
+            manifest: PathBuf::from("public/consent-manifest.json"),
+            endpoint_path: None,
+            allowed_origins: Vec::new(),
+            retention_days: DEFAULT_RETENTION_DAYS
+                .iter()
+                .map(|(p, d)| ((*p).to_owned(), *d))
+                .collect(),
+            fingerprint_window_secs: DEFAULT_FINGERPRINT_WINDOW_SECS,
+            storage_location: None,
+            hmac_key_file: None,
+            hmac_key_env: None,
+        }
+    }
+}
+
+/// Why the configuration cannot be used. Never contains the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration file: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("invalid value in {var}: {reason}")]
+    Env { var: &'static str, reason: String },
+    #[error(
+        "no HMAC key: set {} or {} (or `hmac_key_file`)",
+        env::HMAC_KEY,
+        env::HMAC_KEY_FILE
+    )]
+    NoHmacKey,
+    #[error("invalid HMAC key: {0}")]
+    HmacKey(#[from] KeyError),
+    #[error("invalid allowed origin `{0}`: expected scheme://host[:port]")]
+    Origin(String),
+}
+
+impl RelayConfig {
+    /// Parses a TOML configuration; missing keys take their defaults (a `[retention_days]`
+    /// table naming only `reply` keeps the default for `newsletter`).
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let mut config: Self = toml::from_str(text)?;
+        for (purpose, days) in DEFAULT_RETENTION_DAYS {
+            config
+                .retention_days
+                .entry(purpose.to_owned())
+                .or_insert(days);
+        }
+        Ok(config)
+    }
+
+    /// Reads `path` (if given), then applies the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                Self::from_toml_str(&text)?
+            }
+            None => Self::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// Overrides settings from environment variables (see [`env`]); empty values count as
+    /// unset. `lookup` is `std::env::var` in production and a map in tests.
+    pub fn apply_env(
+        &mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        if let Some(kind) = var(env::STORE) {
+            self.store = match kind.trim() {
+                "sqlite" => StoreKind::Sqlite,
+                "dynamodb" => StoreKind::Dynamodb,
+                other => {
+                    return Err(ConfigError::Env {
+                        var: env::STORE,
+                        reason: format!("`{other}` is not `sqlite` or `dynamodb`"),
+                    });
+                }
+            };
+        }
+        if let Some(path) = var(env::SQLITE_PATH) {
+            self.sqlite.path = PathBuf::from(path);
+        }
+        if let Some(table) = var(env::DYNAMODB_TABLE) {
+            self.dynamodb.table = Some(table);
+        }
+        if let Some(endpoint) = var(env::DYNAMODB_ENDPOINT) {
+            self.dynamodb.endpoint_url = Some(endpoint);
+        }
+        if let Some(region) = var(env::DYNAMODB_REGION) {
+            self.dynamodb.region = Some(region);
+        }
+        if let Some(path) = var(env::MANIFEST) {
+            self.manifest = PathBuf::from(path);
+        }
+        if let Some(path) = var(env::ENDPOINT_PATH) {
+            self.endpoint_path = Some(path);
+        }
+        if let Some(origins) = var(env::ALLOWED_ORIGINS) {
+            self.allowed_origins = origins
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(list) = var(env::RETENTION_DAYS) {
+            for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                let parsed = item
+                    .split_once('=')
+                    .and_then(|(p, d)| Some((p.trim().to_owned(), d.trim().parse::<u32>().ok()?)));
+                let Some((purpose, days)) = parsed else {
+                    return Err(ConfigError::Env {
+                        var: env::RETENTION_DAYS,
+                        reason: format!("`{item}` is not `purpose=days`"),
+                    });
+                };
+                self.retention_days.insert(purpose, days);
+            }
+        }
+        if let Some(secs) = var(env::FINGERPRINT_WINDOW_SECS) {
+            self.fingerprint_window_secs = secs.trim().parse().map_err(|_| ConfigError::Env {
+                var: env::FINGERPRINT_WINDOW_SECS,
+                reason: "not a whole number of seconds".to_owned(),
+            })?;
+        }
+        if let Some(location) = var(env::STORAGE_LOCATION) {
+            self.storage_location = Some(location);
+        }
+        if let Some(path) = var(env::HMAC_KEY_FILE) {
+            self.hmac_key_file = Some(PathBuf::from(path));
+        }
+        if let Some(key) = var(env::HMAC_KEY) {
+            self.hmac_key_env = Some(crate::secret::Secret::new(key));
+        }
+        Ok(())
+    }
+
+    /// The HMAC key: `KELISIM_HMAC_KEY` if set, else the key file.
+    pub fn hmac_key(&self) -> Result<HmacKey, ConfigError> {
+        if let Some(key) = &self.hmac_key_env {
+            return Ok(HmacKey::parse(key.expose())?);
+        }
+        let path = self.hmac_key_file.as_ref().ok_or(ConfigError::NoHmacKey)?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(HmacKey::parse(&text)?)
+    }
+
+    /// The storage location stamped on records: the configured label, or a plain
+    /// description of the store.
+    pub fn storage_location(&self) -> String {
+        if let Some(location) = &self.storage_location {
+            return location.clone();
+        }
+        match self.store {
+            StoreKind::Sqlite => "SQLite database on the relay's own host".to_owned(),
+            StoreKind::Dynamodb => format!(
+                "DynamoDB table {} ({})",
+                self.dynamodb.table.as_deref().unwrap_or("unnamed"),
+                self.dynamodb
+                    .endpoint_url
+                    .as_deref()
+                    .or(self.dynamodb.region.as_deref())
+                    .unwrap_or("default region"),
+            ),
+        }
+    }
+}
+
+/// `scheme://host[:port]` of an absolute URL, lowercased: the form browsers send in `Origin`.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if scheme.is_empty() || authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        authority.to_ascii_lowercase()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_then_environment() -> Result<(), ConfigError> {
+        let mut config = RelayConfig::from_toml_str(
+            r#"
+            manifest = "site/consent-manifest.json"
+            allowed_origins = ["https://woow.kz"]
+            fingerprint_window_secs = 30
+            [sqlite]
+            path = "/var/lib/kelisim/relay.sqlite"
+            [retention_days]
+            reply = 100
+            "#,
+        )?;
+        assert_eq!(config.retention_days.get("reply"), Some(&100));
+        assert_eq!(config.retention_days.get("newsletter"), Some(&1095));
+        let vars: BTreeMap<&str, &str> = [
+            (env::FINGERPRINT_WINDOW_SECS, "90"),
+            (env::ALLOWED_ORIGINS, "https://a.kz, https://b.kz"),
+            (env::RETENTION_DAYS, "newsletter=30"),
+            (env::DYNAMODB_TABLE, "records"),
+            (
+                env::HMAC_KEY,
+                "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+            ),
+        ]
+        .into_iter()
+        .collect();
+        config.apply_env(|n| vars.get(n).map(|v| (*v).to_owned()))?;
+        assert_eq!(config.fingerprint_window_secs, 90);
+        assert_eq!(config.allowed_origins, ["https://a.kz", "https://b.kz"]);
+        assert_eq!(config.retention_days.get("newsletter"), Some(&30));
+        assert_eq!(config.dynamodb.table.as_deref(), Some("records"));
+        assert!(config.hmac_key().is_ok());
+        assert!(!format!("{config:?}").contains("00112233"));
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_bad_values() {
+        assert!(RelayConfig::from_toml_str("hmac_key = \"abc\"").is_err());
+        let mut config = RelayConfig::default();
+        assert!(
+            config
+                .apply_env(|n| (n == env::RETENTION_DAYS).then(|| "reply".to_owned()))
+                .is_err()
+        );
+        assert!(matches!(config.hmac_key(), Err(ConfigError::NoHmacKey)));
+    }
+
+    #[test]
+    fn origins_are_scheme_and_authority() {
+        assert_eq!(
+            origin_of("https://WooW.kz/kk/contact/").as_deref(),
+            Some("https://woow.kz")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8787").as_deref(),
+            Some("http://127.0.0.1:8787")
+        );
+        assert_eq!(origin_of("woow.kz"), None);
+    }
+}

@@ -1,0 +1,372 @@
+//! The form's fields as domain types: each one is parsed once, at the edge, and is valid for
+//! the rest of its life ("parse, don't validate").
+//!
+//! Every text goes through Unicode NFC and trimming first, so `Ә` typed as one code point or
+//! as `А` + a combining mark compares, hashes and dedups as the same text.
+
+use std::str::FromStr;
+
+use unicode_normalization::UnicodeNormalization;
+
+/// The form's field names: the contract with the page and its script (see the helper brief
+/// and `relay/openapi.yaml`). Nothing else is accepted (policy §5.4-5.5: collect no more
+/// than the purposes need).
+pub mod name {
+    pub const SURNAME: &str = "surname";
+    pub const FIRST_NAME: &str = "first_name";
+    pub const PATRONYMIC: &str = "patronymic";
+    pub const EMAIL: &str = "email";
+    pub const PHONE: &str = "phone";
+    pub const MESSAGE: &str = "message";
+    pub const LANG: &str = "lang";
+    pub const CONSENT: &str = "consent";
+    pub const POLICY_VERSION: &str = "policy_version";
+    pub const POLICY_HASH: &str = "policy_hash";
+    pub const IDEMPOTENCY_KEY: &str = "idempotency_key";
+    /// The honeypot: hidden from people, filled by naive bots.
+    pub const HONEYPOT: &str = "website";
+    /// Not a field: where errors about the body as a whole are reported.
+    pub const FORM: &str = "form";
+}
+
+/// Every field name the relay accepts, in form order.
+pub const ACCEPTED_FIELDS: [&str; 12] = [
+    name::SURNAME,
+    name::FIRST_NAME,
+    name::PATRONYMIC,
+    name::EMAIL,
+    name::PHONE,
+    name::MESSAGE,
+    name::LANG,
+    name::CONSENT,
+    name::POLICY_VERSION,
+    name::POLICY_HASH,
+    name::IDEMPOTENCY_KEY,
+    name::HONEYPOT,
+];
+
+/// Length limits, in Unicode scalar values after normalization. Generous for real names
+/// (Kazakh and Russian compound names fit easily), tight enough to keep records small.
+pub mod limit {
+    pub const NAME: usize = 100;
+    /// RFC 5321's practical maximum for a forward path.
+    pub const EMAIL: usize = 254;
+    /// Raw phone input, with spaces, brackets and dashes.
+    pub const PHONE: usize = 32;
+    pub const MESSAGE: usize = 5000;
+    pub const IDEMPOTENCY_KEY: usize = 128;
+    pub const POLICY_VERSION: usize = 64;
+}
+
+/// Why a field was refused. The wire names (`as_str`) are part of the public contract: the
+/// error page and the page's script key their texts on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ErrorCode {
+    Required,
+    TooLong,
+    InvalidEmail,
+    InvalidPhone,
+    ConsentRequired,
+    UnknownField,
+    PolicyMismatch,
+    InvalidLang,
+    InvalidEncoding,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation checks.
+    pub const ALL: [ErrorCode; 9] = [
+        Self::Required,
+        Self::TooLong,
+        Self::InvalidEmail,
+        Self::InvalidPhone,
+        Self::ConsentRequired,
+        Self::UnknownField,
+        Self::PolicyMismatch,
+        Self::InvalidLang,
+        Self::InvalidEncoding,
+    ];
+
+    /// The code as sent in `?errors=` and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::TooLong => "too_long",
+            Self::InvalidEmail => "invalid_email",
+            Self::InvalidPhone => "invalid_phone",
+            Self::ConsentRequired => "consent_required",
+            Self::UnknownField => "unknown_field",
+            Self::PolicyMismatch => "policy_mismatch",
+            Self::InvalidLang => "invalid_lang",
+            Self::InvalidEncoding => "invalid_encoding",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// NFC, then trim. The first step of every text field.
+pub fn normalize(raw: &str) -> String {
+    raw.nfc().collect::<String>().trim().to_owned()
+}
+
+/// A decoder leaves U+FFFD where the input was not UTF-8; nobody types it on purpose, so its
+/// presence means the bytes were mangled on the way.
+fn has_bad_encoding(text: &str) -> bool {
+    text.contains('\u{FFFD}')
+}
+
+/// Normalizes a one-line field: refuses control characters (a name has no line breaks) and
+/// mangled encoding, and applies the required/length rules.
+fn single_line(raw: &str, max: usize) -> Result<String, ErrorCode> {
+    let text = normalize(raw);
+    if has_bad_encoding(&text) || text.chars().any(char::is_control) {
+        return Err(ErrorCode::InvalidEncoding);
+    }
+    if text.is_empty() {
+        return Err(ErrorCode::Required);
+    }
+    if text.chars().count() > max {
+        return Err(ErrorCode::TooLong);
+    }
+    Ok(text)
+}
+
+/// A surname, first name or patronymic as the person writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+
+impl PersonName {
+    pub fn parse(raw: &str) -> Result<Self, ErrorCode> {
+        single_line(raw, limit::NAME).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A syntactically valid email address with a dotted domain (a public contact form has no
+/// use for intranet addresses such as `user@localhost`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, ErrorCode> {
+        let text = single_line(raw, limit::EMAIL)?;
+        let options = email_address::Options::default()
+            .with_required_tld()
+            .without_domain_literal();
+        let parsed = email_address::EmailAddress::parse_with_options(&text, options)
+            .map_err(|_| ErrorCode::InvalidEmail)?;
+        // `parse_with_options` also accepts `Name <a@b.c>`; only the bare address is wanted.
+        if parsed.as_str() != text || text.chars().any(char::is_whitespace) {
+            return Err(ErrorCode::InvalidEmail);
+        }
+        Ok(Self(text))
+    }
+
+    /// The address as entered (NFC, trimmed).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form used for lookups and dedup: lowercased whole. Strictly the local part is
+    /// case-sensitive, but no real mailbox provider treats it so, and a data-subject request
+    /// must find `Aigerim@Mail.kz` when asked for `aigerim@mail.kz`.
+    pub fn lookup_form(&self) -> String {
+        self.0.to_lowercase()
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A phone number in E.164 (`+77011234567`). Numbers without a country code are read as
+/// Kazakh, so `8 (701) 123-45-67` works the way people in Kazakhstan write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneE164(String);
+
+impl PhoneE164 {
+    pub fn parse(raw: &str) -> Result<Self, ErrorCode> {
+        let text = single_line(raw, limit::PHONE)?;
+        let number = phonenumber::parse(Some(phonenumber::country::Id::KZ), &text)
+            .map_err(|_| ErrorCode::InvalidPhone)?;
+        if !phonenumber::is_valid(&number) {
+            return Err(ErrorCode::InvalidPhone);
+        }
+        Ok(Self(
+            number.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// The free-text message. Line breaks are kept (normalized to `\n`); other control
+/// characters are refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message(String);
+
+impl Message {
+    pub fn parse(raw: &str) -> Result<Self, ErrorCode> {
+        let text = normalize(raw).replace("\r\n", "\n").replace('\r', "\n");
+        if has_bad_encoding(&text)
+            || text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(ErrorCode::InvalidEncoding);
+        }
+        if text.is_empty() {
+            return Err(ErrorCode::Required);
+        }
+        if text.chars().count() > limit::MESSAGE {
+            return Err(ErrorCode::TooLong);
+        }
+        Ok(Self(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// The script's per-visit key: printable ASCII (a UUID in practice), at most 128 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// `Ok(None)` for an empty value: a page without JavaScript sends the field empty.
+    pub fn parse(raw: &str) -> Result<Option<Self>, ErrorCode> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        if text.len() > limit::IDEMPOTENCY_KEY {
+            return Err(ErrorCode::TooLong);
+        }
+        if !text.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(ErrorCode::InvalidEncoding);
+        }
+        Ok(Some(Self(text.to_owned())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ErrorCode {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kazakh_phone_formats_normalize_to_e164() {
+        for raw in [
+            "8 (701) 123-45-67",
+            "+7 701 123 4567",
+            "+77011234567",
+            "87011234567",
+        ] {
+            assert_eq!(
+                PhoneE164::parse(raw).map(PhoneE164::into_inner),
+                Ok("+77011234567".to_owned()),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn almaty_landline_and_russian_numbers_stay_distinct() {
+        assert_eq!(
+            PhoneE164::parse("+7 727 250 00 00").map(PhoneE164::into_inner),
+            Ok("+77272500000".to_owned())
+        );
+        assert_eq!(PhoneE164::parse("12345"), Err(ErrorCode::InvalidPhone));
+        assert_eq!(PhoneE164::parse("  "), Err(ErrorCode::Required));
+    }
+
+    #[test]
+    fn names_are_nfc_and_trimmed() {
+        // "й" typed as "и" + U+0306 (combining breve) composes to one code point.
+        let name = PersonName::parse("  Сеи\u{0306}т  ").map(PersonName::into_inner);
+        assert_eq!(name, Ok("Се\u{0439}т".to_owned()));
+        assert_eq!(
+            PersonName::parse("a\u{0007}b"),
+            Err(ErrorCode::InvalidEncoding)
+        );
+        assert_eq!(
+            PersonName::parse(&"ә".repeat(limit::NAME + 1)),
+            Err(ErrorCode::TooLong)
+        );
+        assert!(PersonName::parse(&"ә".repeat(limit::NAME)).is_ok());
+    }
+
+    #[test]
+    fn emails_need_a_dotted_domain_and_no_display_name() {
+        assert!(Email::parse(" aigerim@mail.kz ").is_ok());
+        assert_eq!(
+            Email::parse("aigerim@localhost"),
+            Err(ErrorCode::InvalidEmail)
+        );
+        assert_eq!(
+            Email::parse("Aigerim <a@mail.kz>"),
+            Err(ErrorCode::InvalidEmail)
+        );
+        assert_eq!(Email::parse("not-an-email"), Err(ErrorCode::InvalidEmail));
+        assert_eq!(
+            Email::parse("Aigerim@Mail.KZ").map(|e| e.lookup_form()),
+            Ok("aigerim@mail.kz".to_owned())
+        );
+    }
+
+    #[test]
+    fn message_keeps_line_breaks_and_limits_length() {
+        assert_eq!(
+            Message::parse("Сәлем\r\nқалайсыз?").map(Message::into_inner),
+            Ok("Сәлем\nқалайсыз?".to_owned())
+        );
+        assert_eq!(
+            Message::parse(&"x".repeat(limit::MESSAGE + 1)),
+            Err(ErrorCode::TooLong)
+        );
+        assert_eq!(
+            Message::parse("bad\u{FFFD}"),
+            Err(ErrorCode::InvalidEncoding)
+        );
+    }
+
+    #[test]
+    fn error_codes_round_trip_through_their_wire_names() {
+        for code in ErrorCode::ALL {
+            assert_eq!(code.as_str().parse::<ErrorCode>(), Ok(code));
+        }
+    }
+}

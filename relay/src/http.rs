@@ -1,0 +1,532 @@
+//! The HTTP face of the relay: one route for the form endpoint (POST, CORS preflight, 405
+//! for the rest), and the single place where outcomes become status codes.
+//!
+//! [`app`] returns a plain axum `Router`, so the same handler runs in the standalone server,
+//! inside `kelisim serve`, under `lambda_http::run`, and in tests through `oneshot`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use time::OffsetDateTime;
+
+use crate::config::{ConfigError, RelayConfig, origin_of};
+use crate::fields::ErrorCode;
+use crate::intake::{self, IntakeSettings, MissingRetention};
+use crate::manifest::ConsentManifest;
+use crate::messages::{self, Notice};
+use crate::record::{CollectionMethod, RecordId};
+use crate::store::Store;
+use crate::submission::{FieldErrors, RawSubmission, Submission};
+
+/// The largest body accepted (32 KiB): the longest valid form is well under 16 KiB.
+pub const BODY_LIMIT: usize = 32 * 1024;
+
+/// Seconds a client is asked to wait after a 503.
+pub const RETRY_AFTER_SECS: u32 = 30;
+
+/// What the router needs: the store, the manifest it checks against, the record settings,
+/// and which origins may post. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    store: Arc<dyn Store>,
+    manifest: Arc<ConsentManifest>,
+    settings: Arc<IntakeSettings>,
+    allowed_origins: Arc<[String]>,
+    endpoint_path: Arc<str>,
+}
+
+/// Why an [`AppState`] could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Retention(#[from] MissingRetention),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the form endpoint path `{0}` must start with `/` and be a plain path")]
+    EndpointPath(String),
+    #[error("the manifest's base_url `{0}` has no origin to allow")]
+    BaseUrl(String),
+    #[error("the manifest URL `{0}` cannot be sent in a Location header")]
+    ManifestUrl(String),
+}
+
+impl AppState {
+    /// A state serving `manifest.form_endpoint`, allowing posts from the manifest
+    /// `base_url`'s origin only.
+    pub fn new(
+        store: Arc<dyn Store>,
+        manifest: ConsentManifest,
+        settings: IntakeSettings,
+    ) -> Result<Self, StateError> {
+        settings.check(&manifest)?;
+        for language in manifest.languages.values() {
+            for url in [&language.thanks_url, &language.error_url] {
+                if HeaderValue::from_str(url).is_err() {
+                    return Err(StateError::ManifestUrl(url.clone()));
+                }
+            }
+        }
+        let origin = origin_of(&manifest.base_url)
+            .ok_or_else(|| StateError::BaseUrl(manifest.base_url.clone()))?;
+        let state = Self {
+            store,
+            endpoint_path: Arc::from(manifest.form_endpoint.as_str()),
+            manifest: Arc::new(manifest),
+            settings: Arc::new(settings),
+            allowed_origins: Arc::from(vec![origin]),
+        };
+        let path = state.endpoint_path.to_string();
+        state.with_endpoint_path(path)
+    }
+
+    /// A state from the relay's configuration (HMAC key, retention, window, origins, path).
+    pub fn from_config(
+        store: Arc<dyn Store>,
+        manifest: ConsentManifest,
+        config: &RelayConfig,
+    ) -> Result<Self, StateError> {
+        let settings = IntakeSettings {
+            hmac_key: config.hmac_key()?,
+            retention_days: config.retention_days.clone(),
+            fingerprint_window: time::Duration::seconds(
+                i64::try_from(config.fingerprint_window_secs).unwrap_or(i64::MAX / 2),
+            ),
+            storage_location: config.storage_location(),
+        };
+        let mut state = Self::new(store, manifest, settings)?;
+        if !config.allowed_origins.is_empty() {
+            state = state.with_allowed_origins(&config.allowed_origins)?;
+        }
+        if let Some(path) = &config.endpoint_path {
+            state = state.with_endpoint_path(path.clone())?;
+        }
+        Ok(state)
+    }
+
+    /// Replaces the allowed origins (each `scheme://host[:port]`).
+    pub fn with_allowed_origins(mut self, origins: &[String]) -> Result<Self, StateError> {
+        let parsed = origins
+            .iter()
+            .map(|o| origin_of(o).ok_or_else(|| ConfigError::Origin(o.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.allowed_origins = Arc::from(parsed);
+        Ok(self)
+    }
+
+    /// Serves the form at `path` instead of the manifest's `form_endpoint`.
+    pub fn with_endpoint_path(mut self, path: String) -> Result<Self, StateError> {
+        let plain = path.starts_with('/')
+            && path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b));
+        if !plain {
+            return Err(StateError::EndpointPath(path));
+        }
+        self.endpoint_path = Arc::from(path);
+        Ok(self)
+    }
+
+    /// The path the form endpoint is served at.
+    pub fn endpoint_path(&self) -> &str {
+        &self.endpoint_path
+    }
+
+    pub fn manifest(&self) -> &ConsentManifest {
+        &self.manifest
+    }
+
+    pub fn allowed_origins(&self) -> &[String] {
+        &self.allowed_origins
+    }
+
+    fn allows(&self, origin: &str) -> bool {
+        self.allowed_origins
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(origin))
+    }
+}
+
+/// The whole relay as a router: mount it, `merge` it, or hand it to `lambda_http::run`.
+pub fn app(state: AppState) -> Router {
+    let path = state.endpoint_path.to_string();
+    Router::new()
+        .route(
+            &path,
+            post(submit).options(preflight).fallback(method_not_allowed),
+        )
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// How the caller wants to be answered: the page's script asks for JSON, a plain browser
+/// form post gets redirects and HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reply {
+    Json,
+    Html,
+}
+
+impl Reply {
+    fn for_request(headers: &HeaderMap) -> Self {
+        let says_json = |name| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("application/json"))
+        };
+        if says_json(header::ACCEPT) || says_json(header::CONTENT_TYPE) {
+            Self::Json
+        } else {
+            Self::Html
+        }
+    }
+}
+
+/// Every way a request can end. [`Outcome::into_response`] is the one mapping to HTTP.
+#[derive(Debug)]
+enum Outcome {
+    /// Stored (or already stored): 201 or 303 to thanks.
+    Accepted {
+        lang: String,
+        id: RecordId,
+    },
+    /// 422 or 303 to the error page.
+    Invalid {
+        lang: String,
+        errors: FieldErrors,
+    },
+    /// 503: the store did not confirm the write.
+    Unavailable {
+        lang: String,
+    },
+    TooLarge,
+    UnsupportedMediaType,
+    ForbiddenOrigin,
+    MethodNotAllowed,
+}
+
+/// Refuses a request whose `Origin` is present and not allowed. A missing `Origin` is
+/// allowed: browsers always send it on cross-site POSTs (forms included), so its absence
+/// means a non-browser client (curl, a monitoring probe), which CSRF protection is not about.
+/// `Origin: null` (sandboxed frames, some redirects) is refused like any foreign origin.
+fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<Option<String>, Outcome> {
+    match headers.get(header::ORIGIN) {
+        None => Ok(None),
+        Some(value) => match value.to_str() {
+            Ok(origin) if state.allows(origin) => Ok(Some(origin.to_owned())),
+            _ => Err(Outcome::ForbiddenOrigin),
+        },
+    }
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let reply = Reply::for_request(&headers);
+    let origin = match check_origin(&state, &headers) {
+        Ok(origin) => origin,
+        Err(outcome) => return render(&state, reply, None, outcome),
+    };
+    let outcome = receive(&state, &headers, body).await;
+    render(&state, reply, origin.as_deref(), outcome)
+}
+
+/// Decodes, checks and stores one submission. Logs outcomes by code and id only.
+async fn receive(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Outcome {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            tracing::info!(outcome = "too_large", "form refused");
+            return Outcome::TooLarge;
+        }
+        Err(_) => {
+            let lang = state.manifest.default_language.clone();
+            return Outcome::Invalid {
+                lang,
+                errors: FieldErrors::whole_form(ErrorCode::InvalidEncoding),
+            };
+        }
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (decoded, method) = if content_type.starts_with("application/x-www-form-urlencoded") {
+        (RawSubmission::from_form(&body), CollectionMethod::FormPost)
+    } else if content_type.starts_with("application/json") {
+        (RawSubmission::from_json(&body), CollectionMethod::Script)
+    } else {
+        tracing::info!(outcome = "unsupported_media_type", "form refused");
+        return Outcome::UnsupportedMediaType;
+    };
+    let raw = match decoded {
+        Ok(raw) => raw,
+        Err(errors) => {
+            tracing::info!(outcome = "invalid", errors = %errors.to_query_value(), "form refused");
+            let lang = state.manifest.default_language.clone();
+            return Outcome::Invalid { lang, errors };
+        }
+    };
+    let lang = raw.response_lang(&state.manifest).to_owned();
+    if raw.honeypot_filled() {
+        // Looks like success to the bot; nothing is stored and the id is never reused.
+        tracing::info!(outcome = "honeypot", "form discarded");
+        return Outcome::Accepted {
+            lang,
+            id: RecordId::new(),
+        };
+    }
+    let submission = match Submission::parse(&raw, &state.manifest) {
+        Ok(submission) => submission,
+        Err(errors) => {
+            tracing::info!(outcome = "invalid", errors = %errors.to_query_value(), "form refused");
+            return Outcome::Invalid { lang, errors };
+        }
+    };
+    let stamped = intake::stamp(
+        submission,
+        &state.manifest,
+        &state.settings,
+        method,
+        OffsetDateTime::now_utc(),
+    );
+    let (record, dedup) = match stamped {
+        Ok(stamped) => stamped,
+        Err(error) => {
+            tracing::error!(%error, "cannot build a record");
+            return Outcome::Unavailable { lang };
+        }
+    };
+    match state.store.insert(&record, &dedup).await {
+        Ok(inserted) => {
+            let duplicate = matches!(inserted, crate::store::Inserted::Duplicate(_));
+            tracing::info!(outcome = "stored", id = %inserted.id(), duplicate, "form received");
+            Outcome::Accepted {
+                lang,
+                id: inserted.id(),
+            }
+        }
+        Err(error) => {
+            tracing::error!(%error, "store did not confirm the write");
+            Outcome::Unavailable { lang }
+        }
+    }
+}
+
+/// Answers a CORS preflight for an allowed origin; refuses it for any other.
+async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match check_origin(&state, &headers) {
+        Ok(Some(origin)) => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            let h = response.headers_mut();
+            set(h, header::ACCESS_CONTROL_ALLOW_METHODS, "POST");
+            set(
+                h,
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "content-type, accept",
+            );
+            set(h, header::ACCESS_CONTROL_MAX_AGE, "600");
+            cors(h, Some(&origin));
+            response
+        }
+        Ok(None) => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            set(response.headers_mut(), header::ALLOW, "OPTIONS, POST");
+            response
+        }
+        Err(outcome) => render(&state, Reply::for_request(&headers), None, outcome),
+    }
+}
+
+async fn method_not_allowed(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    render(
+        &state,
+        Reply::for_request(&headers),
+        None,
+        Outcome::MethodNotAllowed,
+    )
+}
+
+fn set(headers: &mut HeaderMap, name: header::HeaderName, value: &'static str) {
+    headers.insert(name, HeaderValue::from_static(value));
+}
+
+fn cors(headers: &mut HeaderMap, origin: Option<&str>) {
+    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(value) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+    }
+}
+
+/// The one mapping from outcome to HTTP. Nothing the visitor typed is ever put in a URL.
+fn render(state: &AppState, reply: Reply, origin: Option<&str>, outcome: Outcome) -> Response {
+    let default_lang = state.manifest.default_language.clone();
+    let mut response = match (outcome, reply) {
+        (Outcome::Accepted { id, .. }, Reply::Json) => (
+            StatusCode::CREATED,
+            axum::Json(serde_json::json!({ "id": id })),
+        )
+            .into_response(),
+        (Outcome::Accepted { lang, .. }, Reply::Html) => {
+            match state.manifest.languages.get(&lang) {
+                Some(l) => see_other(&l.thanks_url),
+                None => StatusCode::CREATED.into_response(),
+            }
+        }
+        (Outcome::Invalid { lang, errors }, Reply::Json) => {
+            let fields: serde_json::Map<String, serde_json::Value> = errors
+                .iter()
+                .map(|(field, code)| {
+                    let message = messages::text(&lang, Notice::Field(code));
+                    (
+                        field.to_owned(),
+                        serde_json::json!({ "code": code.as_str(), "message": message }),
+                    )
+                })
+                .collect();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                axum::Json(serde_json::json!({ "error": "validation", "fields": fields })),
+            )
+                .into_response()
+        }
+        (Outcome::Invalid { lang, errors }, Reply::Html) => {
+            match state.manifest.languages.get(&lang) {
+                Some(l) => {
+                    let separator = if l.error_url.contains('?') { '&' } else { '?' };
+                    see_other(&format!(
+                        "{}{separator}errors={}",
+                        l.error_url,
+                        errors.to_query_value()
+                    ))
+                }
+                None => StatusCode::UNPROCESSABLE_ENTITY.into_response(),
+            }
+        }
+        (Outcome::Unavailable { lang }, reply) => {
+            let mut response = notice(
+                state,
+                reply,
+                StatusCode::SERVICE_UNAVAILABLE,
+                &lang,
+                "unavailable",
+                Notice::Unavailable,
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+            response
+        }
+        (Outcome::TooLarge, reply) => notice(
+            state,
+            reply,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &default_lang,
+            "payload_too_large",
+            Notice::PayloadTooLarge,
+        ),
+        (Outcome::UnsupportedMediaType, reply) => notice(
+            state,
+            reply,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &default_lang,
+            "unsupported_media_type",
+            Notice::UnsupportedMediaType,
+        ),
+        (Outcome::ForbiddenOrigin, reply) => notice(
+            state,
+            reply,
+            StatusCode::FORBIDDEN,
+            &default_lang,
+            "forbidden_origin",
+            Notice::ForbiddenOrigin,
+        ),
+        (Outcome::MethodNotAllowed, reply) => {
+            let mut response = notice(
+                state,
+                reply,
+                StatusCode::METHOD_NOT_ALLOWED,
+                &default_lang,
+                "method_not_allowed",
+                Notice::MethodNotAllowed,
+            );
+            set(response.headers_mut(), header::ALLOW, "OPTIONS, POST");
+            response
+        }
+    };
+    if origin.is_some() {
+        cors(response.headers_mut(), origin);
+    }
+    set(response.headers_mut(), header::CACHE_CONTROL, "no-store");
+    response
+}
+
+fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => {
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            response.headers_mut().insert(header::LOCATION, value);
+            response
+        }
+        // Manifest URLs are ASCII in practice; a broken one must not become a panic.
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// A non-field failure: JSON `{"error", "message"}` or a tiny HTML page in the language.
+fn notice(
+    state: &AppState,
+    reply: Reply,
+    status: StatusCode,
+    lang: &str,
+    error: &'static str,
+    what: Notice,
+) -> Response {
+    let message = messages::text(lang, what);
+    match reply {
+        Reply::Json => (
+            status,
+            axum::Json(serde_json::json!({ "error": error, "message": message })),
+        )
+            .into_response(),
+        Reply::Html => {
+            let back = state
+                .manifest
+                .languages
+                .get(lang)
+                .map(|l| l.contact_url.as_str())
+                .unwrap_or("/");
+            let page = format!(
+                "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+                 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+                 <title>{message}</title></head><body><main><p>{message}</p>\
+                 <p><a href=\"{back}\">{link}</a></p></main></body></html>\n",
+                lang = escape(lang),
+                back = escape(back),
+                link = messages::back_to_form(lang),
+            );
+            (status, axum::response::Html(page)).into_response()
+        }
+    }
+}
+
+/// Minimal HTML escaping for the few manifest values put in the error page.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -1,0 +1,130 @@
+//! From a valid [`Submission`] to a consent-stamped [`ConsentRecord`] and its dedup keys:
+//! the one place that decides what a record says.
+
+use std::collections::BTreeMap;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::fingerprint::HmacKey;
+use crate::manifest::ConsentManifest;
+use crate::record::{
+    CollectionMethod, ConsentRecord, ConsentStamp, PurposeConsent, RECORD_SCHEMA_VERSION, RecordId,
+    RecordState, Subject,
+};
+use crate::store::DedupKeys;
+use crate::submission::Submission;
+
+/// Default retention in days per purpose: one year to answer a request, three years for the
+/// newsletter. These are settings for the operator to confirm, not legal advice.
+pub const DEFAULT_RETENTION_DAYS: [(&str, u32); 2] = [("reply", 365), ("newsletter", 1095)];
+
+/// Default double-click window (seconds).
+pub const DEFAULT_FINGERPRINT_WINDOW_SECS: u64 = 60;
+
+/// Everything besides the submission and the manifest that goes into a record.
+#[derive(Debug, Clone)]
+pub struct IntakeSettings {
+    pub hmac_key: HmacKey,
+    /// Days to keep data for each purpose. Must cover every purpose in the manifest.
+    pub retention_days: BTreeMap<String, u32>,
+    /// How long an identical submission counts as a double click.
+    pub fingerprint_window: Duration,
+    /// Where records are kept, written into each consent stamp (Law 94-V Art. 12(2)).
+    pub storage_location: String,
+}
+
+/// A purpose the manifest offers but the settings keep no retention for.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("no retention period is configured for purpose `{0}`")]
+pub struct MissingRetention(pub String);
+
+impl IntakeSettings {
+    /// Checks that every purpose the site offers has a retention period, so building a
+    /// record can never meet an unknown one.
+    pub fn check(&self, manifest: &ConsentManifest) -> Result<(), MissingRetention> {
+        match manifest
+            .purposes
+            .iter()
+            .find(|p| !self.retention_days.contains_key(&p.id))
+        {
+            Some(p) => Err(MissingRetention(p.id.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Builds the record and its dedup keys. `now` is the moment of receipt.
+pub fn stamp(
+    submission: Submission,
+    manifest: &ConsentManifest,
+    settings: &IntakeSettings,
+    method: CollectionMethod,
+    now: OffsetDateTime,
+) -> Result<(ConsentRecord, DedupKeys), MissingRetention> {
+    let dedup = DedupKeys {
+        idempotency_key: submission
+            .idempotency_key
+            .as_ref()
+            .map(|k| k.as_str().to_owned()),
+        fingerprint: settings.hmac_key.content_fingerprint(&submission),
+        fingerprint_until: now + settings.fingerprint_window,
+    };
+    let email_hmac = settings.hmac_key.email_hmac(&submission.email);
+    let language = manifest.languages.get(&submission.lang);
+
+    let mut purposes = Vec::with_capacity(manifest.purposes.len());
+    for purpose in &manifest.purposes {
+        let days = settings
+            .retention_days
+            .get(&purpose.id)
+            .ok_or_else(|| MissingRetention(purpose.id.clone()))?;
+        let granted = submission.consents.contains(&purpose.id);
+        purposes.push(PurposeConsent {
+            purpose: purpose.id.clone(),
+            granted,
+            legal_basis: purpose.legal_basis.clone(),
+            // `ConsentManifest::from_json` guarantees a label per purpose and language.
+            label_sha256: language
+                .and_then(|l| l.labels.get(&purpose.id))
+                .map(|l| l.sha256.clone())
+                .unwrap_or_default(),
+            expires_at: granted.then(|| now + Duration::days(i64::from(*days))),
+            withdrawn_at: None,
+        });
+    }
+    let expires_at = purposes
+        .iter()
+        .filter_map(|p| p.expires_at)
+        .max()
+        .unwrap_or(now);
+
+    let record = ConsentRecord {
+        id: RecordId::new(),
+        schema_version: RECORD_SCHEMA_VERSION,
+        received_at: now,
+        subject: Subject {
+            surname: submission.surname.into_inner(),
+            first_name: submission.first_name.into_inner(),
+            patronymic: submission.patronymic.map(|p| p.into_inner()),
+            email: submission.email.into_inner(),
+            phone: submission.phone.into_inner(),
+        },
+        message: submission.message.into_inner(),
+        consent: ConsentStamp {
+            language: submission.lang,
+            policy_version: submission.policy_version,
+            policy_sha256: submission.policy_sha256,
+            policy_url: language.map(|l| l.policy.url.clone()).unwrap_or_default(),
+            purposes,
+            collection_method: method,
+            page_url: language.map(|l| l.contact_url.clone()).unwrap_or_default(),
+            operator: manifest.operator.clone(),
+            storage_location: settings.storage_location.clone(),
+        },
+        state: RecordState::Active,
+        email_hmac,
+        idempotency_key: dedup.idempotency_key.clone(),
+        expires_at,
+    };
+    Ok((record, dedup))
+}

@@ -1,0 +1,344 @@
+//! [`SqliteStore`]: the one-machine store. One file, WAL journal, `synchronous=FULL`, so a
+//! record is on disk (the WAL fsynced) before `insert` returns and the visitor is told.
+//!
+//! All SQLite calls run on tokio's blocking pool behind one mutex-guarded connection: the
+//! relay's write rate is a few per minute, and a single writer makes the dedup checks and the
+//! insert trivially atomic (they also share one `BEGIN IMMEDIATE` transaction, which keeps
+//! them atomic against a second process on the same file, such as the `erase` command).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use time::OffsetDateTime;
+
+use crate::record::{ConsentRecord, RecordId};
+use crate::store::{DedupKeys, Inserted, Store, StoreError};
+
+/// The schema this code writes; `PRAGMA user_version` holds the one a file has.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Migrations by target version. Append, never edit: a file at version N runs N+1.. only.
+const MIGRATIONS: [&str; 1] = [r"
+    CREATE TABLE records (
+        id          TEXT PRIMARY KEY,
+        email_hmac  TEXT NOT NULL,
+        expires_ms  INTEGER NOT NULL,
+        body        TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX records_by_email ON records(email_hmac);
+    CREATE INDEX records_by_expiry ON records(expires_ms);
+    CREATE TABLE idempotency_keys (
+        key         TEXT PRIMARY KEY,
+        record_id   TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE
+    ) STRICT;
+    CREATE INDEX idempotency_by_record ON idempotency_keys(record_id);
+    CREATE TABLE fingerprints (
+        fingerprint TEXT PRIMARY KEY,
+        record_id   TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+        until_ms    INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX fingerprints_by_record ON fingerprints(record_id);
+"];
+
+/// Consent records in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database at `path`, waiting up to 5 s for
+    /// another writer's lock.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with_timeout(path, Duration::from_secs(5))
+    }
+
+    /// Like [`SqliteStore::open`] with a chosen lock wait; past it a write reports
+    /// [`StoreError::Busy`].
+    pub fn open_with_timeout(path: &Path, busy_timeout: Duration) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(map_err)?;
+        Self::setup(conn, busy_timeout)
+    }
+
+    /// A private in-memory database (tests, previews). Not durable.
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory().map_err(map_err)?;
+        Self::setup(conn, Duration::from_secs(5))
+    }
+
+    fn setup(mut conn: Connection, busy_timeout: Duration) -> Result<Self, StoreError> {
+        conn.busy_timeout(busy_timeout).map_err(map_err)?;
+        // `journal_mode` answers with the mode in force (`memory` for in-memory databases).
+        let _mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(map_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(map_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(map_err)?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `work` on the blocking pool with the connection.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| StoreError::Backend("connection mutex poisoned".to_owned()))?;
+            work(&mut guard)
+        })
+        .await
+        .map_err(|_| StoreError::Backend("blocking task failed".to_owned()))?
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(map_err)?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "database schema version {current} is newer than this relay's {SCHEMA_VERSION}"
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
+        let target = i64::try_from(index).unwrap_or(i64::MAX) + 1;
+        if target <= current {
+            continue;
+        }
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(map_err)?;
+        tx.execute_batch(sql).map_err(map_err)?;
+        tx.pragma_update(None, "user_version", target)
+            .map_err(map_err)?;
+        tx.commit().map_err(map_err)?;
+    }
+    Ok(())
+}
+
+/// Store errors name SQLite's error code only: never SQL text or values.
+fn map_err(error: rusqlite::Error) -> StoreError {
+    match &error {
+        rusqlite::Error::SqliteFailure(e, _)
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            StoreError::Busy(format!("sqlite {:?}", e.code))
+        }
+        rusqlite::Error::SqliteFailure(e, _) => {
+            StoreError::Backend(format!("sqlite {:?} ({})", e.code, e.extended_code))
+        }
+        _ => StoreError::Backend("sqlite client error".to_owned()),
+    }
+}
+
+fn millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn to_json(record: &ConsentRecord) -> Result<String, StoreError> {
+    serde_json::to_string(record)
+        .map_err(|_| StoreError::Backend("record serialization failed".to_owned()))
+}
+
+/// Parses a stored body. serde's messages can quote the offending value, so only the
+/// position is kept.
+fn from_json(body: &str) -> Result<ConsentRecord, StoreError> {
+    serde_json::from_str(body).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+fn parse_id(text: &str) -> Result<RecordId, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt("a stored record id is not a UUID".to_owned()))
+}
+
+fn insert_blocking(
+    conn: &mut Connection,
+    record: &ConsentRecord,
+    body: &str,
+    dedup: &DedupKeys,
+    now: OffsetDateTime,
+) -> Result<Inserted, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_err)?;
+    let earlier: Option<String> = match &dedup.idempotency_key {
+        Some(key) => tx
+            .query_row(
+                "SELECT record_id FROM idempotency_keys WHERE key = ?1",
+                [key],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(map_err)?,
+        None => None,
+    };
+    let earlier = match earlier {
+        Some(id) => Some(id),
+        None => tx
+            .query_row(
+                "SELECT record_id FROM fingerprints WHERE fingerprint = ?1 AND until_ms > ?2",
+                params![dedup.fingerprint, millis(now)],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(map_err)?,
+    };
+    let id_text = record.id.to_string();
+    let earlier = match earlier {
+        Some(id) => Some(id),
+        None => tx
+            .query_row("SELECT id FROM records WHERE id = ?1", [&id_text], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(map_err)?,
+    };
+    if let Some(id) = earlier {
+        // Nothing written; dropping `tx` rolls the empty transaction back.
+        return Ok(Inserted::Duplicate(parse_id(&id)?));
+    }
+    tx.execute(
+        "INSERT INTO records (id, email_hmac, expires_ms, body) VALUES (?1, ?2, ?3, ?4)",
+        params![id_text, record.email_hmac, millis(record.expires_at), body],
+    )
+    .map_err(map_err)?;
+    if let Some(key) = &dedup.idempotency_key {
+        tx.execute(
+            "INSERT INTO idempotency_keys (key, record_id) VALUES (?1, ?2)",
+            params![key, id_text],
+        )
+        .map_err(map_err)?;
+    }
+    tx.execute(
+        "INSERT INTO fingerprints (fingerprint, record_id, until_ms) VALUES (?1, ?2, ?3)
+         ON CONFLICT (fingerprint) DO UPDATE SET record_id = excluded.record_id,
+                                                 until_ms = excluded.until_ms",
+        params![dedup.fingerprint, id_text, millis(dedup.fingerprint_until)],
+    )
+    .map_err(map_err)?;
+    tx.commit().map_err(map_err)?;
+    Ok(Inserted::New(record.id))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert(
+        &self,
+        record: &ConsentRecord,
+        dedup: &DedupKeys,
+    ) -> Result<Inserted, StoreError> {
+        let record = record.clone();
+        let dedup = dedup.clone();
+        let body = to_json(&record)?;
+        self.run(move |conn| {
+            insert_blocking(conn, &record, &body, &dedup, OffsetDateTime::now_utc())
+        })
+        .await
+    }
+
+    async fn get(&self, id: RecordId) -> Result<Option<ConsentRecord>, StoreError> {
+        self.run(move |conn| {
+            let body: Option<String> = conn
+                .query_row(
+                    "SELECT body FROM records WHERE id = ?1",
+                    [id.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(map_err)?;
+            body.as_deref().map(from_json).transpose()
+        })
+        .await
+    }
+
+    async fn find_by_email_hmac(&self, email_hmac: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+        let email_hmac = email_hmac.to_owned();
+        self.run(move |conn| {
+            let mut statement = conn
+                .prepare("SELECT body FROM records WHERE email_hmac = ?1 ORDER BY id")
+                .map_err(map_err)?;
+            let bodies = statement
+                .query_map([email_hmac], |row| row.get::<_, String>(0))
+                .map_err(map_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_err)?;
+            bodies.iter().map(|b| from_json(b)).collect()
+        })
+        .await
+    }
+
+    async fn update(&self, record: &ConsentRecord) -> Result<bool, StoreError> {
+        let body = to_json(record)?;
+        let id = record.id.to_string();
+        let email_hmac = record.email_hmac.clone();
+        let expires = millis(record.expires_at);
+        self.run(move |conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE records SET email_hmac = ?2, expires_ms = ?3, body = ?4 WHERE id = ?1",
+                    params![id, email_hmac, expires, body],
+                )
+                .map_err(map_err)?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn delete(&self, id: RecordId) -> Result<bool, StoreError> {
+        self.run(move |conn| {
+            // The dedup rows go with it (ON DELETE CASCADE).
+            let changed = conn
+                .execute("DELETE FROM records WHERE id = ?1", [id.to_string()])
+                .map_err(map_err)?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let purged = tx
+                .execute("DELETE FROM records WHERE expires_ms < ?1", [millis(now)])
+                .map_err(map_err)?;
+            // Housekeeping: fingerprints past their window block nothing.
+            tx.execute(
+                "DELETE FROM fingerprints WHERE until_ms <= ?1",
+                [millis(now)],
+            )
+            .map_err(map_err)?;
+            tx.commit().map_err(map_err)?;
+            Ok(u64::try_from(purged).unwrap_or(u64::MAX))
+        })
+        .await
+    }
+}

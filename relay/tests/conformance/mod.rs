@@ -1,0 +1,296 @@
+//! The `Store` conformance suite: every back end must pass these same cases.
+//!
+//! Included by each back end's test file with
+//! `#[path = "conformance/mod.rs"] mod conformance;` and run with
+//! `conformance::run_all(store).await`. Cases create their own unique keys, fingerprints
+//! and email lookup keys, so they can share one store (one table) and run in any order.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use kelisim_relay::manifest::{Operator, sha256_hex};
+use kelisim_relay::record::{
+    CollectionMethod, ConsentRecord, ConsentStamp, PurposeConsent, RECORD_SCHEMA_VERSION, RecordId,
+    RecordState, Subject,
+};
+use kelisim_relay::store::{DedupKeys, Inserted, Store};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+/// A realistic record with a fresh id and a unique email lookup key.
+pub fn sample_record() -> ConsentRecord {
+    let now = OffsetDateTime::now_utc();
+    let unique = Uuid::now_v7().to_string();
+    ConsentRecord {
+        id: RecordId::new(),
+        schema_version: RECORD_SCHEMA_VERSION,
+        received_at: now,
+        subject: Subject {
+            surname: "Серікбаева".to_owned(),
+            first_name: "Әйгерім".to_owned(),
+            patronymic: Some("Нұрланқызы".to_owned()),
+            email: "aigerim@example.kz".to_owned(),
+            phone: "+77011234567".to_owned(),
+        },
+        message: "Сәлеметсіз бе! Тапсырыс туралы сұрағым бар.\nРақмет.".to_owned(),
+        consent: ConsentStamp {
+            language: "kk".to_owned(),
+            policy_version: "1.0".to_owned(),
+            policy_sha256: sha256_hex(b"policy"),
+            policy_url: "https://woow.kz/kk/privacy/1.0/".to_owned(),
+            purposes: vec![
+                PurposeConsent {
+                    purpose: "reply".to_owned(),
+                    granted: true,
+                    legal_basis: "consent (Law 94-V, Art. 7-8)".to_owned(),
+                    label_sha256: sha256_hex("Келісемін".as_bytes()),
+                    expires_at: Some(now + Duration::days(365)),
+                    withdrawn_at: None,
+                },
+                PurposeConsent {
+                    purpose: "newsletter".to_owned(),
+                    granted: false,
+                    legal_basis: "prior consent (Law 94-V, Art. 8)".to_owned(),
+                    label_sha256: sha256_hex("Хаттар".as_bytes()),
+                    expires_at: None,
+                    withdrawn_at: None,
+                },
+            ],
+            collection_method: CollectionMethod::Script,
+            page_url: "https://woow.kz/kk/contact/".to_owned(),
+            operator: Operator {
+                name: "«Z Distribution Company» ЖШС".to_owned(),
+                email: "info@woow.kz".to_owned(),
+                website: "https://woow.kz".to_owned(),
+            },
+            storage_location: "conformance test store".to_owned(),
+        },
+        state: RecordState::Active,
+        email_hmac: sha256_hex(unique.as_bytes()),
+        idempotency_key: None,
+        expires_at: now + Duration::days(365),
+    }
+}
+
+/// Dedup keys with a unique fingerprint, blocking until `until`.
+pub fn dedup_keys(idempotency_key: Option<String>, until: OffsetDateTime) -> DedupKeys {
+    DedupKeys {
+        idempotency_key,
+        fingerprint: sha256_hex(Uuid::now_v7().to_string().as_bytes()),
+        fingerprint_until: until,
+    }
+}
+
+fn unique_key() -> String {
+    Uuid::now_v7().to_string()
+}
+
+fn in_a_minute() -> OffsetDateTime {
+    OffsetDateTime::now_utc() + Duration::seconds(60)
+}
+
+/// Runs every case against `store`.
+pub async fn run_all(store: Arc<dyn Store>) {
+    insert_then_get_roundtrips(store.as_ref()).await;
+    get_of_unknown_id_is_none(store.as_ref()).await;
+    idempotency_key_dedups(store.as_ref()).await;
+    fingerprint_dedups_within_window(store.as_ref()).await;
+    fingerprint_does_not_dedup_after_window(store.as_ref()).await;
+    find_by_email_hmac_finds_exactly_that_person(store.as_ref()).await;
+    update_replaces_the_record(store.as_ref()).await;
+    delete_removes_record_and_dedup_entries(store.as_ref()).await;
+    purge_expired_deletes_only_expired(store.as_ref()).await;
+    concurrent_inserts_with_one_key_store_one(Arc::clone(&store)).await;
+}
+
+pub async fn insert_then_get_roundtrips(store: &dyn Store) {
+    let mut record = sample_record();
+    record.idempotency_key = Some(unique_key());
+    let dedup = dedup_keys(record.idempotency_key.clone(), in_a_minute());
+    let inserted = store.insert(&record, &dedup).await.expect("insert");
+    assert_eq!(inserted, Inserted::New(record.id));
+    let stored = store.get(record.id).await.expect("get");
+    assert_eq!(
+        stored.as_ref(),
+        Some(&record),
+        "the record reads back unchanged"
+    );
+}
+
+pub async fn get_of_unknown_id_is_none(store: &dyn Store) {
+    assert_eq!(store.get(RecordId::new()).await.expect("get"), None);
+}
+
+pub async fn idempotency_key_dedups(store: &dyn Store) {
+    let key = unique_key();
+    let first = sample_record();
+    let second = sample_record();
+    let a = store
+        .insert(&first, &dedup_keys(Some(key.clone()), in_a_minute()))
+        .await
+        .expect("first insert");
+    // Different content, same key: the script retried, nothing new may be stored.
+    let b = store
+        .insert(&second, &dedup_keys(Some(key), in_a_minute()))
+        .await
+        .expect("second insert");
+    assert_eq!(a, Inserted::New(first.id));
+    assert_eq!(b, Inserted::Duplicate(first.id));
+    assert_eq!(store.get(second.id).await.expect("get"), None);
+}
+
+pub async fn fingerprint_dedups_within_window(store: &dyn Store) {
+    let first = sample_record();
+    let second = sample_record();
+    let dedup = dedup_keys(None, in_a_minute());
+    let a = store.insert(&first, &dedup).await.expect("first insert");
+    let b = store.insert(&second, &dedup).await.expect("second insert");
+    assert_eq!(a, Inserted::New(first.id));
+    assert_eq!(
+        b,
+        Inserted::Duplicate(first.id),
+        "a double click stores one record"
+    );
+    assert_eq!(store.get(second.id).await.expect("get"), None);
+}
+
+pub async fn fingerprint_does_not_dedup_after_window(store: &dyn Store) {
+    let first = sample_record();
+    let second = sample_record();
+    // The window has already passed: the same text later is a new submission.
+    let expired = dedup_keys(None, OffsetDateTime::now_utc() - Duration::seconds(1));
+    let later = DedupKeys {
+        fingerprint_until: in_a_minute(),
+        ..expired.clone()
+    };
+    let a = store.insert(&first, &expired).await.expect("first insert");
+    let b = store.insert(&second, &later).await.expect("second insert");
+    assert_eq!(a, Inserted::New(first.id));
+    assert_eq!(b, Inserted::New(second.id));
+    assert!(store.get(second.id).await.expect("get").is_some());
+    // And the new fingerprint window now blocks a third.
+    let third = sample_record();
+    let c = store.insert(&third, &later).await.expect("third insert");
+    assert_eq!(c, Inserted::Duplicate(second.id));
+}
+
+pub async fn find_by_email_hmac_finds_exactly_that_person(store: &dyn Store) {
+    let first = sample_record();
+    let mut second = sample_record();
+    second.email_hmac = first.email_hmac.clone();
+    let other = sample_record();
+    for record in [&first, &second, &other] {
+        store
+            .insert(record, &dedup_keys(None, in_a_minute()))
+            .await
+            .expect("insert");
+    }
+    let found: BTreeSet<RecordId> = store
+        .find_by_email_hmac(&first.email_hmac)
+        .await
+        .expect("find")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(found, BTreeSet::from([first.id, second.id]));
+    let nobody = sha256_hex(b"nobody");
+    assert!(
+        store
+            .find_by_email_hmac(&nobody)
+            .await
+            .expect("find")
+            .is_empty()
+    );
+}
+
+pub async fn update_replaces_the_record(store: &dyn Store) {
+    let mut record = sample_record();
+    store
+        .insert(&record, &dedup_keys(None, in_a_minute()))
+        .await
+        .expect("insert");
+    let now = OffsetDateTime::now_utc();
+    record.consent.purposes[0].withdrawn_at = Some(now);
+    record.state = RecordState::Withdrawn;
+    assert!(store.update(&record).await.expect("update"));
+    assert_eq!(
+        store.get(record.id).await.expect("get"),
+        Some(record.clone())
+    );
+    let unknown = sample_record();
+    assert!(!store.update(&unknown).await.expect("update of unknown id"));
+    assert_eq!(
+        store.get(unknown.id).await.expect("get"),
+        None,
+        "update never inserts"
+    );
+}
+
+pub async fn delete_removes_record_and_dedup_entries(store: &dyn Store) {
+    let key = unique_key();
+    let first = sample_record();
+    let dedup = dedup_keys(Some(key), in_a_minute());
+    store.insert(&first, &dedup).await.expect("insert");
+    assert!(store.delete(first.id).await.expect("delete"));
+    assert_eq!(store.get(first.id).await.expect("get"), None);
+    assert!(!store.delete(first.id).await.expect("second delete"));
+    // Erasure leaves no trace that would make the same person's next message a "duplicate".
+    let again = sample_record();
+    let inserted = store.insert(&again, &dedup).await.expect("insert again");
+    assert_eq!(inserted, Inserted::New(again.id));
+}
+
+pub async fn purge_expired_deletes_only_expired(store: &dyn Store) {
+    let now = OffsetDateTime::now_utc();
+    let mut expired = sample_record();
+    expired.expires_at = now - Duration::days(1);
+    let mut live = sample_record();
+    live.expires_at = now + Duration::days(1);
+    for record in [&expired, &live] {
+        store
+            .insert(record, &dedup_keys(None, in_a_minute()))
+            .await
+            .expect("insert");
+    }
+    let purged = store.purge_expired(now).await.expect("purge");
+    assert!(purged >= 1, "the expired record is counted");
+    assert_eq!(store.get(expired.id).await.expect("get"), None);
+    assert_eq!(store.get(live.id).await.expect("get"), Some(live));
+}
+
+pub async fn concurrent_inserts_with_one_key_store_one(store: Arc<dyn Store>) {
+    let key = unique_key();
+    let records: Vec<ConsentRecord> = (0..8).map(|_| sample_record()).collect();
+    let mut tasks = Vec::new();
+    for record in records.clone() {
+        let store = Arc::clone(&store);
+        let dedup = dedup_keys(Some(key.clone()), in_a_minute());
+        tasks.push(tokio::spawn(
+            async move { store.insert(&record, &dedup).await },
+        ));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.expect("task").expect("insert"));
+    }
+    let new: Vec<RecordId> = results
+        .iter()
+        .filter_map(|r| match r {
+            Inserted::New(id) => Some(*id),
+            Inserted::Duplicate(_) => None,
+        })
+        .collect();
+    assert_eq!(new.len(), 1, "exactly one insert wins: {results:?}");
+    assert!(
+        results.iter().all(|r| r.id() == new[0]),
+        "all see the winner's id"
+    );
+    let mut stored = 0;
+    for record in &records {
+        if store.get(record.id).await.expect("get").is_some() {
+            stored += 1;
+        }
+    }
+    assert_eq!(stored, 1);
+}
