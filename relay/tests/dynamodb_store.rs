@@ -6,17 +6,17 @@
 //! looks exactly like a passing one in a CI log.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "conformance/mod.rs"]
+mod conformance;
+
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
 use kelisim_relay::dynamodb::{self, DynamoStore};
-use kelisim_relay::manifest::Operator;
-use kelisim_relay::record::{
-    CollectionMethod, ConsentRecord, ConsentStamp, PurposeConsent, RECORD_SCHEMA_VERSION, RecordId,
-    RecordState, Subject,
-};
+use kelisim_relay::record::{ConsentRecord, RecordId, RecordState};
 use kelisim_relay::store::{DedupKeys, Inserted, Store};
 use time::{Duration, OffsetDateTime};
 
@@ -60,47 +60,12 @@ async fn fresh_store() -> DynamoStore {
     store
 }
 
+/// The suite's sample record with a chosen email lookup key and expiry.
 fn record(email_hmac: &str, expires_at: OffsetDateTime) -> ConsentRecord {
-    let now = OffsetDateTime::now_utc();
-    ConsentRecord {
-        id: RecordId::new(),
-        schema_version: RECORD_SCHEMA_VERSION,
-        received_at: now,
-        subject: Subject {
-            surname: "Сейткали".into(),
-            first_name: "Айгерим".into(),
-            patronymic: None,
-            email: "aigerim@example.kz".into(),
-            phone: "+77011234567".into(),
-        },
-        message: "Сәлеметсіз бе! Бағаны білгім келеді.".into(),
-        consent: ConsentStamp {
-            language: "kk".into(),
-            policy_version: "1.0".into(),
-            policy_sha256: "a".repeat(64),
-            policy_url: "https://woow.kz/kk/privacy/1.0/".into(),
-            purposes: vec![PurposeConsent {
-                purpose: "reply".into(),
-                granted: true,
-                legal_basis: "consent (Law 94-V, Art. 8)".into(),
-                label_sha256: "b".repeat(64),
-                expires_at: Some(expires_at),
-                withdrawn_at: None,
-            }],
-            collection_method: CollectionMethod::FormPost,
-            page_url: "https://woow.kz/kk/contact/".into(),
-            operator: Operator {
-                name: "Z Distribution Company".into(),
-                email: "privacy@woow.kz".into(),
-                website: "https://woow.kz".into(),
-            },
-            storage_location: "test (moto)".into(),
-        },
-        state: RecordState::Active,
-        email_hmac: email_hmac.into(),
-        idempotency_key: None,
-        expires_at,
-    }
+    let mut record = conformance::sample_record();
+    record.email_hmac = email_hmac.to_owned();
+    record.expires_at = expires_at;
+    record
 }
 
 fn dedup(fingerprint: &str, key: Option<&str>, window: Duration) -> DedupKeys {
@@ -128,6 +93,11 @@ async fn raw_item(store: &DynamoStore, pk: &str) -> Option<HashMap<String, Attri
         .item
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamo_store_passes_the_conformance_suite() {
+    conformance::run_all(Arc::new(fresh_store().await)).await;
+}
+
 #[tokio::test]
 async fn insert_then_get_round_trips_the_record() {
     let store = fresh_store().await;
@@ -150,25 +120,6 @@ async fn insert_then_get_round_trips_the_record() {
         item["expires_at"],
         AttributeValue::N(rec.expires_at.unix_timestamp().to_string())
     );
-}
-
-#[tokio::test]
-async fn same_idempotency_key_is_a_duplicate_of_the_first_record() {
-    let store = fresh_store().await;
-    let first = record("h1", next_year());
-    let second = record("h1", next_year());
-    let window = Duration::minutes(10);
-    store
-        .insert(&first, &dedup("fp-a", Some("k"), window))
-        .await
-        .unwrap();
-    // Different content (fingerprint), same key: still the same submission.
-    let again = store
-        .insert(&second, &dedup("fp-b", Some("k"), window))
-        .await
-        .unwrap();
-    assert_eq!(again, Inserted::Duplicate(first.id));
-    assert_eq!(store.get(second.id).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -208,49 +159,6 @@ async fn same_fingerprint_blocks_inside_its_window_only() {
         .await
         .unwrap();
     assert_eq!(fp["record_id"], AttributeValue::S(new.id.to_string()));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_identical_submissions_store_one_record() {
-    let store = fresh_store().await;
-    let keys = dedup("fp-race", Some("race"), Duration::minutes(10));
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..6 {
-        let (store, keys) = (store.clone(), keys.clone());
-        tasks.spawn(async move { store.insert(&record("h1", next_year()), &keys).await });
-    }
-    let results: Vec<Inserted> = tasks
-        .join_all()
-        .await
-        .into_iter()
-        .map(|r| r.expect("insert under contention"))
-        .collect();
-    let new: Vec<RecordId> = results
-        .iter()
-        .filter_map(|r| match r {
-            Inserted::New(id) => Some(*id),
-            Inserted::Duplicate(_) => None,
-        })
-        .collect();
-    assert_eq!(new.len(), 1, "exactly one insert wins: {results:?}");
-    assert!(results.iter().all(|r| r.id() == new[0]), "{results:?}");
-}
-
-#[tokio::test]
-async fn find_by_email_hmac_uses_the_index() {
-    let store = fresh_store().await;
-    let a = record("alice", next_year());
-    let b = record("alice", next_year());
-    let c = record("bob", next_year());
-    for (i, r) in [&a, &b, &c].into_iter().enumerate() {
-        store
-            .insert(r, &dedup(&format!("fp{i}"), None, Duration::minutes(1)))
-            .await
-            .unwrap();
-    }
-    let found = store.find_by_email_hmac("alice").await.unwrap();
-    assert_eq!(found, vec![a, b]);
-    assert!(store.find_by_email_hmac("nobody").await.unwrap().is_empty());
 }
 
 #[tokio::test]
