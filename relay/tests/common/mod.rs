@@ -1,0 +1,194 @@
+//! Shared helpers for the relay's handler, OpenAPI and logging tests: the fixture manifest,
+//! a ready `AppState`, a store that fails on purpose, and a valid submission to vary.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use kelisim_relay::fingerprint::HmacKey;
+use kelisim_relay::intake::IntakeSettings;
+use kelisim_relay::manifest::ConsentManifest;
+use kelisim_relay::record::{ConsentRecord, RecordId};
+use kelisim_relay::sqlite::SqliteStore;
+use kelisim_relay::store::{DedupKeys, Inserted, Store, StoreError};
+use kelisim_relay::{AppState, app};
+use time::OffsetDateTime;
+use tower::ServiceExt as _;
+
+pub const HMAC_KEY_HEX: &str = "6b656c6973696d2d746573742d6b65792d6f662d33322d62797465732d2d2d21";
+pub const SITE_ORIGIN: &str = "https://woow.kz";
+pub const FOREIGN_ORIGIN: &str = "https://evil.example";
+
+/// Distinctive personal data, so the logging test can search for it.
+pub const SURNAME: &str = "Тестбаева";
+pub const FIRST_NAME: &str = "Жансая";
+pub const PATRONYMIC: &str = "Ерланқызы";
+pub const EMAIL: &str = "zhansaya.testbayeva@example.kz";
+pub const PHONE_RAW: &str = "8 (701) 765-43-21";
+pub const PHONE_E164: &str = "+77017654321";
+pub const MESSAGE: &str = "Құпия хабарлама 4242: тапсырысым қайда?";
+
+pub fn fixture_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/consent-manifest.json")
+}
+
+pub fn manifest() -> ConsentManifest {
+    let text = std::fs::read_to_string(fixture_path()).unwrap();
+    ConsentManifest::from_json(&text).unwrap()
+}
+
+pub fn hmac_key() -> HmacKey {
+    HmacKey::parse(HMAC_KEY_HEX).unwrap()
+}
+
+pub fn settings() -> IntakeSettings {
+    IntakeSettings {
+        hmac_key: hmac_key(),
+        retention_days: [("reply".to_owned(), 365), ("newsletter".to_owned(), 1095)].into(),
+        fingerprint_window: time::Duration::seconds(60),
+        storage_location: "test host (SQLite)".to_owned(),
+    }
+}
+
+pub fn state(store: Arc<dyn Store>) -> AppState {
+    AppState::new(store, manifest(), settings()).unwrap()
+}
+
+pub fn memory_store() -> Arc<SqliteStore> {
+    Arc::new(SqliteStore::open_in_memory().unwrap())
+}
+
+/// A store whose every call fails, as a broken disk or an unreachable service would.
+#[derive(Debug)]
+pub struct FailingStore;
+
+#[async_trait]
+impl Store for FailingStore {
+    async fn insert(&self, _: &ConsentRecord, _: &DedupKeys) -> Result<Inserted, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn get(&self, _: RecordId) -> Result<Option<ConsentRecord>, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn find_by_email_hmac(&self, _: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn update(&self, _: &ConsentRecord) -> Result<bool, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn delete(&self, _: RecordId) -> Result<bool, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn purge_expired(&self, _: OffsetDateTime) -> Result<u64, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+}
+
+/// A complete, valid submission in `lang` as name/value pairs (consent: reply only).
+pub fn valid_fields(lang: &str) -> Vec<(String, String)> {
+    let manifest = manifest();
+    let policy = &manifest.languages[lang].policy;
+    [
+        ("surname", SURNAME),
+        ("first_name", FIRST_NAME),
+        ("patronymic", PATRONYMIC),
+        ("email", EMAIL),
+        ("phone", PHONE_RAW),
+        ("message", MESSAGE),
+        ("lang", lang),
+        ("consent", "reply"),
+        ("policy_version", &policy.version),
+        ("policy_hash", &policy.sha256),
+        ("idempotency_key", ""),
+        ("website", ""),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Replaces (or with `None` removes) every pair named `name`.
+pub fn with(
+    mut fields: Vec<(String, String)>,
+    name: &str,
+    value: Option<&str>,
+) -> Vec<(String, String)> {
+    fields.retain(|(k, _)| k != name);
+    if let Some(value) = value {
+        fields.push((name.to_owned(), value.to_owned()));
+    }
+    fields
+}
+
+pub fn form_body(fields: &[(String, String)]) -> String {
+    serde_html_form::to_string(fields).unwrap()
+}
+
+/// The script's JSON: `consent` as an array, everything else as strings.
+pub fn json_body(fields: &[(String, String)]) -> String {
+    let mut object = serde_json::Map::new();
+    let consents: Vec<serde_json::Value> = fields
+        .iter()
+        .filter(|(k, _)| k == "consent")
+        .map(|(_, v)| serde_json::Value::String(v.clone()))
+        .collect();
+    for (k, v) in fields.iter().filter(|(k, _)| k != "consent") {
+        object.insert(k.clone(), serde_json::Value::String(v.clone()));
+    }
+    object.insert("consent".to_owned(), serde_json::Value::Array(consents));
+    serde_json::Value::Object(object).to_string()
+}
+
+pub fn form_request(body: String, origin: Option<&str>) -> Request<Body> {
+    let mut builder = Request::post("/api/contact")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html,application/xhtml+xml");
+    if let Some(origin) = origin {
+        builder = builder.header(header::ORIGIN, origin);
+    }
+    builder.body(Body::from(body)).unwrap()
+}
+
+pub fn json_request(body: String, origin: Option<&str>) -> Request<Body> {
+    let mut builder = Request::post("/api/contact")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/json");
+    if let Some(origin) = origin {
+        builder = builder.header(header::ORIGIN, origin);
+    }
+    builder.body(Body::from(body)).unwrap()
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+
+    pub fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Sends one request through the router, no network.
+pub async fn send(state: &AppState, request: Request<Body>) -> Answer {
+    let response = app(state.clone()).oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}

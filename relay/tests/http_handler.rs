@@ -1,0 +1,486 @@
+//! The form endpoint through `app()` with `oneshot`: no network, a real SQLite store.
+#![cfg(all(feature = "http", feature = "sqlite"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::*;
+use kelisim_relay::fields::Email;
+use kelisim_relay::fields::ErrorCode;
+use kelisim_relay::http::BODY_LIMIT;
+use kelisim_relay::messages::{self, Notice};
+use kelisim_relay::record::{CollectionMethod, RecordId, RecordState};
+use kelisim_relay::store::Store;
+
+fn email_hmac() -> String {
+    hmac_key().email_hmac(&Email::parse(EMAIL).unwrap())
+}
+
+#[tokio::test]
+async fn plain_form_post_is_stored_and_redirected_to_thanks() {
+    let store = memory_store();
+    let state = state(store.clone());
+    let answer = send(
+        &state,
+        form_request(form_body(&valid_fields("kk")), Some(SITE_ORIGIN)),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        answer.header(header::LOCATION),
+        Some("https://woow.kz/kk/thanks/")
+    );
+    assert_eq!(
+        answer.header(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        Some(SITE_ORIGIN)
+    );
+
+    let records = store.find_by_email_hmac(&email_hmac()).await.unwrap();
+    assert_eq!(records.len(), 1);
+    let record = &records[0];
+    assert_eq!(record.subject.surname, SURNAME);
+    assert_eq!(
+        record.subject.phone, PHONE_E164,
+        "phone normalized to E.164"
+    );
+    assert_eq!(record.message, MESSAGE);
+    assert_eq!(record.state, RecordState::Active);
+    assert_eq!(record.idempotency_key, None);
+    let stamp = &record.consent;
+    let manifest = manifest();
+    assert_eq!(stamp.language, "kk");
+    assert_eq!(
+        stamp.policy_version,
+        manifest.languages["kk"].policy.version
+    );
+    assert_eq!(stamp.policy_sha256, manifest.languages["kk"].policy.sha256);
+    assert_eq!(stamp.policy_url, "https://woow.kz/kk/privacy/1.0/");
+    assert_eq!(stamp.page_url, "https://woow.kz/kk/contact/");
+    assert_eq!(stamp.collection_method, CollectionMethod::FormPost);
+    assert_eq!(stamp.storage_location, "test host (SQLite)");
+    assert_eq!(stamp.operator, manifest.operator);
+    let reply = &stamp.purposes[0];
+    assert_eq!((reply.purpose.as_str(), reply.granted), ("reply", true));
+    assert_eq!(
+        reply.label_sha256,
+        manifest.languages["kk"].labels["reply"].sha256
+    );
+    assert_eq!(
+        reply.expires_at,
+        Some(record.received_at + time::Duration::days(365))
+    );
+    let newsletter = &stamp.purposes[1];
+    assert_eq!(
+        (newsletter.purpose.as_str(), newsletter.granted),
+        ("newsletter", false)
+    );
+    assert_eq!(newsletter.expires_at, None);
+    assert_eq!(
+        record.expires_at,
+        record.received_at + time::Duration::days(365)
+    );
+}
+
+#[tokio::test]
+async fn script_post_gets_201_with_the_stored_id() {
+    let store = memory_store();
+    let state = state(store.clone());
+    let mut fields = with(
+        valid_fields("ru"),
+        "idempotency_key",
+        Some("0b8f6c1e-1f0a-4f7e-9a51-2c1c3c0f9e01"),
+    );
+    fields.push(("consent".to_owned(), "newsletter".to_owned()));
+    let answer = send(&state, json_request(json_body(&fields), Some(SITE_ORIGIN))).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    let id: RecordId = answer.json()["id"].as_str().unwrap().parse().unwrap();
+    let record = store.get(id).await.unwrap().expect("stored");
+    assert_eq!(record.consent.language, "ru");
+    assert_eq!(record.consent.collection_method, CollectionMethod::Script);
+    assert!(record.consent.purposes.iter().all(|p| p.granted));
+    assert_eq!(
+        record.expires_at,
+        record.received_at + time::Duration::days(1095)
+    );
+    assert_eq!(record.email_hmac, email_hmac());
+}
+
+#[tokio::test]
+async fn repeated_consent_keys_in_a_form_post_are_all_read() {
+    let store = memory_store();
+    let state = state(store.clone());
+    let mut fields = valid_fields("kk");
+    fields.push(("consent".to_owned(), "newsletter".to_owned()));
+    let answer = send(&state, form_request(form_body(&fields), None)).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let records = store.find_by_email_hmac(&email_hmac()).await.unwrap();
+    assert!(records[0].consent.purposes.iter().all(|p| p.granted));
+}
+
+#[tokio::test]
+async fn invalid_script_post_gets_localized_messages_per_field() {
+    for lang in ["kk", "ru"] {
+        let store = memory_store();
+        let state = state(store.clone());
+        let fields = with(valid_fields(lang), "email", Some("not-an-email"));
+        let fields = with(fields, "phone", Some("12"));
+        let fields = with(fields, "consent", None);
+        let fields = with(fields, "surname", Some(""));
+        let answer = send(&state, json_request(json_body(&fields), None)).await;
+        assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let body = answer.json();
+        assert_eq!(body["error"], "validation");
+        for (field, code) in [
+            ("email", ErrorCode::InvalidEmail),
+            ("phone", ErrorCode::InvalidPhone),
+            ("consent", ErrorCode::ConsentRequired),
+            ("surname", ErrorCode::Required),
+        ] {
+            assert_eq!(
+                body["fields"][field]["code"],
+                code.as_str(),
+                "{lang} {field}"
+            );
+            assert_eq!(
+                body["fields"][field]["message"],
+                messages::text(lang, Notice::Field(code)),
+                "{lang} {field}"
+            );
+        }
+        assert_eq!(body["fields"].as_object().unwrap().len(), 4);
+        assert!(
+            store
+                .find_by_email_hmac(&email_hmac())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    // The two languages really differ.
+    assert_ne!(
+        messages::text("kk", Notice::Field(ErrorCode::InvalidEmail)),
+        messages::text("ru", Notice::Field(ErrorCode::InvalidEmail))
+    );
+}
+
+#[tokio::test]
+async fn invalid_form_post_redirects_to_the_error_page_with_codes_only() {
+    let state = state(memory_store());
+    let fields = with(valid_fields("ru"), "email", Some("zhansaya.testbayeva@"));
+    let fields = with(fields, "message", Some(&"ә".repeat(4500)));
+    let answer = send(&state, form_request(form_body(&fields), None)).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    let location = answer.header(header::LOCATION).unwrap();
+    assert_eq!(
+        location,
+        "https://woow.kz/ru/error/?errors=email:invalid_email,message:too_long"
+    );
+    assert!(!location.contains("zhansaya"));
+}
+
+#[tokio::test]
+async fn unknown_fields_are_refused() {
+    let state = state(memory_store());
+    let mut fields = valid_fields("kk");
+    fields.push(("birth_date".to_owned(), "1990-01-01".to_owned()));
+    let answer = send(&state, json_request(json_body(&fields), None)).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        answer.json()["fields"]["birth_date"]["code"],
+        "unknown_field"
+    );
+
+    let answer = send(&state, form_request(form_body(&fields), None)).await;
+    assert_eq!(
+        answer.header(header::LOCATION),
+        Some("https://woow.kz/kk/error/?errors=birth_date:unknown_field")
+    );
+
+    // A hostile field name is reported on `form`, never echoed into the URL.
+    let mut fields = valid_fields("kk");
+    fields.push(("<script>".to_owned(), "x".to_owned()));
+    let answer = send(&state, form_request(form_body(&fields), None)).await;
+    assert_eq!(
+        answer.header(header::LOCATION),
+        Some("https://woow.kz/kk/error/?errors=form:unknown_field")
+    );
+}
+
+#[tokio::test]
+async fn policy_version_and_hash_must_match_the_manifest_for_the_language() {
+    let state = state(memory_store());
+    // The Russian policy's hash on a Kazakh submission.
+    let ru_hash = manifest().languages["ru"].policy.sha256.clone();
+    let fields = with(valid_fields("kk"), "policy_hash", Some(&ru_hash));
+    let fields = with(fields, "policy_version", Some("0.9"));
+    let answer = send(&state, json_request(json_body(&fields), None)).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let body = answer.json();
+    assert_eq!(body["fields"]["policy_hash"]["code"], "policy_mismatch");
+    assert_eq!(body["fields"]["policy_version"]["code"], "policy_mismatch");
+}
+
+#[tokio::test]
+async fn unknown_language_is_refused_in_the_default_language() {
+    let state = state(memory_store());
+    let fields = with(valid_fields("kk"), "lang", Some("en"));
+    let answer = send(&state, json_request(json_body(&fields), None)).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let body = answer.json();
+    assert_eq!(body["fields"]["lang"]["code"], "invalid_lang");
+    assert_eq!(
+        body["fields"]["lang"]["message"],
+        messages::text("kk", Notice::Field(ErrorCode::InvalidLang))
+    );
+}
+
+#[tokio::test]
+async fn bodies_over_32_kib_get_413() {
+    let state = state(memory_store());
+    let fields = with(
+        valid_fields("kk"),
+        "message",
+        Some(&"x".repeat(BODY_LIMIT + 1)),
+    );
+    let answer = send(&state, json_request(json_body(&fields), None)).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(answer.json()["error"], "payload_too_large");
+    let answer = send(&state, form_request(form_body(&fields), None)).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(answer.body.contains("<html lang=\"kk\""));
+}
+
+#[tokio::test]
+async fn other_methods_get_405_with_allow() {
+    let state = state(memory_store());
+    for method in ["GET", "PUT", "DELETE", "PATCH"] {
+        let request = Request::builder()
+            .method(method)
+            .uri("/api/contact")
+            .body(Body::empty())
+            .unwrap();
+        let answer = send(&state, request).await;
+        assert_eq!(answer.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(answer.header(header::ALLOW), Some("OPTIONS, POST"));
+    }
+}
+
+#[tokio::test]
+async fn unsupported_content_type_gets_415() {
+    let state = state(memory_store());
+    let request = Request::post("/api/contact")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("hello"))
+        .unwrap();
+    assert_eq!(
+        send(&state, request).await.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+}
+
+fn preflight(origin: &str) -> Request<Body> {
+    Request::options("/api/contact")
+        .header(header::ORIGIN, origin)
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn cors_preflight_is_answered_for_the_site_origin_only() {
+    let state = state(memory_store());
+    let allowed = send(&state, preflight(SITE_ORIGIN)).await;
+    assert_eq!(allowed.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        allowed.header(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        Some(SITE_ORIGIN)
+    );
+    assert_eq!(
+        allowed.header(header::ACCESS_CONTROL_ALLOW_METHODS),
+        Some("POST")
+    );
+
+    let refused = send(&state, preflight(FOREIGN_ORIGIN)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.header(header::ACCESS_CONTROL_ALLOW_ORIGIN), None);
+}
+
+#[tokio::test]
+async fn posts_from_a_foreign_origin_are_refused_and_not_stored() {
+    let store = memory_store();
+    let state = state(store.clone());
+    for origin in [FOREIGN_ORIGIN, "null"] {
+        let answer = send(
+            &state,
+            json_request(json_body(&valid_fields("kk")), Some(origin)),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{origin}");
+        assert_eq!(answer.json()["error"], "forbidden_origin");
+        let answer = send(
+            &state,
+            form_request(form_body(&valid_fields("kk")), Some(origin)),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{origin}");
+    }
+    assert!(
+        store
+            .find_by_email_hmac(&email_hmac())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn configured_origins_replace_the_default() {
+    let store = memory_store();
+    let state = state(store)
+        .with_allowed_origins(&["http://127.0.0.1:1111".to_owned()])
+        .unwrap();
+    assert_eq!(
+        send(&state, preflight("http://127.0.0.1:1111"))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        send(&state, preflight(SITE_ORIGIN)).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn a_filled_honeypot_looks_like_success_and_stores_nothing() {
+    let store = memory_store();
+    let state = state(store.clone());
+    let fields = with(valid_fields("kk"), "website", Some("http://spam.example"));
+    let answer = send(&state, json_request(json_body(&fields), None)).await;
+    assert_eq!(answer.status, StatusCode::CREATED);
+    let id: RecordId = answer.json()["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(store.get(id).await.unwrap(), None);
+    let answer = send(&state, form_request(form_body(&fields), None)).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        answer.header(header::LOCATION),
+        Some("https://woow.kz/kk/thanks/")
+    );
+    assert!(
+        store
+            .find_by_email_hmac(&email_hmac())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_stores_once_and_returns_the_same_id() {
+    let store = memory_store();
+    let state = state(store.clone());
+    let key = "5d2c7a43-8f1e-4b59-9c3a-7e0d1f2a3b4c";
+    let first = with(valid_fields("kk"), "idempotency_key", Some(key));
+    // The retry carries an edited message: still the same submission by key.
+    let second = with(first.clone(), "message", Some("Қайта жіберілді"));
+    let a = send(&state, json_request(json_body(&first), None)).await;
+    let b = send(&state, json_request(json_body(&second), None)).await;
+    assert_eq!(
+        (a.status, b.status),
+        (StatusCode::CREATED, StatusCode::CREATED)
+    );
+    assert_eq!(a.json()["id"], b.json()["id"]);
+    assert_eq!(
+        store.find_by_email_hmac(&email_hmac()).await.unwrap().len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_double_click_without_js_stores_one_record() {
+    let store = memory_store();
+    let state = state(store.clone());
+    let body = form_body(&valid_fields("kk"));
+    let a = send(&state, form_request(body.clone(), None)).await;
+    let b = send(&state, form_request(body, None)).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.header(header::LOCATION), a.header(header::LOCATION));
+    assert_eq!(
+        store.find_by_email_hmac(&email_hmac()).await.unwrap().len(),
+        1
+    );
+
+    // A different message from the same person is a new record.
+    let other = with(valid_fields("kk"), "message", Some("Екінші сұрақ"));
+    send(&state, form_request(form_body(&other), None)).await;
+    assert_eq!(
+        store.find_by_email_hmac(&email_hmac()).await.unwrap().len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_store_failure_gets_503_with_retry_after_and_nothing_in_the_url() {
+    let state = state(Arc::new(FailingStore));
+    for lang in ["kk", "ru"] {
+        let answer = send(&state, json_request(json_body(&valid_fields(lang)), None)).await;
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.header(header::RETRY_AFTER), Some("30"));
+        let body = answer.json();
+        assert_eq!(body["error"], "unavailable");
+        assert_eq!(body["message"], messages::text(lang, Notice::Unavailable));
+
+        let answer = send(&state, form_request(form_body(&valid_fields(lang)), None)).await;
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.header(header::RETRY_AFTER), Some("30"));
+        assert_eq!(answer.header(header::LOCATION), None);
+        assert!(
+            answer
+                .body
+                .contains(messages::text(lang, Notice::Unavailable))
+        );
+        assert!(answer.body.contains(&format!("<html lang=\"{lang}\"")));
+        assert!(!answer.body.contains(EMAIL) && !answer.body.contains(SURNAME));
+    }
+}
+
+#[tokio::test]
+async fn undecodable_bodies_are_invalid_encoding() {
+    let state = state(memory_store());
+    let answer = send(&state, json_request("{not json".to_owned(), None)).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer.json()["fields"]["form"]["code"], "invalid_encoding");
+
+    let request = Request::post("/api/contact")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(vec![b's', b'=', 0xff, 0xfe]))
+        .unwrap();
+    let answer = send(&state, request).await;
+    assert_eq!(
+        answer.header(header::LOCATION),
+        Some("https://woow.kz/kk/error/?errors=form:invalid_encoding")
+    );
+
+    // A number where a string belongs.
+    let answer = send(&state, json_request(r#"{"surname": 5}"#.to_owned(), None)).await;
+    assert_eq!(
+        answer.json()["fields"]["surname"]["code"],
+        "invalid_encoding"
+    );
+}
+
+#[tokio::test]
+async fn names_are_stored_in_nfc() {
+    let store = memory_store();
+    let state = state(store.clone());
+    // "й" typed as "и" + combining breve.
+    let fields = with(valid_fields("kk"), "first_name", Some("  Сеи\u{0306}т "));
+    send(&state, form_request(form_body(&fields), None)).await;
+    let records = store.find_by_email_hmac(&email_hmac()).await.unwrap();
+    assert_eq!(records[0].subject.first_name, "Се\u{0439}т");
+}

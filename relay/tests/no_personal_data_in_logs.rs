@@ -1,0 +1,103 @@
+//! Every log line the relay writes, at TRACE, is searched for the personal data that was
+//! submitted: names, email, phone and message must never appear (policy §8.2; the brief's
+//! hard rule). One test per binary, because it installs the global subscriber.
+#![cfg(all(feature = "http", feature = "sqlite"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::*;
+use kelisim_relay::subject_requests;
+use tracing_subscriber::fmt::MakeWriter;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_submitted_personal_data_reaches_the_logs() {
+    let captured = Captured::default();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .init();
+
+    let store = memory_store();
+    let ok = state(store.clone());
+    let failing = state(Arc::new(FailingStore));
+    let valid = valid_fields("kk");
+    let invalid = with(valid.clone(), "phone", Some("12"));
+    let honeypot = with(valid.clone(), "website", Some("x"));
+    let keyed = with(valid_fields("ru"), "idempotency_key", Some("k-1"));
+    for body in [&valid, &invalid, &honeypot] {
+        send(&ok, form_request(form_body(body), Some(SITE_ORIGIN))).await;
+        send(&ok, json_request(json_body(body), Some(FOREIGN_ORIGIN))).await;
+        send(&failing, json_request(json_body(body), None)).await;
+    }
+    send(&ok, json_request(json_body(&keyed), None)).await;
+    send(&ok, json_request(json_body(&keyed), None)).await;
+    let key = hmac_key();
+    subject_requests::export(store.as_ref(), &key, EMAIL)
+        .await
+        .unwrap();
+    subject_requests::withdraw(
+        store.as_ref(),
+        &key,
+        EMAIL,
+        None,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+    .unwrap();
+    subject_requests::erase(store.as_ref(), &key, EMAIL)
+        .await
+        .unwrap();
+    // An error's text too: a failing store during a subject request.
+    let error = subject_requests::export(&FailingStore, &key, EMAIL)
+        .await
+        .unwrap_err();
+    tracing::error!(%error, "subject request failed");
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("form received"), "capture works: {logs}");
+    assert!(logs.contains("store did not confirm the write"));
+    assert!(logs.contains("honeypot"));
+    for secret in [
+        SURNAME,
+        FIRST_NAME,
+        PATRONYMIC,
+        EMAIL,
+        &EMAIL.to_uppercase(),
+        PHONE_E164,
+        "7017654321",
+        "765-43-21",
+        MESSAGE,
+        "Құпия хабарлама",
+        "Тестбаева",
+    ] {
+        assert!(
+            !logs.contains(secret),
+            "`{secret}` leaked into the logs:\n{logs}"
+        );
+    }
+}
