@@ -1,0 +1,441 @@
+//! Black-box tests of the `kelisim-relay` binary: a real process on a free loopback port,
+//! real HTTP, a real SQLite file, and the data-subject subcommands against that file.
+#![cfg(feature = "server")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kelisim-relay");
+const KEY: &str = "6b656c6973696d2d746573742d6b65792d6f662d33322d62797465732d2d2d21";
+const SITE: &str = "https://woow.kz";
+const EMAIL: &str = "dana.bboxtest@example.kz";
+const SURNAME: &str = "Қожахметова";
+const MESSAGE: &str = "Жеке хабар 777: жеткізу мерзімі";
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/consent-manifest.json")
+}
+
+fn manifest() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture()).unwrap()).unwrap()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        std::fs::create_dir(&site).unwrap();
+        std::fs::write(site.join("index.html"), "<p>static site marker</p>").unwrap();
+        let config = dir.path().join("relay.toml");
+        std::fs::write(
+            &config,
+            "storage_location = \"black-box test host\"\n[sqlite]\nbusy_timeout_ms = 300\n",
+        )
+        .unwrap();
+        let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .arg("--config")
+            .arg(&config)
+            .arg("--manifest")
+            .arg(fixture())
+            .arg("--db")
+            .arg(dir.path().join("relay.sqlite"))
+            .arg("--static-dir")
+            .arg(&site)
+            .env("KELISIM_HMAC_KEY", KEY)
+            .env("RUST_LOG", "trace")
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        Self { child, base, dir }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("relay.sqlite")
+    }
+
+    fn url(&self) -> String {
+        format!("{}/api/contact", self.base)
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap()
+    }
+
+    /// Runs a data-subject subcommand against this server's database.
+    fn command(&self, args: &[&str]) -> String {
+        let output = Command::new(BIN)
+            .args(args)
+            .arg("--db")
+            .arg(self.db())
+            .env("KELISIM_HMAC_KEY", KEY)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+struct Reply {
+    status: u16,
+    location: Option<String>,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+fn reply(response: ureq::http::Response<ureq::Body>) -> Reply {
+    let status = response.status().as_u16();
+    let headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+        .collect();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response.into_body().read_to_string().unwrap_or_default();
+    Reply {
+        status,
+        location,
+        headers,
+        body,
+    }
+}
+
+fn fields(lang: &str) -> Vec<(String, String)> {
+    let manifest = manifest();
+    let policy = &manifest["languages"][lang]["policy"];
+    [
+        ("surname", SURNAME),
+        ("first_name", "Дана"),
+        ("email", EMAIL),
+        ("phone", "+7 701 123 4567"),
+        ("message", MESSAGE),
+        ("lang", lang),
+        ("consent", "reply"),
+        ("consent", "newsletter"),
+        ("policy_version", policy["version"].as_str().unwrap()),
+        ("policy_hash", policy["sha256"].as_str().unwrap()),
+        ("idempotency_key", ""),
+        ("website", ""),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+fn set(mut fields: Vec<(String, String)>, name: &str, value: &str) -> Vec<(String, String)> {
+    fields.retain(|(k, _)| k != name);
+    fields.push((name.to_owned(), value.to_owned()));
+    fields
+}
+
+fn form(server: &Server, fields: &[(String, String)], origin: Option<&str>) -> Reply {
+    let body = serde_html_form::to_string(fields).unwrap();
+    let mut request = agent()
+        .post(server.url())
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Accept", "text/html");
+    if let Some(origin) = origin {
+        request = request.header("Origin", origin);
+    }
+    reply(request.send(body).unwrap())
+}
+
+fn json(server: &Server, fields: &[(String, String)], origin: Option<&str>) -> Reply {
+    let mut object = serde_json::Map::new();
+    let mut consents = Vec::new();
+    for (k, v) in fields {
+        if k == "consent" {
+            consents.push(serde_json::Value::String(v.clone()));
+        } else {
+            object.insert(k.clone(), serde_json::Value::String(v.clone()));
+        }
+    }
+    object.insert("consent".to_owned(), serde_json::Value::Array(consents));
+    let mut request = agent()
+        .post(server.url())
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json");
+    if let Some(origin) = origin {
+        request = request.header("Origin", origin);
+    }
+    reply(
+        request
+            .send(serde_json::Value::Object(object).to_string())
+            .unwrap(),
+    )
+}
+
+fn preflight(server: &Server, origin: &str) -> Reply {
+    reply(
+        agent()
+            .options(server.url())
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .call()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn form_and_json_posts_are_stored_and_answered() {
+    let server = Server::start();
+    let answer = form(&server, &fields("kk"), Some(SITE));
+    assert_eq!(answer.status, 303);
+    assert_eq!(
+        answer.location.as_deref(),
+        Some("https://woow.kz/kk/thanks/")
+    );
+
+    let keyed = set(fields("ru"), "message", "Второе обращение");
+    let keyed = set(
+        keyed,
+        "idempotency_key",
+        "9a1b2c3d-0000-4000-8000-000000000001",
+    );
+    let first = json(&server, &keyed, Some(SITE));
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.header("access-control-allow-origin"), Some(SITE));
+    let again = json(&server, &keyed, Some(SITE));
+    assert_eq!(again.json()["id"], first.json()["id"], "idempotency key");
+
+    let bad = set(fields("ru"), "phone", "123");
+    let refused = json(&server, &bad, None);
+    assert_eq!(refused.status, 422);
+    assert_eq!(refused.json()["fields"]["phone"]["code"], "invalid_phone");
+    assert!(
+        refused.json()["fields"]["phone"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Проверьте номер телефона")
+    );
+    let bad_kk = set(fields("kk"), "phone", "123");
+    let refused = json(&server, &bad_kk, None);
+    assert!(
+        refused.json()["fields"]["phone"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Телефон нөмірін тексеріңіз")
+    );
+    let redirected = form(&server, &bad, None);
+    assert_eq!(
+        redirected.location.as_deref(),
+        Some("https://woow.kz/ru/error/?errors=phone:invalid_phone")
+    );
+
+    // The double click without JS: the same form again stores nothing new.
+    assert_eq!(form(&server, &fields("kk"), Some(SITE)).status, 303);
+
+    let exported: serde_json::Value =
+        serde_json::from_str(&server.command(&["export", "--email", "DANA.bboxtest@example.kz"]))
+            .unwrap();
+    let records = exported.as_array().unwrap();
+    assert_eq!(
+        records.len(),
+        2,
+        "one form post (double-clicked) and one keyed JSON post"
+    );
+    assert_eq!(records[0]["subject"]["phone"], "+77011234567");
+    assert_eq!(records[0]["consent"]["collection_method"], "form_post");
+    assert_eq!(
+        records[0]["consent"]["storage_location"],
+        "black-box test host"
+    );
+    assert_eq!(records[1]["consent"]["collection_method"], "script");
+}
+
+#[test]
+fn refusals_size_method_origin_honeypot_unknown_field_policy() {
+    let server = Server::start();
+    let big = set(fields("kk"), "message", &"x".repeat(33 * 1024));
+    assert_eq!(json(&server, &big, None).status, 413);
+    assert_eq!(reply(agent().get(server.url()).call().unwrap()).status, 405);
+    assert_eq!(
+        reply(agent().put(server.url()).send("").unwrap()).status,
+        405
+    );
+
+    let allowed = preflight(&server, SITE);
+    assert_eq!(allowed.status, 204);
+    assert_eq!(allowed.header("access-control-allow-origin"), Some(SITE));
+    let refused = preflight(&server, "https://evil.example");
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.header("access-control-allow-origin"), None);
+    assert_eq!(
+        json(&server, &fields("kk"), Some("https://evil.example")).status,
+        403
+    );
+
+    let honeypot = set(fields("kk"), "website", "https://spam.example");
+    assert_eq!(json(&server, &honeypot, None).status, 201);
+    assert_eq!(form(&server, &honeypot, None).status, 303);
+
+    let mut unknown = fields("kk");
+    unknown.push(("iin".to_owned(), "900101300123".to_owned()));
+    let answer = json(&server, &unknown, None);
+    assert_eq!(answer.status, 422);
+    assert_eq!(answer.json()["fields"]["iin"]["code"], "unknown_field");
+
+    let stale = set(fields("kk"), "policy_hash", &"0".repeat(64));
+    let answer = form(&server, &stale, None);
+    assert_eq!(
+        answer.location.as_deref(),
+        Some("https://woow.kz/kk/error/?errors=policy_hash:policy_mismatch")
+    );
+
+    // None of those stored anything.
+    assert_eq!(server.command(&["export", "--email", EMAIL]).trim(), "[]");
+}
+
+#[test]
+fn a_locked_database_gets_503_with_retry_after_then_recovers() {
+    let server = Server::start();
+    let mut conn = rusqlite::Connection::open(server.db()).unwrap();
+    let lock = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)
+        .unwrap();
+    let answer = json(&server, &fields("ru"), None);
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.header("retry-after"), Some("30"));
+    assert_eq!(answer.json()["error"], "unavailable");
+    assert!(
+        answer.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("Сервис временно недоступен")
+    );
+    let page = form(&server, &fields("kk"), None);
+    assert_eq!(page.status, 503);
+    assert_eq!(page.location, None);
+    assert!(page.body.contains("Қызмет уақытша қолжетімсіз"));
+    lock.rollback().unwrap();
+
+    assert_eq!(json(&server, &fields("ru"), None).status, 201);
+}
+
+#[test]
+fn serves_the_static_site_from_the_same_origin() {
+    let server = Server::start();
+    let page = reply(agent().get(format!("{}/", server.base)).call().unwrap());
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("static site marker"));
+}
+
+#[test]
+fn subject_requests_withdraw_and_erase() {
+    let server = Server::start();
+    assert_eq!(form(&server, &fields("kk"), None).status, 303);
+    let out = server.command(&["withdraw", "--email", EMAIL, "--purpose", "newsletter"]);
+    assert!(out.contains("1 record(s) updated"), "{out}");
+    let exported: serde_json::Value =
+        serde_json::from_str(&server.command(&["export", "--email", EMAIL])).unwrap();
+    let record = &exported[0];
+    assert_eq!(record["state"], "active", "reply is still granted");
+    assert!(record["consent"]["purposes"][1]["withdrawn_at"].is_string());
+    assert!(record["consent"]["purposes"][0]["withdrawn_at"].is_null());
+
+    let out = server.command(&["withdraw", "--email", EMAIL]);
+    assert!(out.contains("1 record(s) updated"), "{out}");
+    let exported: serde_json::Value =
+        serde_json::from_str(&server.command(&["export", "--email", EMAIL])).unwrap();
+    assert_eq!(exported[0]["state"], "withdrawn");
+
+    let out = server.command(&["purge-expired"]);
+    assert!(out.contains("0 expired"), "{out}");
+    let out = server.command(&["erase", "--email", EMAIL]);
+    assert!(out.contains("1 record(s) erased"), "{out}");
+    assert_eq!(server.command(&["export", "--email", EMAIL]).trim(), "[]");
+    // The same message again is a new record, not a "duplicate" of the erased one.
+    assert_eq!(form(&server, &fields("kk"), None).status, 303);
+    let exported: serde_json::Value =
+        serde_json::from_str(&server.command(&["export", "--email", EMAIL])).unwrap();
+    assert_eq!(exported.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn sigterm_shuts_down_cleanly_and_logs_hold_no_personal_data() {
+    let mut server = Server::start();
+    assert_eq!(form(&server, &fields("kk"), Some(SITE)).status, 303);
+    assert_eq!(
+        json(&server, &set(fields("ru"), "email", "bad"), None).status,
+        422
+    );
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let exit = loop {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "{exit:?}");
+    let logs = server.logs();
+    assert!(logs.contains("relay stopped"), "{logs}");
+    assert!(logs.contains("\"level\":\"INFO\""), "JSON logs: {logs}");
+    for secret in [
+        EMAIL,
+        SURNAME,
+        "Дана",
+        "7011234567",
+        MESSAGE,
+        "Жеке хабар",
+        KEY,
+    ] {
+        assert!(!logs.contains(secret), "`{secret}` in logs");
+    }
+    assert!(Path::new(&server.db()).exists());
+}
