@@ -91,14 +91,20 @@ pub struct BuiltSite {
     pub files: Vec<OutputFile>,
     pub warnings: Vec<String>,
     pub manifest: kelisim_relay::manifest::ConsentManifest,
+    /// The theme the pages were rendered with (its `static/` is copied next to them).
+    pub theme: String,
 }
 
-/// Builds the site and writes it to the output folder.
+/// Builds the site and writes it to the output folder (the theme's `static/`, then the
+/// site's own `static/`, whose files win, are copied under `static/`).
 pub fn build(options: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
     let site = render_site(options)?;
     let output = options.output_dir();
-    let statics = static_dirs(&options.root)?;
+    let statics = [
+        options.root.join("themes").join(&site.theme).join("static"),
+        options.root.join("static"),
+    ];
     let copied = write_output(&output, &site.files, &statics)?;
     Ok(BuildReport {
         output,
@@ -296,6 +302,7 @@ impl Site<'_> {
             files,
             warnings: self.warnings.take(),
             manifest,
+            theme: self.config.theme.clone(),
         })
     }
 
@@ -733,17 +740,6 @@ fn warn_about_unknown_language_folders(root: &Path, languages: &[String], warnin
             ));
         }
     }
-}
-
-/// The theme's `static/`, then the site's own `static/` (whose files win).
-fn static_dirs(root: &Path) -> Result<Vec<PathBuf>, BuildError> {
-    let text = std::fs::read_to_string(root.join("site.toml"))
-        .map_err(|e| BuildError::io(Path::new("site.toml"), "read site.toml", e))?;
-    let config: SiteConfig = text.parse()?;
-    Ok(vec![
-        root.join("themes").join(&config.theme).join("static"),
-        root.join("static"),
-    ])
 }
 
 /// Writes the site into a fresh sibling folder, then swaps it in, so a server reading the
