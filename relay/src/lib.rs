@@ -37,6 +37,8 @@ pub mod telemetry;
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 
 #[cfg(feature = "http")]
 pub use http::{AppState, app};

@@ -1,0 +1,76 @@
+//! `bootstrap`: the relay as an AWS Lambda function (custom runtime, `provided.al2023`).
+//!
+//! Modes, chosen so one zip serves every job:
+//! - no argument (how Lambda starts it): serve the contact form from a function URL or an
+//!   API Gateway HTTP API;
+//! - `KELISIM_LAMBDA_TASK=purge-expired` in the function's environment: a second function,
+//!   run on a schedule (EventBridge), that deletes records past their retention on time,
+//!   rather than within the ~48 hours DynamoDB's TTL takes;
+//! - `bootstrap create-table` / `bootstrap purge-expired` on an operator's machine: one-shot
+//!   setup and retention commands against the configured table.
+
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow, bail};
+use kelisim_relay::lambda;
+use kelisim_relay::store::Store;
+use kelisim_relay::telemetry::{self, LogFormat};
+use lambda_http::{LambdaEvent, service_fn};
+use time::OffsetDateTime;
+
+/// Selects the scheduled purge mode inside Lambda.
+const ENV_TASK: &str = "KELISIM_LAMBDA_TASK";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    // JSON lines under Lambda (CloudWatch parses the fields), text on a terminal.
+    telemetry::init(LogFormat::detect(None));
+    let config = lambda::load_config().context("loading configuration")?;
+    // Built once per cold start and shared by every invocation this instance serves.
+    let store = lambda::dynamo_store(&config)
+        .await
+        .context("configuring DynamoDB")?;
+
+    match std::env::args().nth(1).as_deref() {
+        Some("create-table") => {
+            store
+                .create_table()
+                .await
+                .with_context(|| format!("creating table {}", store.table()))?;
+            println!("created table {}", store.table());
+            return Ok(());
+        }
+        Some("purge-expired") => {
+            let purged = store.purge_expired(OffsetDateTime::now_utc()).await?;
+            println!("{purged} expired record(s) deleted");
+            return Ok(());
+        }
+        Some(other) => bail!("unknown command `{other}`: expected create-table or purge-expired"),
+        None => {}
+    }
+
+    match std::env::var(ENV_TASK).ok().as_deref() {
+        Some("purge-expired") => {
+            let store = &store;
+            lambda_http::lambda_runtime::run(service_fn(
+                move |_: LambdaEvent<serde_json::Value>| async move {
+                    let purged = store
+                        .purge_expired(OffsetDateTime::now_utc())
+                        .await
+                        .map_err(lambda_http::Error::from)?;
+                    tracing::info!(purged, "retention purge done");
+                    Ok::<_, lambda_http::Error>(serde_json::json!({ "purged": purged }))
+                },
+            ))
+            .await
+            .map_err(|e| anyhow!(e))
+        }
+        Some(other) => bail!("{ENV_TASK}=`{other}` is not a task; the only one is purge-expired"),
+        None => {
+            let router =
+                lambda::router(&config, Arc::new(store)).context("configuring the relay")?;
+            tracing::info!("relay ready");
+            lambda_http::run(router).await.map_err(|e| anyhow!(e))
+        }
+    }
+}
