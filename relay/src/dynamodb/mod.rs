@@ -93,26 +93,7 @@ pub struct DynamoConfig {
     pub endpoint_url: Option<String>,
 }
 
-/// Environment variables [`DynamoConfig::from_env`] reads.
-pub const ENV_TABLE: &str = "KELISIM_DYNAMODB_TABLE";
-pub const ENV_ENDPOINT: &str = "KELISIM_DYNAMODB_ENDPOINT";
-pub const ENV_REGION: &str = "KELISIM_DYNAMODB_REGION";
-
 impl DynamoConfig {
-    /// Reads `KELISIM_DYNAMODB_TABLE` (required), `KELISIM_DYNAMODB_ENDPOINT` and
-    /// `KELISIM_DYNAMODB_REGION` (both optional; empty counts as unset).
-    pub fn from_env() -> Result<Self, StoreError> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let table = var(ENV_TABLE).ok_or_else(|| {
-            StoreError::Backend(format!("{ENV_TABLE} is not set: name the DynamoDB table"))
-        })?;
-        Ok(Self {
-            table,
-            region: var(ENV_REGION),
-            endpoint_url: var(ENV_ENDPOINT),
-        })
-    }
-
     /// Builds an SDK client for this configuration. Credentials come from the SDK's usual
     /// chain (environment, Lambda's role, profile). HTTPS uses rustls with ring, so the build
     /// needs no aws-lc C library.
