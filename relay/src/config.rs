@@ -342,6 +342,21 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_parses_to_the_documented_defaults() -> Result<(), ConfigError> {
+        let example = RelayConfig::from_toml_str(include_str!("../kelisim-relay.example.toml"))?;
+        let defaults = RelayConfig::default();
+        assert_eq!(example.retention_days, defaults.retention_days);
+        assert_eq!(
+            example.fingerprint_window_secs,
+            defaults.fingerprint_window_secs
+        );
+        assert_eq!(example.sqlite, defaults.sqlite);
+        assert_eq!(example.manifest, defaults.manifest);
+        assert_eq!(example.store, defaults.store);
+        Ok(())
+    }
+
+    #[test]
     fn refuses_unknown_keys_and_bad_values() {
         assert!(RelayConfig::from_toml_str("hmac_key = \"abc\"").is_err());
         let mut config = RelayConfig::default();
