@@ -15,6 +15,8 @@ pub mod manifest;
 pub mod markdown;
 pub mod render;
 pub mod seo;
+#[cfg(feature = "serve")]
+pub mod serve;
 
 pub use build::{BuildOptions, BuildReport, build};
 pub use error::BuildError;

@@ -1,0 +1,496 @@
+//! `kelisim serve`: the editor's live preview, with a form that really submits.
+//!
+//! It builds the site into a preview folder (`.kelisim/preview`, so `public/` stays the
+//! production build), serves it on 127.0.0.1, watches the site's sources, rebuilds on every
+//! change and tells open pages to reload over Server-Sent Events. A change that breaks the
+//! build keeps the server up with the last good pages; the error goes to the terminal and into
+//! every open (and newly opened) page as an overlay.
+//!
+//! Unlike `zola serve`, which refuses POSTs, the relay's own handler is mounted at the site's
+//! form endpoint with a local SQLite store (`.kelisim/records.sqlite`), so an editor can try
+//! the form and read the stored, consent-stamped record. Each rebuild hands the relay the new
+//! consent manifest: edit the policy and the form checks against its new hash at once.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use kelisim_relay::config::RelayConfig;
+use kelisim_relay::manifest::ConsentManifest;
+use kelisim_relay::store::Store;
+use kelisim_relay::{AppState, SqliteStore};
+use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+use tower::ServiceExt;
+use tower_http::services::ServeDir;
+
+use crate::build::{BuildOptions, build};
+
+/// Where the preview keeps its state, under the site root.
+pub const STATE_DIR: &str = ".kelisim";
+/// The script every preview page loads to reload itself and show build errors.
+const LIVERELOAD_PATH: &str = "/__kelisim/livereload.js";
+const EVENTS_PATH: &str = "/__kelisim/events";
+const STATUS_PATH: &str = "/__kelisim/status";
+const LIVERELOAD_JS: &str = include_str!("serve/livereload.js");
+
+/// The sources a rebuild depends on, relative to the site root.
+const WATCHED: [&str; 6] = [
+    "content",
+    "locales",
+    "themes",
+    "templates",
+    "static",
+    "site.toml",
+];
+
+/// How `kelisim serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The site root (where `site.toml` is).
+    pub root: PathBuf,
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// The preview's output folder; `<root>/.kelisim/preview` when `None`.
+    pub output: Option<PathBuf>,
+    /// The form's SQLite file; `<root>/.kelisim/records.sqlite` when `None`.
+    pub db: Option<PathBuf>,
+}
+
+impl ServeOptions {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self {
+            root: root.into(),
+            port: 1111,
+            output: None,
+            db: None,
+        }
+    }
+}
+
+/// Why the preview could not start. Once it runs, build errors never stop it.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "cannot listen on 127.0.0.1:{port}: {source} (is another `kelisim serve` running? try --port)"
+    )]
+    Bind { port: u16, source: std::io::Error },
+    #[error("cannot prepare {path}: {source}")]
+    StateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the preview's record store: {0}")]
+    Store(#[from] kelisim_relay::store::StoreError),
+    #[error("cannot watch the site's sources: {0}")]
+    Watch(#[from] notify::Error),
+    #[error("cannot set up the preview's relay: {0}")]
+    Relay(String),
+}
+
+/// The last build's outcome, as pages and the terminal see it.
+#[derive(Debug, Clone)]
+enum BuildStatus {
+    Ok,
+    Failed(String),
+}
+
+/// What live pages are told.
+#[derive(Debug, Clone)]
+enum LiveEvent {
+    Reload,
+    BuildError(String),
+    /// The server is stopping: event streams end so graceful shutdown need not wait for them.
+    Shutdown,
+}
+
+/// State shared by the HTTP handlers and the rebuild loop.
+struct Preview {
+    build: BuildOptions,
+    output: PathBuf,
+    relay_config: RelayConfig,
+    store: Arc<dyn Store>,
+    origins: Vec<String>,
+    /// The relay built from the last good manifest, with the path it answers.
+    relay: RwLock<Option<(String, Router)>>,
+    status: RwLock<BuildStatus>,
+    events: broadcast::Sender<LiveEvent>,
+    /// Serializes rebuilds: a burst of saves never runs two builds at once.
+    rebuilding: Mutex<()>,
+}
+
+/// A running preview server.
+pub struct RunningPreview {
+    /// Where it listens (127.0.0.1 and the chosen port).
+    pub addr: SocketAddr,
+    /// Where the form's records go.
+    pub db: PathBuf,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningPreview {
+    /// The preview's root URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Runs until the server ends (it ends only through [`RunningPreview::stop`] or a fatal
+    /// I/O error).
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// Builds, starts serving and watching. Returns once the server listens; the first build's
+/// result is already on screen (a broken first build still starts the server).
+pub async fn start(options: ServeOptions) -> Result<RunningPreview, ServeError> {
+    let root = options.root.clone();
+    let state_dir = root.join(STATE_DIR);
+    std::fs::create_dir_all(&state_dir).map_err(|source| ServeError::StateDir {
+        path: state_dir.clone(),
+        source,
+    })?;
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, options.port))
+        .await
+        .map_err(|source| ServeError::Bind {
+            port: options.port,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        port: options.port,
+        source,
+    })?;
+    let output = options
+        .output
+        .clone()
+        .unwrap_or_else(|| state_dir.join("preview"));
+    let db = options
+        .db
+        .clone()
+        .unwrap_or_else(|| state_dir.join("records.sqlite"));
+    let relay_config = preview_relay_config(&state_dir, &db)?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
+    let base_url = format!("http://{addr}");
+    let preview = Arc::new(Preview {
+        build: BuildOptions {
+            root: root.clone(),
+            output: Some(output.clone()),
+            base_url: Some(base_url.clone()),
+        },
+        output,
+        relay_config,
+        store,
+        origins: vec![base_url, format!("http://localhost:{}", addr.port())],
+        relay: RwLock::new(None),
+        status: RwLock::new(BuildStatus::Ok),
+        events: broadcast::channel(16).0,
+        rebuilding: Mutex::new(()),
+    });
+
+    let first = Arc::clone(&preview);
+    tokio::task::spawn_blocking(move || first.rebuild())
+        .await
+        .map_err(|e| ServeError::Relay(format!("the first build stopped: {e}")))?;
+
+    let (changes_tx, changes_rx) = mpsc::unbounded_channel();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // Only writes count: the build itself reads every source, and on Linux reads show up
+        // as access events, which would otherwise rebuild forever.
+        if let Ok(event) = event
+            && matches!(
+                event.kind,
+                EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
+            )
+        {
+            let _ = changes_tx.send(());
+        }
+    })?;
+    for name in WATCHED {
+        let path = root.join(name);
+        if path.exists() {
+            watcher.watch(&path, RecursiveMode::Recursive)?;
+        }
+    }
+
+    let app = router(Arc::clone(&preview));
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        // The watcher must live as long as the server: dropping it stops watching.
+        let _watcher = watcher;
+        let rebuilds = tokio::spawn(rebuild_on_change(Arc::clone(&preview), changes_rx));
+        let events = preview.events.clone();
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = shutdown_rx.await;
+                let _ = events.send(LiveEvent::Shutdown);
+            })
+            .await;
+        rebuilds.abort();
+        if let Err(error) = served {
+            eprintln!("error: the preview server stopped: {error}");
+        }
+    });
+    Ok(RunningPreview {
+        addr,
+        db,
+        shutdown: Some(shutdown_tx),
+        task,
+    })
+}
+
+/// The relay settings for the preview: defaults, a local SQLite file, a per-site random HMAC
+/// key kept in `.kelisim/hmac.key` (so lookups by email keep working across restarts), and
+/// whatever `KELISIM_*` environment variables the editor set.
+fn preview_relay_config(state_dir: &Path, db: &Path) -> Result<RelayConfig, ServeError> {
+    let key_file = state_dir.join("hmac.key");
+    if !key_file.exists() {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key)
+            .map_err(|e| ServeError::Relay(format!("no randomness for the HMAC key: {e}")))?;
+        std::fs::write(&key_file, hex::encode(key)).map_err(|source| ServeError::StateDir {
+            path: key_file.clone(),
+            source,
+        })?;
+    }
+    let mut config = RelayConfig {
+        hmac_key_file: Some(key_file),
+        storage_location: Some(format!(
+            "kelisim serve preview: SQLite file {} on this computer",
+            db.display()
+        )),
+        ..RelayConfig::default()
+    };
+    config.sqlite.path = db.to_owned();
+    config
+        .apply_env(|name| std::env::var(name).ok())
+        .map_err(|e| ServeError::Relay(e.to_string()))?;
+    Ok(config)
+}
+
+impl Preview {
+    /// One full build, then: mark pages for live reload, hand the relay the new manifest,
+    /// and tell open pages. On failure the last good pages and relay stay in place.
+    fn rebuild(&self) {
+        let _one_at_a_time = self
+            .rebuilding
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let outcome = build(&self.build)
+            .map_err(|e| e.to_string())
+            .and_then(|report| {
+                inject_livereload(&report.output).map_err(|e| {
+                    format!("cannot prepare the preview pages for live reload: {e}")
+                })?;
+                let relay = self.relay_for(&report.output)?;
+                Ok((report, relay))
+            });
+        match outcome {
+            Ok((report, relay)) => {
+                for warning in &report.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                eprintln!(
+                    "Built {} pages in {} ms.",
+                    report.pages_written,
+                    report.elapsed.as_millis()
+                );
+                *self.relay.write().unwrap_or_else(PoisonError::into_inner) = Some(relay);
+                *self.status.write().unwrap_or_else(PoisonError::into_inner) = BuildStatus::Ok;
+                let _ = self.events.send(LiveEvent::Reload);
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                eprintln!("The preview keeps serving the last good build; fix the error and save.");
+                *self.status.write().unwrap_or_else(PoisonError::into_inner) =
+                    BuildStatus::Failed(message.clone());
+                let _ = self.events.send(LiveEvent::BuildError(message));
+            }
+        }
+    }
+
+    /// The relay router for a freshly built site, checking against its manifest.
+    fn relay_for(&self, output: &Path) -> Result<(String, Router), String> {
+        let path = output.join("consent-manifest.json");
+        let json = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let manifest = ConsentManifest::from_json(&json).map_err(|e| e.to_string())?;
+        let state = AppState::from_config(Arc::clone(&self.store), manifest, &self.relay_config)
+            .and_then(|s| s.with_allowed_origins(&self.origins))
+            .map_err(|e| format!("the form relay cannot use this build: {e}"))?;
+        let endpoint = state.endpoint_path().to_owned();
+        Ok((endpoint, kelisim_relay::app(state)))
+    }
+}
+
+/// How long a burst of file events (an editor's save is often several) settles before a rebuild.
+const SETTLE: Duration = Duration::from_millis(120);
+
+/// Rebuilds once per burst of changes; changes that arrive during a build cause one more.
+async fn rebuild_on_change(preview: Arc<Preview>, mut changes: mpsc::UnboundedReceiver<()>) {
+    while changes.recv().await.is_some() {
+        loop {
+            tokio::time::sleep(SETTLE).await;
+            if changes.try_recv().is_err() {
+                break;
+            }
+            while changes.try_recv().is_ok() {}
+        }
+        let preview = Arc::clone(&preview);
+        if tokio::task::spawn_blocking(move || preview.rebuild())
+            .await
+            .is_err()
+        {
+            eprintln!(
+                "error: a rebuild stopped unexpectedly; the preview keeps the last good build"
+            );
+        }
+    }
+}
+
+/// Adds the live-reload script to every built page, just before `</body>`.
+fn inject_livereload(output: &Path) -> std::io::Result<()> {
+    let tag = format!("<script src=\"{LIVERELOAD_PATH}\" defer></script>");
+    for entry in walkdir::WalkDir::new(output) {
+        let entry = entry.map_err(std::io::Error::other)?;
+        let path = entry.path();
+        if !entry.file_type().is_file() || path.extension().is_none_or(|e| e != "html") {
+            continue;
+        }
+        let html = std::fs::read_to_string(path)?;
+        let injected = match html.rfind("</body>") {
+            Some(at) => format!("{}{tag}\n{}", &html[..at], &html[at..]),
+            None => format!("{html}{tag}\n"),
+        };
+        std::fs::write(path, injected)?;
+    }
+    Ok(())
+}
+
+fn router(preview: Arc<Preview>) -> Router {
+    Router::new()
+        .route(LIVERELOAD_PATH, get(livereload_js))
+        .route(EVENTS_PATH, get(events))
+        .route(STATUS_PATH, get(status))
+        .fallback(dispatch)
+        .with_state(preview)
+}
+
+async fn livereload_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        LIVERELOAD_JS,
+    )
+}
+
+/// `{"ok": true}` or `{"ok": false, "error": "..."}`: a page opened while the build is broken
+/// asks this and shows the error.
+async fn status(State(preview): State<Arc<Preview>>) -> Response {
+    let status = preview
+        .status
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let body = match status {
+        BuildStatus::Ok => serde_json::json!({ "ok": true }),
+        BuildStatus::Failed(error) => serde_json::json!({ "ok": false, "error": error }),
+    };
+    ([(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+}
+
+async fn events(
+    State(preview): State<Arc<Preview>>,
+) -> Sse<impl tokio_stream::Stream<Item = Result<Event, std::convert::Infallible>>> {
+    let stream = BroadcastStream::new(preview.events.subscribe())
+        .take_while(|event| !matches!(event, Ok(LiveEvent::Shutdown)))
+        .filter_map(|event| {
+            let event = match event.ok()? {
+                LiveEvent::Reload => Event::default().event("reload").data("reload"),
+                LiveEvent::BuildError(message) => {
+                    Event::default().event("build-error").data(message)
+                }
+                LiveEvent::Shutdown => return None,
+            };
+            Some(Ok(event))
+        });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// The form endpoint goes to the relay; everything else is a file of the preview, with the
+/// language's own 404 page for a missing one.
+async fn dispatch(State(preview): State<Arc<Preview>>, request: Request) -> Response {
+    let relay = preview
+        .relay
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    if let Some((endpoint, relay)) = relay
+        && request.uri().path() == endpoint
+    {
+        return match relay.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+    }
+    let path = request.uri().path().to_owned();
+    let response = match ServeDir::new(&preview.output)
+        .append_index_html_on_directories(true)
+        .oneshot(request)
+        .await
+    {
+        Ok(response) => response.map(Body::new),
+        Err(error) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response();
+        }
+    };
+    if response.status() != StatusCode::NOT_FOUND {
+        return response;
+    }
+    not_found(&preview.output, &path).await
+}
+
+/// `/ru/...` gets `ru/404.html`, anything else the root `404.html`.
+async fn not_found(output: &Path, path: &str) -> Response {
+    let language = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .filter(|segment| !segment.is_empty() && !segment.contains('.'));
+    let mut candidates = Vec::new();
+    if let Some(language) = language {
+        candidates.push(output.join(language).join("404.html"));
+    }
+    candidates.push(output.join("404.html"));
+    for candidate in candidates {
+        if let Ok(html) = tokio::fs::read(&candidate).await {
+            return (
+                StatusCode::NOT_FOUND,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                html,
+            )
+                .into_response();
+        }
+    }
+    (StatusCode::NOT_FOUND, "Not found").into_response()
+}

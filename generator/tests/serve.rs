@@ -1,0 +1,280 @@
+//! `kelisim serve` end to end over real HTTP: the real site in a temp folder, the preview on a
+//! free port, the relay mounted at the form endpoint with a real SQLite file, and edits to
+//! the sources while it runs (live reload, a broken build that keeps serving, a policy edit
+//! the form's relay picks up at once).
+#![cfg(feature = "serve")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use kelisim::serve::{RunningPreview, ServeOptions, start};
+use kelisim_relay::manifest::ConsentManifest;
+use kelisim_relay::record::{CollectionMethod, RecordId};
+use kelisim_relay::store::Store;
+
+/// The repository's own site (content, strings, theme, settings) in a temp folder, so the
+/// test can edit it.
+fn real_site() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = support::repo_root();
+    for name in ["content", "locales", "themes"] {
+        support::copy_tree(&root.join(name), &dir.path().join(name));
+    }
+    std::fs::copy(root.join("site.toml"), dir.path().join("site.toml")).unwrap();
+    dir
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into()
+}
+
+struct Fetched {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+fn get(url: &str) -> Fetched {
+    let mut response = agent().get(url).call().unwrap();
+    Fetched {
+        status: response.status().as_u16(),
+        location: None,
+        body: response.body_mut().read_to_string().unwrap(),
+    }
+}
+
+fn post(url: &str, origin: &str, content_type: &str, body: &str) -> Fetched {
+    let mut response = agent()
+        .post(url)
+        .header("Origin", origin)
+        .header("Content-Type", content_type)
+        .header(
+            "Accept",
+            if content_type.contains("json") {
+                "application/json"
+            } else {
+                "text/html"
+            },
+        )
+        .send(body)
+        .unwrap();
+    Fetched {
+        status: response.status().as_u16(),
+        location: response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        body: response.body_mut().read_to_string().unwrap(),
+    }
+}
+
+fn fetch_manifest(preview: &RunningPreview) -> ConsentManifest {
+    ConsentManifest::from_json(&get(&format!("{}/consent-manifest.json", preview.url())).body)
+        .unwrap()
+}
+
+fn json_submission(manifest: &ConsentManifest, lang: &str, key: &str) -> String {
+    let policy = &manifest.languages[lang].policy;
+    serde_json::json!({
+        "surname": "Сериков", "first_name": "Серік", "patronymic": "",
+        "email": "preview@example.kz", "phone": "8 (701) 123-45-67",
+        "message": "Сәлеметсіз бе!", "lang": lang, "consent": ["reply"],
+        "policy_version": policy.version, "policy_hash": policy.sha256,
+        "idempotency_key": key, "website": ""
+    })
+    .to_string()
+}
+
+/// Reads the preview's Server-Sent Events on a thread and forwards each event name.
+fn listen(preview: &RunningPreview) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    let url = format!("{}/__kelisim/events", preview.url());
+    std::thread::spawn(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(None)
+            .build()
+            .into();
+        let Ok(response) = agent.get(&url).call() else {
+            return;
+        };
+        let reader = BufReader::new(response.into_body().into_reader());
+        for line in reader.lines() {
+            let Ok(line) = line else { return };
+            if let Some(name) = line.strip_prefix("event:")
+                && tx.send(name.trim().to_owned()).is_err()
+            {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn next_event(events: &mpsc::Receiver<String>) -> String {
+    events
+        .recv_timeout(Duration::from_secs(30))
+        .expect("no live-reload event within 30 s")
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{} has no `{from}`", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn preview_serves_pages_and_a_working_form_and_reloads_on_change() {
+    let site = real_site();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut options = ServeOptions::new(site.path());
+    options.port = 0;
+    let preview = runtime.block_on(start(options)).unwrap();
+    let base = preview.url();
+
+    // Pages, with the live-reload script, and each language's own 404 page.
+    let home = get(&format!("{base}/kk/"));
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("/__kelisim/livereload.js"));
+    assert!(
+        home.body.contains(&format!("href=\"{base}/kk/\"")),
+        "canonical uses the preview address"
+    );
+    let missing = get(&format!("{base}/ru/no-such-page/"));
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("<html lang=\"ru\""));
+
+    // The form, without JavaScript: a plain post lands on the thank-you page.
+    let manifest = fetch_manifest(&preview);
+    let policy = &manifest.languages["kk"].policy;
+    let form = format!(
+        "surname=Test&first_name=Plain&patronymic=&email=plain%40example.kz&phone=%2B77011234567\
+         &message=Hello&lang=kk&consent=reply&policy_version={}&policy_hash={}\
+         &idempotency_key=&website=",
+        policy.version, policy.sha256
+    );
+    let plain = post(
+        &format!("{base}/api/contact"),
+        &base,
+        "application/x-www-form-urlencoded",
+        &form,
+    );
+    assert_eq!(plain.status, 303, "{}", plain.body);
+    assert_eq!(
+        plain.location.as_deref(),
+        Some(format!("{base}/kk/thanks/").as_str())
+    );
+
+    // With JavaScript: 201 and an id whose record is in the preview's SQLite file.
+    let scripted = post(
+        &format!("{base}/api/contact"),
+        &base,
+        "application/json",
+        &json_submission(&manifest, "ru", "a3f1c2de-0000-4000-8000-000000000001"),
+    );
+    assert_eq!(scripted.status, 201, "{}", scripted.body);
+    let id: RecordId = serde_json::from_str::<serde_json::Value>(&scripted.body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let store = kelisim_relay::SqliteStore::open(&preview.db).unwrap();
+    let record = runtime
+        .block_on(store.get(id))
+        .unwrap()
+        .expect("the record is stored");
+    assert_eq!(record.consent.language, "ru");
+    assert_eq!(
+        record.consent.policy_sha256,
+        manifest.languages["ru"].policy.sha256
+    );
+    assert_eq!(record.consent.collection_method, CollectionMethod::Script);
+    assert_eq!(record.subject.phone, "+77011234567");
+
+    // Live reload: an edit rebuilds and tells open pages.
+    let events = listen(&preview);
+    std::thread::sleep(Duration::from_millis(300));
+    edit(
+        &site.path().join("content/kk/_index.md"),
+        "+++\n\n",
+        "+++\n\nЖаңа сөйлем алдын ала қарау үшін.\n\n",
+    );
+    assert_eq!(next_event(&events), "reload");
+    let edited = get(&format!("{base}/kk/")).body;
+    assert!(
+        edited.contains("Жаңа сөйлем алдын ала қарау үшін."),
+        "{edited}"
+    );
+
+    // A broken template: the server stays up with the last good pages and reports the error.
+    let template = site.path().join("themes/default/templates/index.html");
+    let good = std::fs::read_to_string(&template).unwrap();
+    std::fs::write(&template, format!("{good}\n{{{{ unclosed ")).unwrap();
+    assert_eq!(next_event(&events), "build-error");
+    let status: serde_json::Value =
+        serde_json::from_str(&get(&format!("{base}/__kelisim/status")).body).unwrap();
+    assert_eq!(status["ok"], false);
+    assert!(
+        status["error"].as_str().unwrap().contains("index.html"),
+        "{status}"
+    );
+    assert_eq!(get(&format!("{base}/kk/")).status, 200);
+    std::fs::write(&template, good).unwrap();
+    assert_eq!(next_event(&events), "reload");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&get(&format!("{base}/__kelisim/status")).body)
+            .unwrap()["ok"],
+        true
+    );
+
+    // A policy edit changes its hash; the mounted relay checks against the new manifest.
+    edit(
+        &site.path().join("content/kk/privacy.md"),
+        "version = \"1.0\"",
+        "version = \"1.1\"",
+    );
+    assert_eq!(next_event(&events), "reload");
+    let renewed = fetch_manifest(&preview);
+    assert_eq!(renewed.languages["kk"].policy.version, "1.1");
+    let stale = post(
+        &format!("{base}/api/contact"),
+        &base,
+        "application/json",
+        &json_submission(&manifest, "kk", "a3f1c2de-0000-4000-8000-000000000002"),
+    );
+    assert_eq!(stale.status, 422, "{}", stale.body);
+    assert!(stale.body.contains("policy_mismatch"), "{}", stale.body);
+    let fresh = post(
+        &format!("{base}/api/contact"),
+        &base,
+        "application/json",
+        &json_submission(&renewed, "kk", "a3f1c2de-0000-4000-8000-000000000003"),
+    );
+    assert_eq!(fresh.status, 201, "{}", fresh.body);
+
+    runtime.block_on(preview.stop());
+}
+
+#[test]
+fn a_second_preview_on_a_taken_port_says_so() {
+    let site = real_site();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut options = ServeOptions::new(site.path());
+    options.port = taken.local_addr().unwrap().port();
+    let error = match runtime.block_on(start(options)) {
+        Ok(_) => panic!("a taken port must be refused"),
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("--port"), "{error}");
+    drop(taken);
+}
