@@ -22,13 +22,14 @@ pub enum HarnessError {
     #[error("chromedriver did not listen on port {port} within {seconds} s")]
     DriverNotReady { port: u16, seconds: u64 },
 
-    /// chromedriver refused to open a browser session.
+    /// chromedriver refused to open a browser session. Boxed, like the next variant: fantoccini's
+    /// errors are large and would make every `Result` of the harness as large.
     #[error("could not open a Chromium session")]
-    NewSession(#[from] fantoccini::error::NewSessionError),
+    NewSession(#[source] Box<fantoccini::error::NewSessionError>),
 
     /// A WebDriver command failed.
     #[error("WebDriver command failed")]
-    WebDriver(#[from] fantoccini::error::CmdError),
+    WebDriver(#[source] Box<fantoccini::error::CmdError>),
 
     /// Script in the page returned something of an unexpected shape.
     #[error("unexpected result from {what}: {detail}")]
@@ -53,6 +54,18 @@ pub enum HarnessError {
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl From<fantoccini::error::NewSessionError> for HarnessError {
+    fn from(e: fantoccini::error::NewSessionError) -> Self {
+        Self::NewSession(Box::new(e))
+    }
+}
+
+impl From<fantoccini::error::CmdError> for HarnessError {
+    fn from(e: fantoccini::error::CmdError) -> Self {
+        Self::WebDriver(Box::new(e))
+    }
 }
 
 impl HarnessError {
