@@ -455,6 +455,14 @@ async fn sends_with_script(lang: &'static str) -> Result<()> {
     let visit = Visit::open(lang, Javascript::Enabled).await?;
     let person = Person::valid(lang);
     visit.fill(&person, false).await?;
+    let key: String = visit
+        .browser
+        .eval(
+            "return document.querySelector('#contact-form [name=idempotency_key]').value;",
+            vec![],
+        )
+        .await?;
+    assert!(!key.is_empty(), "the script filled the idempotency key");
     visit.click_submit().await?;
     visit
         .wait_for_status(&ftl_message(lang, "form-success")?)
@@ -465,6 +473,12 @@ async fn sends_with_script(lang: &'static str) -> Result<()> {
     assert_eq!(visit.value_of("f-email").await?, "", "email after success");
     visit.wait_until_idle().await?;
     check_record(&visit, &person, CollectionMethod::Script, false)?;
+    let stored = visit.records()?;
+    assert_eq!(
+        stored[0].idempotency_key.as_deref(),
+        Some(key.as_str()),
+        "the record keeps the page's idempotency key"
+    );
     visit.close().await
 }
 
@@ -678,6 +692,15 @@ async fn double_submit_without_script(lang: &'static str) -> Result<()> {
     visit.fill(&person, false).await?;
     visit.click_submit().await?;
     visit.wait_for_path(&thanks).await?;
+    // This thanks page is the relay's 303 answer to the second post, not a cached page.
+    let redirects: u32 = visit
+        .browser
+        .eval(
+            "return performance.getEntriesByType('navigation')[0].redirectCount;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(redirects, 1, "the second post was answered by the relay");
     check_record(&visit, &person, CollectionMethod::FormPost, false)?;
     visit.close().await
 }
