@@ -99,7 +99,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Export { email } => {
             let records = subject_requests::export(
-                open_store(&config)?.as_ref(),
+                open_store(&config).await?.as_ref(),
                 &config.hmac_key()?,
                 &email,
             )
@@ -109,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Withdraw { email, purpose } => {
             let changed = subject_requests::withdraw(
-                open_store(&config)?.as_ref(),
+                open_store(&config).await?.as_ref(),
                 &config.hmac_key()?,
                 &email,
                 purpose.as_deref(),
@@ -120,15 +120,18 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Erase { email } => {
-            let erased =
-                subject_requests::erase(open_store(&config)?.as_ref(), &config.hmac_key()?, &email)
-                    .await?;
+            let erased = subject_requests::erase(
+                open_store(&config).await?.as_ref(),
+                &config.hmac_key()?,
+                &email,
+            )
+            .await?;
             println!("{erased} record(s) erased");
             Ok(())
         }
         Command::PurgeExpired => {
             let purged = subject_requests::purge_expired(
-                open_store(&config)?.as_ref(),
+                open_store(&config).await?.as_ref(),
                 OffsetDateTime::now_utc(),
             )
             .await?;
@@ -138,7 +141,7 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn open_store(config: &RelayConfig) -> anyhow::Result<Arc<dyn Store>> {
+async fn open_store(config: &RelayConfig) -> anyhow::Result<Arc<dyn Store>> {
     match config.store {
         StoreKind::Sqlite => {
             let store = SqliteStore::open_with_timeout(
@@ -148,8 +151,27 @@ fn open_store(config: &RelayConfig) -> anyhow::Result<Arc<dyn Store>> {
             .with_context(|| format!("opening {}", config.sqlite.path.display()))?;
             Ok(Arc::new(store))
         }
+        #[cfg(feature = "dynamodb")]
         StoreKind::Dynamodb => {
-            bail!("this binary serves SQLite; the DynamoDB store runs in the Lambda `bootstrap`")
+            // The same store the Lambda `bootstrap` uses, so an operator can answer
+            // data-subject requests (export, withdraw, erase, purge) from any machine.
+            let Some(table) = config.dynamodb.table.clone() else {
+                bail!("no DynamoDB table: set KELISIM_DYNAMODB_TABLE or `[dynamodb] table`");
+            };
+            let dynamo = kelisim_relay::dynamodb::DynamoConfig {
+                table,
+                region: config.dynamodb.region.clone(),
+                endpoint_url: config.dynamodb.endpoint_url.clone(),
+            };
+            Ok(Arc::new(
+                kelisim_relay::dynamodb::DynamoStore::from_config(&dynamo).await,
+            ))
+        }
+        #[cfg(not(feature = "dynamodb"))]
+        StoreKind::Dynamodb => {
+            bail!(
+                "this kelisim-relay was built without the `dynamodb` feature; rebuild with --features dynamodb"
+            )
         }
     }
 }
@@ -163,7 +185,7 @@ async fn serve(
         .with_context(|| format!("reading {}", config.manifest.display()))?;
     let manifest = ConsentManifest::from_json(&text)
         .with_context(|| format!("checking {}", config.manifest.display()))?;
-    let state = AppState::from_config(open_store(config)?, manifest, config)
+    let state = AppState::from_config(open_store(config).await?, manifest, config)
         .context("configuring the relay")?;
     let endpoint = state.endpoint_path().to_owned();
     let origins = state.allowed_origins().join(", ");
