@@ -10,12 +10,14 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::archive::{self, Archive, ArchivedPolicy};
 use crate::config::SiteConfig;
 use crate::content::{self, SourcePage};
 use crate::error::{BuildError, Location};
 use crate::i18n::{Arg, Locales};
 use crate::manifest::{self, LanguageFacts, ManifestBuildError, PolicyFacts};
 use crate::markdown::{self, Rendered, TocEntry};
+use crate::output::write_output;
 use crate::render::{self, RenderError, Renderer, Warnings};
 use crate::seo::{self, SitemapEntry};
 
@@ -149,12 +151,23 @@ pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
     }
     warn_about_unknown_language_folders(root, &languages, &warnings);
     pages.retain(|p| !p.front.draft);
+    let (archived, pages): (Vec<SourcePage>, Vec<SourcePage>) =
+        pages.into_iter().partition(archive::is_archived);
     content::check_unique_urls(&pages)?;
+    let archived = archive::collect(&pages, archived, keys::PRIVACY)?;
 
     let bodies: Vec<Rendered> = pages
         .par_iter()
         .map(|p| markdown::render(&p.body))
         .collect();
+    // Rendered exactly like the current policy, so the hash matches the one in old records.
+    let archive = Archive {
+        bodies: archived
+            .par_iter()
+            .map(|a| markdown::render(&a.page.body))
+            .collect(),
+        entries: archived,
+    };
     let site = Site {
         config: &config,
         languages: &languages,
@@ -163,6 +176,7 @@ pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
         renderer: &renderer,
         pages: &pages,
         bodies: &bodies,
+        archive: &archive,
         warnings: &warnings,
     };
     site.render()
@@ -176,7 +190,19 @@ struct Site<'a> {
     renderer: &'a Renderer,
     pages: &'a [SourcePage],
     bodies: &'a [Rendered],
+    archive: &'a Archive,
     warnings: &'a Warnings,
+}
+
+/// Which copy of a page a job renders.
+#[derive(Clone, Copy)]
+enum Variant<'a> {
+    /// The page at its own URL.
+    Current,
+    /// The current policy at its permanent `/<lang>/privacy/<version>/` URL.
+    Versioned,
+    /// A superseded policy from the archive, at its permanent URL.
+    Superseded(&'a ArchivedPolicy),
 }
 
 /// One page to render.
@@ -210,8 +236,10 @@ struct PageContext<'a> {
     version: Option<&'a str>,
     effective_date: Option<String>,
     translation_of: Option<&'a str>,
-    /// Set on the permanent `/<lang>/privacy/<version>/` copy.
+    /// Set on the permanent `/<lang>/privacy/<version>/` copy (current or superseded).
     is_versioned: bool,
+    /// Set on an archived, superseded policy version.
+    superseded: bool,
     extra: &'a toml::Table,
 }
 
@@ -232,10 +260,35 @@ impl Site<'_> {
             let template = self.template_for(page)?;
             let body = &self.bodies[index];
             let is_policy = page.translation_key == keys::PRIVACY;
-            jobs.push(self.page_job(page, body, &template, &by_key, &policies, false)?);
+            jobs.push(self.page_job(
+                page,
+                body,
+                &template,
+                &by_key,
+                &policies,
+                Variant::Current,
+            )?);
             if is_policy {
-                jobs.push(self.page_job(page, body, &template, &by_key, &policies, true)?);
+                jobs.push(self.page_job(
+                    page,
+                    body,
+                    &template,
+                    &by_key,
+                    &policies,
+                    Variant::Versioned,
+                )?);
             }
+        }
+        for (old, body) in self.archive.entries.iter().zip(&self.archive.bodies) {
+            let template = self.template_for(&old.page)?;
+            jobs.push(self.page_job(
+                &old.page,
+                body,
+                &template,
+                &by_key,
+                &policies,
+                Variant::Superseded(old),
+            )?);
         }
         jobs.push(self.chooser_job(&by_key, &policies)?);
 
@@ -389,6 +442,7 @@ impl Site<'_> {
                     keys::THANKS => "thanks.html",
                     keys::ERROR => "form-error.html",
                     keys::NOT_FOUND => "404.html",
+                    _ if archive::is_archived(page) => "policy.html",
                     _ => "page.html",
                 };
                 (default.to_owned(), 1)
@@ -410,19 +464,24 @@ impl Site<'_> {
         render::absolute(&self.config.base_url, path)
     }
 
-    /// URL of `key` in `lang`, or of the policy's versioned copy.
+    /// URL of `key` in `lang`, of the policy's versioned copy, or of the same superseded
+    /// version in `lang` (current or archived there).
     fn url_in(
         &self,
         groups: &BTreeMap<&str, BTreeMap<&str, &SourcePage>>,
         policies: &BTreeMap<String, (PolicyFacts, usize)>,
         key: &str,
         lang: &str,
-        versioned: bool,
+        variant: Variant<'_>,
     ) -> Option<String> {
-        if versioned {
-            return policies.get(lang).map(|(p, _)| p.versioned_url.clone());
+        match variant {
+            Variant::Current => self.find(groups, key, lang).map(|p| p.url.clone()),
+            Variant::Versioned => policies.get(lang).map(|(p, _)| p.versioned_url.clone()),
+            Variant::Superseded(old) => match policies.get(lang) {
+                Some((p, _)) if p.version == old.version => Some(p.versioned_url.clone()),
+                _ => self.archive.url_of(lang, &old.version).map(str::to_owned),
+            },
         }
-        self.find(groups, key, lang).map(|p| p.url.clone())
     }
 
     fn page_job<'p>(
@@ -432,24 +491,29 @@ impl Site<'_> {
         template: &str,
         groups: &BTreeMap<&str, BTreeMap<&str, &SourcePage>>,
         policies: &BTreeMap<String, (PolicyFacts, usize)>,
-        versioned: bool,
+        variant: Variant<'_>,
     ) -> Result<Job<'p>, BuildError>
     where
         Self: 'p,
     {
         let key = page.translation_key.as_str();
         let lang = page.lang.as_str();
-        let url = if versioned {
-            self.url_in(groups, policies, key, lang, true)
-                .unwrap_or_else(|| page.url.clone())
-        } else {
-            page.url.clone()
+        let url = match variant {
+            Variant::Versioned => self
+                .url_in(groups, policies, key, lang, variant)
+                .unwrap_or_else(|| page.url.clone()),
+            Variant::Current | Variant::Superseded(_) => page.url.clone(),
+        };
+        // An archived page's own file is not a translation of the current policy.
+        let key = match variant {
+            Variant::Superseded(_) => keys::PRIVACY,
+            _ => key,
         };
         let translations: Vec<(String, String)> = self
             .languages
             .iter()
             .filter_map(|l| {
-                self.url_in(groups, policies, key, l, versioned)
+                self.url_in(groups, policies, key, l, variant)
                     .map(|u| (l.clone(), self.abs(&u)))
             })
             .collect();
@@ -465,7 +529,14 @@ impl Site<'_> {
         };
         let switcher = self.switcher(
             lang,
-            |l| self.url_in(groups, policies, key, l, versioned),
+            |l| {
+                self.url_in(groups, policies, key, l, variant).or_else(|| {
+                    // No such old version in `l`: its current policy is the closest page.
+                    matches!(variant, Variant::Superseded(_))
+                        .then(|| self.find(groups, keys::PRIVACY, l).map(|p| p.url.clone()))
+                        .flatten()
+                })
+            },
             groups,
         );
         let description = match &page.front.description {
@@ -489,7 +560,8 @@ impl Site<'_> {
             version: page.front.version.as_deref(),
             effective_date: page.front.effective_date.map(crate::dates::iso),
             translation_of: page.front.translation_of.as_deref(),
-            is_versioned: versioned,
+            is_versioned: !matches!(variant, Variant::Current),
+            superseded: matches!(variant, Variant::Superseded(_)),
             extra: &page.front.extra,
         };
         let mut context = self.common_context(lang, groups, policies);
@@ -601,6 +673,7 @@ impl Site<'_> {
             }
         }
         context.insert("links", &links);
+        context.insert("previous_policies", &self.archive.links(lang));
         if let Some((policy, index)) = policies.get(lang) {
             context.insert(
                 "policy",
@@ -659,6 +732,7 @@ impl Site<'_> {
                 lang.clone(),
                 LanguageFacts {
                     policy,
+                    previous_policies: self.archive.facts(lang),
                     contact_url: contact.url.clone(),
                     thanks_url: thanks.url.clone(),
                     error_url: error.url.clone(),
@@ -740,83 +814,4 @@ fn warn_about_unknown_language_folders(root: &Path, languages: &[String], warnin
             ));
         }
     }
-}
-
-/// Writes the site into a fresh sibling folder, then swaps it in, so a server reading the
-/// output never sees a half-written site. Refuses to replace a folder kelisim did not make.
-fn write_output(
-    output: &Path,
-    files: &[OutputFile],
-    statics: &[PathBuf],
-) -> Result<usize, BuildError> {
-    if output.exists() && !output.join("consent-manifest.json").exists() {
-        let empty = std::fs::read_dir(output)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if !empty {
-            return Err(BuildError::ForeignOutput(output.to_path_buf()));
-        }
-    }
-    let name = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "public".to_owned());
-    let parent = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| BuildError::io(parent, "create the folder", e))?;
-    let staging = parent.join(format!(".{name}.kelisim-new"));
-    let old = parent.join(format!(".{name}.kelisim-old"));
-    for leftover in [&staging, &old] {
-        if leftover.exists() {
-            std::fs::remove_dir_all(leftover)
-                .map_err(|e| BuildError::io(leftover, "remove the leftover folder", e))?;
-        }
-    }
-    let mut copied = 0;
-    for dir in statics {
-        if !dir.is_dir() {
-            continue;
-        }
-        for entry in walkdir::WalkDir::new(dir) {
-            let entry = entry.map_err(|e| {
-                BuildError::io(dir, "read the static folder", std::io::Error::other(e))
-            })?;
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-            let target = staging.join("static").join(rel);
-            if let Some(p) = target.parent() {
-                std::fs::create_dir_all(p)
-                    .map_err(|e| BuildError::io(p, "create the folder", e))?;
-            }
-            std::fs::copy(entry.path(), &target)
-                .map_err(|e| BuildError::io(entry.path(), "copy the static file", e))?;
-            copied += 1;
-        }
-    }
-    files
-        .par_iter()
-        .try_for_each(|file| -> Result<(), BuildError> {
-            let target = staging.join(&file.path);
-            if let Some(p) = target.parent() {
-                std::fs::create_dir_all(p)
-                    .map_err(|e| BuildError::io(p, "create the folder", e))?;
-            }
-            std::fs::write(&target, &file.bytes)
-                .map_err(|e| BuildError::io(&target, "write the file", e))
-        })?;
-    if output.exists() {
-        std::fs::rename(output, &old)
-            .map_err(|e| BuildError::io(output, "replace the folder", e))?;
-    }
-    std::fs::rename(&staging, output)
-        .map_err(|e| BuildError::io(output, "move the new site into place", e))?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old)
-            .map_err(|e| BuildError::io(&old, "remove the old site", e))?;
-    }
-    Ok(copied)
 }

@@ -51,6 +51,8 @@ pub struct FrontMatter {
     pub translation_key: Option<String>,
     /// Policy pages: the version string, part of the permanent URL.
     pub version: Option<String>,
+    /// Line of `version = ...` (2 when absent), so archive errors point at the value.
+    pub version_line: usize,
     pub effective_date: Option<Date>,
     /// Whether the template should show a table of contents.
     pub toc: bool,
@@ -200,6 +202,7 @@ impl FrontMatterReader<'_> {
                     .to_owned(),
             })?;
         let template_line = self.key_line("template");
+        let version_line = self.key_line("version");
         let front = FrontMatter {
             title,
             description: self.string("description")?,
@@ -212,6 +215,7 @@ impl FrontMatterReader<'_> {
             slug: self.slug()?,
             translation_key: self.string("translation_key")?,
             version: self.version()?,
+            version_line,
             effective_date: self.date("effective_date")?,
             toc: self.bool("toc")?.unwrap_or(false),
             translation_of: self.string("translation_of")?,

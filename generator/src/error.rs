@@ -41,6 +41,8 @@ pub enum BuildError {
     Render(#[from] crate::render::RenderError),
     #[error(transparent)]
     Manifest(#[from] crate::manifest::ManifestBuildError),
+    #[error(transparent)]
+    Archive(#[from] crate::archive::ArchiveError),
     #[error("{path}: could not {action}: {source}. Check the path and its permissions.")]
     Io {
         path: PathBuf,

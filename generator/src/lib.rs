@@ -3,8 +3,10 @@
 //!
 //! The pipeline is a chain of small, mostly pure stages, one module each:
 //! [`config`] → [`content`] → [`markdown`] → [`render`] (with [`i18n`] and [`dates`]) →
-//! [`seo`] and [`manifest`], driven by [`build`]. The CLI (`main.rs`) only parses arguments.
+//! [`seo`] and [`manifest`], driven by [`build`]; [`archive`] keeps superseded policies
+//! published. The CLI (`main.rs`) only parses arguments.
 
+pub mod archive;
 pub mod build;
 pub mod config;
 pub mod content;
@@ -13,6 +15,7 @@ pub mod error;
 pub mod i18n;
 pub mod manifest;
 pub mod markdown;
+mod output;
 pub mod render;
 pub mod seo;
 #[cfg(feature = "serve")]

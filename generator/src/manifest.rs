@@ -76,6 +76,8 @@ pub struct PolicyFacts {
 #[derive(Debug, Clone)]
 pub struct LanguageFacts {
     pub policy: PolicyFacts,
+    /// Superseded versions still published (see [`crate::archive`]), newest first.
+    pub previous_policies: Vec<PolicyFacts>,
     /// Site-relative URLs.
     pub contact_url: String,
     pub thanks_url: String,
@@ -92,6 +94,13 @@ pub fn build(
     languages: &BTreeMap<String, LanguageFacts>,
 ) -> Result<ConsentManifest, ManifestBuildError> {
     let abs = |path: &str| crate::render::absolute(&config.base_url, path);
+    let policy_version = |policy: &PolicyFacts| PolicyVersion {
+        version: policy.version.clone(),
+        effective_date: policy.effective_date.clone(),
+        url: abs(&policy.versioned_url),
+        sha256: policy.sha256.clone(),
+        translation_of: policy.translation_of.clone(),
+    };
     let mut out = BTreeMap::new();
     for (lang, facts) in languages {
         let mut labels = BTreeMap::new();
@@ -108,13 +117,8 @@ pub fn build(
         out.insert(
             lang.clone(),
             LanguageConsent {
-                policy: PolicyVersion {
-                    version: facts.policy.version.clone(),
-                    effective_date: facts.policy.effective_date.clone(),
-                    url: abs(&facts.policy.versioned_url),
-                    sha256: facts.policy.sha256.clone(),
-                    translation_of: facts.policy.translation_of.clone(),
-                },
+                policy: policy_version(&facts.policy),
+                previous_policies: facts.previous_policies.iter().map(policy_version).collect(),
                 contact_url: abs(&facts.contact_url),
                 thanks_url: abs(&facts.thanks_url),
                 error_url: abs(&facts.error_url),

@@ -28,6 +28,9 @@ policy-sections = { $count ->
 policy-toc-title = Мазмұны
 policy-permanent-link = Осы нұсқаның тұрақты мекенжайы
 policy-versioned-note = Бұл – саясаттың { $version } нұсқасының тұрақты мекенжайы. <a href="{ $current_url }">Саясаттың қолданыстағы нұсқасы</a>.
+policy-superseded-note = Бұл – саясаттың { $version } нұсқасы, ол күшін жойған және енді қолданылмайды. Күшіне енген күні: { $date }. <a href="{ $current_url }">Саясаттың қолданыстағы нұсқасы</a>.
+policy-previous-title = Саясаттың бұрынғы нұсқалары
+policy-previous-item = { $version } нұсқасы, күшіне енген күні: { $date }
 policy-translation-note = Бұл – аударма. Мәтіндер арасында алшақтық болса, қазақ тіліндегі мәтін басым болады.
 policy-original = Қазақ тіліндегі түпнұсқа
 

@@ -30,6 +30,9 @@ policy-sections = { $count ->
 policy-toc-title = Содержание
 policy-permanent-link = Постоянный адрес этой версии
 policy-versioned-note = Это постоянный адрес версии { $version } политики. <a href="{ $current_url }">Действующая редакция политики</a>.
+policy-superseded-note = Версия { $version } политики, вступившая в силу { $date }, утратила силу и больше не применяется. <a href="{ $current_url }">Действующая редакция политики</a>.
+policy-previous-title = Предыдущие редакции политики
+policy-previous-item = Версия { $version }, вступила в силу { $date }
 policy-translation-note = Это перевод. При расхождениях преимущественную силу имеет текст на казахском языке.
 policy-original = Оригинал на казахском языке
 

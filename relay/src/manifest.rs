@@ -86,6 +86,12 @@ pub struct LanguageConsent {
     pub error_url: String,
     /// Consent checkbox labels, by purpose id.
     pub labels: BTreeMap<PurposeId, ConsentLabel>,
+    /// Superseded versions of the policy in this language, newest first, each still published
+    /// at its versioned URL with the hash it had when it was current, so records made under
+    /// it stay verifiable (policy §7.1, §12.2). For proof and audits only: the relay accepts
+    /// submissions against [`Self::policy`] alone. Absent in manifests without an archive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_policies: Vec<PolicyVersion>,
 }
 
 /// One published version of the privacy policy in one language.

@@ -1,0 +1,384 @@
+//! The policy archive: superseded versions of the privacy policy stay published, so every
+//! consent record keeps pointing at the exact text it was given under.
+//!
+//! A record stores the policy's versioned URL and the SHA-256 of its rendered body (policy
+//! §7.1, §12.2). When an editor raises `version` in `content/<lang>/privacy.md`, the old
+//! `/<lang>/privacy/<old>/` page would vanish and those records would point at a 404. So the
+//! editor first copies the old file, unchanged, to
+//! `content/<lang>/privacy/archive/<version>.md` (see [`ARCHIVE_DIR`]): same front matter
+//! (`title`, `version`, `effective_date`, ...), the old body verbatim. The build then:
+//!
+//! * republishes it at `/<lang>/privacy/<version>/`, its body rendered exactly like a current
+//!   policy's, so the hash recomputed from the page is the one the old records hold;
+//! * shows a notice that the version is superseded (with its effective date and a link to the
+//!   current policy) and marks the page `noindex`: it exists as proof, not for search;
+//! * leaves it out of `sitemap.xml` for the same reason (the sitemap lists what search engines
+//!   should index, and a `noindex` page there would contradict itself);
+//! * lists it, newest first, on the current policy page and in the manifest's
+//!   `previous_policies` with its own hash. The relay still accepts only the current version.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+use time::Date;
+
+use crate::content::SourcePage;
+use crate::error::Location;
+use crate::manifest::PolicyFacts;
+use crate::markdown::Rendered;
+
+/// Where superseded policies live inside a language folder: `content/<lang>/privacy/archive/`,
+/// one file per version, named `<version>.md`. Not a page folder: nothing in it is published
+/// at `/<lang>/privacy/archive/...`.
+pub const ARCHIVE_DIR: &str = "privacy/archive";
+
+/// Whether a content file is an archived policy rather than an ordinary page.
+pub fn is_archived(page: &SourcePage) -> bool {
+    page.rel_path
+        .strip_prefix(ARCHIVE_DIR)
+        .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// An archive file an editor has to fix; each message names the file and line.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error(
+        "{location}: the archived policy has no `{field}`. Keep the front matter the text had when it was current, for example `{field} = {example}`."
+    )]
+    MissingField {
+        location: Location,
+        field: &'static str,
+        example: &'static str,
+    },
+    #[error(
+        "{location}: version `{version}` is archived, but it is also the current version in {current}. The archive holds only earlier versions: raise `version` in {current} or delete this file."
+    )]
+    SameAsCurrent {
+        location: Location,
+        version: String,
+        current: PathBuf,
+    },
+    #[error(
+        "{location}: version `{version}` is archived twice, here and in {other}. Keep one file per version."
+    )]
+    Duplicate {
+        location: Location,
+        version: String,
+        other: PathBuf,
+    },
+    #[error(
+        "{location}: the file name says version `{file_version}` but the front matter says `{version}`. Name the file `{version}.md`, or write `version = \"{file_version}\"` (in quotes: `1.0` without quotes is read as the number 1)."
+    )]
+    NameMismatch {
+        location: Location,
+        version: String,
+        file_version: String,
+    },
+    #[error(
+        "{file}: there is no current policy in `{lang}` for this archived version. Add content/{lang}/privacy.md."
+    )]
+    NoCurrentPolicy { file: PathBuf, lang: String },
+    #[error(
+        "{location}: version `{version}` would be published at {url}, which {other} already uses. Rename that page."
+    )]
+    UrlTaken {
+        location: Location,
+        version: String,
+        url: String,
+        other: PathBuf,
+    },
+}
+
+/// One checked, superseded policy version.
+#[derive(Debug, Clone)]
+pub struct ArchivedPolicy {
+    /// The archive file; its `url` is the permanent URL (`/<lang>/privacy/<version>/`).
+    pub page: SourcePage,
+    pub version: String,
+    pub effective_date: Date,
+    /// Site-relative URL of the current policy in the same language.
+    pub current_url: String,
+}
+
+/// A link to an earlier version, as the policy template lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviousLink {
+    pub version: String,
+    /// `YYYY-MM-DD`.
+    pub effective_date: String,
+    /// Site-relative permanent URL.
+    pub url: String,
+}
+
+/// Every archived policy of the site with its rendered body, sorted by language, then newest
+/// first (effective date, then version).
+#[derive(Debug, Default)]
+pub struct Archive {
+    pub entries: Vec<ArchivedPolicy>,
+    pub bodies: Vec<Rendered>,
+}
+
+/// Checks the archive files against each other and against the current policies (`pages`
+/// without archive files; `policy_key` is the policy's translation key) and gives each its
+/// permanent URL.
+pub fn collect(
+    pages: &[SourcePage],
+    archived: Vec<SourcePage>,
+    policy_key: &str,
+) -> Result<Vec<ArchivedPolicy>, ArchiveError> {
+    // Duplicates first: with two files for one version, at least one also has the wrong file
+    // name, and "archived twice" is the message that tells the editor what happened.
+    let mut seen: HashMap<(&str, &str), &SourcePage> = HashMap::new();
+    for page in &archived {
+        let Some(version) = page.front.version.as_deref() else {
+            continue;
+        };
+        if let Some(other) = seen.insert((page.lang.as_str(), version), page) {
+            return Err(ArchiveError::Duplicate {
+                location: Location::new(&page.source, page.front.version_line),
+                version: version.to_owned(),
+                other: other.source.clone(),
+            });
+        }
+    }
+    let mut out = Vec::with_capacity(archived.len());
+    for mut page in archived {
+        let missing = |field, example| ArchiveError::MissingField {
+            location: Location::new(&page.source, 1),
+            field,
+            example,
+        };
+        let version = page
+            .front
+            .version
+            .clone()
+            .ok_or_else(|| missing("version", "\"1.0\""))?;
+        let effective_date = page
+            .front
+            .effective_date
+            .ok_or_else(|| missing("effective_date", "\"2024-02-11\""))?;
+        let at_version = Location::new(&page.source, page.front.version_line);
+        let current = pages
+            .iter()
+            .find(|p| p.lang == page.lang && p.translation_key == policy_key)
+            .ok_or_else(|| ArchiveError::NoCurrentPolicy {
+                file: page.source.clone(),
+                lang: page.lang.clone(),
+            })?;
+        if current.front.version.as_deref() == Some(version.as_str()) {
+            return Err(ArchiveError::SameAsCurrent {
+                location: at_version,
+                version,
+                current: current.source.clone(),
+            });
+        }
+        let file_version = page.rel_path.rsplit('/').next().unwrap_or_default();
+        if file_version != version {
+            return Err(ArchiveError::NameMismatch {
+                location: at_version,
+                version,
+                file_version: file_version.to_owned(),
+            });
+        }
+        let url = format!("{}{version}/", current.url);
+        if let Some(other) = pages.iter().find(|p| p.url == url) {
+            return Err(ArchiveError::UrlTaken {
+                location: at_version,
+                version,
+                url,
+                other: other.source.clone(),
+            });
+        }
+        let current_url = current.url.clone();
+        page.url = url;
+        out.push(ArchivedPolicy {
+            page,
+            version,
+            effective_date,
+            current_url,
+        });
+    }
+    out.sort_by(|a, b| {
+        a.page
+            .lang
+            .cmp(&b.page.lang)
+            .then(b.effective_date.cmp(&a.effective_date))
+            .then_with(|| b.version.cmp(&a.version))
+    });
+    Ok(out)
+}
+
+impl Archive {
+    /// Indexes (into `entries` and `bodies`) of a language's archived versions, newest first.
+    pub fn previous<'s>(&'s self, lang: &'s str) -> impl Iterator<Item = usize> + 's {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(move |(_, a)| a.page.lang == lang)
+            .map(|(i, _)| i)
+    }
+
+    /// The permanent URL of `version` in `lang`, if that version is archived there.
+    pub fn url_of(&self, lang: &str, version: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|a| a.page.lang == lang && a.version == version)
+            .map(|a| a.page.url.as_str())
+    }
+
+    /// The manifest's `previous_policies` of a language: each hashed exactly like a current
+    /// policy (SHA-256 of the rendered body fragment the page publishes).
+    pub fn facts(&self, lang: &str) -> Vec<PolicyFacts> {
+        self.previous(lang)
+            .filter_map(|i| {
+                let entry = self.entries.get(i)?;
+                let body = self.bodies.get(i)?;
+                Some(PolicyFacts {
+                    version: entry.version.clone(),
+                    effective_date: crate::dates::iso(entry.effective_date),
+                    versioned_url: entry.page.url.clone(),
+                    sha256: kelisim_relay::manifest::sha256_hex(body.html.as_bytes()),
+                    translation_of: entry.page.front.translation_of.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Links to a language's earlier versions for the current policy page, newest first.
+    pub fn links(&self, lang: &str) -> Vec<PreviousLink> {
+        self.previous(lang)
+            .filter_map(|i| self.entries.get(i))
+            .map(|a| PreviousLink {
+                version: a.version.clone(),
+                effective_date: crate::dates::iso(a.effective_date),
+                url: a.page.url.clone(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn page(lang: &str, rel: &str, front: &str) -> SourcePage {
+        let source = PathBuf::from(format!("content/{lang}/{rel}.md"));
+        crate::content::parse_page(
+            lang,
+            Path::new(&source),
+            rel,
+            &format!("+++\n{front}+++\nText\n"),
+        )
+        .expect("valid front matter")
+    }
+
+    fn current() -> Vec<SourcePage> {
+        vec![
+            page(
+                "kk",
+                "privacy",
+                "title = \"P\"\nversion = \"2\"\neffective_date = \"2025-01-01\"\n",
+            ),
+            page("kk", "privacy/1", "title = \"Not archived\"\n"),
+        ]
+    }
+
+    fn archived(rel: &str, version: &str, date: &str) -> SourcePage {
+        page(
+            "kk",
+            rel,
+            &format!("title = \"P\"\nversion = \"{version}\"\neffective_date = \"{date}\"\n"),
+        )
+    }
+
+    #[test]
+    fn only_files_under_the_archive_folder_are_archived() {
+        assert!(is_archived(&archived(
+            "privacy/archive/1.0",
+            "1.0",
+            "2024-01-01"
+        )));
+        assert!(!is_archived(&page("kk", "privacy", "title = \"P\"\n")));
+        assert!(!is_archived(&page(
+            "kk",
+            "privacy/archived",
+            "title = \"P\"\n"
+        )));
+    }
+
+    #[test]
+    fn gives_permanent_urls_newest_first() {
+        let got = collect(
+            &current(),
+            vec![
+                archived("privacy/archive/1.0", "1.0", "2023-01-01"),
+                archived("privacy/archive/1.5", "1.5", "2024-01-01"),
+            ],
+            "privacy",
+        )
+        .expect("valid archive");
+        let urls: Vec<&str> = got.iter().map(|a| a.page.url.as_str()).collect();
+        assert_eq!(urls, ["/kk/privacy/1.5/", "/kk/privacy/1.0/"]);
+        assert!(got.iter().all(|a| a.current_url == "/kk/privacy/"));
+    }
+
+    #[test]
+    fn editor_mistakes_name_file_and_line() {
+        let check = |files: Vec<SourcePage>| {
+            collect(&current(), files, "privacy")
+                .expect_err("invalid archive")
+                .to_string()
+        };
+        let err = check(vec![archived("privacy/archive/2", "2", "2024-01-01")]);
+        assert!(
+            err.starts_with("content/kk/privacy/archive/2.md:3:"),
+            "{err}"
+        );
+        assert!(err.contains("current version"), "{err}");
+
+        let err = check(vec![
+            archived("privacy/archive/1.0-copy", "1.0", "2024-01-01"),
+            archived("privacy/archive/1.0", "1.0", "2024-01-01"),
+        ]);
+        assert!(
+            err.starts_with("content/kk/privacy/archive/1.0.md:3:"),
+            "{err}"
+        );
+        assert!(err.contains("archived twice"), "{err}");
+
+        let err = check(vec![archived("privacy/archive/1.0", "1.1", "2024-01-01")]);
+        assert!(
+            err.starts_with("content/kk/privacy/archive/1.0.md:3:"),
+            "{err}"
+        );
+        assert!(err.contains("`1.0`") && err.contains("`1.1`"), "{err}");
+
+        let err = check(vec![page(
+            "kk",
+            "privacy/archive/1.0",
+            "title = \"P\"\nversion = \"1.0\"\n",
+        )]);
+        assert!(
+            err.starts_with("content/kk/privacy/archive/1.0.md:1:"),
+            "{err}"
+        );
+        assert!(err.contains("effective_date"), "{err}");
+
+        let err = check(vec![page("kk", "privacy/archive/1.0", "title = \"P\"\n")]);
+        assert!(err.contains("no `version`"), "{err}");
+
+        let err = check(vec![archived("privacy/archive/1", "1", "2024-01-01")]);
+        assert!(err.contains("content/kk/privacy/1.md"), "{err}");
+
+        let err = collect(
+            &[],
+            vec![archived("privacy/archive/1", "1", "2024-01-01")],
+            "privacy",
+        )
+        .expect_err("no current policy")
+        .to_string();
+        assert!(err.contains("content/kk/privacy.md"), "{err}");
+    }
+}
