@@ -31,6 +31,13 @@ pub mod env {
     pub const HMAC_KEY: &str = "KELISIM_HMAC_KEY";
     /// A file holding the key (hex or base64).
     pub const HMAC_KEY_FILE: &str = "KELISIM_HMAC_KEY_FILE";
+    /// `true`/`false`: `[rate_limit] enabled`.
+    pub const RATE_LIMIT_ENABLED: &str = "KELISIM_RATE_LIMIT_ENABLED";
+    pub const RATE_LIMIT_PER_CLIENT: &str = "KELISIM_RATE_LIMIT_PER_CLIENT";
+    pub const RATE_LIMIT_WINDOW_SECS: &str = "KELISIM_RATE_LIMIT_WINDOW_SECS";
+    pub const RATE_LIMIT_GLOBAL_PER_MINUTE: &str = "KELISIM_RATE_LIMIT_GLOBAL_PER_MINUTE";
+    /// `true`/`false`: `[rate_limit] trust_forwarded_for`.
+    pub const RATE_LIMIT_TRUST_FORWARDED_FOR: &str = "KELISIM_RATE_LIMIT_TRUST_FORWARDED_FOR";
 }
 
 /// Which [`crate::store::Store`] holds the records.
@@ -73,6 +80,45 @@ pub struct DynamoConfig {
     pub endpoint_url: Option<String>,
 }
 
+/// `[rate_limit]`: abuse control in place of a CAPTCHA (see [`crate::rate_limit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    /// Submissions one client (one IPv4 address or IPv6 /64) may make per window.
+    pub per_client: u32,
+    pub window_secs: u64,
+    /// Submissions from everyone together per minute.
+    pub global_per_minute: u32,
+    /// Take the client address from the last `X-Forwarded-For` entry. Only behind a reverse
+    /// proxy that sets it: otherwise any client could name any address.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            per_client: crate::rate_limit::DEFAULT_PER_CLIENT,
+            window_secs: crate::rate_limit::DEFAULT_WINDOW_SECS,
+            global_per_minute: crate::rate_limit::DEFAULT_GLOBAL_PER_MINUTE,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// The limiter's view of these settings.
+    pub fn limits(&self) -> crate::rate_limit::Limits {
+        crate::rate_limit::Limits {
+            enabled: self.enabled,
+            per_client: self.per_client,
+            window: std::time::Duration::from_secs(self.window_secs),
+            global_per_minute: self.global_per_minute,
+        }
+    }
+}
+
 /// Everything the relay reads at start-up.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -95,6 +141,7 @@ pub struct RelayConfig {
     pub storage_location: Option<String>,
     /// A file with the HMAC key (hex or base64).
     pub hmac_key_file: Option<PathBuf>,
+    pub rate_limit: RateLimitConfig,
     /// The key from `KELISIM_HMAC_KEY`; never read from the TOML file.
     #[serde(skip)]
     pub hmac_key_env: Option<crate::secret::Secret<String>>,
@@ -116,6 +163,7 @@ impl Default for RelayConfig {
             fingerprint_window_secs: DEFAULT_FINGERPRINT_WINDOW_SECS,
             storage_location: None,
             hmac_key_file: None,
+            rate_limit: RateLimitConfig::default(),
             hmac_key_env: None,
         }
     }
@@ -240,6 +288,7 @@ impl RelayConfig {
                 reason: "not a whole number of seconds".to_owned(),
             })?;
         }
+        self.apply_rate_limit_env(&var)?;
         if let Some(location) = var(env::STORAGE_LOCATION) {
             self.storage_location = Some(location);
         }
@@ -248,6 +297,45 @@ impl RelayConfig {
         }
         if let Some(key) = var(env::HMAC_KEY) {
             self.hmac_key_env = Some(crate::secret::Secret::new(key));
+        }
+        Ok(())
+    }
+
+    fn apply_rate_limit_env(
+        &mut self,
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        fn number<T: std::str::FromStr>(name: &'static str, text: &str) -> Result<T, ConfigError> {
+            text.trim().parse().map_err(|_| ConfigError::Env {
+                var: name,
+                reason: "not a whole number".to_owned(),
+            })
+        }
+        fn flag(name: &'static str, text: &str) -> Result<bool, ConfigError> {
+            match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(ConfigError::Env {
+                    var: name,
+                    reason: "not `true` or `false`".to_owned(),
+                }),
+            }
+        }
+        let limit = &mut self.rate_limit;
+        if let Some(v) = var(env::RATE_LIMIT_ENABLED) {
+            limit.enabled = flag(env::RATE_LIMIT_ENABLED, &v)?;
+        }
+        if let Some(v) = var(env::RATE_LIMIT_PER_CLIENT) {
+            limit.per_client = number(env::RATE_LIMIT_PER_CLIENT, &v)?;
+        }
+        if let Some(v) = var(env::RATE_LIMIT_WINDOW_SECS) {
+            limit.window_secs = number(env::RATE_LIMIT_WINDOW_SECS, &v)?;
+        }
+        if let Some(v) = var(env::RATE_LIMIT_GLOBAL_PER_MINUTE) {
+            limit.global_per_minute = number(env::RATE_LIMIT_GLOBAL_PER_MINUTE, &v)?;
+        }
+        if let Some(v) = var(env::RATE_LIMIT_TRUST_FORWARDED_FOR) {
+            limit.trust_forwarded_for = flag(env::RATE_LIMIT_TRUST_FORWARDED_FOR, &v)?;
         }
         Ok(())
     }
@@ -353,6 +441,7 @@ mod tests {
         assert_eq!(example.sqlite, defaults.sqlite);
         assert_eq!(example.manifest, defaults.manifest);
         assert_eq!(example.store, defaults.store);
+        assert_eq!(example.rate_limit, defaults.rate_limit);
         Ok(())
     }
 
@@ -366,6 +455,33 @@ mod tests {
                 .is_err()
         );
         assert!(matches!(config.hmac_key(), Err(ConfigError::NoHmacKey)));
+    }
+
+    #[test]
+    fn rate_limit_from_toml_and_environment() -> Result<(), ConfigError> {
+        let mut config = RelayConfig::from_toml_str("[rate_limit]\nper_client = 3\n")?;
+        assert_eq!(config.rate_limit.per_client, 3);
+        assert_eq!(config.rate_limit.window_secs, 600);
+        assert!(config.rate_limit.enabled && !config.rate_limit.trust_forwarded_for);
+        let vars: BTreeMap<&str, &str> = [
+            (env::RATE_LIMIT_WINDOW_SECS, "60"),
+            (env::RATE_LIMIT_GLOBAL_PER_MINUTE, "10"),
+            (env::RATE_LIMIT_TRUST_FORWARDED_FOR, "true"),
+            (env::RATE_LIMIT_ENABLED, "false"),
+        ]
+        .into_iter()
+        .collect();
+        config.apply_env(|n| vars.get(n).map(|v| (*v).to_owned()))?;
+        let limits = config.rate_limit.limits();
+        assert_eq!(limits.window, std::time::Duration::from_secs(60));
+        assert_eq!(limits.global_per_minute, 10);
+        assert!(!limits.enabled && config.rate_limit.trust_forwarded_for);
+        let bad =
+            config.apply_env(|n| (n == env::RATE_LIMIT_PER_CLIENT).then(|| "five".to_owned()));
+        assert!(
+            matches!(bad, Err(ConfigError::Env { var, .. }) if var == env::RATE_LIMIT_PER_CLIENT)
+        );
+        Ok(())
     }
 
     #[test]

@@ -73,11 +73,13 @@ pub enum ErrorCode {
     PolicyMismatch,
     InvalidLang,
     InvalidEncoding,
+    /// Too many submissions from this client or from everyone (the whole form, `form:`).
+    RateLimited,
 }
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         Self::Required,
         Self::TooLong,
         Self::InvalidEmail,
@@ -87,6 +89,7 @@ impl ErrorCode {
         Self::PolicyMismatch,
         Self::InvalidLang,
         Self::InvalidEncoding,
+        Self::RateLimited,
     ];
 
     /// The code as sent in `?errors=` and in JSON.
@@ -101,6 +104,7 @@ impl ErrorCode {
             Self::PolicyMismatch => "policy_mismatch",
             Self::InvalidLang => "invalid_lang",
             Self::InvalidEncoding => "invalid_encoding",
+            Self::RateLimited => "rate_limited",
         }
     }
 }

@@ -79,6 +79,12 @@ impl HmacKey {
         self.mac("kelisim/email/v1", &[&email.lookup_form()])
     }
 
+    /// The rate limiter's key for one client address: the address itself is never kept, and
+    /// without the operator's key the hash cannot be matched against a list of addresses.
+    pub fn client_hmac(&self, client: &str) -> String {
+        self.mac("kelisim/client/v1", &[client])
+    }
+
     /// A fingerprint of everything the person submitted (not the idempotency key, which a
     /// second tab would change). Two identical posts inside the window are one submission.
     pub fn content_fingerprint(&self, submission: &Submission) -> String {

@@ -4,22 +4,25 @@
 //! [`app`] returns a plain axum `Router`, so the same handler runs in the standalone server,
 //! inside `kelisim serve`, under `lambda_http::run`, and in tests through `oneshot`.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use time::OffsetDateTime;
 
-use crate::config::{ConfigError, RelayConfig, origin_of};
+use crate::config::{ConfigError, RateLimitConfig, RelayConfig, origin_of};
 use crate::fields::ErrorCode;
 use crate::intake::{self, IntakeSettings, MissingRetention};
 use crate::manifest::ConsentManifest;
 use crate::messages::{self, Notice};
+use crate::rate_limit::{Limits, RateLimiter};
 use crate::record::{CollectionMethod, RecordId};
 use crate::store::Store;
 use crate::submission::{FieldErrors, RawSubmission, Submission};
@@ -31,10 +34,12 @@ pub const BODY_LIMIT: usize = 32 * 1024;
 pub const RETRY_AFTER_SECS: u32 = 30;
 
 /// What the router needs: the store, the manifest it checks against, the record settings,
-/// and which origins may post. Cheap to clone.
+/// which origins may post, and the rate limiter. Cheap to clone (clones share the limiter).
 #[derive(Clone)]
 pub struct AppState {
     store: Arc<dyn Store>,
+    limiter: Arc<RateLimiter>,
+    trust_forwarded_for: bool,
     manifest: Arc<ConsentManifest>,
     settings: Arc<IntakeSettings>,
     allowed_origins: Arc<[String]>,
@@ -58,7 +63,7 @@ pub enum StateError {
 
 impl AppState {
     /// A state serving `manifest.form_endpoint`, allowing posts from the manifest
-    /// `base_url`'s origin only.
+    /// `base_url`'s origin only, with the default rate limits.
     pub fn new(
         store: Arc<dyn Store>,
         manifest: ConsentManifest,
@@ -74,8 +79,11 @@ impl AppState {
         }
         let origin = origin_of(&manifest.base_url)
             .ok_or_else(|| StateError::BaseUrl(manifest.base_url.clone()))?;
+        let limiter = RateLimiter::new(Limits::default(), settings.hmac_key.clone());
         let state = Self {
             store,
+            limiter: Arc::new(limiter),
+            trust_forwarded_for: false,
             endpoint_path: Arc::from(manifest.form_endpoint.as_str()),
             manifest: Arc::new(manifest),
             settings: Arc::new(settings),
@@ -99,7 +107,7 @@ impl AppState {
             ),
             storage_location: config.storage_location(),
         };
-        let mut state = Self::new(store, manifest, settings)?;
+        let mut state = Self::new(store, manifest, settings)?.with_rate_limit(&config.rate_limit);
         if !config.allowed_origins.is_empty() {
             state = state.with_allowed_origins(&config.allowed_origins)?;
         }
@@ -107,6 +115,21 @@ impl AppState {
             state = state.with_endpoint_path(path.clone())?;
         }
         Ok(state)
+    }
+
+    /// Replaces the rate limiter (fresh counts) with one using `config`'s limits.
+    pub fn with_rate_limit(mut self, config: &RateLimitConfig) -> Self {
+        self.limiter = Arc::new(RateLimiter::new(
+            config.limits(),
+            self.settings.hmac_key.clone(),
+        ));
+        self.trust_forwarded_for = config.trust_forwarded_for;
+        self
+    }
+
+    /// The limiter this state (and its clones) counts submissions with.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.limiter
     }
 
     /// Replaces the allowed origins (each `scheme://host[:port]`).
@@ -205,6 +228,11 @@ enum Outcome {
     Unavailable {
         lang: String,
     },
+    /// 429 with `Retry-After`, or 303 to the error page with `form:rate_limited`.
+    RateLimited {
+        lang: String,
+        retry_after_secs: u64,
+    },
     TooLarge,
     UnsupportedMediaType,
     ForbiddenOrigin,
@@ -225,8 +253,84 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<Option<String>,
     }
 }
 
+/// The client's address, as far as it is known; used only as the rate limiter's input
+/// (which keeps a keyed hash of it) and never logged.
+///
+/// - Under Lambda: the request context's `sourceIp` (set by AWS, not by the client).
+/// - Behind a trusted reverse proxy (`trust_forwarded_for`): the last `X-Forwarded-For`
+///   entry, the one the proxy itself appended; earlier entries are whatever the client sent.
+/// - Otherwise: the TCP peer, when the server was started with connect info. A loopback peer
+///   is a local proxy or the operator's own tools, whose many clients would otherwise share
+///   one allowance, so it counts as unknown.
+/// - Unknown (tests through `oneshot`, `kelisim serve`): only the global ceiling applies.
+struct ClientAddr(Option<IpAddr>);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_addr(
+            &parts.extensions,
+            &parts.headers,
+            state.trust_forwarded_for,
+        )))
+    }
+}
+
+fn client_addr(
+    extensions: &Extensions,
+    headers: &HeaderMap,
+    trust_forwarded: bool,
+) -> Option<IpAddr> {
+    #[cfg(feature = "lambda")]
+    if let Some(ip) = lambda_source_ip(extensions) {
+        return Some(ip);
+    }
+    if trust_forwarded && let Some(ip) = forwarded_for(headers) {
+        return Some(ip);
+    }
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip().to_canonical())
+        .filter(|ip| !ip.is_loopback())
+}
+
+/// The last entry of the last `X-Forwarded-For` header, if it is an address.
+fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
+    let last = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()?
+        .to_str()
+        .ok()?;
+    let entry = last.rsplit(',').next()?.trim();
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .map(|ip| ip.to_canonical())
+}
+
+/// `sourceIp` from the API Gateway HTTP API / function URL request context that
+/// `lambda_http` puts in the request's extensions.
+#[cfg(feature = "lambda")]
+fn lambda_source_ip(extensions: &Extensions) -> Option<IpAddr> {
+    use lambda_http::request::RequestContext;
+    // Only the `apigw_http` event kind is enabled, so this pattern is irrefutable today;
+    // written as `if let` so another enabled kind falls through to "unknown".
+    #[allow(irrefutable_let_patterns)]
+    if let RequestContext::ApiGatewayV2(context) = extensions.get::<RequestContext>()? {
+        return context.http.source_ip.as_deref()?.parse().ok();
+    }
+    None
+}
+
 async fn submit(
     State(state): State<AppState>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -235,8 +339,44 @@ async fn submit(
         Ok(origin) => origin,
         Err(outcome) => return render(&state, reply, None, outcome),
     };
+    // Before anything is parsed or stored; every post counts, a honeypot hit included.
+    if let Err(wait) = state.limiter.check(client.0) {
+        tracing::info!(
+            outcome = "rate_limited",
+            retry_after_secs = wait.secs(),
+            "form refused"
+        );
+        let outcome = Outcome::RateLimited {
+            lang: reply_language(&state, &headers, body.as_ref().ok()),
+            retry_after_secs: wait.secs(),
+        };
+        return render(&state, reply, origin.as_deref(), outcome);
+    }
     let outcome = receive(&state, &headers, body).await;
     render(&state, reply, origin.as_deref(), outcome)
+}
+
+/// The language to refuse a rate-limited post in: only its `lang` field is looked at (the
+/// submission is not validated), falling back to the site's default language.
+fn reply_language(state: &AppState, headers: &HeaderMap, body: Option<&Bytes>) -> String {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let decoded = body.and_then(|body| {
+        if content_type.starts_with("application/x-www-form-urlencoded") {
+            RawSubmission::from_form(body).ok()
+        } else if content_type.starts_with("application/json") {
+            RawSubmission::from_json(body).ok()
+        } else {
+            None
+        }
+    });
+    match decoded {
+        Some(raw) => raw.response_lang(&state.manifest).to_owned(),
+        None => state.manifest.default_language.clone(),
+    }
 }
 
 /// Decodes, checks and stores one submission. Logs outcomes by code and id only.
@@ -404,17 +544,7 @@ fn render(state: &AppState, reply: Reply, origin: Option<&str>, outcome: Outcome
                 .into_response()
         }
         (Outcome::Invalid { lang, errors }, Reply::Html) => {
-            match state.manifest.languages.get(&lang) {
-                Some(l) => {
-                    let separator = if l.error_url.contains('?') { '&' } else { '?' };
-                    see_other(&format!(
-                        "{}{separator}errors={}",
-                        l.error_url,
-                        errors.to_query_value()
-                    ))
-                }
-                None => StatusCode::UNPROCESSABLE_ENTITY.into_response(),
-            }
+            error_page(state, &lang, &errors, StatusCode::UNPROCESSABLE_ENTITY)
         }
         (Outcome::Unavailable { lang }, reply) => {
             let mut response = notice(
@@ -430,6 +560,32 @@ fn render(state: &AppState, reply: Reply, origin: Option<&str>, outcome: Outcome
                 .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
             response
         }
+        (
+            Outcome::RateLimited {
+                lang,
+                retry_after_secs,
+            },
+            Reply::Json,
+        ) => {
+            let mut response = notice(
+                state,
+                Reply::Json,
+                StatusCode::TOO_MANY_REQUESTS,
+                &lang,
+                "rate_limited",
+                Notice::Field(ErrorCode::RateLimited),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            response
+        }
+        (Outcome::RateLimited { lang, .. }, Reply::Html) => error_page(
+            state,
+            &lang,
+            &FieldErrors::whole_form(ErrorCode::RateLimited),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
         (Outcome::TooLarge, reply) => notice(
             state,
             reply,
@@ -472,6 +628,27 @@ fn render(state: &AppState, reply: Reply, origin: Option<&str>, outcome: Outcome
     }
     set(response.headers_mut(), header::CACHE_CONTROL, "no-store");
     response
+}
+
+/// 303 to the language's error page with `?errors=field:code,...` (codes only); `fallback`
+/// if the language is not in the manifest.
+fn error_page(
+    state: &AppState,
+    lang: &str,
+    errors: &FieldErrors,
+    fallback: StatusCode,
+) -> Response {
+    match state.manifest.languages.get(lang) {
+        Some(l) => {
+            let separator = if l.error_url.contains('?') { '&' } else { '?' };
+            see_other(&format!(
+                "{}{separator}errors={}",
+                l.error_url,
+                errors.to_query_value()
+            ))
+        }
+        None => fallback.into_response(),
+    }
 }
 
 fn see_other(location: &str) -> Response {

@@ -26,6 +26,8 @@ pub mod http;
 pub mod intake;
 #[cfg(feature = "http")]
 pub mod messages;
+#[cfg(feature = "http")]
+pub mod rate_limit;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "http")]

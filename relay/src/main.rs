@@ -200,10 +200,14 @@ async fn serve(
     // Black-box tests and scripts read this line to learn the port.
     println!("listening on http://{local}");
     tracing::info!(%local, %endpoint, %origins, "relay listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    // Connect info gives the handler the TCP peer address, which the rate limiter hashes.
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving")?;
     tracing::info!("relay stopped");
     Ok(())
 }

@@ -107,6 +107,12 @@ fn field_text(ru: bool, code: ErrorCode) -> &'static str {
         (ErrorCode::InvalidEncoding, true) => {
             "Не удалось прочитать данные. Попробуйте отправить форму ещё раз."
         }
+        (ErrorCode::RateLimited, false) => {
+            "Тым көп өтініш жіберілді. Біраз уақыттан кейін қайталап көріңіз."
+        }
+        (ErrorCode::RateLimited, true) => {
+            "Слишком много обращений подряд. Пожалуйста, повторите попытку немного позже."
+        }
     }
 }
 

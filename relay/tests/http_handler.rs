@@ -484,3 +484,187 @@ async fn names_are_stored_in_nfc() {
     let records = store.find_by_email_hmac(&email_hmac()).await.unwrap();
     assert_eq!(records[0].subject.first_name, "Се\u{0439}т");
 }
+
+/// `request` as the standalone server hands it over: with the TCP peer's address.
+fn from_peer(mut request: Request<Body>, peer: &str) -> Request<Body> {
+    let addr = std::net::SocketAddr::new(peer.parse().unwrap(), 51234);
+    request
+        .extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    request
+}
+
+/// Distinct submissions (each would be its own record), so a refused one is visible as a
+/// missing record rather than hidden by deduplication.
+fn numbered(lang: &str, n: usize) -> Vec<(String, String)> {
+    with(
+        valid_fields(lang),
+        "message",
+        Some(&format!("{MESSAGE} #{n}")),
+    )
+}
+
+#[tokio::test]
+async fn the_sixth_post_from_one_address_is_refused_and_not_stored() {
+    let store = memory_store();
+    let state = state(store.clone());
+    for n in 0..5 {
+        let request = json_request(json_body(&numbered("kk", n)), Some(SITE_ORIGIN));
+        let answer = send(&state, from_peer(request, "203.0.113.7")).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{n}: {}", answer.body);
+    }
+    for (n, lang) in [(5, "kk"), (6, "ru")] {
+        let request = json_request(json_body(&numbered(lang, n)), Some(SITE_ORIGIN));
+        let answer = send(&state, from_peer(request, "203.0.113.7")).await;
+        assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS, "{lang}");
+        let retry: u64 = answer.header(header::RETRY_AFTER).unwrap().parse().unwrap();
+        assert!((1..=600).contains(&retry), "{retry}");
+        let body = answer.json();
+        assert_eq!(body["error"], "rate_limited");
+        assert_eq!(
+            body["message"],
+            messages::text(lang, Notice::Field(ErrorCode::RateLimited))
+        );
+        assert_eq!(
+            answer.header(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            Some(SITE_ORIGIN)
+        );
+        assert!(!answer.body.contains(EMAIL) && !answer.body.contains("203.0.113.7"));
+    }
+    assert_ne!(
+        messages::text("kk", Notice::Field(ErrorCode::RateLimited)),
+        messages::text("ru", Notice::Field(ErrorCode::RateLimited))
+    );
+
+    // A plain form post from the same address: 303 to the error page in its language.
+    let request = form_request(form_body(&numbered("ru", 7)), Some(SITE_ORIGIN));
+    let answer = send(&state, from_peer(request, "203.0.113.7")).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        answer.header(header::LOCATION),
+        Some("https://woow.kz/ru/error/?errors=form:rate_limited")
+    );
+
+    // Another address is unaffected.
+    let request = form_request(form_body(&numbered("kk", 8)), Some(SITE_ORIGIN));
+    let answer = send(&state, from_peer(request, "198.51.100.20")).await;
+    assert_eq!(
+        answer.header(header::LOCATION),
+        Some("https://woow.kz/kk/thanks/")
+    );
+
+    let records = store.find_by_email_hmac(&email_hmac()).await.unwrap();
+    let mut messages_stored: Vec<_> = records.iter().map(|r| r.message.clone()).collect();
+    messages_stored.sort();
+    let expected: Vec<_> = [0, 1, 2, 3, 4, 8]
+        .iter()
+        .map(|n| format!("{MESSAGE} #{n}"))
+        .collect();
+    assert_eq!(messages_stored, expected, "refused posts are not stored");
+    // The limiter keeps two keyed hashes, no address.
+    let keys = state.rate_limiter().tracked_keys();
+    assert_eq!(keys.len(), 2);
+    assert!(
+        keys.iter()
+            .all(|k| k.len() == 64 && !k.contains("203.0.113"))
+    );
+}
+
+#[tokio::test]
+async fn honeypot_hits_count_against_the_limit() {
+    let store = memory_store();
+    let state = state(store.clone());
+    let bot = with(valid_fields("kk"), "website", Some("http://spam.example"));
+    for _ in 0..5 {
+        let request = form_request(form_body(&bot), None);
+        let answer = send(&state, from_peer(request, "192.0.2.66")).await;
+        assert_eq!(
+            answer.header(header::LOCATION),
+            Some("https://woow.kz/kk/thanks/")
+        );
+    }
+    let request = form_request(form_body(&valid_fields("kk")), None);
+    let answer = send(&state, from_peer(request, "192.0.2.66")).await;
+    assert_eq!(
+        answer.header(header::LOCATION),
+        Some("https://woow.kz/kk/error/?errors=form:rate_limited")
+    );
+    assert!(
+        store
+            .find_by_email_hmac(&email_hmac())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn unknown_and_loopback_clients_meet_only_the_global_ceiling() {
+    use kelisim_relay::config::RateLimitConfig;
+    let state = state(memory_store()).with_rate_limit(&RateLimitConfig {
+        per_client: 1,
+        global_per_minute: 3,
+        ..RateLimitConfig::default()
+    });
+    // No connect info (as through `kelisim serve`) and a loopback peer: three posts pass
+    // although the per-client limit is one.
+    let requests = [
+        json_request(json_body(&numbered("kk", 1)), None),
+        from_peer(
+            json_request(json_body(&numbered("kk", 2)), None),
+            "127.0.0.1",
+        ),
+        from_peer(json_request(json_body(&numbered("kk", 3)), None), "::1"),
+    ];
+    for request in requests {
+        assert_eq!(send(&state, request).await.status, StatusCode::CREATED);
+    }
+    let answer = send(&state, json_request(json_body(&numbered("kk", 4)), None)).await;
+    assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(state.rate_limiter().tracked_keys().is_empty());
+}
+
+#[tokio::test]
+async fn forwarded_for_is_used_only_when_trusted() {
+    use kelisim_relay::config::RateLimitConfig;
+    let limits = RateLimitConfig {
+        per_client: 1,
+        ..RateLimitConfig::default()
+    };
+    let behind_proxy = |n: usize, client: &str| {
+        let mut request = json_request(json_body(&numbered("kk", n)), None);
+        // The first entry is whatever the client claims; the proxy appends the real one.
+        request.headers_mut().insert(
+            "x-forwarded-for",
+            format!("10.9.9.9, {client}").parse().unwrap(),
+        );
+        from_peer(request, "127.0.0.1")
+    };
+    let trusting = state(memory_store()).with_rate_limit(&RateLimitConfig {
+        trust_forwarded_for: true,
+        ..limits
+    });
+    assert_eq!(
+        send(&trusting, behind_proxy(1, "203.0.113.7")).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        send(&trusting, behind_proxy(2, "203.0.113.7")).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        send(&trusting, behind_proxy(3, "198.51.100.2"))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+
+    // Not trusted: the header is ignored and the loopback peer is an unknown client.
+    let plain = state(memory_store()).with_rate_limit(&limits);
+    for n in 0..3 {
+        assert_eq!(
+            send(&plain, behind_proxy(n, "203.0.113.7")).await.status,
+            StatusCode::CREATED
+        );
+    }
+}

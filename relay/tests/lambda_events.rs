@@ -141,3 +141,43 @@ async fn a_get_is_405() {
     let response = invoke("get.json", &[]).await;
     assert_eq!(response["statusCode"], 405, "{response}");
 }
+
+#[tokio::test]
+async fn the_rate_limit_keys_on_the_request_context_source_ip() {
+    let mut config = config();
+    config.rate_limit.per_client = 1;
+    let client: Client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, &[]);
+    let store = DynamoStore::new(client, "kelisim-records");
+    let router = lambda::router(&config, Arc::new(store)).unwrap();
+    let text =
+        std::fs::read_to_string(fixture_dir().join("lambda/form-post-invalid.json")).unwrap();
+    let send = |source_ip: &str| {
+        let mut event: Value = serde_json::from_str(&text).unwrap();
+        event["requestContext"]["http"]["sourceIp"] = Value::from(source_ip);
+        let event: LambdaRequest = serde_json::from_value(event).unwrap();
+        let router = router.clone();
+        async move {
+            let response = Adapter::from(router)
+                .oneshot(LambdaEvent::new(event, Context::default()))
+                .await
+                .unwrap();
+            serde_json::to_value(&response).unwrap()
+        }
+    };
+    // The invalid post needs no store; the first from 203.0.113.7 is judged on its fields.
+    let first = send("203.0.113.7").await;
+    assert!(
+        header(&first, "location").contains("email:invalid_email"),
+        "{first}"
+    );
+    let second = send("203.0.113.7").await;
+    assert_eq!(
+        header(&second, "location"),
+        "https://woow.kz/kk/error/?errors=form:rate_limited"
+    );
+    let other = send("198.51.100.4").await;
+    assert!(
+        header(&other, "location").contains("email:invalid_email"),
+        "{other}"
+    );
+}

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, header};
 use common::*;
+use kelisim_relay::config::RateLimitConfig;
 use kelisim_relay::fields::{ACCEPTED_FIELDS, ErrorCode, limit};
 use kelisim_relay::http::BODY_LIMIT;
 use serde_json::Value;
@@ -121,6 +122,11 @@ async fn documented_status_codes_and_required_fields_are_what_the_handler_does()
         .unwrap();
     seen.post(&send(&ok, text).await);
     seen.post(&send(&failing, json_request(json_body(&valid), None)).await);
+    let closed = state(memory_store()).with_rate_limit(&RateLimitConfig {
+        global_per_minute: 0,
+        ..RateLimitConfig::default()
+    });
+    seen.post(&send(&closed, json_request(json_body(&valid), None)).await);
     for origin in [SITE_ORIGIN, FOREIGN_ORIGIN] {
         let request = Request::options("/api/contact")
             .header(header::ORIGIN, origin)

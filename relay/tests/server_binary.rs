@@ -31,6 +31,10 @@ struct Server {
 
 impl Server {
     fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    fn start_with_env(vars: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let site = dir.path().join("site");
         std::fs::create_dir(&site).unwrap();
@@ -54,6 +58,7 @@ impl Server {
             .arg(&site)
             .env("KELISIM_HMAC_KEY", KEY)
             .env("RUST_LOG", "trace")
+            .envs(vars.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -438,4 +443,57 @@ fn sigterm_shuts_down_cleanly_and_logs_hold_no_personal_data() {
         assert!(!logs.contains(secret), "`{secret}` in logs");
     }
     assert!(Path::new(&server.db()).exists());
+}
+
+#[test]
+fn posts_over_the_rate_limit_get_429_with_retry_after() {
+    let server = Server::start_with_env(&[
+        ("KELISIM_RATE_LIMIT_PER_CLIENT", "2"),
+        ("KELISIM_RATE_LIMIT_GLOBAL_PER_MINUTE", "4"),
+        ("KELISIM_RATE_LIMIT_TRUST_FORWARDED_FOR", "true"),
+    ]);
+    // Behind a proxy: the proxy (here the test, from loopback) names the client.
+    let post = |client: &str, lang: &str, n: usize| {
+        let fields = set(fields(lang), "message", &format!("rate limit test {n}"));
+        let body = serde_html_form::to_string(&fields).unwrap();
+        reply(
+            agent()
+                .post(server.url())
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Accept", "application/json")
+                .header("X-Forwarded-For", client)
+                .send(body)
+                .unwrap(),
+        )
+    };
+    assert_eq!(post("203.0.113.7", "kk", 1).status, 201);
+    assert_eq!(post("203.0.113.7", "kk", 2).status, 201);
+    let refused = post("203.0.113.7", "ru", 3);
+    assert_eq!(refused.status, 429);
+    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=600).contains(&retry), "{retry}");
+    assert_eq!(refused.json()["error"], "rate_limited");
+    assert!(
+        refused.json()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Слишком много")
+    );
+    // Another client has its own allowance, until the global ceiling (4 a minute) is reached.
+    assert_eq!(post("198.51.100.2", "kk", 4).status, 201);
+    assert_eq!(post("198.51.100.2", "kk", 5).status, 201);
+    assert_eq!(post("192.0.2.9", "kk", 6).status, 429);
+
+    let exported = server.command(&["export", "--email", EMAIL]);
+    let records: serde_json::Value = serde_json::from_str(&exported).unwrap();
+    assert_eq!(
+        records.as_array().unwrap().len(),
+        4,
+        "refused posts stored nothing"
+    );
+    let logs = server.logs();
+    assert!(logs.contains("rate_limited"), "{logs}");
+    for address in ["203.0.113.7", "198.51.100.2", "192.0.2.9"] {
+        assert!(!logs.contains(address), "an address leaked into the logs");
+    }
 }
