@@ -75,3 +75,4 @@ error-code-unknown-field = нысанда белгісіз өріс бар.
 error-code-policy-mismatch = саясат жаңартылды; байланыс бетін қайта ашып, нысанды қайта жіберіңіз.
 error-code-invalid-lang = тіл дұрыс көрсетілмеген.
 error-code-invalid-encoding = нысан дұрыс емес кодтаумен жіберілді.
+error-code-rate-limited = тым көп өтініш жіберілді; біраз уақыттан кейін қайталап көріңіз.

@@ -77,3 +77,4 @@ error-code-unknown-field = в форме есть неизвестное пол�
 error-code-policy-mismatch = политика обновилась; откройте страницу контактов заново и отправьте форму ещё раз.
 error-code-invalid-lang = неверно указан язык.
 error-code-invalid-encoding = форма передана в неверной кодировке.
+error-code-rate-limited = слишком много обращений подряд; повторите попытку немного позже.
