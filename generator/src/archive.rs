@@ -144,20 +144,14 @@ pub fn collect(
     }
     let mut out = Vec::with_capacity(archived.len());
     for mut page in archived {
-        let missing = |field, example| ArchiveError::MissingField {
-            location: Location::new(&page.source, 1),
-            field,
-            example,
-        };
-        let version = page
-            .front
-            .version
-            .clone()
-            .ok_or_else(|| missing("version", "\"1.0\""))?;
-        let effective_date = page
-            .front
-            .effective_date
-            .ok_or_else(|| missing("effective_date", "\"2024-02-11\""))?;
+        let (version, effective_date) =
+            page.front
+                .policy_version()
+                .map_err(|missing| ArchiveError::MissingField {
+                    location: Location::new(&page.source, 1),
+                    field: missing.field,
+                    example: missing.example,
+                })?;
         let at_version = Location::new(&page.source, page.front.version_line);
         let current = pages
             .iter()

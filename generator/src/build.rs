@@ -398,20 +398,13 @@ impl Site<'_> {
             if page.translation_key != keys::PRIVACY {
                 continue;
             }
-            let missing = |field, example| ManifestBuildError::MissingPolicyField {
-                location: Location::new(&page.source, 1),
-                field,
-                example,
-            };
-            let version = page
-                .front
-                .version
-                .clone()
-                .ok_or_else(|| missing("version", "\"2024-02-11\""))?;
-            let effective = page
-                .front
-                .effective_date
-                .ok_or_else(|| missing("effective_date", "2024-02-11"))?;
+            let (version, effective) = page.front.policy_version().map_err(|missing| {
+                ManifestBuildError::MissingPolicyField {
+                    location: Location::new(&page.source, 1),
+                    field: missing.field,
+                    example: missing.example,
+                }
+            })?;
             let versioned_url = format!("{}{version}/", page.url);
             let body = &self.bodies[index];
             out.insert(

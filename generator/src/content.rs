@@ -328,6 +328,29 @@ fn is_url_segment(s: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// A front-matter field a policy page lacks, with an example of how to write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MissingPolicyField {
+    pub field: &'static str,
+    pub example: &'static str,
+}
+
+impl FrontMatter {
+    /// `version` and `effective_date`: every policy page, current or archived, needs both,
+    /// because the consent manifest names them.
+    pub fn policy_version(&self) -> Result<(String, Date), MissingPolicyField> {
+        let version = self.version.clone().ok_or(MissingPolicyField {
+            field: "version",
+            example: "\"1.0\"",
+        })?;
+        let effective_date = self.effective_date.ok_or(MissingPolicyField {
+            field: "effective_date",
+            example: "2024-02-11",
+        })?;
+        Ok((version, effective_date))
+    }
+}
+
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Option<Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
