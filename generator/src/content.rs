@@ -369,14 +369,9 @@ pub fn load_language(root: &Path, lang: &str) -> Result<Vec<SourcePage>, Content
         .follow_links(true)
         .sort_by_file_name();
     for entry in walker {
-        let entry = entry.map_err(|e| ContentError::Read {
-            path: e
-                .path()
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| dir.clone()),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("file system loop")),
+        let entry = entry.map_err(|e| {
+            let (path, source) = crate::error::walk_failure(e, &dir);
+            ContentError::Read { path, source }
         })?;
         let path = entry.path();
         if !entry.file_type().is_file() || path.extension().and_then(|e| e.to_str()) != Some("md") {

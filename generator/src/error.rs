@@ -64,3 +64,15 @@ impl BuildError {
         }
     }
 }
+
+/// The path and I/O error behind a failed directory walk under `dir`, for the stages' own
+/// "could not read" errors. A walk error without an I/O cause is a symlink loop.
+pub fn walk_failure(error: walkdir::Error, dir: &Path) -> (PathBuf, std::io::Error) {
+    let path = error
+        .path()
+        .map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
+    let source = error
+        .into_io_error()
+        .unwrap_or_else(|| std::io::Error::other("file system loop"));
+    (path, source)
+}

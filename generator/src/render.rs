@@ -73,14 +73,9 @@ pub fn load_templates(root: &Path, theme: &str) -> Result<Vec<TemplateSource>, R
             continue;
         }
         for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
-            let entry = entry.map_err(|e| RenderError::Read {
-                path: e
-                    .path()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| dir.clone()),
-                source: e
-                    .into_io_error()
-                    .unwrap_or_else(|| std::io::Error::other("file system loop")),
+            let entry = entry.map_err(|e| {
+                let (path, source) = crate::error::walk_failure(e, &dir);
+                RenderError::Read { path, source }
             })?;
             if !entry.file_type().is_file() {
                 continue;
