@@ -453,6 +453,21 @@ impl Site<'_> {
         }
     }
 
+    /// The `x-default` of a page, the same in its `<head>` and in the sitemap: the language
+    /// chooser `/` for the home pages, otherwise the default language's version (or the first
+    /// translation, or the page itself).
+    fn x_default(&self, key: &str, translations: &[(String, String)], own_url: &str) -> String {
+        if key == keys::HOME {
+            return self.abs("/");
+        }
+        translations
+            .iter()
+            .find(|(l, _)| l == self.default)
+            .or_else(|| translations.first())
+            .map(|(_, u)| u.clone())
+            .unwrap_or_else(|| self.abs(own_url))
+    }
+
     fn abs(&self, path: &str) -> String {
         render::absolute(&self.config.base_url, path)
     }
@@ -510,16 +525,7 @@ impl Site<'_> {
                     .map(|u| (l.clone(), self.abs(&u)))
             })
             .collect();
-        let x_default = if key == keys::HOME {
-            self.abs("/")
-        } else {
-            translations
-                .iter()
-                .find(|(l, _)| l == self.default)
-                .or_else(|| translations.first())
-                .map(|(_, u)| u.clone())
-                .unwrap_or_else(|| self.abs(&url))
-        };
+        let x_default = self.x_default(key, &translations, &url);
         let switcher = self.switcher(
             lang,
             |l| {
@@ -769,16 +775,7 @@ impl Site<'_> {
                         .map(|p| (l.clone(), self.abs(&p.url)))
                 })
                 .collect();
-            let x_default = if page.translation_key == keys::HOME {
-                self.abs("/")
-            } else {
-                translations
-                    .iter()
-                    .find(|(l, _)| l == self.default)
-                    .or_else(|| translations.first())
-                    .map(|(_, u)| u.clone())
-                    .unwrap_or_else(|| self.abs(&page.url))
-            };
+            let x_default = self.x_default(&page.translation_key, &translations, &page.url);
             let lastmod = page
                 .front
                 .updated
