@@ -55,6 +55,14 @@ pub mod env {
     pub const PUBLIC_URL: &str = "KELISIM_PUBLIC_URL";
 }
 
+/// The longest retention accepted: 100 years. Far past any purpose's need, far below what
+/// a date can hold, so no setting can make a time overflow on a request.
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+/// The longest double-click window, rate-limit window and delivery interval: one week.
+pub const MAX_WINDOW_SECS: u64 = 7 * 24 * 3600;
+/// The longest wait for a double opt-in confirmation: one year.
+pub const MAX_CONFIRM_WITHIN_DAYS: u32 = 365;
+
 /// Which [`crate::store::Store`] holds the records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -273,6 +281,13 @@ pub enum ConfigError {
     HmacKey(#[from] KeyError),
     #[error("invalid allowed origin `{0}`: expected scheme://host[:port]")]
     Origin(String),
+    #[error("`{setting}` is {value}; it must be between {min} and {max}")]
+    OutOfRange {
+        setting: String,
+        value: u64,
+        min: u64,
+        max: u64,
+    },
 }
 
 impl RelayConfig {
@@ -302,7 +317,57 @@ impl RelayConfig {
             None => Self::default(),
         };
         config.apply_env(|name| std::env::var(name).ok())?;
+        config.check_ranges()?;
         Ok(config)
+    }
+
+    /// Refuses durations that are zero where that makes no sense, or so large that adding
+    /// them to a date could overflow: checked once at start-up, so a request never panics.
+    pub fn check_ranges(&self) -> Result<(), ConfigError> {
+        let check = |setting: &str, value: u64, min: u64, max: u64| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(ConfigError::OutOfRange {
+                    setting: setting.to_owned(),
+                    value,
+                    min,
+                    max,
+                })
+            }
+        };
+        for (purpose, days) in &self.retention_days {
+            check(
+                &format!("retention_days.{purpose}"),
+                u64::from(*days),
+                1,
+                u64::from(MAX_RETENTION_DAYS),
+            )?;
+        }
+        check(
+            "fingerprint_window_secs",
+            self.fingerprint_window_secs,
+            0,
+            MAX_WINDOW_SECS,
+        )?;
+        check(
+            "rate_limit.window_secs",
+            self.rate_limit.window_secs,
+            1,
+            MAX_WINDOW_SECS,
+        )?;
+        check(
+            "notify.confirm_within_days",
+            u64::from(self.notify.confirm_within_days),
+            1,
+            u64::from(MAX_CONFIRM_WITHIN_DAYS),
+        )?;
+        check(
+            "notify.deliver_interval_secs",
+            self.notify.deliver_interval_secs,
+            1,
+            MAX_WINDOW_SECS,
+        )
     }
 
     /// Overrides settings from environment variables (see [`env`]); empty values count as
@@ -600,6 +665,31 @@ mod tests {
             matches!(bad, Err(ConfigError::Env { var, .. }) if var == env::RATE_LIMIT_PER_CLIENT)
         );
         Ok(())
+    }
+
+    #[test]
+    fn durations_that_could_overflow_a_date_are_refused_at_start_up() {
+        for toml in [
+            "[retention_days]\nreply = 4000000000\n",
+            "fingerprint_window_secs = 9223372036854775807\n",
+            "[rate_limit]\nwindow_secs = 9999999999\n",
+            "[notify]\nconfirm_within_days = 100000\n",
+            "[notify]\ndeliver_interval_secs = 0\n",
+        ] {
+            let config = RelayConfig::from_toml_str(toml).expect("parses");
+            let error = config.check_ranges().expect_err(toml);
+            assert!(
+                matches!(error, ConfigError::OutOfRange { .. }),
+                "{toml}: {error}"
+            );
+            assert!(error.to_string().contains("must be between"), "{error}");
+        }
+        assert!(RelayConfig::default().check_ranges().is_ok());
+        let mut config = RelayConfig::default();
+        let huge = config
+            .apply_env(|n| (n == env::RETENTION_DAYS).then(|| "newsletter=4294967295".to_owned()));
+        assert!(huge.is_ok(), "parsing alone accepts it");
+        assert!(config.check_ranges().is_err(), "the range check refuses it");
     }
 
     #[test]
