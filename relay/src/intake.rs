@@ -70,6 +70,7 @@ pub fn stamp(
         fingerprint_until: now + settings.fingerprint_window,
     };
     let email_hmac = settings.hmac_key.email_hmac(&submission.email);
+    let phone_hmac = settings.hmac_key.phone_hmac(submission.phone.as_str());
     let language = manifest.languages.get(&submission.lang);
 
     let mut purposes = Vec::with_capacity(manifest.purposes.len());
@@ -90,6 +91,7 @@ pub fn stamp(
                 .unwrap_or_default(),
             expires_at: granted.then(|| now + Duration::days(i64::from(*days))),
             withdrawn_at: None,
+            data_categories: purpose.data_categories.clone(),
         });
     }
     let expires_at = purposes
@@ -125,6 +127,12 @@ pub fn stamp(
         email_hmac,
         idempotency_key: dedup.idempotency_key.clone(),
         expires_at,
+        revision: 0,
+        phone_hmac,
+        key_check: settings.hmac_key.key_check(),
+        blocked_at: None,
+        dropped: Vec::new(),
+        history: Vec::new(),
     };
     Ok((record, dedup))
 }

@@ -9,6 +9,9 @@
 //! `sqlite` ([`sqlite::SqliteStore`]), `server` (the `kelisim-relay` binary), `dynamodb`,
 //! `lambda`. With none, only the shared types are built (the generator's view).
 
+pub mod access_report;
+pub mod audit;
+pub mod key_check;
 pub mod manifest;
 pub mod record;
 pub mod secret;

@@ -1,7 +1,11 @@
 //! `kelisim-relay`: the standalone relay. `serve` receives the contact form (and, with
 //! `--static-dir`, serves the built site from the same origin, so one process is a complete
-//! one-machine deployment); `export`, `withdraw`, `erase` and `purge-expired` carry out
-//! data-subject requests and retention (policy §4.1, §8.3, §8.4, §5.7, §8.8).
+//! one-machine deployment); `records …`, `purge-expired`, `audit` and `rekey` carry out
+//! data-subject requests and retention (policy §2.2, §2.5, §2.14, §4.1, §5.7, §8.3, §8.4,
+//! §8.8, §8.9).
+
+#[path = "cli/rights.rs"]
+mod rights_cli;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,13 +14,13 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use kelisim_relay::config::{RelayConfig, StoreKind};
+use kelisim_relay::fingerprint::HmacKey;
 use kelisim_relay::manifest::ConsentManifest;
 use kelisim_relay::sqlite::SqliteStore;
 use kelisim_relay::store::Store;
 use kelisim_relay::subject_requests;
 use kelisim_relay::telemetry::{self, LogFormat};
 use kelisim_relay::{AppState, app};
-use time::OffsetDateTime;
 
 #[derive(Debug, Parser)]
 #[command(name = "kelisim-relay", version, about)]
@@ -30,6 +34,8 @@ struct Cli {
     /// Log format; JSON is forced under AWS Lambda.
     #[arg(long, global = true, value_enum)]
     log_format: Option<LogFormatArg>,
+    #[command(flatten)]
+    confirm: rights_cli::Confirm,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,25 +60,45 @@ enum Command {
         #[arg(long)]
         static_dir: Option<PathBuf>,
     },
-    /// Print every record of the person with this email as JSON (access request, §8.3).
+    /// One person's records: find, export, rectify, block, withdraw, erase, anonymize.
+    Records {
+        #[command(subcommand)]
+        command: RecordsCommand,
+    },
+    /// Apply retention per purpose (§5.7, §8.8): delete records past it, drop the data of
+    /// purposes whose retention ended. Run daily (with --yes).
+    PurgeExpired,
+    /// Show the audit log of operator actions and data-subject requests.
+    Audit(rights_cli::AuditArgs),
+    /// Re-derive every lookup hash under a new HMAC key (resumable).
+    Rekey(rights_cli::RekeyArgs),
+    /// Same as `records export --email X` (JSON).
+    #[command(hide = true)]
     Export {
         #[arg(long)]
         email: String,
     },
-    /// Withdraw that person's consent, for one purpose or all (§8.4).
+    /// Same as `records withdraw`.
+    #[command(hide = true)]
     Withdraw {
         #[arg(long)]
         email: String,
         #[arg(long)]
         purpose: Option<String>,
     },
-    /// Delete every record of that person (erasure).
+    /// Same as `records erase --email X`.
+    #[command(hide = true)]
     Erase {
         #[arg(long)]
         email: String,
     },
-    /// Delete records past their retention (§5.7, §8.8).
-    PurgeExpired,
+}
+
+/// `kelisim-relay records …`.
+#[derive(Debug, Subcommand)]
+enum RecordsCommand {
+    #[command(flatten)]
+    Rights(rights_cli::RightsCommand),
 }
 
 #[tokio::main]
@@ -95,50 +121,63 @@ async fn main() -> anyhow::Result<()> {
             if let Some(manifest) = manifest {
                 config.manifest = manifest;
             }
-            serve(&config, listen, static_dir).await
+            serve(&config, listen, static_dir, &cli.confirm).await
         }
+        Command::Records { command } => match command {
+            RecordsCommand::Rights(command) => rights_command(&config, command, &cli.confirm).await,
+        },
         Command::Export { email } => {
-            let records = subject_requests::export(
-                open_store(&config).await?.as_ref(),
-                &config.hmac_key()?,
-                &email,
-            )
-            .await?;
-            println!("{}", serde_json::to_string_pretty(&records)?);
-            Ok(())
+            let command = rights_cli::RightsCommand::Export {
+                email,
+                format: rights_cli::ExportFormat::Json,
+                lang: None,
+            };
+            rights_command(&config, command, &cli.confirm).await
         }
         Command::Withdraw { email, purpose } => {
-            let changed = subject_requests::withdraw(
-                open_store(&config).await?.as_ref(),
-                &config.hmac_key()?,
-                &email,
-                purpose.as_deref(),
-                OffsetDateTime::now_utc(),
-            )
-            .await?;
-            println!("{changed} record(s) updated");
-            Ok(())
+            let command = rights_cli::RightsCommand::Withdraw { email, purpose };
+            rights_command(&config, command, &cli.confirm).await
         }
         Command::Erase { email } => {
-            let erased = subject_requests::erase(
-                open_store(&config).await?.as_ref(),
-                &config.hmac_key()?,
-                &email,
-            )
-            .await?;
-            println!("{erased} record(s) erased");
-            Ok(())
+            let command = rights_cli::RightsCommand::Erase(rights_cli::Target {
+                id: None,
+                email: Some(email),
+            });
+            rights_command(&config, command, &cli.confirm).await
         }
         Command::PurgeExpired => {
-            let purged = subject_requests::purge_expired(
-                open_store(&config).await?.as_ref(),
-                OffsetDateTime::now_utc(),
-            )
-            .await?;
-            println!("{purged} expired record(s) deleted");
-            Ok(())
+            let store = open_checked_store(&config, &cli.confirm).await?.0;
+            rights_cli::purge(store.as_ref(), &cli.confirm).await
+        }
+        Command::Audit(args) => {
+            let store = open_checked_store(&config, &cli.confirm).await?.0;
+            rights_cli::audit(store.as_ref(), &args).await
+        }
+        Command::Rekey(args) => {
+            let store = open_store(&config).await?;
+            rights_cli::rekey(store.as_ref(), &config.hmac_key()?, &args, &cli.confirm).await
         }
     }
+}
+
+async fn rights_command(
+    config: &RelayConfig,
+    command: rights_cli::RightsCommand,
+    confirm: &rights_cli::Confirm,
+) -> anyhow::Result<()> {
+    let (store, key) = open_checked_store(config, confirm).await?;
+    rights_cli::run(command, store.as_ref(), &key, confirm).await
+}
+
+/// The store, after checking that the configured key is the one its data was written with.
+async fn open_checked_store(
+    config: &RelayConfig,
+    confirm: &rights_cli::Confirm,
+) -> anyhow::Result<(Arc<dyn Store>, HmacKey)> {
+    let store = open_store(config).await?;
+    let key = config.hmac_key()?;
+    subject_requests::check_key(store.as_ref(), &key, &confirm.actor()).await?;
+    Ok((store, key))
 }
 
 async fn open_store(config: &RelayConfig) -> anyhow::Result<Arc<dyn Store>> {
@@ -180,13 +219,14 @@ async fn serve(
     config: &RelayConfig,
     listen: SocketAddr,
     static_dir: Option<PathBuf>,
+    confirm: &rights_cli::Confirm,
 ) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&config.manifest)
         .with_context(|| format!("reading {}", config.manifest.display()))?;
     let manifest = ConsentManifest::from_json(&text)
         .with_context(|| format!("checking {}", config.manifest.display()))?;
-    let state = AppState::from_config(open_store(config).await?, manifest, config)
-        .context("configuring the relay")?;
+    let (store, _) = open_checked_store(config, confirm).await?;
+    let state = AppState::from_config(store, manifest, config).context("configuring the relay")?;
     let endpoint = state.endpoint_path().to_owned();
     let origins = state.allowed_origins().join(", ");
     let mut router = app(state);

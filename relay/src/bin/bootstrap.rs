@@ -14,9 +14,23 @@ use std::sync::Arc;
 use anyhow::{Context, anyhow, bail};
 use kelisim_relay::lambda;
 use kelisim_relay::store::Store;
+use kelisim_relay::subject_requests;
 use kelisim_relay::telemetry::{self, LogFormat};
 use lambda_http::{LambdaEvent, service_fn};
 use time::OffsetDateTime;
+
+/// The audit log's name for what this function does on its own.
+const ACTOR: &str = "lambda";
+
+/// The per-purpose retention purge (see `kelisim-relay purge-expired`), audited. Returns how
+/// many records were erased or reduced.
+async fn purge(store: &dyn Store) -> anyhow::Result<usize> {
+    let now = OffsetDateTime::now_utc();
+    let plan = subject_requests::plan_purge(store.all_records().await?, now);
+    let applied = subject_requests::apply(store, &plan, ACTOR).await?;
+    let late = store.purge_expired(now).await?;
+    Ok(applied.changed + usize::try_from(late).unwrap_or(usize::MAX))
+}
 
 /// Selects the scheduled purge mode inside Lambda.
 const ENV_TASK: &str = "KELISIM_LAMBDA_TASK";
@@ -41,8 +55,8 @@ async fn main() -> anyhow::Result<()> {
             return Ok(());
         }
         Some("purge-expired") => {
-            let purged = store.purge_expired(OffsetDateTime::now_utc()).await?;
-            println!("{purged} expired record(s) deleted");
+            let purged = purge(&store).await?;
+            println!("{purged} record(s) erased or reduced");
             return Ok(());
         }
         Some(other) => bail!("unknown command `{other}`: expected create-table or purge-expired"),
@@ -54,10 +68,7 @@ async fn main() -> anyhow::Result<()> {
             let store = &store;
             lambda_http::lambda_runtime::run(service_fn(
                 move |_: LambdaEvent<serde_json::Value>| async move {
-                    let purged = store
-                        .purge_expired(OffsetDateTime::now_utc())
-                        .await
-                        .map_err(lambda_http::Error::from)?;
+                    let purged = purge(store).await.map_err(lambda_http::Error::from)?;
                     tracing::info!(purged, "retention purge done");
                     Ok::<_, lambda_http::Error>(serde_json::json!({ "purged": purged }))
                 },
@@ -67,6 +78,11 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(other) => bail!("{ENV_TASK}=`{other}` is not a task; the only one is purge-expired"),
         None => {
+            // A function deployed with another key would store records nobody can find.
+            let key = config.hmac_key().context("the HMAC key")?;
+            subject_requests::check_key(&store, &key, ACTOR)
+                .await
+                .context("checking the HMAC key against the table")?;
             let router =
                 lambda::router(&config, Arc::new(store)).context("configuring the relay")?;
             tracing::info!("relay ready");
