@@ -179,14 +179,18 @@ async fn confirm_and_apply(
     Ok(applied.changed)
 }
 
-/// Asks on the terminal. Standard input is used when it is a terminal not already read for
-/// `--email -`, else the controlling terminal; with neither, the answer is no.
+/// Asks for a yes. The answer is read from standard input, or, when that already gave the
+/// email (`--email -`), from the controlling terminal. An empty answer or end of input is no,
+/// so a script that pipes nothing in never changes data by accident.
 fn ask(question: &str, stdin_used: bool) -> anyhow::Result<bool> {
     eprint!("{question}");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
-    if !stdin_used && std::io::stdin().is_terminal() {
+    if !stdin_used {
         std::io::stdin().lock().read_line(&mut answer)?;
+        if !std::io::stdin().is_terminal() {
+            eprintln!();
+        }
     } else if let Ok(tty) = std::fs::File::open("/dev/tty") {
         std::io::BufReader::new(tty).read_line(&mut answer)?;
     } else {
