@@ -601,6 +601,14 @@ pub async fn check_key(
     }
 }
 
+/// Like [`check_key`], but never writes: a store without a key-check value passes. For the
+/// Lambda form function, whose role may only put and get items; the operator's first
+/// command (or `bootstrap create-table`) stores the value.
+pub async fn verify_key(store: &dyn Store, key: &HmacKey) -> Result<(), SubjectRequestError> {
+    store.key_state().await?.admits(&key.key_check())?;
+    Ok(())
+}
+
 /// What `rekey` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Rekeyed {

@@ -51,6 +51,10 @@ async fn main() -> anyhow::Result<()> {
                 .create_table()
                 .await
                 .with_context(|| format!("creating table {}", store.table()))?;
+            let key = config.hmac_key().context("the HMAC key")?;
+            subject_requests::check_key(&store, &key, ACTOR)
+                .await
+                .context("storing the key-check value")?;
             println!("created table {}", store.table());
             return Ok(());
         }
@@ -80,7 +84,7 @@ async fn main() -> anyhow::Result<()> {
         None => {
             // A function deployed with another key would store records nobody can find.
             let key = config.hmac_key().context("the HMAC key")?;
-            subject_requests::check_key(&store, &key, ACTOR)
+            subject_requests::verify_key(&store, &key)
                 .await
                 .context("checking the HMAC key against the table")?;
             let router =

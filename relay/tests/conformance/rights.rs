@@ -108,7 +108,14 @@ pub async fn run_all(store: Arc<dyn Store>) {
 }
 
 pub async fn wrong_key_is_refused(store: &dyn Store) {
+    // The form function only verifies: a fresh store passes and nothing is written.
+    rights::verify_key(store, &key_b()).await.unwrap();
+    assert_eq!(store.key_state().await.unwrap(), KeyState::default());
     rights::check_key(store, &key_a(), ACTOR).await.unwrap();
+    assert!(matches!(
+        rights::verify_key(store, &key_b()).await,
+        Err(SubjectRequestError::Key(KeyMismatch::WrongKey))
+    ));
     assert_eq!(
         store.key_state().await.unwrap().key_check,
         Some(key_a().key_check()),
