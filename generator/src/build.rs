@@ -35,6 +35,10 @@ pub mod keys {
     pub const ERROR: &str = "error";
     /// `404.md`: the not-found page.
     pub const NOT_FOUND: &str = "404";
+    /// `confirmed.md`: where a confirmed newsletter subscription (double opt-in) lands.
+    pub const CONFIRMED: &str = "confirmed";
+    /// `confirm-error.md`: where a bad, expired or used confirmation link lands.
+    pub const CONFIRM_ERROR: &str = "confirm-error";
 }
 
 /// What to build.
@@ -740,6 +744,13 @@ impl Site<'_> {
                         .map(|h| (*h).to_owned())
                         .unwrap_or_default(),
                     contact_template: self.template_for(contact)?,
+                    confirmed_url: self
+                        .find(groups, keys::CONFIRMED, lang)
+                        .map(|p| p.url.clone()),
+                    confirm_error_url: self
+                        .find(groups, keys::CONFIRM_ERROR, lang)
+                        .map(|p| p.url.clone()),
+                    relay_messages: self.locales.relay_source(lang).to_owned(),
                 },
             );
         }

@@ -86,6 +86,11 @@ pub struct LanguageFacts {
     pub contact_html: String,
     /// Template that rendered the contact page, for messages.
     pub contact_template: String,
+    /// Site-relative URLs of the double opt-in result pages, when the site has them.
+    pub confirmed_url: Option<String>,
+    pub confirm_error_url: Option<String>,
+    /// The Fluent source of `locales/<lang>/relay.ftl` (see `kelisim_relay::messages`).
+    pub relay_messages: String,
 }
 
 /// Builds the manifest from the built pages.
@@ -123,6 +128,9 @@ pub fn build(
                 thanks_url: abs(&facts.thanks_url),
                 error_url: abs(&facts.error_url),
                 labels,
+                confirmed_url: facts.confirmed_url.as_deref().map(abs),
+                confirm_error_url: facts.confirm_error_url.as_deref().map(abs),
+                messages: facts.relay_messages.clone(),
             },
         );
     }

@@ -1,8 +1,9 @@
 //! `kelisim-relay`: the standalone relay. `serve` receives the contact form (and, with
 //! `--static-dir`, serves the built site from the same origin, so one process is a complete
-//! one-machine deployment); `records …`, `purge-expired`, `audit` and `rekey` carry out
-//! data-subject requests and retention (policy §2.2, §2.5, §2.14, §4.1, §5.7, §8.3, §8.4,
-//! §8.8, §8.9).
+//! one-machine deployment); `inbox`, `records` and `deliver` are the operator's day (read,
+//! answer, mailing list, notifications); `records …` (find, export, rectify, block, withdraw,
+//! erase, anonymize), `purge-expired`, `audit` and `rekey` carry out data-subject requests and
+//! retention (policy §2.2, §2.5, §2.14, §4.1, §5.7, §8.3, §8.4, §8.8, §8.9).
 
 #[path = "cli/rights.rs"]
 mod rights_cli;
@@ -14,13 +15,19 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use kelisim_relay::config::{RelayConfig, StoreKind};
+use kelisim_relay::deliver::{self, Deliverer, DeliverySettings};
 use kelisim_relay::fingerprint::HmacKey;
+use kelisim_relay::inbox;
 use kelisim_relay::manifest::ConsentManifest;
+use kelisim_relay::messages::Messages;
+use kelisim_relay::record::{Answered, ConsentRecord, RecordId};
 use kelisim_relay::sqlite::SqliteStore;
 use kelisim_relay::store::Store;
 use kelisim_relay::subject_requests;
 use kelisim_relay::telemetry::{self, LogFormat};
+use kelisim_relay::transport;
 use kelisim_relay::{AppState, app};
+use time::OffsetDateTime;
 
 #[derive(Debug, Parser)]
 #[command(name = "kelisim-relay", version, about)]
@@ -60,10 +67,24 @@ enum Command {
         #[arg(long)]
         static_dir: Option<PathBuf>,
     },
-    /// One person's records: find, export, rectify, block, withdraw, erase, anonymize.
-    Records {
-        #[command(subcommand)]
-        command: RecordsCommand,
+    /// Messages not yet answered, oldest first.
+    Inbox {
+        /// Include answered messages.
+        #[arg(long)]
+        all: bool,
+        /// JSON for scripts instead of an aligned table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read, answer and list records.
+    #[command(subcommand)]
+    Records(RecordsCommand),
+    /// Send what the outbox owes (notifications, confirmation mail) and exit; run it from
+    /// cron, or let `serve` do it in the background.
+    Deliver {
+        /// Only show what is queued, sending nothing.
+        #[arg(long)]
+        status: bool,
     },
     /// Apply retention per purpose (§5.7, §8.8): delete records past it, drop the data of
     /// purposes whose retention ended. Run daily (with --yes).
@@ -75,12 +96,14 @@ enum Command {
     /// Same as `records export --email X` (JSON).
     #[command(hide = true)]
     Export {
+        /// The person's email; `-` reads it from standard input (keeps it out of shell history).
         #[arg(long)]
         email: String,
     },
     /// Same as `records withdraw`.
     #[command(hide = true)]
     Withdraw {
+        /// The person's email; `-` reads it from standard input.
         #[arg(long)]
         email: String,
         #[arg(long)]
@@ -89,14 +112,31 @@ enum Command {
     /// Same as `records erase --email X`.
     #[command(hide = true)]
     Erase {
+        /// The person's email; `-` reads it from standard input.
         #[arg(long)]
         email: String,
     },
 }
 
-/// `kelisim-relay records …`.
 #[derive(Debug, Subcommand)]
 enum RecordsCommand {
+    /// One record, whole: names, contacts, the message and the consent stamp.
+    Show {
+        id: RecordId,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a message answered; it leaves the inbox, nothing else changes. `--by` names who
+    /// answered (default: $USER).
+    Answer { id: RecordId },
+    /// Everyone whose consent to a purpose is in force (confirmed, for a double opt-in
+    /// purpose): the only way to get a mailing list.
+    List {
+        #[arg(long)]
+        purpose: String,
+        #[arg(long)]
+        json: bool,
+    },
     #[command(flatten)]
     Rights(rights_cli::RightsCommand),
 }
@@ -123,9 +163,23 @@ async fn main() -> anyhow::Result<()> {
             }
             serve(&config, listen, static_dir, &cli.confirm).await
         }
-        Command::Records { command } => match command {
-            RecordsCommand::Rights(command) => rights_command(&config, command, &cli.confirm).await,
-        },
+        Command::Inbox { all, json } => {
+            let (store, _) = open_checked_store(&config, &cli.confirm).await?;
+            // Blocked, withdrawn and anonymized records are in no list (§2.2, §8.4).
+            let mut records = store.list_records().await?;
+            records.retain(ConsentRecord::is_processable);
+            let rows = inbox::inbox(&records, all);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("The inbox is empty.");
+            } else {
+                print!("{}", inbox::inbox_text(&rows));
+            }
+            Ok(())
+        }
+        Command::Records(command) => records(&config, command, &cli.confirm).await,
+        Command::Deliver { status } => deliver(&config, status, &cli.confirm).await,
         Command::Export { email } => {
             let command = rights_cli::RightsCommand::Export {
                 email,
@@ -180,6 +234,151 @@ async fn open_checked_store(
     Ok((store, key))
 }
 
+async fn records(
+    config: &RelayConfig,
+    command: RecordsCommand,
+    confirm: &rights_cli::Confirm,
+) -> anyhow::Result<()> {
+    if let RecordsCommand::Rights(command) = command {
+        return rights_command(config, command, confirm).await;
+    }
+    let (store, _) = open_checked_store(config, confirm).await?;
+    match command {
+        RecordsCommand::Rights(_) => {}
+        RecordsCommand::Show { id, json } => {
+            let Some(record) = store.get(id).await? else {
+                bail!("no record has the id {id}");
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&record)?);
+            } else {
+                print!("{}", inbox::show_text(&record));
+            }
+        }
+        RecordsCommand::Answer { id } => {
+            let Some(mut record) = store.get(id).await? else {
+                bail!("no record has the id {id}");
+            };
+            if let Some(answered) = &record.answered {
+                println!("{id} was already marked answered by {}", answered.by);
+                return Ok(());
+            }
+            let by = confirm.actor();
+            record.answered = Some(Answered {
+                at: OffsetDateTime::now_utc(),
+                by: by.clone(),
+            });
+            if !store.update(&record).await? {
+                bail!("the record {id} disappeared while it was being updated");
+            }
+            println!("{id} marked answered by {by}");
+        }
+        RecordsCommand::List { purpose, json } => {
+            // Blocked records are in no list (§2.2).
+            let mut records = store.list_records().await?;
+            records.retain(ConsentRecord::is_processable);
+            let entries = inbox::purpose_list(&records, &purpose, OffsetDateTime::now_utc());
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                print!("{}", inbox::list_text(&entries));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A deliverer for `config`: the store, the manifest's messages, and the configured
+/// transports (checked here, so a bad SMTP or webhook URL stops the command with a clear
+/// message).
+async fn deliverer(config: &RelayConfig, store: Arc<dyn Store>) -> anyhow::Result<Deliverer> {
+    let manifest = load_manifest(config)?;
+    let messages = Messages::from_manifest(&manifest)
+        .with_context(|| format!("loading the messages in {}", config.manifest.display()))?;
+    let settings = delivery_settings(config, &manifest);
+    let (mailer, webhook) =
+        transport::from_config(&config.notify).context("checking the [notify] settings")?;
+    let mut deliverer = Deliverer::new(
+        store,
+        config.hmac_key()?,
+        Arc::new(manifest),
+        messages,
+        settings,
+    );
+    if let Some(mailer) = mailer {
+        deliverer = deliverer.with_mailer(mailer);
+    }
+    if let Some(webhook) = webhook {
+        deliverer = deliverer.with_webhook(webhook);
+    }
+    Ok(deliverer)
+}
+
+fn delivery_settings(config: &RelayConfig, manifest: &ConsentManifest) -> DeliverySettings {
+    let endpoint = config
+        .endpoint_path
+        .clone()
+        .unwrap_or_else(|| manifest.form_endpoint.clone());
+    DeliverySettings {
+        notify_to: config.notify.notify_to.clone(),
+        operator_language: config
+            .notify
+            .language
+            .clone()
+            .unwrap_or_else(|| manifest.default_language.clone()),
+        include_personal_data: config.notify.include_personal_data,
+        public_url: config
+            .notify
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("{}{endpoint}", manifest.base_url.trim_end_matches('/'))),
+    }
+}
+
+async fn deliver(
+    config: &RelayConfig,
+    status: bool,
+    confirm: &rights_cli::Confirm,
+) -> anyhow::Result<()> {
+    let (store, _) = open_checked_store(config, confirm).await?;
+    if status {
+        let items = store.outbox_all().await?;
+        if items.is_empty() {
+            println!("The outbox is empty.");
+        }
+        for item in items {
+            println!(
+                "{}  {:<16}  record {}  attempts {}  due {}{}",
+                item.id,
+                item.kind.label(),
+                item.kind.record_id(),
+                item.attempts,
+                item.due_at,
+                item.last_error
+                    .map(|e| format!("  last error: {e}"))
+                    .unwrap_or_default()
+            );
+        }
+        return Ok(());
+    }
+    let report = deliverer(config, store)
+        .await?
+        .run_once(OffsetDateTime::now_utc())
+        .await?;
+    println!(
+        "{} delivered, {} to retry, {} dropped (nothing left to send)",
+        report.delivered, report.retried, report.dropped
+    );
+    Ok(())
+}
+
+fn load_manifest(config: &RelayConfig) -> anyhow::Result<ConsentManifest> {
+    let text = std::fs::read_to_string(&config.manifest)
+        .with_context(|| format!("reading {}", config.manifest.display()))?;
+    ConsentManifest::from_json(&text)
+        .with_context(|| format!("checking {}", config.manifest.display()))
+}
+
 async fn open_store(config: &RelayConfig) -> anyhow::Result<Arc<dyn Store>> {
     match config.store {
         StoreKind::Sqlite => {
@@ -221,12 +420,19 @@ async fn serve(
     static_dir: Option<PathBuf>,
     confirm: &rights_cli::Confirm,
 ) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&config.manifest)
-        .with_context(|| format!("reading {}", config.manifest.display()))?;
-    let manifest = ConsentManifest::from_json(&text)
-        .with_context(|| format!("checking {}", config.manifest.display()))?;
+    let manifest = load_manifest(config)?;
     let (store, _) = open_checked_store(config, confirm).await?;
-    let state = AppState::from_config(store, manifest, config).context("configuring the relay")?;
+    let kick = Arc::new(tokio::sync::Notify::new());
+    let state = AppState::from_config(Arc::clone(&store), manifest, config)
+        .context("configuring the relay")?
+        .with_delivery_kick(Arc::clone(&kick));
+    // Delivery runs beside the server: right after each record is committed, and every
+    // `deliver_interval_secs` for retries. The visitor's answer never waits for it.
+    let background = deliver::spawn_background(
+        deliverer(config, store).await?,
+        kick,
+        std::time::Duration::from_secs(config.notify.deliver_interval_secs.max(1)),
+    );
     let endpoint = state.endpoint_path().to_owned();
     let origins = state.allowed_origins().join(", ");
     let mut router = app(state);
@@ -248,6 +454,7 @@ async fn serve(
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("serving")?;
+    background.abort();
     tracing::info!("relay stopped");
     Ok(())
 }

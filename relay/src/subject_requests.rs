@@ -559,7 +559,7 @@ pub async fn check_key(
     if !state.admits(&check)? {
         return Ok(());
     }
-    for record in store.all_records().await? {
+    for record in store.list_records().await? {
         if !record.key_check.is_empty() {
             if record.key_check != check {
                 return Err(KeyMismatch::WrongKey.into());
@@ -649,7 +649,7 @@ pub async fn rekey(
         store.set_key_state(&current, &under_way).await?;
     }
     let mut outcome = Rekeyed::default();
-    for record in store.all_records().await? {
+    for record in store.list_records().await? {
         if record.key_check == new_check {
             outcome.already += 1;
             continue;

@@ -26,7 +26,7 @@ const ACTOR: &str = "lambda";
 /// many records were erased or reduced.
 async fn purge(store: &dyn Store) -> anyhow::Result<usize> {
     let now = OffsetDateTime::now_utc();
-    let plan = subject_requests::plan_purge(store.all_records().await?, now);
+    let plan = subject_requests::plan_purge(store.list_records().await?, now);
     let applied = subject_requests::apply(store, &plan, ACTOR).await?;
     let late = store.purge_expired(now).await?;
     Ok(applied.changed + usize::try_from(late).unwrap_or(usize::MAX))

@@ -355,7 +355,7 @@ fn report(confirm: &Confirm, changed: usize, verb: &str) {
 /// `purge-expired`: the per-purpose retention purge.
 pub async fn purge(store: &dyn Store, confirm: &Confirm) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
-    let plan = rights::plan_purge(store.all_records().await?, now);
+    let plan = rights::plan_purge(store.list_records().await?, now);
     let deleted = plan.changes.iter().filter(|c| c.after.is_none()).count();
     let reduced = plan.changes.len() - deleted;
     confirm_and_apply(store, &plan, confirm, false).await?;
@@ -423,7 +423,7 @@ pub async fn rekey(
         .with_context(|| format!("reading {}", args.new_key_file.display()))?;
     let new = HmacKey::parse(&text).context("the new key")?;
     if confirm.dry_run {
-        let count = store.all_records().await?.len();
+        let count = store.list_records().await?.len();
         println!("rekey: would re-derive the lookup hashes of {count} record(s)");
         println!("dry run: nothing was changed");
         return Ok(());

@@ -18,8 +18,8 @@ use time::OffsetDateTime;
 use super::errors::{backend_error, from_sdk};
 use super::{
     ATTR_EMAIL_HMAC, ATTR_EXPIRES_AT, ATTR_FP_PK, ATTR_IDEM_PK, ATTR_KIND, ATTR_PK, ATTR_RECORD,
-    ATTR_RECORD_ID, ClassifyName, DynamoStore, INDEX_BY_EXPIRY, KIND_RECORD, n, parse_record,
-    record_pk, s,
+    ATTR_RECORD_ID, ATTR_SORT_KEY, ClassifyName, DynamoStore, INDEX_BY_EXPIRY, INDEX_BY_KIND_SORT,
+    n, parse_record, record_pk, s,
 };
 use crate::audit::AuditEntry;
 use crate::key_check::KeyState;
@@ -30,16 +30,12 @@ use crate::store::StoreError;
 pub const ATTR_REVISION: &str = "revision";
 /// On a record: the phone HMAC (hash key of [`INDEX_BY_PHONE_HMAC`]).
 pub const ATTR_PHONE_HMAC: &str = "phone_hmac";
-/// On audit entries (and the inbox's outbox items): the range key of [`INDEX_BY_KIND_SORT`].
-pub const ATTR_SORT_KEY: &str = "sort_key";
 /// An audit entry's or the key state's JSON.
 pub const ATTR_BODY: &str = "body";
 pub const KIND_AUDIT: &str = "audit";
 pub const KIND_META: &str = "meta";
 /// GSI on `phone_hmac`, projecting whole items.
 pub const INDEX_BY_PHONE_HMAC: &str = "by_phone_hmac";
-/// GSI on (`kind`, `sort_key`), projecting whole items.
-pub const INDEX_BY_KIND_SORT: &str = "by_kind_sort";
 const KEY_STATE_PK: &str = "META#key_state";
 
 /// `AUDIT#<uuid>`.
@@ -117,31 +113,6 @@ impl DynamoStore {
             .iter()
             .map(parse_record)
             .collect::<Result<Vec<_>, _>>()?;
-        records.sort_by_key(|r| r.id);
-        Ok(records)
-    }
-
-    /// Every record: the keys from the expiry index (every record has an expiry), then each
-    /// record by a consistent read.
-    pub(super) async fn every_record(&self) -> Result<Vec<ConsentRecord>, StoreError> {
-        let keys = self
-            .query_all(
-                INDEX_BY_EXPIRY,
-                "#kind = :kind",
-                &[("#kind", ATTR_KIND)],
-                &[(":kind", s(KIND_RECORD))],
-                "Query (records)",
-            )
-            .await?;
-        let mut records = Vec::with_capacity(keys.len());
-        for key in &keys {
-            let Some(pk) = key.get(ATTR_PK).and_then(|v| v.as_s().ok()) else {
-                continue;
-            };
-            if let Some(item) = self.get_item(pk, "GetItem").await? {
-                records.push(parse_record(&item)?);
-            }
-        }
         records.sort_by_key(|r| r.id);
         Ok(records)
     }

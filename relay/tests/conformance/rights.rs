@@ -160,7 +160,7 @@ pub async fn withdraw_recomputes_expiry_drops_categories_and_leaves_lists(
     let person = Person::new();
     let record = stored(store, &person).await;
     let now = OffsetDateTime::now_utc();
-    let all = store.all_records().await.unwrap();
+    let all = store.list_records().await.unwrap();
     assert_eq!(
         rights::processable(&all, Some("newsletter"), now)
             .filter(|r| r.id == record.id)
@@ -212,7 +212,7 @@ pub async fn withdraw_recomputes_expiry_drops_categories_and_leaves_lists(
     assert_eq!(after.state, RecordState::Withdrawn);
     assert_eq!(after.subject.surname, "");
     assert_eq!(after.subject.email, "");
-    let all = store.all_records().await.unwrap();
+    let all = store.list_records().await.unwrap();
     assert!(
         rights::processable(&all, None, now).all(|r| r.id != record.id),
         "a withdrawn record is in no list"
@@ -235,7 +235,7 @@ pub async fn block_excludes_from_lists_and_exports_for_processing(store: &dyn St
     let now = OffsetDateTime::now_utc();
     let plan = rights::plan_block(reread(store, &record).await, true, now);
     assert_eq!(rights::apply(store, &plan, ACTOR).await.unwrap().changed, 1);
-    let all = store.all_records().await.unwrap();
+    let all = store.list_records().await.unwrap();
     for purpose in [None, Some("newsletter"), Some("reply")] {
         assert!(
             rights::processable(&all, purpose, now).all(|r| r.id != record.id),
@@ -259,7 +259,7 @@ pub async fn block_excludes_from_lists_and_exports_for_processing(store: &dyn St
 
     let plan = rights::plan_block(reread(store, &record).await, false, now);
     rights::apply(store, &plan, ACTOR).await.unwrap();
-    let all = store.all_records().await.unwrap();
+    let all = store.list_records().await.unwrap();
     assert_eq!(
         rights::processable(&all, Some("newsletter"), now)
             .filter(|r| r.id == record.id)
