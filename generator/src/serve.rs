@@ -25,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kelisim_relay::config::RelayConfig;
 use kelisim_relay::manifest::ConsentManifest;
+use kelisim_relay::outbox::Channel;
 use kelisim_relay::store::Store;
 use kelisim_relay::{AppState, SqliteStore};
 use notify::{EventKind, RecursiveMode, Watcher};
@@ -35,6 +36,10 @@ use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
 use crate::build::{BuildOptions, build};
+
+mod mailbox;
+pub use mailbox::MAIL_PATH;
+use mailbox::Mailbox;
 
 /// Where the preview keeps its state, under the site root.
 pub const STATE_DIR: &str = ".kelisim";
@@ -127,6 +132,8 @@ struct Preview {
     events: broadcast::Sender<LiveEvent>,
     /// Serializes rebuilds: a burst of saves never runs two builds at once.
     rebuilding: Mutex<()>,
+    /// Mail the preview's relay would have sent.
+    mailbox: Arc<Mailbox>,
 }
 
 /// A running preview server.
@@ -204,6 +211,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningPreview, ServeError> 
         status: RwLock::new(BuildStatus::Ok),
         events: broadcast::channel(16).0,
         rebuilding: Mutex::new(()),
+        mailbox: Arc::new(Mailbox::new()),
     });
 
     let first = Arc::clone(&preview);
@@ -237,6 +245,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningPreview, ServeError> 
         // The watcher must live as long as the server: dropping it stops watching.
         let _watcher = watcher;
         let rebuilds = tokio::spawn(rebuild_on_change(Arc::clone(&preview), changes_rx));
+        let delivery = preview.mailbox.spawn();
         let events = preview.events.clone();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -245,6 +254,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningPreview, ServeError> 
             })
             .await;
         rebuilds.abort();
+        delivery.abort();
         if let Err(error) = served {
             eprintln!("error: the preview server stopped: {error}");
         }
@@ -333,10 +343,28 @@ impl Preview {
         let json = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let manifest = ConsentManifest::from_json(&json).map_err(|e| e.to_string())?;
-        let state = AppState::from_config(Arc::clone(&self.store), manifest, &self.relay_config)
-            .and_then(|s| s.with_allowed_origins(&self.origins))
-            .map_err(|e| format!("the form relay cannot use this build: {e}"))?;
+        let state = AppState::from_config(
+            Arc::clone(&self.store),
+            manifest.clone(),
+            &self.relay_config,
+        )
+        .and_then(|s| s.with_allowed_origins(&self.origins))
+        .map_err(|e| format!("the form relay cannot use this build: {e}"))?
+        // The operator's notification is captured too, so the editor sees both mails.
+        .with_notify_channels(&[Channel::Email])
+        .with_delivery_kick(Arc::clone(&self.mailbox.kick));
         let endpoint = state.endpoint_path().to_owned();
+        let key = self
+            .relay_config
+            .hmac_key()
+            .map_err(|e| format!("the form relay has no key: {e}"))?;
+        self.mailbox.use_build(
+            Arc::clone(&self.store),
+            key,
+            &manifest,
+            &endpoint,
+            state.messages().clone(),
+        );
         Ok((endpoint, kelisim_relay::app(state)))
     }
 }
@@ -390,6 +418,10 @@ fn router(preview: Arc<Preview>) -> Router {
         .route(LIVERELOAD_PATH, get(livereload_js))
         .route(EVENTS_PATH, get(events))
         .route(STATUS_PATH, get(status))
+        .route(
+            MAIL_PATH,
+            get(mailbox::page).with_state(Arc::clone(&preview.mailbox)),
+        )
         .fallback(dispatch)
         .with_state(preview)
 }
@@ -445,8 +477,13 @@ async fn dispatch(State(preview): State<Arc<Preview>>, request: Request) -> Resp
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
+    // The endpoint and the routes under it (the double opt-in `/confirm`).
     if let Some((endpoint, relay)) = relay
-        && request.uri().path() == endpoint
+        && request
+            .uri()
+            .path()
+            .strip_prefix(endpoint.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     {
         return match relay.oneshot(request).await {
             Ok(response) => response,

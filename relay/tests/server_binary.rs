@@ -504,3 +504,46 @@ fn posts_over_the_rate_limit_get_429_with_retry_after() {
         assert!(!logs.contains(address), "an address leaked into the logs");
     }
 }
+
+#[test]
+fn the_operator_reads_the_inbox_shows_a_record_and_answers_it() {
+    let server = Server::start();
+    assert_eq!(form(&server, &fields("ru"), None).status, 303);
+    let rows: serde_json::Value =
+        serde_json::from_str(&server.command(&["inbox", "--json"])).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let id = rows[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(rows[0]["language"], "ru");
+    let table = server.command(&["inbox"]);
+    assert!(table.lines().next().unwrap().starts_with("id"), "{table}");
+    assert!(table.contains(&id), "{table}");
+
+    let shown = server.command(&["records", "show", &id]);
+    assert!(shown.contains(EMAIL), "{shown}");
+    assert!(shown.contains("Policy"), "{shown}");
+    let out = server.command(&["records", "answer", &id, "--by", "aigerim"]);
+    assert!(out.contains("marked answered by aigerim"), "{out}");
+    assert!(server.command(&["inbox"]).contains("The inbox is empty."));
+    let all: serde_json::Value =
+        serde_json::from_str(&server.command(&["inbox", "--all", "--json"])).unwrap();
+    assert_eq!(all[0]["answered"], true);
+    // Nothing but the answer changed.
+    let record: serde_json::Value =
+        serde_json::from_str(&server.command(&["records", "show", &id, "--json"])).unwrap();
+    assert_eq!(record["answered"]["by"], "aigerim");
+    assert_eq!(record["state"], "active");
+    // The fixture site asks no confirmation for its newsletter, so the grant is in force and
+    // the person is on the list (the double opt-in case is in tests/delivery.rs).
+    let list: serde_json::Value = serde_json::from_str(&server.command(&[
+        "records",
+        "list",
+        "--purpose",
+        "newsletter",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["email"], EMAIL);
+    assert_eq!(list[0]["id"], id.as_str());
+}
