@@ -33,6 +33,10 @@ pub enum AuditAction {
     Rekey,
     /// The first command or `serve` on a store stored the key-check value.
     KeyCheckStored,
+    /// A data-subject request was entered or confirmed.
+    RequestOpened,
+    /// A data-subject request was closed.
+    RequestClosed,
 }
 
 impl AuditAction {
@@ -50,6 +54,8 @@ impl AuditAction {
             Self::PurgeExpired => "purge_expired",
             Self::Rekey => "rekey",
             Self::KeyCheckStored => "key_check_stored",
+            Self::RequestOpened => "request_opened",
+            Self::RequestClosed => "request_closed",
         }
     }
 }

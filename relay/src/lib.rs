@@ -15,6 +15,7 @@ pub mod key_check;
 pub mod manifest;
 pub mod outbox;
 pub mod record;
+pub mod requests;
 pub mod secret;
 pub mod store;
 

@@ -88,6 +88,9 @@ enum Command {
     /// Apply retention per purpose (§5.7, §8.8): delete records past it, drop the data of
     /// purposes whose retention ended. Run daily (with --yes).
     PurgeExpired,
+    /// Data-subject requests and their deadlines: open, list (--overdue), close.
+    #[command(subcommand)]
+    Requests(rights_cli::RequestsCommand),
     /// Show the audit log of operator actions and data-subject requests.
     Audit(rights_cli::AuditArgs),
     /// Re-derive every lookup hash under a new HMAC key (resumable).
@@ -201,6 +204,17 @@ async fn main() -> anyhow::Result<()> {
         Command::PurgeExpired => {
             let store = open_checked_store(&config, &cli.confirm).await?.0;
             rights_cli::purge(store.as_ref(), &cli.confirm).await
+        }
+        Command::Requests(command) => {
+            let (store, key) = open_checked_store(&config, &cli.confirm).await?;
+            rights_cli::requests(
+                command,
+                store.as_ref(),
+                &key,
+                &config.request_deadline_days,
+                &cli.confirm,
+            )
+            .await
         }
         Command::Audit(args) => {
             let store = open_checked_store(&config, &cli.confirm).await?.0;

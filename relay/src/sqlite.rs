@@ -18,6 +18,7 @@ use crate::audit::AuditEntry;
 use crate::key_check::KeyState;
 use crate::outbox::{LEASE, OutboxId, OutboxItem};
 use crate::record::{ConsentRecord, RecordId, RecordState};
+use crate::requests::SubjectRequest;
 use crate::store::{DedupKeys, Inserted, Store, StoreError};
 
 /// The schema this code writes; `PRAGMA user_version` holds the one a file has.
@@ -39,6 +40,11 @@ const RIGHTS_MIGRATION: &str = r"
     CREATE TABLE meta (
         name        TEXT PRIMARY KEY,
         value       TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE requests (
+        id          TEXT PRIMARY KEY,
+        revision    INTEGER NOT NULL,
+        body        TEXT NOT NULL
     ) STRICT;
 ";
 
@@ -298,6 +304,15 @@ fn read_key_state(conn: &Connection) -> Result<KeyState, StoreError> {
             .map_err(|_| StoreError::Corrupt("the stored key-check state".to_owned())),
         None => Ok(KeyState::default()),
     }
+}
+
+fn request_json(request: &SubjectRequest) -> Result<String, StoreError> {
+    serde_json::to_string(request)
+        .map_err(|_| StoreError::Backend("request serialization failed".to_owned()))
+}
+
+fn request_from_json(body: &str) -> Result<SubjectRequest, StoreError> {
+    serde_json::from_str(body).map_err(|_| StoreError::Corrupt("a stored request".to_owned()))
 }
 
 fn millis(t: OffsetDateTime) -> i64 {
@@ -727,6 +742,81 @@ impl Store for SqliteStore {
                     serde_json::from_str(b)
                         .map_err(|_| StoreError::Corrupt("an audit entry".to_owned()))
                 },
+            )
+        })
+        .await
+    }
+
+    async fn insert_request(&self, request: &SubjectRequest) -> Result<(), StoreError> {
+        let body = request_json(request)?;
+        let id = request.id.to_string();
+        let revision = revision_value(request.revision);
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO requests (id, revision, body) VALUES (?1, ?2, ?3)",
+                params![id, revision, body],
+            )
+            .map_err(map_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_request(&self, id: uuid::Uuid) -> Result<Option<SubjectRequest>, StoreError> {
+        self.run(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM requests WHERE id = ?1",
+                [id.to_string()],
+                request_from_json,
+            )
+            .map(|mut found| found.pop())
+        })
+        .await
+    }
+
+    async fn update_request(&self, request: &SubjectRequest) -> Result<bool, StoreError> {
+        let mut stored = request.clone();
+        stored.revision = request.revision + 1;
+        let body = request_json(&stored)?;
+        let id = request.id.to_string();
+        let (old, new) = (
+            revision_value(request.revision),
+            revision_value(stored.revision),
+        );
+        self.run(move |conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE requests SET body = ?2, revision = ?3 WHERE id = ?1 AND revision = ?4",
+                    params![id, body, new, old],
+                )
+                .map_err(map_err)?;
+            if changed == 0 {
+                let exists: Option<i64> = conn
+                    .query_row("SELECT 1 FROM requests WHERE id = ?1", [&id], |row| {
+                        row.get(0)
+                    })
+                    .optional()
+                    .map_err(map_err)?;
+                return match exists {
+                    Some(_) => Err(StoreError::Conflict(format!("request {id}"))),
+                    None => Ok(false),
+                };
+            }
+            // Closing a request removes the address it held.
+            scrub(conn)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn list_requests(&self) -> Result<Vec<SubjectRequest>, StoreError> {
+        self.run(|conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM requests ORDER BY id",
+                [],
+                request_from_json,
             )
         })
         .await

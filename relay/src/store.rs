@@ -12,6 +12,7 @@ use crate::audit::AuditEntry;
 use crate::key_check::KeyState;
 use crate::outbox::{OutboxId, OutboxItem};
 use crate::record::{ConsentRecord, RecordId};
+use crate::requests::SubjectRequest;
 
 /// Keys that make a second, identical submission a no-op.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +156,19 @@ pub trait Store: Send + Sync {
         &self,
         since: Option<OffsetDateTime>,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Stores a new data-subject request.
+    async fn insert_request(&self, request: &SubjectRequest) -> Result<(), StoreError>;
+
+    /// The request with this id.
+    async fn get_request(&self, id: uuid::Uuid) -> Result<Option<SubjectRequest>, StoreError>;
+
+    /// Replaces a request if the stored copy still has `request.revision` (the stored copy
+    /// then has one more); false when there is none, [`StoreError::Conflict`] when it changed.
+    async fn update_request(&self, request: &SubjectRequest) -> Result<bool, StoreError>;
+
+    /// Every request, oldest first.
+    async fn list_requests(&self) -> Result<Vec<SubjectRequest>, StoreError>;
 
     /// The stored key-check state (the default when none is stored).
     async fn key_state(&self) -> Result<KeyState, StoreError>;

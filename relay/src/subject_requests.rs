@@ -12,6 +12,7 @@
 //! with every record, so the operator needs the address and the relay's key, and the store
 //! keeps no index of clear addresses.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use time::{Duration, OffsetDateTime};
@@ -23,6 +24,7 @@ use crate::key_check::{KeyMismatch, KeyState};
 use crate::record::{
     ConsentRecord, DropReason, FieldChange, RecordId, RecordState, Rectification, category,
 };
+use crate::requests::{Channel as RequestChannel, Outcome, RequestKind, SubjectRequest};
 use crate::store::{Store, StoreError};
 
 /// How long a rectification keeps the old values (to undo a mistaken correction) by default.
@@ -50,6 +52,10 @@ pub enum SubjectRequestError {
     NotHeld { id: RecordId, field: String },
     #[error("`{0}` is not `field=value`")]
     NotAnAssignment(String),
+    #[error("no request has the id {0}")]
+    NoSuchRequest(uuid::Uuid),
+    #[error("the request {0} is already closed")]
+    AlreadyClosed(uuid::Uuid),
     #[error(transparent)]
     Key(#[from] KeyMismatch),
     #[error(transparent)]
@@ -607,6 +613,77 @@ pub async fn check_key(
 pub async fn verify_key(store: &dyn Store, key: &HmacKey) -> Result<(), SubjectRequestError> {
     store.key_state().await?.admits(&key.key_check())?;
     Ok(())
+}
+
+/// Enters a request received by mail or letter (`requests open`): confirmed at once, due
+/// after the kind's deadline. Audited without the address.
+pub async fn open_request(
+    store: &dyn Store,
+    key: &HmacKey,
+    kind: RequestKind,
+    email: &str,
+    language: &str,
+    deadlines: &BTreeMap<String, u32>,
+    actor: &str,
+) -> Result<SubjectRequest, SubjectRequestError> {
+    let email = Email::parse(email).map_err(|_| SubjectRequestError::InvalidEmail)?;
+    let now = OffsetDateTime::now_utc();
+    let mut request = SubjectRequest::new(
+        kind,
+        RequestChannel::Operator,
+        language,
+        email.as_str(),
+        &key.email_hmac(&email),
+        now,
+    );
+    request.confirm(deadlines, now);
+    store.insert_request(&request).await?;
+    store
+        .append_audit(&AuditEntry::new(
+            actor,
+            AuditAction::RequestOpened,
+            None,
+            0,
+            format!("{} request {}", kind.as_str(), request.id),
+        ))
+        .await?;
+    Ok(request)
+}
+
+/// Closes a request with its outcome; the address it held is removed. Conditional on the
+/// revision read, like every update.
+pub async fn close_request(
+    store: &dyn Store,
+    id: uuid::Uuid,
+    outcome: Outcome,
+    actor: &str,
+) -> Result<SubjectRequest, SubjectRequestError> {
+    let mut request = store
+        .get_request(id)
+        .await?
+        .ok_or(SubjectRequestError::NoSuchRequest(id))?;
+    if !request.close(outcome, OffsetDateTime::now_utc()) {
+        return Err(SubjectRequestError::AlreadyClosed(id));
+    }
+    if !store.update_request(&request).await? {
+        return Err(SubjectRequestError::NoSuchRequest(id));
+    }
+    store
+        .append_audit(&AuditEntry::new(
+            actor,
+            AuditAction::RequestClosed,
+            None,
+            0,
+            format!(
+                "{} request {}: {}",
+                request.kind.as_str(),
+                request.id,
+                outcome.as_str()
+            ),
+        ))
+        .await?;
+    request.revision += 1;
+    Ok(request)
 }
 
 /// What `rekey` did.

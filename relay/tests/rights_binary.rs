@@ -356,3 +356,42 @@ async fn a_wrong_key_is_refused_in_plain_words_and_rekey_moves_every_lookup() {
     let old = run(&db, &["records", "find", "--email", EMAIL]);
     assert!(!old.ok && old.stderr.contains("does not match"));
 }
+
+#[tokio::test]
+async fn requests_are_opened_listed_with_due_dates_and_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    post(&db, "kk").await;
+    let opened = run_with(
+        &db,
+        HMAC_KEY_HEX,
+        &[
+            "requests", "open", "--kind", "access", "--email", "-", "--lang", "ru",
+        ],
+        &format!("{EMAIL}\n"),
+    );
+    assert!(opened.ok, "{}", opened.stderr);
+    let id = opened.stdout.split_whitespace().nth(1).unwrap().to_owned();
+    let listed = ok(&db, &["requests", "list"]);
+    assert!(
+        listed.contains(&id) && listed.contains("access"),
+        "{listed}"
+    );
+    assert!(listed.contains(EMAIL), "the operator sees where to answer");
+    assert!(ok(&db, &["requests", "list", "--overdue"]).contains("no request"));
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&db, &["requests", "list", "--json"])).unwrap();
+    assert_eq!(json[0]["kind"], "access");
+    assert!(json[0]["due_at"].is_string());
+
+    let bad = run(&db, &["requests", "close", &id, "--outcome", "whatever"]);
+    assert!(!bad.ok);
+    let closed = ok(&db, &["requests", "close", &id, "--outcome", "done"]);
+    assert!(closed.contains("closed: done"), "{closed}");
+    assert!(ok(&db, &["requests", "list"]).contains("no request"));
+    let all = ok(&db, &["requests", "list", "--all"]);
+    assert!(all.contains(&id) && !all.contains(EMAIL), "{all}");
+    let audit = ok(&db, &["audit"]);
+    assert!(audit.contains("request_opened") && audit.contains("request_closed"));
+    assert!(!audit.contains(EMAIL));
+}

@@ -55,6 +55,7 @@ use crate::audit::AuditEntry;
 use crate::key_check::KeyState;
 use crate::outbox::{LEASE, OutboxId, OutboxItem};
 use crate::record::{ConsentRecord, RecordId};
+use crate::requests::SubjectRequest;
 use crate::store::{DedupKeys, Inserted, Store, StoreError};
 use errors::{backend_error, from_sdk};
 
@@ -813,6 +814,22 @@ impl Store for DynamoStore {
         since: Option<OffsetDateTime>,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         self.audit_entries(since).await
+    }
+
+    async fn insert_request(&self, request: &SubjectRequest) -> Result<(), StoreError> {
+        self.put_request(request).await
+    }
+
+    async fn get_request(&self, id: uuid::Uuid) -> Result<Option<SubjectRequest>, StoreError> {
+        self.read_request(id).await
+    }
+
+    async fn update_request(&self, request: &SubjectRequest) -> Result<bool, StoreError> {
+        self.replace_request(request).await
+    }
+
+    async fn list_requests(&self) -> Result<Vec<SubjectRequest>, StoreError> {
+        self.every_request().await
     }
 
     async fn key_state(&self) -> Result<KeyState, StoreError> {

@@ -4,7 +4,8 @@
 //! | item | `pk` | other attributes |
 //! |---|---|---|
 //! | audit entry | `AUDIT#<uuid>` | `kind=audit`, `sort_key` (time, then id), `body` (JSON) |
-//! | key-check state | `META#key_state` | `kind=meta`, `value` (JSON) |
+//! | key-check state | `META#key_state` | `kind=meta`, `body` (JSON) |
+//! | data-subject request | `REQ#<uuid>` | `kind=request`, `sort_key` (the id), `revision`, `body` (JSON) |
 //!
 //! Audit entries are read through the GSI `by_kind_sort` (`kind`, `sort_key`), records by
 //! phone through `by_phone_hmac`: no look-up scans the table.
@@ -24,6 +25,7 @@ use super::{
 use crate::audit::AuditEntry;
 use crate::key_check::KeyState;
 use crate::record::{ConsentRecord, RecordId, RecordState};
+use crate::requests::SubjectRequest;
 use crate::store::StoreError;
 
 /// On a record: its revision (see [`crate::store::Store::update`]).
@@ -34,6 +36,7 @@ pub const ATTR_PHONE_HMAC: &str = "phone_hmac";
 pub const ATTR_BODY: &str = "body";
 pub const KIND_AUDIT: &str = "audit";
 pub const KIND_META: &str = "meta";
+pub const KIND_REQUEST: &str = "request";
 /// GSI on `phone_hmac`, projecting whole items.
 pub const INDEX_BY_PHONE_HMAC: &str = "by_phone_hmac";
 const KEY_STATE_PK: &str = "META#key_state";
@@ -311,4 +314,105 @@ impl DynamoStore {
             Err(err) => Err(from_sdk("PutItem (key state)", err)),
         }
     }
+
+    fn request_item(
+        request: &SubjectRequest,
+        revision: u64,
+    ) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let mut stored = request.clone();
+        stored.revision = revision;
+        let body = serde_json::to_string(&stored)
+            .map_err(|e| backend_error("serialize request", &e.classify_name()))?;
+        Ok(HashMap::from([
+            (ATTR_PK.to_owned(), s(request_pk(request.id))),
+            (ATTR_KIND.to_owned(), s(KIND_REQUEST)),
+            (ATTR_SORT_KEY.to_owned(), s(request.id.to_string())),
+            (
+                ATTR_REVISION.to_owned(),
+                n(i64::try_from(revision).unwrap_or(i64::MAX)),
+            ),
+            (ATTR_BODY.to_owned(), s(body)),
+        ]))
+    }
+
+    fn parse_request(item: &HashMap<String, AttributeValue>) -> Result<SubjectRequest, StoreError> {
+        item.get(ATTR_BODY)
+            .and_then(|v| v.as_s().ok())
+            .and_then(|b| serde_json::from_str(b).ok())
+            .ok_or_else(|| StoreError::Corrupt("a stored request".to_owned()))
+    }
+
+    pub(super) async fn put_request(&self, request: &SubjectRequest) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::request_item(request, request.revision)?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", ATTR_PK)
+            .send()
+            .await
+            .map_err(|e| from_sdk("PutItem (request)", e))?;
+        Ok(())
+    }
+
+    pub(super) async fn read_request(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<Option<SubjectRequest>, StoreError> {
+        self.get_item(&request_pk(id), "GetItem (request)")
+            .await?
+            .as_ref()
+            .map(Self::parse_request)
+            .transpose()
+    }
+
+    pub(super) async fn replace_request(
+        &self,
+        request: &SubjectRequest,
+    ) -> Result<bool, StoreError> {
+        let revision = i64::try_from(request.revision).unwrap_or(i64::MAX);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::request_item(request, request.revision + 1)?))
+            .condition_expression("#rev = :old")
+            .expression_attribute_names("#rev", ATTR_REVISION)
+            .expression_attribute_values(":old", n(revision))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
+                match self.read_request(request.id).await? {
+                    Some(_) => Err(StoreError::Conflict(format!("request {}", request.id))),
+                    None => Ok(false),
+                }
+            }
+            Err(err) => Err(from_sdk("PutItem (request)", err)),
+        }
+    }
+
+    pub(super) async fn every_request(&self) -> Result<Vec<SubjectRequest>, StoreError> {
+        let items = self
+            .query_all(
+                INDEX_BY_KIND_SORT,
+                "#kind = :kind",
+                &[("#kind", ATTR_KIND)],
+                &[(":kind", s(KIND_REQUEST))],
+                "Query (requests)",
+            )
+            .await?;
+        let mut requests = items
+            .iter()
+            .map(Self::parse_request)
+            .collect::<Result<Vec<_>, _>>()?;
+        requests.sort_by_key(|r| r.id);
+        Ok(requests)
+    }
+}
+
+/// `REQ#<uuid>`.
+pub fn request_pk(id: uuid::Uuid) -> String {
+    format!("REQ#{id}")
 }

@@ -15,6 +15,7 @@ use kelisim_relay::key_check::KeyState;
 use kelisim_relay::manifest::ConsentManifest;
 use kelisim_relay::outbox::{OutboxId, OutboxItem};
 use kelisim_relay::record::{ConsentRecord, RecordId};
+use kelisim_relay::requests::SubjectRequest;
 use kelisim_relay::sqlite::SqliteStore;
 use kelisim_relay::store::{DedupKeys, Inserted, Store, StoreError};
 use kelisim_relay::{AppState, app};
@@ -131,6 +132,18 @@ impl Store for FailingStore {
         Err(StoreError::Backend("injected failure".to_owned()))
     }
     async fn audit_since(&self, _: Option<OffsetDateTime>) -> Result<Vec<AuditEntry>, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn insert_request(&self, _: &SubjectRequest) -> Result<(), StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn get_request(&self, _: uuid::Uuid) -> Result<Option<SubjectRequest>, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn update_request(&self, _: &SubjectRequest) -> Result<bool, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn list_requests(&self) -> Result<Vec<SubjectRequest>, StoreError> {
         Err(StoreError::Backend("injected failure".to_owned()))
     }
     async fn key_state(&self) -> Result<KeyState, StoreError> {

@@ -103,6 +103,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     people.push(anonymize_keeps_the_stamp_and_drops_the_person(s).await);
     people.push(purge_is_per_purpose(s).await);
     people.push(erase_leaves_audit_entries_that_point_to_nothing_personal(s).await);
+    people.push(requests_get_due_dates_and_close_without_the_address(s).await);
     audit_entries_hold_no_personal_data(s, &people).await;
     rekey_rederives_lookups_resumably(s).await;
 }
@@ -537,4 +538,57 @@ pub async fn rekey_rederives_lookups_resumably(store: &dyn Store) {
     // A second run finds nothing left to do.
     let again = rights::rekey(store, &key_b(), &key_b(), ACTOR).await;
     assert!(again.is_ok(), "{again:?}");
+}
+
+pub async fn requests_get_due_dates_and_close_without_the_address(store: &dyn Store) -> Person {
+    use kelisim_relay::requests::{Outcome, RequestKind, RequestStatus, default_deadlines};
+    let person = Person::new();
+    let now = OffsetDateTime::now_utc();
+    let opened = rights::open_request(
+        store,
+        &key_a(),
+        RequestKind::Erasure,
+        &person.email,
+        "ru",
+        &default_deadlines(),
+        ACTOR,
+    )
+    .await
+    .unwrap();
+    let due = opened.due_at.expect("confirmed at once, so due");
+    assert!(due >= now + Duration::days(3) - Duration::minutes(1));
+    assert!(due <= OffsetDateTime::now_utc() + Duration::days(3));
+    let stored = store.get_request(opened.id).await.unwrap().expect("stored");
+    assert_eq!(stored, opened);
+    assert_eq!(stored.status(now), RequestStatus::Open);
+    assert_eq!(
+        stored.status(now + Duration::days(4)),
+        RequestStatus::Overdue
+    );
+    let listed = store.list_requests().await.unwrap();
+    assert!(listed.iter().any(|r| r.id == opened.id));
+
+    // Two operators close it at once from the same read: one wins.
+    let mut stale = stored.clone();
+    let closed = rights::close_request(store, opened.id, Outcome::Done, ACTOR)
+        .await
+        .unwrap();
+    assert!(closed.email.is_empty() && closed.email_hmac.is_empty());
+    let again = store.get_request(opened.id).await.unwrap().unwrap();
+    assert_eq!(again.outcome, Some(Outcome::Done));
+    assert!(again.email.is_empty(), "a closed request holds no address");
+    stale.close(Outcome::Refused, now);
+    assert!(matches!(
+        store.update_request(&stale).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        rights::close_request(store, opened.id, Outcome::Done, ACTOR).await,
+        Err(SubjectRequestError::AlreadyClosed(_))
+    ));
+    assert!(matches!(
+        rights::close_request(store, Uuid::now_v7(), Outcome::Done, ACTOR).await,
+        Err(SubjectRequestError::NoSuchRequest(_))
+    ));
+    person
 }
