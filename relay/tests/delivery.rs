@@ -435,3 +435,44 @@ async fn a_blocked_record_is_not_notified_about_nor_mailed() {
         "nothing is sent about a blocked record"
     );
 }
+
+#[tokio::test]
+async fn include_personal_data_is_an_explicit_opt_in_that_puts_the_message_in_the_mail() {
+    let sink = SmtpSink::start().await;
+    let relay = relay(&[Channel::Email]);
+    let id = relay.submit("kk", false).await;
+    let settings = DeliverySettings {
+        notify_to: vec![OPERATOR_INBOX.to_owned()],
+        operator_language: "ru".to_owned(),
+        include_personal_data: true,
+        public_url: PUBLIC_URL.to_owned(),
+    };
+    let deliverer = Deliverer::new(
+        relay.store.clone(),
+        hmac_key(),
+        Arc::new(relay.manifest.clone()),
+        Messages::from_manifest(&relay.manifest).unwrap(),
+        settings,
+    )
+    .with_mailer(mailer(&sink.url()));
+    assert_eq!(
+        deliverer
+            .run_once(OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+            .delivered,
+        1
+    );
+    let body = sink.received()[0].body();
+    assert!(
+        body.contains("Обращение (включён параметр include_personal_data = true)"),
+        "{body}"
+    );
+    for value in [SURNAME, FIRST_NAME, EMAIL, PHONE_E164, MESSAGE] {
+        assert!(
+            body.contains(value),
+            "{value} is in the opted-in mail: {body}"
+        );
+    }
+    assert!(body.contains(&id.to_string()));
+}

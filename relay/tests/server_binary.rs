@@ -3,7 +3,10 @@
 #![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+#[path = "support/smtp_sink.rs"]
+mod smtp_sink;
+
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -546,4 +549,87 @@ fn the_operator_reads_the_inbox_shows_a_record_and_answers_it() {
     assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list[0]["email"], EMAIL);
     assert_eq!(list[0]["id"], id.as_str());
+}
+
+#[test]
+fn serve_mails_the_operator_in_the_background_without_personal_data() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sink = runtime.block_on(smtp_sink::SmtpSink::start());
+    let url = sink.url();
+    let server = Server::start_with_env(&[
+        ("KELISIM_SMTP_URL", url.as_str()),
+        ("KELISIM_MAIL_FROM", "relay@woow.kz"),
+        ("KELISIM_NOTIFY_TO", "info@woow.kz"),
+    ]);
+    let answer = json(&server, &fields("kk"), Some(SITE));
+    assert_eq!(answer.status, 201);
+    let id = answer.json()["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while sink.received().is_empty() {
+        assert!(Instant::now() < deadline, "no notification within 15 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mails = sink.received();
+    assert_eq!(
+        mails.len(),
+        1,
+        "one notification, no confirmation (no double opt-in here)"
+    );
+    let body = mails[0].body();
+    assert!(body.contains(&id), "{body}");
+    for value in [SURNAME, EMAIL, MESSAGE, "777"] {
+        assert!(
+            !mails[0].raw.contains(value) && !body.contains(value),
+            "{value} leaked"
+        );
+    }
+    // The item is removed right after the server accepted the mail.
+    let mut status = server.command(&["deliver", "--status"]);
+    while !status.contains("The outbox is empty.") {
+        assert!(Instant::now() < deadline, "still queued: {status}");
+        std::thread::sleep(Duration::from_millis(50));
+        status = server.command(&["deliver", "--status"]);
+    }
+    assert_eq!(sink.received().len(), 1, "and it was sent once");
+}
+
+#[test]
+fn serve_refuses_to_start_with_plain_smtp_to_a_remote_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg("--manifest")
+        .arg(fixture())
+        .arg("--db")
+        .arg(dir.path().join("relay.sqlite"))
+        .env("KELISIM_HMAC_KEY", KEY)
+        .env("KELISIM_SMTP_URL", "smtp://mail.example.kz:25")
+        .env("KELISIM_SMTP_PASSWORD", "hunter2-do-not-print")
+        .env("KELISIM_MAIL_FROM", "relay@woow.kz")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unencrypted"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
+fn a_persons_email_can_come_from_standard_input() {
+    let server = Server::start();
+    assert_eq!(form(&server, &fields("kk"), None).status, 303);
+    let mut child = Command::new(BIN)
+        .args(["export", "--email", "-", "--db"])
+        .arg(server.db())
+        .env("KELISIM_HMAC_KEY", KEY)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{EMAIL}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let exported: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(exported.as_array().unwrap().len(), 1);
+    assert_eq!(exported[0]["subject"]["email"], EMAIL);
 }
