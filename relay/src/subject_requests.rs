@@ -98,6 +98,18 @@ pub async fn export(
     find(store, key, Lookup::Email(email)).await
 }
 
+/// The person's records as they are given to the person (§4.1): everything held about
+/// them, but no other person's name, so the operator's staff member who marked a message
+/// answered is named only as "operator".
+pub fn for_the_person(mut records: Vec<ConsentRecord>) -> Vec<ConsentRecord> {
+    for record in &mut records {
+        if let Some(answered) = &mut record.answered {
+            answered.by = "operator".to_owned();
+        }
+    }
+    records
+}
+
 /// The record with this id.
 pub async fn get(store: &dyn Store, id: RecordId) -> Result<ConsentRecord, SubjectRequestError> {
     store

@@ -123,6 +123,25 @@ async fn find_export_withdraw_with_confirmation_dry_run_and_stdin() {
     );
     assert!(kk.contains("Сіз туралы сақталған деректер"));
 
+    let unknown = run(
+        &db,
+        &[
+            "records",
+            "withdraw",
+            "--email",
+            EMAIL,
+            "--purpose",
+            "newsleter",
+            "--yes",
+        ],
+    );
+    assert!(
+        !unknown.ok
+            && unknown
+                .stderr
+                .contains("no record of this person has the purpose")
+    );
+
     // --dry-run shows the plan and changes nothing.
     let dry = ok(
         &db,
@@ -247,6 +266,12 @@ async fn rectify_block_anonymize_erase_and_an_audit_log_without_personal_data() 
     assert_eq!(record["subject"]["surname"], "Жаңаева");
     assert_eq!(record["history"][0]["changes"][0]["field"], "surname");
     assert_eq!(record["history"][0]["changes"][0]["old"], SURNAME);
+
+    // The access answer names no other person: not the staff member who answered.
+    ok(&db, &["records", "answer", &id]);
+    let exported = ok(&db, &["records", "export", "--email", EMAIL]);
+    assert!(exported.contains("\"answered\""), "{exported}");
+    assert!(!exported.contains("test-operator"), "{exported}");
 
     assert!(ok(&db, &["records", "block", &id, "--yes"]).contains("1 record(s) blocked"));
     assert!(ok(&db, &["records", "find", "--email", EMAIL]).contains("(blocked)"));

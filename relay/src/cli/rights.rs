@@ -287,7 +287,7 @@ pub async fn run(
             lang,
         } => {
             let email = email_arg(&email)?;
-            let records = rights::export(store, key, &email).await?;
+            let records = rights::for_the_person(rights::export(store, key, &email).await?);
             let detail = match format {
                 ExportFormat::Json => "json",
                 ExportFormat::Html => "html",
@@ -327,6 +327,21 @@ pub async fn run(
             let stdin_used = email == "-";
             let email = email_arg(&email)?;
             let records = rights::export(store, key, &email).await?;
+            if let Some(purpose) = &purpose
+                && !records.is_empty()
+                && !records
+                    .iter()
+                    .any(|r| r.consent.purposes.iter().any(|p| &p.purpose == purpose))
+            {
+                bail!(
+                    "no record of this person has the purpose `{}`",
+                    purpose
+                        .chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .take(32)
+                        .collect::<String>()
+                );
+            }
             let plan = rights::plan_withdraw(records, purpose.as_deref(), now);
             let changed = confirm_and_apply(store, &plan, confirm, stdin_used).await?;
             report(confirm, changed, "updated");
