@@ -26,6 +26,8 @@ pub mod env {
     /// Comma-separated `purpose=days`, e.g. `reply=365,newsletter=1095`.
     pub const RETENTION_DAYS: &str = "KELISIM_RETENTION_DAYS";
     pub const FINGERPRINT_WINDOW_SECS: &str = "KELISIM_FINGERPRINT_WINDOW_SECS";
+    /// Comma-separated `kind=days`, e.g. `access=15,erasure=3`.
+    pub const REQUEST_DEADLINE_DAYS: &str = "KELISIM_REQUEST_DEADLINE_DAYS";
     pub const STORAGE_LOCATION: &str = "KELISIM_STORAGE_LOCATION";
     /// The key itself, hex or base64, at least 32 bytes.
     pub const HMAC_KEY: &str = "KELISIM_HMAC_KEY";
@@ -223,6 +225,10 @@ pub struct RelayConfig {
     /// Days to keep each purpose's data. Defaults: reply 365, newsletter 1095. Settings to
     /// confirm with counsel, not legal advice.
     pub retention_days: BTreeMap<String, u32>,
+    /// Days to answer a data-subject request, per kind (`access`, `rectification`,
+    /// `withdrawal`, `blocking`, `erasure`), counted from its confirmation. Settings, not
+    /// legal advice: see [`crate::requests`].
+    pub request_deadline_days: BTreeMap<String, u32>,
     /// Seconds during which an identical submission counts as a double click.
     pub fingerprint_window_secs: u64,
     /// Written into each consent stamp; `None`: a description of the configured store.
@@ -245,6 +251,7 @@ impl Default for RelayConfig {
             manifest: PathBuf::from("public/consent-manifest.json"),
             endpoint_path: None,
             allowed_origins: Vec::new(),
+            request_deadline_days: crate::requests::default_deadlines(),
             retention_days: DEFAULT_RETENTION_DAYS
                 .iter()
                 .map(|(p, d)| ((*p).to_owned(), *d))
@@ -299,6 +306,12 @@ impl RelayConfig {
             config
                 .retention_days
                 .entry(purpose.to_owned())
+                .or_insert(days);
+        }
+        for (kind, days) in crate::requests::DEFAULT_DEADLINE_DAYS {
+            config
+                .request_deadline_days
+                .entry(kind.to_owned())
                 .or_insert(days);
         }
         Ok(config)
@@ -427,6 +440,21 @@ impl RelayConfig {
                     });
                 };
                 self.retention_days.insert(purpose, days);
+            }
+        }
+        if let Some(list) = var(env::REQUEST_DEADLINE_DAYS) {
+            for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                let parsed = item.split_once('=').and_then(|(k, d)| {
+                    let kind = crate::requests::RequestKind::parse(k.trim())?;
+                    Some((kind.as_str().to_owned(), d.trim().parse::<u32>().ok()?))
+                });
+                let Some((kind, days)) = parsed else {
+                    return Err(ConfigError::Env {
+                        var: env::REQUEST_DEADLINE_DAYS,
+                        reason: format!("`{item}` is not `kind=days` with a known kind"),
+                    });
+                };
+                self.request_deadline_days.insert(kind, days);
             }
         }
         if let Some(secs) = var(env::FINGERPRINT_WINDOW_SECS) {
@@ -616,6 +644,10 @@ mod tests {
         let example = RelayConfig::from_toml_str(include_str!("../kelisim-relay.example.toml"))?;
         let defaults = RelayConfig::default();
         assert_eq!(example.retention_days, defaults.retention_days);
+        assert_eq!(
+            example.request_deadline_days,
+            defaults.request_deadline_days
+        );
         assert_eq!(
             example.fingerprint_window_secs,
             defaults.fingerprint_window_secs

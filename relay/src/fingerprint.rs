@@ -80,6 +80,17 @@ impl HmacKey {
         self.mac("kelisim/email/v1", &[&email.lookup_form()])
     }
 
+    /// The lookup key for `records find --phone`: HMAC of the phone in E.164.
+    pub fn phone_hmac(&self, e164: &str) -> String {
+        self.mac("kelisim/phone/v1", &[e164])
+    }
+
+    /// The key-check value stored with the data (see [`crate::key_check`]): an HMAC of a
+    /// fixed label, so it tells keys apart without revealing them.
+    pub fn key_check(&self) -> String {
+        self.mac("kelisim/key-check/v1", &[])
+    }
+
     /// The rate limiter's key for one client address: the address itself is never kept, and
     /// without the operator's key the hash cannot be matched against a list of addresses.
     pub fn client_hmac(&self, client: &str) -> String {

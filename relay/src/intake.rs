@@ -87,6 +87,7 @@ pub fn stamp(
         fingerprint_until: now.saturating_add(settings.fingerprint_window),
     };
     let email_hmac = settings.hmac_key.email_hmac(&submission.email);
+    let phone_hmac = settings.hmac_key.phone_hmac(submission.phone.as_str());
     let language = manifest.languages.get(&submission.lang);
 
     let mut purposes = Vec::with_capacity(manifest.purposes.len());
@@ -114,6 +115,7 @@ pub fn stamp(
             withdrawn_at: None,
             confirm_by,
             confirmed_at: None,
+            data_categories: purpose.data_categories.clone(),
         });
     }
     let expires_at = purposes
@@ -150,6 +152,12 @@ pub fn stamp(
         idempotency_key: dedup.idempotency_key.clone(),
         expires_at,
         answered: None,
+        revision: 0,
+        phone_hmac,
+        key_check: settings.hmac_key.key_check(),
+        blocked_at: None,
+        dropped: Vec::new(),
+        history: Vec::new(),
     };
     Ok((record, dedup))
 }

@@ -382,7 +382,14 @@ fn serves_the_static_site_from_the_same_origin() {
 fn subject_requests_withdraw_and_erase() {
     let server = Server::start();
     assert_eq!(form(&server, &fields("kk"), None).status, 303);
-    let out = server.command(&["withdraw", "--email", EMAIL, "--purpose", "newsletter"]);
+    let out = server.command(&[
+        "withdraw",
+        "--yes",
+        "--email",
+        EMAIL,
+        "--purpose",
+        "newsletter",
+    ]);
     assert!(out.contains("1 record(s) updated"), "{out}");
     let exported: serde_json::Value =
         serde_json::from_str(&server.command(&["export", "--email", EMAIL])).unwrap();
@@ -391,15 +398,15 @@ fn subject_requests_withdraw_and_erase() {
     assert!(record["consent"]["purposes"][1]["withdrawn_at"].is_string());
     assert!(record["consent"]["purposes"][0]["withdrawn_at"].is_null());
 
-    let out = server.command(&["withdraw", "--email", EMAIL]);
+    let out = server.command(&["withdraw", "--yes", "--email", EMAIL]);
     assert!(out.contains("1 record(s) updated"), "{out}");
     let exported: serde_json::Value =
         serde_json::from_str(&server.command(&["export", "--email", EMAIL])).unwrap();
     assert_eq!(exported[0]["state"], "withdrawn");
 
-    let out = server.command(&["purge-expired"]);
+    let out = server.command(&["purge-expired", "--yes"]);
     assert!(out.contains("0 expired"), "{out}");
-    let out = server.command(&["erase", "--email", EMAIL]);
+    let out = server.command(&["erase", "--yes", "--email", EMAIL]);
     assert!(out.contains("1 record(s) erased"), "{out}");
     assert_eq!(server.command(&["export", "--email", EMAIL]).trim(), "[]");
     // The same message again is a new record, not a "duplicate" of the erased one.
