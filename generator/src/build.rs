@@ -240,6 +240,9 @@ struct PageContext<'a> {
     is_versioned: bool,
     /// Set on an archived, superseded policy version.
     superseded: bool,
+    /// Not content for search engines: `<meta name="robots" content="noindex">`, and not in
+    /// the sitemap (see [`Site::is_noindex`]).
+    noindex: bool,
     extra: &'a toml::Table,
 }
 
@@ -424,6 +427,16 @@ impl Site<'_> {
         Ok(out)
     }
 
+    /// Whether a page is kept out of search (`noindex` in its head, not in the sitemap): its
+    /// front matter's `noindex` decides; without one, the result pages (`thanks`, `error`) and
+    /// the not-found pages are not content, every other page is.
+    fn is_noindex(&self, page: &SourcePage) -> bool {
+        page.front.noindex.unwrap_or(matches!(
+            page.translation_key.as_str(),
+            keys::THANKS | keys::ERROR | keys::NOT_FOUND
+        ))
+    }
+
     fn template_for(&self, page: &SourcePage) -> Result<String, BuildError> {
         let (name, line) = match &page.front.template {
             Some(name) => (name.clone(), page.front.template_line),
@@ -561,12 +574,29 @@ impl Site<'_> {
             translation_of: page.front.translation_of.as_deref(),
             is_versioned: !matches!(variant, Variant::Current),
             superseded: matches!(variant, Variant::Superseded(_)),
+            noindex: matches!(variant, Variant::Superseded(_)) || self.is_noindex(page),
             extra: &page.front.extra,
         };
         let mut context = self.common_context(lang, groups, policies);
         context.insert("page", &page_context);
-        context.insert("canonical", &self.abs(&url));
-        context.insert("alternates", &seo::alternates(&translations, &x_default));
+        if matches!(variant, Variant::Versioned) {
+            // While a version is current, its permanent URL is a copy of the policy page:
+            // search engines are pointed at `/<lang>/privacy/`, with that page's alternates.
+            let current: Vec<(String, String)> = self
+                .languages
+                .iter()
+                .filter_map(|l| {
+                    self.find(groups, key, l)
+                        .map(|p| (l.clone(), self.abs(&p.url)))
+                })
+                .collect();
+            let x_default = self.x_default(key, &current, &page.url);
+            context.insert("canonical", &self.abs(&page.url));
+            context.insert("alternates", &seo::alternates(&current, &x_default));
+        } else {
+            context.insert("canonical", &self.abs(&url));
+            context.insert("alternates", &seo::alternates(&translations, &x_default));
+        }
         context.insert("languages", &switcher);
         Ok(Job {
             lang: lang.to_owned(),
@@ -614,6 +644,7 @@ impl Site<'_> {
                 "lang": self.default,
                 "title": self.plain_string(self.default, "site-name"),
                 "description": self.plain_string(self.default, "site-description"),
+                "noindex": false,
             }),
         );
         Ok(Job {
@@ -763,7 +794,7 @@ impl Site<'_> {
             ),
         }];
         for page in self.pages {
-            if !page.front.sitemap || page.translation_key == keys::NOT_FOUND {
+            if self.is_noindex(page) {
                 continue;
             }
             let translations: Vec<(String, String)> = self
@@ -771,7 +802,7 @@ impl Site<'_> {
                 .iter()
                 .filter_map(|l| {
                     self.find(groups, &page.translation_key, l)
-                        .filter(|p| p.front.sitemap)
+                        .filter(|p| !self.is_noindex(p))
                         .map(|p| (l.clone(), self.abs(&p.url)))
                 })
                 .collect();

@@ -58,8 +58,10 @@ pub struct FrontMatter {
     pub toc: bool,
     /// For a translated page: the language of the original.
     pub translation_of: Option<String>,
-    /// Whether the page is listed in `sitemap.xml` (default true; 404 pages never are).
-    pub sitemap: bool,
+    /// `noindex = true`: the page is not content for search engines (a result, confirmation or
+    /// error page). It gets `<meta name="robots" content="noindex">` and is left out of
+    /// `sitemap.xml`; its hreflang links stay. `None` leaves it to the page kind's default.
+    pub noindex: Option<bool>,
     /// Every other key, passed to templates as `page.extra`.
     pub extra: toml::Table,
 }
@@ -219,7 +221,7 @@ impl FrontMatterReader<'_> {
             effective_date: self.date("effective_date")?,
             toc: self.bool("toc")?.unwrap_or(false),
             translation_of: self.string("translation_of")?,
-            sitemap: self.bool("sitemap")?.unwrap_or(true),
+            noindex: self.bool("noindex")?,
             extra: std::mem::take(&mut self.table),
         };
         Ok(front)
