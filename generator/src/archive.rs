@@ -24,9 +24,9 @@ use serde::Serialize;
 use time::Date;
 
 use crate::content::SourcePage;
-use crate::error::Location;
 use crate::manifest::PolicyFacts;
 use crate::markdown::Rendered;
+use crate::source::Location;
 
 /// Where superseded policies live inside a language folder: `content/<lang>/privacy/archive/`,
 /// one file per version, named `<version>.md`. Not a page folder: nothing in it is published

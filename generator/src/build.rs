@@ -13,13 +13,14 @@ use serde::Serialize;
 use crate::archive::{self, Archive, ArchivedPolicy};
 use crate::config::SiteConfig;
 use crate::content::{self, SourcePage};
-use crate::error::{BuildError, Location};
+use crate::error::BuildError;
 use crate::i18n::{Arg, Locales};
 use crate::manifest::{self, LanguageFacts, ManifestBuildError, PolicyFacts};
 use crate::markdown::{self, Rendered, TocEntry};
-use crate::output::write_output;
-use crate::render::{self, RenderError, Renderer, Warnings};
+use crate::output::{OutputFile, write_output};
+use crate::render::{self, RenderError, Renderer};
 use crate::seo::{self, SitemapEntry};
+use crate::source::{Location, Warnings};
 
 /// Translation keys of the pages the site is built around.
 pub mod keys {
@@ -77,14 +78,6 @@ pub struct BuildReport {
     /// Problems that did not stop the build (missing translations, ...), one sentence each.
     pub warnings: Vec<String>,
     pub elapsed: Duration,
-}
-
-/// A file of the built site, kept in memory until everything has rendered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutputFile {
-    /// Path relative to the output folder, `/`-separated.
-    pub path: String,
-    pub bytes: Vec<u8>,
 }
 
 /// The built site, in memory.

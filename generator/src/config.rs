@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Location;
+use crate::source::{Location, line_of};
 
 /// The site's settings, as written in `site.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,16 +146,6 @@ fn unreachable_language() -> &'static Language {
         code: "kk".to_owned(),
         name: "Қазақша".to_owned(),
     })
-}
-
-/// 1-based line number of a byte offset in `text`.
-pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 #[cfg(test)]

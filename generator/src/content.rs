@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use time::Date;
 use toml::Value;
 
-use crate::config::line_of;
-use crate::error::Location;
+use crate::source::{self, Location, SourceError, line_of};
 
 /// A Markdown source file with its front matter parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,13 +68,8 @@ pub struct FrontMatter {
 /// Why a content file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
-    #[error("{path}: could not read it: {source}. Check that the file exists and is readable.")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{0}: the file is not UTF-8 text. Save it as UTF-8 and build again.")]
-    NotUtf8(PathBuf),
+    #[error(transparent)]
+    Source(#[from] SourceError),
     #[error(
         "{0}: the file has no front matter. Start it with a line `+++`, then at least `title = \"...\"`, then a closing `+++` line."
     )]
@@ -363,39 +357,14 @@ pub fn parse_date(text: &str) -> Option<Date> {
 /// `root` is the site root; messages use paths relative to it.
 pub fn load_language(root: &Path, lang: &str) -> Result<Vec<SourcePage>, ContentError> {
     let dir = root.join("content").join(lang);
-    let mut pages = Vec::new();
-    if !dir.is_dir() {
-        return Ok(pages);
-    }
-    let walker = walkdir::WalkDir::new(&dir)
-        .follow_links(true)
-        .sort_by_file_name();
-    for entry in walker {
-        let entry = entry.map_err(|e| {
-            let (path, source) = crate::error::walk_failure(e, &dir);
-            ContentError::Read { path, source }
-        })?;
-        let path = entry.path();
-        if !entry.file_type().is_file() || path.extension().and_then(|e| e.to_str()) != Some("md") {
-            continue;
-        }
-        let shown = path.strip_prefix(root).unwrap_or(path).to_path_buf();
-        let bytes = std::fs::read(path).map_err(|source| ContentError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let text = String::from_utf8(bytes).map_err(|_| ContentError::NotUtf8(shown.clone()))?;
-        let rel = path
-            .strip_prefix(&dir)
-            .unwrap_or(path)
-            .with_extension("")
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("/");
-        pages.push(parse_page(lang, &shown, &rel, &text)?);
-    }
-    Ok(pages)
+    let markdown = |p: &Path| p.extension().is_some_and(|e| e == "md");
+    source::read_tree(root, &dir, markdown)?
+        .into_iter()
+        .map(|file| {
+            let rel = file.name.strip_suffix(".md").unwrap_or(&file.name);
+            parse_page(lang, &file.shown, rel, &file.text)
+        })
+        .collect()
 }
 
 /// Refuses two published pages that would be written to the same URL.

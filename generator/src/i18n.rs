@@ -12,8 +12,7 @@ use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use unic_langid::LanguageIdentifier;
 
-use crate::config::line_of;
-use crate::error::Location;
+use crate::source::{Location, SourceError, line_of, read_text};
 
 type Bundle = FluentBundle<FluentResource>;
 
@@ -55,13 +54,8 @@ pub struct Translation {
 /// Why the UI strings could not be loaded or a message could not be formatted.
 #[derive(Debug, thiserror::Error)]
 pub enum LocaleError {
-    #[error("{path}: could not read it: {source}. Check that the file exists and is readable.")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{0}: the file is not UTF-8 text. Save it as UTF-8 and build again.")]
-    NotUtf8(PathBuf),
+    #[error(transparent)]
+    Source(#[from] SourceError),
     #[error(
         "{location}: Fluent syntax error: {message}. Messages look like `key = Text`, continuation lines are indented."
     )]
@@ -106,12 +100,7 @@ impl Locales {
             }
             for path in files {
                 let shown = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-                let bytes = std::fs::read(&path).map_err(|source| LocaleError::Read {
-                    path: shown.clone(),
-                    source,
-                })?;
-                let text =
-                    String::from_utf8(bytes).map_err(|_| LocaleError::NotUtf8(shown.clone()))?;
+                let text = read_text(&path, &shown)?;
                 sources.push((lang.clone(), shown, text));
             }
         }

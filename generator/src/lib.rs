@@ -20,6 +20,7 @@ pub mod render;
 pub mod seo;
 #[cfg(feature = "serve")]
 pub mod serve;
+pub mod source;
 
 pub use build::{BuildOptions, BuildReport, build};
 pub use error::BuildError;

@@ -23,7 +23,7 @@ use kelisim_relay::manifest::{
 };
 
 use crate::config::SiteConfig;
-use crate::error::Location;
+use crate::source::Location;
 
 /// Marks the start of the published policy text on the policy page.
 pub const POLICY_START: &str = "<!--policy-text-->";

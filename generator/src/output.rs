@@ -5,8 +5,16 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::build::OutputFile;
 use crate::error::BuildError;
+use crate::source::files_under;
+
+/// A file of the built site, kept in memory until everything has rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputFile {
+    /// Path relative to the output folder, `/`-separated.
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
 
 /// Writes the site into a fresh sibling folder, then swaps it in, so a server reading the
 /// output never sees a half-written site. Refuses to replace a folder kelisim did not make.
@@ -42,24 +50,17 @@ pub(crate) fn write_output(
     }
     let mut copied = 0;
     for dir in statics {
-        if !dir.is_dir() {
-            continue;
-        }
-        for entry in walkdir::WalkDir::new(dir) {
-            let entry = entry.map_err(|e| {
-                BuildError::io(dir, "read the static folder", std::io::Error::other(e))
-            })?;
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        let files = files_under(dir, |_| true)
+            .map_err(|e| BuildError::io(dir, "read the static folder", std::io::Error::other(e)))?;
+        for file in files {
+            let rel = file.strip_prefix(dir).unwrap_or(&file);
             let target = staging.join("static").join(rel);
             if let Some(p) = target.parent() {
                 std::fs::create_dir_all(p)
                     .map_err(|e| BuildError::io(p, "create the folder", e))?;
             }
-            std::fs::copy(entry.path(), &target)
-                .map_err(|e| BuildError::io(entry.path(), "copy the static file", e))?;
+            std::fs::copy(&file, &target)
+                .map_err(|e| BuildError::io(&file, "copy the static file", e))?;
             copied += 1;
         }
     }
