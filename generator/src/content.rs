@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 use time::Date;
 use toml::Value;
 
+use crate::lang::Lang;
 use crate::source::{self, Location, SourceError, line_of};
 
 /// A Markdown source file with its front matter parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourcePage {
     /// Language code, from the folder the file is in.
-    pub lang: String,
+    pub lang: Lang,
     /// Path shown in messages, relative to the site root (`content/kk/privacy.md`).
     pub source: PathBuf,
     /// Path inside the language folder without `.md`, with `/` separators (`privacy`,
@@ -144,7 +145,7 @@ pub fn parse_page(
         .unwrap_or_else(|| rel_path.to_owned());
     let url = page_url(lang, rel_path, front.slug.as_deref());
     Ok(SourcePage {
-        lang: lang.to_owned(),
+        lang: Lang::new(lang),
         source: source.to_path_buf(),
         rel_path: rel_path.to_owned(),
         translation_key,
@@ -325,8 +326,10 @@ fn is_url_segment(s: &str) -> bool {
 }
 
 /// A front-matter field a policy page lacks, with an example of how to write it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MissingPolicyField {
+    /// The page's file (line 1: the field is missing, so it has no line of its own).
+    pub location: Location,
     pub field: &'static str,
     pub example: &'static str,
 }
@@ -334,15 +337,16 @@ pub struct MissingPolicyField {
 impl FrontMatter {
     /// `version` and `effective_date`: every policy page, current or archived, needs both,
     /// because the consent manifest names them.
-    pub fn policy_version(&self) -> Result<(String, Date), MissingPolicyField> {
-        let version = self.version.clone().ok_or(MissingPolicyField {
-            field: "version",
-            example: "\"1.0\"",
-        })?;
-        let effective_date = self.effective_date.ok_or(MissingPolicyField {
-            field: "effective_date",
-            example: "2024-02-11",
-        })?;
+    /// `source` is the page's file, for the message.
+    pub fn policy_version(&self, source: &Path) -> Result<(String, Date), MissingPolicyField> {
+        let missing = |field, example| MissingPolicyField {
+            location: Location::new(source, 1),
+            field,
+            example,
+        };
+        let version = (self.version.clone()).ok_or_else(|| missing("version", "\"1.0\""))?;
+        let effective_date =
+            (self.effective_date).ok_or_else(|| missing("effective_date", "2024-02-11"))?;
         Ok((version, effective_date))
     }
 }
@@ -355,14 +359,14 @@ pub fn parse_date(text: &str) -> Option<Date> {
 
 /// Reads every `.md` file under `content/<lang>/`, sorted by path so builds are reproducible.
 /// `root` is the site root; messages use paths relative to it.
-pub fn load_language(root: &Path, lang: &str) -> Result<Vec<SourcePage>, ContentError> {
-    let dir = root.join("content").join(lang);
+pub fn load_language(root: &Path, lang: &Lang) -> Result<Vec<SourcePage>, ContentError> {
+    let dir = root.join("content").join(lang.as_str());
     let markdown = |p: &Path| p.extension().is_some_and(|e| e == "md");
     source::read_tree(root, &dir, markdown)?
         .into_iter()
         .map(|file| {
             let rel = file.name.strip_suffix(".md").unwrap_or(&file.name);
-            parse_page(lang, &file.shown, rel, &file.text)
+            parse_page(lang.as_str(), &file.shown, rel, &file.text)
         })
         .collect()
 }

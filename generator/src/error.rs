@@ -17,9 +17,13 @@ pub enum BuildError {
     #[error(transparent)]
     Render(#[from] crate::render::RenderError),
     #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    #[error(transparent)]
+    Pages(#[from] crate::pages::PagesError),
+    #[error(transparent)]
     Manifest(#[from] crate::manifest::ManifestBuildError),
     #[error(transparent)]
-    Archive(#[from] crate::archive::ArchiveError),
+    Source(#[from] crate::source::SourceError),
     #[error("{path}: could not {action}: {source}. Check the path and its permissions.")]
     Io {
         path: PathBuf,

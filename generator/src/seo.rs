@@ -1,5 +1,8 @@
-//! Search-engine metadata: hreflang alternates (every translation, itself included, plus
-//! `x-default`), `sitemap.xml` with `xhtml:link` alternates, and `robots.txt`.
+//! The search-engine consumer of the site model: hreflang alternates (every translation,
+//! itself included, plus `x-default`), `sitemap.xml` with `xhtml:link` alternates, and
+//! `robots.txt`. The sitemap lists exactly the pages that are content: the chooser and every
+//! page without `noindex`, each once (a policy's permanent copy points its canonical at the
+//! policy page instead).
 //!
 //! Alternates go both into each page's `<head>` and into the sitemap: Yandex no longer reads
 //! them from sitemaps, Google reads either.
@@ -7,6 +10,8 @@
 use serde::Serialize;
 
 use crate::i18n::escape_html;
+use crate::model::SiteModel;
+use crate::page::Translation;
 
 /// One `<link rel="alternate" hreflang=... href=...>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -18,20 +23,49 @@ pub struct Alternate {
 }
 
 /// The alternates of a page: one per available translation (in the site's language order,
-/// the page itself included) and `x-default`. All URLs absolute.
-pub fn alternates(translations: &[(String, String)], x_default: &str) -> Vec<Alternate> {
+/// the page itself included) and `x-default` (absolute). All URLs absolute.
+pub fn alternates(
+    model: &SiteModel,
+    translations: &[Translation],
+    x_default: String,
+) -> Vec<Alternate> {
     let mut out: Vec<Alternate> = translations
         .iter()
-        .map(|(lang, href)| Alternate {
-            hreflang: lang.clone(),
-            href: href.clone(),
+        .map(|t| Alternate {
+            hreflang: t.lang.to_string(),
+            href: model.abs(&t.url),
         })
         .collect();
     out.push(Alternate {
         hreflang: "x-default".to_owned(),
-        href: x_default.to_owned(),
+        href: x_default,
     });
     out
+}
+
+/// The sitemap's entries: the language chooser, then every page that is content, with its
+/// translations that are content too.
+pub fn sitemap_entries(model: &SiteModel) -> Vec<SitemapEntry> {
+    let mut entries = vec![SitemapEntry {
+        loc: model.abs("/"),
+        lastmod: None,
+        alternates: alternates(model, &model.home_translations(), model.abs("/")),
+    }];
+    for page in model.pages.iter().filter(|p| !p.noindex) {
+        let translations: Vec<Translation> = page
+            .translations
+            .iter()
+            .filter(|t| !t.noindex)
+            .cloned()
+            .collect();
+        let x_default = model.x_default(page.kind, &translations, &page.url);
+        entries.push(SitemapEntry {
+            loc: model.abs(&page.url),
+            lastmod: page.lastmod().map(crate::dates::iso),
+            alternates: alternates(model, &translations, x_default),
+        });
+    }
+    entries
 }
 
 /// A `<url>` in the sitemap.
@@ -84,24 +118,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn alternates_include_self_and_x_default() {
-        let alts = alternates(
-            &[
-                ("kk".into(), "https://e.kz/kk/a/".into()),
-                ("ru".into(), "https://e.kz/ru/a/".into()),
-            ],
-            "https://e.kz/kk/a/",
-        );
-        let langs: Vec<_> = alts.iter().map(|a| a.hreflang.as_str()).collect();
-        assert_eq!(langs, ["kk", "ru", "x-default"]);
-    }
-
-    #[test]
     fn sitemap_lists_alternates_with_xhtml_namespace() {
         let xml = sitemap(&[SitemapEntry {
             loc: "https://e.kz/kk/?a&b".into(),
             lastmod: Some("2024-02-11".into()),
-            alternates: alternates(&[("kk".into(), "https://e.kz/kk/".into())], "https://e.kz/"),
+            alternates: vec![
+                Alternate {
+                    hreflang: "kk".into(),
+                    href: "https://e.kz/kk/".into(),
+                },
+                Alternate {
+                    hreflang: "x-default".into(),
+                    href: "https://e.kz/".into(),
+                },
+            ],
         }]);
         assert!(xml.contains("xmlns:xhtml=\"http://www.w3.org/1999/xhtml\""));
         assert!(xml.contains("<loc>https://e.kz/kk/?a&amp;b</loc>"));
