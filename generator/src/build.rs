@@ -127,7 +127,7 @@ pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
     model::warn_about_unknown_language_folders(root, &codes, &warnings);
     let model = SiteModel::new(config, sources, &renderer, &warnings)?;
     let pages = pages::render(&model, &renderer, &locales, &warnings)?;
-    let manifest = manifest::build(&model, &pages)?;
+    let manifest = manifest::build(&model, &pages, &locales)?;
     emit(&model, pages, manifest, warnings.take())
 }
 

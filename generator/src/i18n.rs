@@ -22,6 +22,9 @@ pub struct Locales {
     bundles: BTreeMap<String, Bundle>,
     /// Where each message was defined, for messages that point editors at the `.ftl` line.
     origins: BTreeMap<(String, String), Location>,
+    /// Each language's `relay.ftl` as written: the relay's own messages, shipped to it in the
+    /// consent manifest (plain text, not HTML; the relay formats them itself).
+    relay_sources: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for Locales {
@@ -80,6 +83,9 @@ pub enum LocaleError {
     BadLanguage(String),
 }
 
+/// The file holding the relay's messages in each `locales/<lang>/`.
+pub const RELAY_FILE: &str = "relay.ftl";
+
 impl Locales {
     /// Reads `locales/<lang>/*.ftl` for every language (files sorted by name).
     pub fn load(root: &Path, languages: &[String], default: &str) -> Result<Self, LocaleError> {
@@ -104,7 +110,19 @@ impl Locales {
                 sources.push((lang.clone(), shown, text));
             }
         }
-        Self::from_sources(default, sources)
+        let relay_sources = sources
+            .iter()
+            .filter(|(_, file, _)| file.file_name().is_some_and(|n| n == RELAY_FILE))
+            .map(|(lang, _, text)| (lang.clone(), text.clone()))
+            .collect();
+        let mut locales = Self::from_sources(default, sources)?;
+        locales.relay_sources = relay_sources;
+        Ok(locales)
+    }
+
+    /// The Fluent source of `locales/<lang>/relay.ftl`, or "" when the language has none.
+    pub fn relay_source(&self, lang: &str) -> &str {
+        self.relay_sources.get(lang).map_or("", String::as_str)
     }
 
     /// Builds the bundles from `(language, file shown in messages, text)` triples.
@@ -169,6 +187,7 @@ impl Locales {
             default: default.to_owned(),
             bundles,
             origins,
+            relay_sources: BTreeMap::new(),
         })
     }
 

@@ -22,6 +22,7 @@ use kelisim_relay::manifest::{
     ConsentLabel, ConsentManifest, LanguageConsent, MANIFEST_SCHEMA_VERSION, PolicyVersion,
 };
 
+use crate::i18n::Locales;
 use crate::model::SiteModel;
 use crate::page::{HtmlPage, Page, PageKind};
 use crate::policy::PolicyText;
@@ -49,8 +50,12 @@ pub enum ManifestBuildError {
 }
 
 /// Builds the manifest from the model and the rendered pages (the labels are read from each
-/// language's contact page).
-pub fn build(model: &SiteModel, pages: &[HtmlPage]) -> Result<ConsentManifest, ManifestBuildError> {
+/// language's contact page); each language's `relay.ftl` goes to the relay with it.
+pub fn build(
+    model: &SiteModel,
+    pages: &[HtmlPage],
+    locales: &Locales,
+) -> Result<ConsentManifest, ManifestBuildError> {
     let config = &model.config;
     let policy_version = |policy: &PolicyText| PolicyVersion {
         version: policy.version.clone(),
@@ -74,6 +79,8 @@ pub fn build(model: &SiteModel, pages: &[HtmlPage]) -> Result<ConsentManifest, M
         let contact = page(PageKind::Contact)?;
         let thanks = page(PageKind::Thanks)?;
         let error = page(PageKind::FormError)?;
+        // The double opt-in result pages, when the site has them.
+        let optional = |kind: PageKind| model.find(kind, lang).map(|p| model.abs(&p.url));
         out.insert(
             lang.to_owned(),
             LanguageConsent {
@@ -87,6 +94,9 @@ pub fn build(model: &SiteModel, pages: &[HtmlPage]) -> Result<ConsentManifest, M
                 thanks_url: model.abs(&thanks.url),
                 error_url: model.abs(&error.url),
                 labels: labels(model, contact, pages)?,
+                confirmed_url: optional(PageKind::Confirmed),
+                confirm_error_url: optional(PageKind::ConfirmError),
+                messages: locales.relay_source(lang).to_owned(),
             },
         );
     }

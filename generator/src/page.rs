@@ -10,7 +10,8 @@ use crate::lang::Lang;
 use crate::markdown::Rendered;
 
 /// What a page is for. The built-in kinds come from the content file's translation key
-/// (`_index`, `privacy`, `contact`, `thanks`, `error`, `404`); every other file is a
+/// (`_index`, `privacy`, `contact`, `thanks`, `error`, `404`, `confirmed`, `confirm-error`);
+/// every other file is a
 /// [`PageKind::Page`]. A new kind is one variant here plus its default template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -27,6 +28,10 @@ pub enum PageKind {
     FormError,
     /// `404.md`: the not-found page.
     NotFound,
+    /// `confirmed.md`: where a confirmed newsletter subscription (double opt-in) lands.
+    Confirmed,
+    /// `confirm-error.md`: where a bad, expired or used confirmation link lands.
+    ConfirmError,
     /// Any other page.
     Page,
 }
@@ -41,6 +46,8 @@ impl PageKind {
             "thanks" => Self::Thanks,
             "error" => Self::FormError,
             "404" => Self::NotFound,
+            "confirmed" => Self::Confirmed,
+            "confirm-error" => Self::ConfirmError,
             _ => Self::Page,
         }
     }
@@ -54,6 +61,8 @@ impl PageKind {
             Self::Thanks => "thanks",
             Self::FormError => "error",
             Self::NotFound => "404",
+            Self::Confirmed => "confirmed",
+            Self::ConfirmError => "confirm-error",
             Self::Page => "page",
         }
     }
@@ -67,14 +76,18 @@ impl PageKind {
             Self::Thanks => "thanks.html",
             Self::FormError => "form-error.html",
             Self::NotFound => "404.html",
-            Self::Page => "page.html",
+            Self::Confirmed => "thanks.html",
+            Self::ConfirmError | Self::Page => "page.html",
         }
     }
 
     /// Whether a page of this kind stays out of search when its front matter says nothing:
-    /// result pages and not-found pages are not content.
+    /// result, confirmation and not-found pages are not content.
     pub fn default_noindex(self) -> bool {
-        matches!(self, Self::Thanks | Self::FormError | Self::NotFound)
+        matches!(
+            self,
+            Self::Thanks | Self::FormError | Self::NotFound | Self::Confirmed | Self::ConfirmError
+        )
     }
 }
 

@@ -34,8 +34,9 @@ fn write(root: &Path, rel: &str, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
-/// The fixture site plus a superseded policy version and a confirmation page that says
-/// `noindex = true` in its front matter (the generic key, as a new result page would).
+/// The fixture site plus a superseded policy version, the double opt-in result pages (noindex
+/// by their kind) and a result page of no built-in kind that says `noindex = true` in its
+/// front matter (the generic key, as any new result page would).
 fn site_with_every_page_kind() -> tempfile::TempDir {
     let site = fixture_site();
     for lang in LANGUAGES {
@@ -44,11 +45,19 @@ fn site_with_every_page_kind() -> tempfile::TempDir {
             &format!("content/{lang}/privacy/archive/1.md"),
             "+++\ntitle = \"Policy\"\nversion = \"1\"\neffective_date = 2023-01-01\n+++\n\n## Old {#section-1}\n\nOld text.\n",
         );
-        write(
-            site.path(),
-            &format!("content/{lang}/confirmed.md"),
-            "+++\ntitle = \"Confirmed\"\ndescription = \"Subscription confirmed.\"\nnoindex = true\n+++\n\nDone.\n",
-        );
+        for (page, noindex) in [
+            ("confirmed", ""),
+            ("confirm-error", ""),
+            ("request-received", "noindex = true\n"),
+        ] {
+            write(
+                site.path(),
+                &format!("content/{lang}/{page}.md"),
+                &format!(
+                    "+++\ntitle = \"{page}\"\ndescription = \"{page}.\"\n{noindex}+++\n\nDone.\n"
+                ),
+            );
+        }
     }
     site
 }
@@ -116,6 +125,8 @@ fn every_page_kind_is_indexed_once_or_not_at_all_in_both_languages() {
             (format!("/{lang}/thanks/"), Expect::NoIndex),
             (format!("/{lang}/error/"), Expect::NoIndex),
             (format!("/{lang}/confirmed/"), Expect::NoIndex),
+            (format!("/{lang}/confirm-error/"), Expect::NoIndex),
+            (format!("/{lang}/request-received/"), Expect::NoIndex),
             (format!("/{lang}/404.html"), Expect::NoIndex),
         ]);
     }
@@ -216,7 +227,13 @@ fn the_real_site_indexes_only_its_content() {
     let public = build_real_site(&out.path().join("public")).output;
     assert_sitemap_agrees_with_every_head(&public);
     for lang in LANGUAGES {
-        for page in ["thanks/index.html", "error/index.html", "404.html"] {
+        for page in [
+            "thanks/index.html",
+            "error/index.html",
+            "confirmed/index.html",
+            "confirm-error/index.html",
+            "404.html",
+        ] {
             let html = std::fs::read_to_string(public.join(lang).join(page)).unwrap();
             assert!(is_noindex(&html), "{lang}/{page}");
         }

@@ -49,6 +49,7 @@ fn intake(c: &mut Criterion) {
         ]),
         fingerprint_window: time::Duration::seconds(60),
         storage_location: "benchmark".to_owned(),
+        confirm_within: time::Duration::days(7),
     };
     let now = OffsetDateTime::now_utc();
 

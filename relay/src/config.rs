@@ -38,6 +38,21 @@ pub mod env {
     pub const RATE_LIMIT_GLOBAL_PER_MINUTE: &str = "KELISIM_RATE_LIMIT_GLOBAL_PER_MINUTE";
     /// `true`/`false`: `[rate_limit] trust_forwarded_for`.
     pub const RATE_LIMIT_TRUST_FORWARDED_FOR: &str = "KELISIM_RATE_LIMIT_TRUST_FORWARDED_FOR";
+    /// The operator's SMTP server in lettre's URL form: `smtps://host:465`,
+    /// `smtp://host:587?tls=required`; plain `smtp://` only to a loopback address.
+    pub const SMTP_URL: &str = "KELISIM_SMTP_URL";
+    pub const SMTP_USER: &str = "KELISIM_SMTP_USER";
+    /// Never read from the TOML file.
+    pub const SMTP_PASSWORD: &str = "KELISIM_SMTP_PASSWORD";
+    /// The sender of every mail, e.g. `kelisim <relay@woow.kz>`.
+    pub const MAIL_FROM: &str = "KELISIM_MAIL_FROM";
+    /// Comma-separated addresses that receive the notifications.
+    pub const NOTIFY_TO: &str = "KELISIM_NOTIFY_TO";
+    pub const WEBHOOK_URL: &str = "KELISIM_WEBHOOK_URL";
+    /// The webhook signing secret. Never read from the TOML file.
+    pub const WEBHOOK_SECRET: &str = "KELISIM_WEBHOOK_SECRET";
+    /// Where the relay's endpoint is reachable from a visitor's mail client.
+    pub const PUBLIC_URL: &str = "KELISIM_PUBLIC_URL";
 }
 
 /// Which [`crate::store::Store`] holds the records.
@@ -119,6 +134,71 @@ impl RateLimitConfig {
     }
 }
 
+/// `[notify]`: telling the operator about new records, and mailing double opt-in links.
+/// Passwords and secrets come from the environment only, like the HMAC key.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// `smtps://host:465` or `smtp://host:587?tls=required` (lettre's URL form).
+    pub smtp_url: Option<String>,
+    pub smtp_user: Option<String>,
+    #[serde(skip)]
+    pub smtp_password: Option<crate::secret::Secret<String>>,
+    /// The `From` of every mail.
+    pub mail_from: Option<String>,
+    /// Who is told about each new record.
+    pub notify_to: Vec<String>,
+    /// Put the whole message (names, contacts, text) into the operator's mail. Off by
+    /// default: the operator's mailbox may itself be a third party (§8.2).
+    pub include_personal_data: bool,
+    /// The language of the operator's notification; `None`: the site's default language.
+    pub language: Option<String>,
+    /// A URL that receives a signed JSON POST per record (non-personal fields only).
+    pub webhook_url: Option<String>,
+    #[serde(skip)]
+    pub webhook_secret: Option<crate::secret::Secret<String>>,
+    /// Days a double opt-in grant waits for confirmation before it lapses.
+    pub confirm_within_days: u32,
+    /// The form endpoint as the visitor's mail client reaches it, for confirmation links;
+    /// `None`: the manifest's base URL plus the endpoint path.
+    pub public_url: Option<String>,
+    /// Seconds between the server's background delivery rounds (retries of failed sends).
+    pub deliver_interval_secs: u64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            smtp_user: None,
+            smtp_password: None,
+            mail_from: None,
+            notify_to: Vec::new(),
+            include_personal_data: false,
+            language: None,
+            webhook_url: None,
+            webhook_secret: None,
+            confirm_within_days: crate::intake::DEFAULT_CONFIRM_WITHIN_DAYS,
+            public_url: None,
+            deliver_interval_secs: 30,
+        }
+    }
+}
+
+impl NotifyConfig {
+    /// The channels a new record's notification goes out on, as configured.
+    pub fn channels(&self) -> Vec<crate::outbox::Channel> {
+        let mut channels = Vec::new();
+        if self.smtp_url.is_some() && self.mail_from.is_some() && !self.notify_to.is_empty() {
+            channels.push(crate::outbox::Channel::Email);
+        }
+        if self.webhook_url.is_some() && self.webhook_secret.is_some() {
+            channels.push(crate::outbox::Channel::Webhook);
+        }
+        channels
+    }
+}
+
 /// Everything the relay reads at start-up.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -142,6 +222,7 @@ pub struct RelayConfig {
     /// A file with the HMAC key (hex or base64).
     pub hmac_key_file: Option<PathBuf>,
     pub rate_limit: RateLimitConfig,
+    pub notify: NotifyConfig,
     /// The key from `KELISIM_HMAC_KEY`; never read from the TOML file.
     #[serde(skip)]
     pub hmac_key_env: Option<crate::secret::Secret<String>>,
@@ -164,6 +245,7 @@ impl Default for RelayConfig {
             storage_location: None,
             hmac_key_file: None,
             rate_limit: RateLimitConfig::default(),
+            notify: NotifyConfig::default(),
             hmac_key_env: None,
         }
     }
@@ -289,6 +371,7 @@ impl RelayConfig {
             })?;
         }
         self.apply_rate_limit_env(&var)?;
+        self.apply_notify_env(&var);
         if let Some(location) = var(env::STORAGE_LOCATION) {
             self.storage_location = Some(location);
         }
@@ -299,6 +382,40 @@ impl RelayConfig {
             self.hmac_key_env = Some(crate::secret::Secret::new(key));
         }
         Ok(())
+    }
+
+    fn apply_notify_env(&mut self, var: &impl Fn(&str) -> Option<String>) {
+        let notify = &mut self.notify;
+        let text = |name: &str| var(name).map(|v| v.trim().to_owned());
+        if let Some(v) = text(env::SMTP_URL) {
+            notify.smtp_url = Some(v);
+        }
+        if let Some(v) = text(env::SMTP_USER) {
+            notify.smtp_user = Some(v);
+        }
+        if let Some(v) = var(env::SMTP_PASSWORD) {
+            notify.smtp_password = Some(crate::secret::Secret::new(v));
+        }
+        if let Some(v) = text(env::MAIL_FROM) {
+            notify.mail_from = Some(v);
+        }
+        if let Some(v) = text(env::NOTIFY_TO) {
+            notify.notify_to = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(v) = text(env::WEBHOOK_URL) {
+            notify.webhook_url = Some(v);
+        }
+        if let Some(v) = var(env::WEBHOOK_SECRET) {
+            notify.webhook_secret = Some(crate::secret::Secret::new(v));
+        }
+        if let Some(v) = text(env::PUBLIC_URL) {
+            notify.public_url = Some(v);
+        }
     }
 
     fn apply_rate_limit_env(
@@ -442,6 +559,7 @@ mod tests {
         assert_eq!(example.manifest, defaults.manifest);
         assert_eq!(example.store, defaults.store);
         assert_eq!(example.rate_limit, defaults.rate_limit);
+        assert_eq!(example.notify, defaults.notify);
         Ok(())
     }
 

@@ -85,6 +85,11 @@ impl HmacKey {
         self.mac("kelisim/client/v1", &[client])
     }
 
+    /// The signature of an action token's payload (see [`crate::token`]), as hex.
+    pub fn token_signature(&self, payload: &str) -> String {
+        self.mac("kelisim/token/v1", &[payload])
+    }
+
     /// A fingerprint of everything the person submitted (not the idempotency key, which a
     /// second tab would change). Two identical posts inside the window are one submission.
     pub fn content_fingerprint(&self, submission: &Submission) -> String {

@@ -14,14 +14,15 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use time::OffsetDateTime;
 
 use crate::config::{ConfigError, RateLimitConfig, RelayConfig, origin_of};
 use crate::fields::ErrorCode;
 use crate::intake::{self, IntakeSettings, MissingRetention};
 use crate::manifest::ConsentManifest;
-use crate::messages::{self, Notice};
+use crate::messages::{Messages, MessagesError, Notice};
+use crate::outbox::Channel;
 use crate::rate_limit::{Limits, RateLimiter};
 use crate::record::{CollectionMethod, RecordId};
 use crate::store::Store;
@@ -44,6 +45,11 @@ pub struct AppState {
     settings: Arc<IntakeSettings>,
     allowed_origins: Arc<[String]>,
     endpoint_path: Arc<str>,
+    messages: Messages,
+    /// The channels each new record's notification is queued for.
+    notify_channels: Arc<[Channel]>,
+    /// Wakes the background deliverer after a record was committed with outbox items.
+    kick: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// Why an [`AppState`] could not be built.
@@ -59,6 +65,8 @@ pub enum StateError {
     BaseUrl(String),
     #[error("the manifest URL `{0}` cannot be sent in a Location header")]
     ManifestUrl(String),
+    #[error(transparent)]
+    Messages(#[from] MessagesError),
 }
 
 impl AppState {
@@ -70,8 +78,13 @@ impl AppState {
         settings: IntakeSettings,
     ) -> Result<Self, StateError> {
         settings.check(&manifest)?;
+        let messages = Messages::from_manifest(&manifest)?;
         for language in manifest.languages.values() {
-            for url in [&language.thanks_url, &language.error_url] {
+            let optional = [&language.confirmed_url, &language.confirm_error_url];
+            let urls = [&language.thanks_url, &language.error_url]
+                .into_iter()
+                .chain(optional.into_iter().flatten());
+            for url in urls {
                 if HeaderValue::from_str(url).is_err() {
                     return Err(StateError::ManifestUrl(url.clone()));
                 }
@@ -88,6 +101,9 @@ impl AppState {
             manifest: Arc::new(manifest),
             settings: Arc::new(settings),
             allowed_origins: Arc::from(vec![origin]),
+            messages,
+            notify_channels: Arc::from(Vec::new()),
+            kick: None,
         };
         let path = state.endpoint_path.to_string();
         state.with_endpoint_path(path)
@@ -106,8 +122,11 @@ impl AppState {
                 i64::try_from(config.fingerprint_window_secs).unwrap_or(i64::MAX / 2),
             ),
             storage_location: config.storage_location(),
+            confirm_within: time::Duration::days(i64::from(config.notify.confirm_within_days)),
         };
-        let mut state = Self::new(store, manifest, settings)?.with_rate_limit(&config.rate_limit);
+        let mut state = Self::new(store, manifest, settings)?
+            .with_rate_limit(&config.rate_limit)
+            .with_notify_channels(&config.notify.channels());
         if !config.allowed_origins.is_empty() {
             state = state.with_allowed_origins(&config.allowed_origins)?;
         }
@@ -125,6 +144,37 @@ impl AppState {
         ));
         self.trust_forwarded_for = config.trust_forwarded_for;
         self
+    }
+
+    /// Queues a notification on each of `channels` with every new record.
+    pub fn with_notify_channels(mut self, channels: &[Channel]) -> Self {
+        self.notify_channels = Arc::from(channels.to_vec());
+        self
+    }
+
+    /// Notifies `kick` after each record committed with outbox items, so a background
+    /// deliverer sends at once instead of at its next round.
+    pub fn with_delivery_kick(mut self, kick: Arc<tokio::sync::Notify>) -> Self {
+        self.kick = Some(kick);
+        self
+    }
+
+    pub(crate) fn hmac_key(&self) -> &crate::fingerprint::HmacKey {
+        &self.settings.hmac_key
+    }
+
+    pub(crate) fn retention_days(&self, purpose: &str) -> Option<u32> {
+        self.settings.retention_days.get(purpose).copied()
+    }
+
+    /// The relay's messages, as loaded from the manifest.
+    pub fn messages(&self) -> &Messages {
+        &self.messages
+    }
+
+    /// The store records go to.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     /// The limiter this state (and its clones) counts submissions with.
@@ -178,11 +228,17 @@ impl AppState {
 /// The whole relay as a router: mount it, `merge` it, or hand it to `lambda_http::run`.
 pub fn app(state: AppState) -> Router {
     let path = state.endpoint_path.to_string();
+    let confirm_path = format!(
+        "{}{}",
+        path.trim_end_matches('/'),
+        crate::deliver::CONFIRM_SUFFIX
+    );
     Router::new()
         .route(
             &path,
             post(submit).options(preflight).fallback(method_not_allowed),
         )
+        .route(&confirm_path, get(crate::confirm::confirm))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }
@@ -450,9 +506,20 @@ async fn receive(
             return Outcome::Unavailable { lang };
         }
     };
-    match state.store.insert(&record, &dedup).await {
+    let outbox = intake::outbox_for(&record, &state.notify_channels, record.received_at);
+    match state
+        .store
+        .insert_with_outbox(&record, &dedup, &outbox)
+        .await
+    {
         Ok(inserted) => {
             let duplicate = matches!(inserted, crate::store::Inserted::Duplicate(_));
+            if !duplicate
+                && !outbox.is_empty()
+                && let Some(kick) = &state.kick
+            {
+                kick.notify_one();
+            }
             tracing::info!(outcome = "stored", id = %inserted.id(), duplicate, "form received");
             Outcome::Accepted {
                 lang,
@@ -530,7 +597,7 @@ fn render(state: &AppState, reply: Reply, origin: Option<&str>, outcome: Outcome
             let fields: serde_json::Map<String, serde_json::Value> = errors
                 .iter()
                 .map(|(field, code)| {
-                    let message = messages::text(&lang, Notice::Field(code));
+                    let message = state.messages.text(&lang, Notice::Field(code));
                     (
                         field.to_owned(),
                         serde_json::json!({ "code": code.as_str(), "message": message }),
@@ -630,6 +697,10 @@ fn render(state: &AppState, reply: Reply, origin: Option<&str>, outcome: Outcome
     response
 }
 
+pub(crate) fn see_other_public(location: &str) -> Response {
+    see_other(location)
+}
+
 /// 303 to the language's error page with `?errors=field:code,...` (codes only); `fallback`
 /// if the language is not in the manifest.
 fn error_page(
@@ -672,7 +743,7 @@ fn notice(
     error: &'static str,
     what: Notice,
 ) -> Response {
-    let message = messages::text(lang, what);
+    let message = state.messages.text(lang, what);
     match reply {
         Reply::Json => (
             status,
@@ -692,8 +763,9 @@ fn notice(
                  <title>{message}</title></head><body><main><p>{message}</p>\
                  <p><a href=\"{back}\">{link}</a></p></main></body></html>\n",
                 lang = escape(lang),
+                message = escape(&message),
                 back = escape(back),
-                link = messages::back_to_form(lang),
+                link = escape(&state.messages.back_to_form(lang)),
             );
             (status, axum::response::Html(page)).into_response()
         }
@@ -701,7 +773,7 @@ fn notice(
 }
 
 /// Minimal HTML escaping for the few manifest values put in the error page.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -7,6 +7,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::fingerprint::HmacKey;
 use crate::manifest::ConsentManifest;
+use crate::outbox::{Channel, OutboxItem, OutboxKind};
 use crate::record::{
     CollectionMethod, ConsentRecord, ConsentStamp, PurposeConsent, RECORD_SCHEMA_VERSION, RecordId,
     RecordState, Subject,
@@ -21,6 +22,9 @@ pub const DEFAULT_RETENTION_DAYS: [(&str, u32); 2] = [("reply", 365), ("newslett
 /// Default double-click window (seconds).
 pub const DEFAULT_FINGERPRINT_WINDOW_SECS: u64 = 60;
 
+/// Default days a double opt-in grant waits for its confirmation before it lapses.
+pub const DEFAULT_CONFIRM_WITHIN_DAYS: u32 = 7;
+
 /// Everything besides the submission and the manifest that goes into a record.
 #[derive(Debug, Clone)]
 pub struct IntakeSettings {
@@ -31,6 +35,8 @@ pub struct IntakeSettings {
     pub fingerprint_window: Duration,
     /// Where records are kept, written into each consent stamp (Law 94-V Art. 12(2)).
     pub storage_location: String,
+    /// How long a grant that needs confirmation by email stays pending before it lapses.
+    pub confirm_within: Duration,
 }
 
 /// A purpose the manifest offers but the settings keep no retention for.
@@ -79,6 +85,10 @@ pub fn stamp(
             .get(&purpose.id)
             .ok_or_else(|| MissingRetention(purpose.id.clone()))?;
         let granted = submission.consents.contains(&purpose.id);
+        // A grant the address's owner must confirm is kept only until the confirmation
+        // deadline; confirming it extends it to the purpose's full retention.
+        let confirm_by =
+            (granted && purpose.confirm_by_email).then(|| now + settings.confirm_within);
         purposes.push(PurposeConsent {
             purpose: purpose.id.clone(),
             granted,
@@ -88,8 +98,11 @@ pub fn stamp(
                 .and_then(|l| l.labels.get(&purpose.id))
                 .map(|l| l.sha256.clone())
                 .unwrap_or_default(),
-            expires_at: granted.then(|| now + Duration::days(i64::from(*days))),
+            expires_at: confirm_by
+                .or_else(|| granted.then(|| now + Duration::days(i64::from(*days)))),
             withdrawn_at: None,
+            confirm_by,
+            confirmed_at: None,
         });
     }
     let expires_at = purposes
@@ -125,6 +138,33 @@ pub fn stamp(
         email_hmac,
         idempotency_key: dedup.idempotency_key.clone(),
         expires_at,
+        answered: None,
     };
     Ok((record, dedup))
+}
+
+/// The messages a new record owes, queued with it in one transaction: a notification per
+/// configured channel, and a confirmation mail per grant that is pending.
+pub fn outbox_for(
+    record: &ConsentRecord,
+    channels: &[Channel],
+    now: OffsetDateTime,
+) -> Vec<OutboxItem> {
+    let notifications = channels.iter().map(|&channel| OutboxKind::NotifyOperator {
+        record_id: record.id,
+        channel,
+    });
+    let confirmations = record
+        .consent
+        .purposes
+        .iter()
+        .filter(|p| p.status(now) == crate::record::ConsentStatus::Pending)
+        .map(|p| OutboxKind::ConfirmPurpose {
+            record_id: record.id,
+            purpose: p.purpose.clone(),
+        });
+    notifications
+        .chain(confirmations)
+        .map(|kind| OutboxItem::new(kind, now))
+        .collect()
 }

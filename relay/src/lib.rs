@@ -6,10 +6,11 @@
 //! name a policy version and hash found in it.
 //!
 //! Features: `http` (parsing, the axum router [`http::app`], configuration, logging),
-//! `sqlite` ([`sqlite::SqliteStore`]), `server` (the `kelisim-relay` binary), `dynamodb`,
+//! `sqlite` ([`sqlite::SqliteStore`]), `notify` (SMTP and webhook delivery), `server` (the `kelisim-relay` binary), `dynamodb`,
 //! `lambda`. With none, only the shared types are built (the generator's view).
 
 pub mod manifest;
+pub mod outbox;
 pub mod record;
 pub mod secret;
 pub mod store;
@@ -17,11 +18,17 @@ pub mod store;
 #[cfg(feature = "http")]
 pub mod config;
 #[cfg(feature = "http")]
+pub mod confirm;
+#[cfg(feature = "http")]
+pub mod deliver;
+#[cfg(feature = "http")]
 pub mod fields;
 #[cfg(feature = "http")]
 pub mod fingerprint;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "http")]
+pub mod inbox;
 #[cfg(feature = "http")]
 pub mod intake;
 #[cfg(feature = "http")]
@@ -36,6 +43,10 @@ pub mod subject_requests;
 pub mod submission;
 #[cfg(feature = "http")]
 pub mod telemetry;
+#[cfg(feature = "http")]
+pub mod token;
+#[cfg(feature = "notify")]
+pub mod transport;
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;

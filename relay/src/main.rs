@@ -1,7 +1,8 @@
 //! `kelisim-relay`: the standalone relay. `serve` receives the contact form (and, with
 //! `--static-dir`, serves the built site from the same origin, so one process is a complete
-//! one-machine deployment); `export`, `withdraw`, `erase` and `purge-expired` carry out
-//! data-subject requests and retention (policy §4.1, §8.3, §8.4, §5.7, §8.8).
+//! one-machine deployment); `inbox`, `records` and `deliver` are the operator's day (read,
+//! answer, mailing list, notifications); `export`, `withdraw`, `erase` and `purge-expired` carry
+//! out data-subject requests and retention (policy §4.1, §8.3, §8.4, §5.7, §8.8).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,11 +11,16 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use kelisim_relay::config::{RelayConfig, StoreKind};
+use kelisim_relay::deliver::{self, Deliverer, DeliverySettings};
+use kelisim_relay::inbox;
 use kelisim_relay::manifest::ConsentManifest;
+use kelisim_relay::messages::Messages;
+use kelisim_relay::record::{Answered, RecordId};
 use kelisim_relay::sqlite::SqliteStore;
 use kelisim_relay::store::Store;
 use kelisim_relay::subject_requests;
 use kelisim_relay::telemetry::{self, LogFormat};
+use kelisim_relay::transport;
 use kelisim_relay::{AppState, app};
 use time::OffsetDateTime;
 
@@ -54,13 +60,34 @@ enum Command {
         #[arg(long)]
         static_dir: Option<PathBuf>,
     },
+    /// Messages not yet answered, oldest first.
+    Inbox {
+        /// Include answered messages.
+        #[arg(long)]
+        all: bool,
+        /// JSON for scripts instead of an aligned table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read, answer and list records.
+    #[command(subcommand)]
+    Records(RecordsCommand),
+    /// Send what the outbox owes (notifications, confirmation mail) and exit; run it from
+    /// cron, or let `serve` do it in the background.
+    Deliver {
+        /// Only show what is queued, sending nothing.
+        #[arg(long)]
+        status: bool,
+    },
     /// Print every record of the person with this email as JSON (access request, §8.3).
     Export {
+        /// The person's email; `-` reads it from standard input (keeps it out of shell history).
         #[arg(long)]
         email: String,
     },
     /// Withdraw that person's consent, for one purpose or all (§8.4).
     Withdraw {
+        /// The person's email; `-` reads it from standard input.
         #[arg(long)]
         email: String,
         #[arg(long)]
@@ -68,11 +95,37 @@ enum Command {
     },
     /// Delete every record of that person (erasure).
     Erase {
+        /// The person's email; `-` reads it from standard input.
         #[arg(long)]
         email: String,
     },
     /// Delete records past their retention (§5.7, §8.8).
     PurgeExpired,
+}
+
+#[derive(Debug, Subcommand)]
+enum RecordsCommand {
+    /// One record, whole: names, contacts, the message and the consent stamp.
+    Show {
+        id: RecordId,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a message answered; it leaves the inbox, nothing else changes.
+    Answer {
+        id: RecordId,
+        /// Who answered (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Everyone whose consent to a purpose is in force (confirmed, for a double opt-in
+    /// purpose): the only way to get a mailing list.
+    List {
+        #[arg(long)]
+        purpose: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[tokio::main]
@@ -97,7 +150,22 @@ async fn main() -> anyhow::Result<()> {
             }
             serve(&config, listen, static_dir).await
         }
+        Command::Inbox { all, json } => {
+            let records = open_store(&config).await?.list_records().await?;
+            let rows = inbox::inbox(&records, all);
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("The inbox is empty.");
+            } else {
+                print!("{}", inbox::inbox_text(&rows));
+            }
+            Ok(())
+        }
+        Command::Records(command) => records(&config, command).await,
+        Command::Deliver { status } => deliver(&config, status).await,
         Command::Export { email } => {
+            let email = read_email(email)?;
             let records = subject_requests::export(
                 open_store(&config).await?.as_ref(),
                 &config.hmac_key()?,
@@ -108,6 +176,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Withdraw { email, purpose } => {
+            let email = read_email(email)?;
             let changed = subject_requests::withdraw(
                 open_store(&config).await?.as_ref(),
                 &config.hmac_key()?,
@@ -120,6 +189,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Erase { email } => {
+            let email = read_email(email)?;
             let erased = subject_requests::erase(
                 open_store(&config).await?.as_ref(),
                 &config.hmac_key()?,
@@ -139,6 +209,156 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// The email argument, or a line of standard input when it is `-`.
+fn read_email(arg: String) -> anyhow::Result<String> {
+    if arg != "-" {
+        return Ok(arg);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the email address from standard input")?;
+    let email = line.trim().to_owned();
+    if email.is_empty() {
+        bail!("no email address on standard input");
+    }
+    Ok(email)
+}
+
+async fn records(config: &RelayConfig, command: RecordsCommand) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    match command {
+        RecordsCommand::Show { id, json } => {
+            let Some(record) = store.get(id).await? else {
+                bail!("no record has the id {id}");
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&record)?);
+            } else {
+                print!("{}", inbox::show_text(&record));
+            }
+        }
+        RecordsCommand::Answer { id, by } => {
+            let Some(mut record) = store.get(id).await? else {
+                bail!("no record has the id {id}");
+            };
+            if let Some(answered) = &record.answered {
+                println!("{id} was already marked answered by {}", answered.by);
+                return Ok(());
+            }
+            let by = by
+                .or_else(|| std::env::var("USER").ok())
+                .filter(|b| !b.trim().is_empty())
+                .unwrap_or_else(|| "operator".to_owned());
+            record.answered = Some(Answered {
+                at: OffsetDateTime::now_utc(),
+                by: by.clone(),
+            });
+            if !store.update(&record).await? {
+                bail!("the record {id} disappeared while it was being updated");
+            }
+            println!("{id} marked answered by {by}");
+        }
+        RecordsCommand::List { purpose, json } => {
+            let records = store.list_records().await?;
+            let entries = inbox::purpose_list(&records, &purpose, OffsetDateTime::now_utc());
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                print!("{}", inbox::list_text(&entries));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A deliverer for `config`: the store, the manifest's messages, and the configured
+/// transports (checked here, so a bad SMTP or webhook URL stops the command with a clear
+/// message).
+async fn deliverer(config: &RelayConfig, store: Arc<dyn Store>) -> anyhow::Result<Deliverer> {
+    let manifest = load_manifest(config)?;
+    let messages = Messages::from_manifest(&manifest)
+        .with_context(|| format!("loading the messages in {}", config.manifest.display()))?;
+    let settings = delivery_settings(config, &manifest);
+    let (mailer, webhook) =
+        transport::from_config(&config.notify).context("checking the [notify] settings")?;
+    let mut deliverer = Deliverer::new(
+        store,
+        config.hmac_key()?,
+        Arc::new(manifest),
+        messages,
+        settings,
+    );
+    if let Some(mailer) = mailer {
+        deliverer = deliverer.with_mailer(mailer);
+    }
+    if let Some(webhook) = webhook {
+        deliverer = deliverer.with_webhook(webhook);
+    }
+    Ok(deliverer)
+}
+
+fn delivery_settings(config: &RelayConfig, manifest: &ConsentManifest) -> DeliverySettings {
+    let endpoint = config
+        .endpoint_path
+        .clone()
+        .unwrap_or_else(|| manifest.form_endpoint.clone());
+    DeliverySettings {
+        notify_to: config.notify.notify_to.clone(),
+        operator_language: config
+            .notify
+            .language
+            .clone()
+            .unwrap_or_else(|| manifest.default_language.clone()),
+        include_personal_data: config.notify.include_personal_data,
+        public_url: config
+            .notify
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("{}{endpoint}", manifest.base_url.trim_end_matches('/'))),
+    }
+}
+
+async fn deliver(config: &RelayConfig, status: bool) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    if status {
+        let items = store.outbox_all().await?;
+        if items.is_empty() {
+            println!("The outbox is empty.");
+        }
+        for item in items {
+            println!(
+                "{}  {:<16}  record {}  attempts {}  due {}{}",
+                item.id,
+                item.kind.label(),
+                item.kind.record_id(),
+                item.attempts,
+                item.due_at,
+                item.last_error
+                    .map(|e| format!("  last error: {e}"))
+                    .unwrap_or_default()
+            );
+        }
+        return Ok(());
+    }
+    let report = deliverer(config, store)
+        .await?
+        .run_once(OffsetDateTime::now_utc())
+        .await?;
+    println!(
+        "{} delivered, {} to retry, {} dropped (nothing left to send)",
+        report.delivered, report.retried, report.dropped
+    );
+    Ok(())
+}
+
+fn load_manifest(config: &RelayConfig) -> anyhow::Result<ConsentManifest> {
+    let text = std::fs::read_to_string(&config.manifest)
+        .with_context(|| format!("reading {}", config.manifest.display()))?;
+    ConsentManifest::from_json(&text)
+        .with_context(|| format!("checking {}", config.manifest.display()))
 }
 
 async fn open_store(config: &RelayConfig) -> anyhow::Result<Arc<dyn Store>> {
@@ -181,12 +401,19 @@ async fn serve(
     listen: SocketAddr,
     static_dir: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&config.manifest)
-        .with_context(|| format!("reading {}", config.manifest.display()))?;
-    let manifest = ConsentManifest::from_json(&text)
-        .with_context(|| format!("checking {}", config.manifest.display()))?;
-    let state = AppState::from_config(open_store(config).await?, manifest, config)
-        .context("configuring the relay")?;
+    let manifest = load_manifest(config)?;
+    let store = open_store(config).await?;
+    let kick = Arc::new(tokio::sync::Notify::new());
+    let state = AppState::from_config(Arc::clone(&store), manifest, config)
+        .context("configuring the relay")?
+        .with_delivery_kick(Arc::clone(&kick));
+    // Delivery runs beside the server: right after each record is committed, and every
+    // `deliver_interval_secs` for retries. The visitor's answer never waits for it.
+    let background = deliver::spawn_background(
+        deliverer(config, store).await?,
+        kick,
+        std::time::Duration::from_secs(config.notify.deliver_interval_secs.max(1)),
+    );
     let endpoint = state.endpoint_path().to_owned();
     let origins = state.allowed_origins().join(", ");
     let mut router = app(state);
@@ -208,6 +435,7 @@ async fn serve(
     .with_graceful_shutdown(shutdown_signal())
     .await
     .context("serving")?;
+    background.abort();
     tracing::info!("relay stopped");
     Ok(())
 }

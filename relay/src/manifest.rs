@@ -70,6 +70,11 @@ pub struct Purpose {
     pub legal_basis: String,
     /// The personal-data categories this purpose uses (policy §6).
     pub data_categories: Vec<String>,
+    /// Whether the grant takes effect only once the address's owner confirms it through a
+    /// mailed link (double opt-in): anyone can type someone else's address, so a newsletter
+    /// consent nobody confirmed proves nothing (§4.1, §7.1).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub confirm_by_email: bool,
 }
 
 /// What a visitor reading the site in one language saw.
@@ -92,6 +97,16 @@ pub struct LanguageConsent {
     /// submissions against [`Self::policy`] alone. Absent in manifests without an archive.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_policies: Vec<PolicyVersion>,
+    /// Absolute URL of the page a confirmed double opt-in lands on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_url: Option<String>,
+    /// Absolute URL of the page a bad, expired or used confirmation link lands on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_error_url: Option<String>,
+    /// The relay's messages in this language: the Fluent source of `locales/<lang>/relay.ftl`
+    /// (see the relay's `messages` module). Empty in manifests written before it was shipped.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub messages: String,
 }
 
 /// One published version of the privacy policy in one language.

@@ -1,11 +1,20 @@
-//! The relay's own words to the visitor, in Kazakh and Russian.
+//! The relay's own words, in the visitor's (or the operator's) language: refusals, field
+//! errors, the double opt-in mail and the operator's notification.
 //!
-//! A small table rather than a Fluent bundle: the relay says about fifteen short sentences
-//! with no plurals or variables worth a runtime, and a table is checked by the compiler (a
-//! missing translation is a missing match arm). Any language other than `ru` reads Kazakh, the
-//! site's default language.
+//! They are Fluent messages in `locales/<lang>/relay.ftl`, the same place the site's strings
+//! live, so editors translate them once. `kelisim build` ships each language's file to the
+//! relay inside the consent manifest ([`crate::manifest::LanguageConsent::messages`]); the same
+//! files are compiled in as a fallback for a manifest written before they were shipped. Any
+//! message missing in a language falls back to the site's default language, then to Kazakh.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 
 use crate::fields::ErrorCode;
+use crate::manifest::ConsentManifest;
 
 /// What the relay can tell a visitor, beyond the per-field codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,104 +33,193 @@ pub enum Notice {
     UnsupportedMediaType,
 }
 
-/// The text of `notice` in `lang` (`kk` or `ru`; anything else falls back to `kk`).
-pub fn text(lang: &str, notice: Notice) -> &'static str {
-    let ru = lang == "ru";
-    match notice {
-        Notice::Field(code) => field_text(ru, code),
-        Notice::Unavailable => {
-            if ru {
-                "Сервис временно недоступен, и ваше обращение не сохранено. Пожалуйста, повторите попытку через минуту."
-            } else {
-                "Қызмет уақытша қолжетімсіз, өтінішіңіз сақталған жоқ. Бір минуттан кейін қайталап көріңіз."
-            }
-        }
-        Notice::PayloadTooLarge => {
-            if ru {
-                "Обращение слишком большое. Сократите сообщение и отправьте снова."
-            } else {
-                "Өтініш тым үлкен. Хабарламаны қысқартып, қайта жіберіңіз."
-            }
-        }
-        Notice::MethodNotAllowed => {
-            if ru {
-                "Этот адрес принимает только отправку формы."
-            } else {
-                "Бұл мекенжай тек форманы жіберуді қабылдайды."
-            }
-        }
-        Notice::ForbiddenOrigin => {
-            if ru {
-                "Форму можно отправить только со страницы нашего сайта."
-            } else {
-                "Форманы тек біздің сайттың бетінен жіберуге болады."
-            }
-        }
-        Notice::UnsupportedMediaType => {
-            if ru {
-                "Не удалось прочитать форму: неподдерживаемый формат данных."
-            } else {
-                "Форманы оқу мүмкін болмады: деректер пішімі қолдау көрсетілмейді."
-            }
+impl Notice {
+    /// The Fluent message id.
+    fn key(self) -> String {
+        match self {
+            Self::Field(code) => format!("relay-field-{}", code.as_str()),
+            Self::Unavailable => "relay-unavailable".to_owned(),
+            Self::PayloadTooLarge => "relay-payload-too-large".to_owned(),
+            Self::MethodNotAllowed => "relay-method-not-allowed".to_owned(),
+            Self::ForbiddenOrigin => "relay-forbidden-origin".to_owned(),
+            Self::UnsupportedMediaType => "relay-unsupported-media-type".to_owned(),
         }
     }
 }
 
-fn field_text(ru: bool, code: ErrorCode) -> &'static str {
-    match (code, ru) {
-        (ErrorCode::Required, false) => "Бұл өрісті толтырыңыз.",
-        (ErrorCode::Required, true) => "Заполните это поле.",
-        (ErrorCode::TooLong, false) => "Мәтін тым ұзын. Оны қысқартыңыз.",
-        (ErrorCode::TooLong, true) => "Слишком длинный текст. Сократите его.",
-        (ErrorCode::InvalidEmail, false) => {
-            "Электрондық пошта мекенжайын тексеріңіз, мысалы: name@example.kz."
-        }
-        (ErrorCode::InvalidEmail, true) => {
-            "Проверьте адрес электронной почты, например: name@example.kz."
-        }
-        (ErrorCode::InvalidPhone, false) => {
-            "Телефон нөмірін тексеріңіз, мысалы: +7 701 123 45 67 немесе 8 701 123 45 67."
-        }
-        (ErrorCode::InvalidPhone, true) => {
-            "Проверьте номер телефона, например: +7 701 123 45 67 или 8 701 123 45 67."
-        }
-        (ErrorCode::ConsentRequired, false) => {
-            "Өтінішіңізге жауап беруіміз үшін дербес деректерді өңдеуге келісіміңіз қажет."
-        }
-        (ErrorCode::ConsentRequired, true) => {
-            "Чтобы мы могли ответить на обращение, нужно ваше согласие на обработку персональных данных."
-        }
-        (ErrorCode::UnknownField, false) => "Формада мұндай өріс жоқ.",
-        (ErrorCode::UnknownField, true) => "В форме нет такого поля.",
-        (ErrorCode::PolicyMismatch, false) => {
-            "Құпиялылық саясаты жаңартылды. Бетті қайта жүктеп, жаңа редакциямен танысыңыз."
-        }
-        (ErrorCode::PolicyMismatch, true) => {
-            "Политика конфиденциальности обновилась. Обновите страницу и ознакомьтесь с новой редакцией."
-        }
-        (ErrorCode::InvalidLang, false) => "Форма тілі белгісіз.",
-        (ErrorCode::InvalidLang, true) => "Неизвестный язык формы.",
-        (ErrorCode::InvalidEncoding, false) => {
-            "Деректерді оқу мүмкін болмады. Форманы қайта жіберіп көріңіз."
-        }
-        (ErrorCode::InvalidEncoding, true) => {
-            "Не удалось прочитать данные. Попробуйте отправить форму ещё раз."
-        }
-        (ErrorCode::RateLimited, false) => {
-            "Тым көп өтініш жіберілді. Біраз уақыттан кейін қайталап көріңіз."
-        }
-        (ErrorCode::RateLimited, true) => {
-            "Слишком много обращений подряд. Пожалуйста, повторите попытку немного позже."
-        }
+/// The files compiled in: the fallback for manifests that carry no messages.
+const BUILT_IN: [(&str, &str); 2] = [
+    ("kk", include_str!("../../locales/kk/relay.ftl")),
+    ("ru", include_str!("../../locales/ru/relay.ftl")),
+];
+
+/// Every message the relay uses; [`Messages::from_manifest`] refuses a set that lacks one.
+pub fn required_keys() -> Vec<String> {
+    let mut keys: Vec<String> = [
+        Notice::Unavailable,
+        Notice::PayloadTooLarge,
+        Notice::MethodNotAllowed,
+        Notice::ForbiddenOrigin,
+        Notice::UnsupportedMediaType,
+    ]
+    .into_iter()
+    .chain(ErrorCode::ALL.into_iter().map(Notice::Field))
+    .map(Notice::key)
+    .collect();
+    keys.extend(
+        [
+            "relay-back-to-form",
+            "mail-confirm-subject",
+            "mail-confirm-body",
+            "mail-notify-subject",
+            "mail-notify-body",
+            "mail-notify-personal",
+            "relay-confirmed",
+            "relay-confirm-failed",
+        ]
+        .map(str::to_owned),
+    );
+    keys
+}
+
+/// Why the messages could not be loaded. Names the language and the problem.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MessagesError {
+    #[error("the relay messages for `{lang}` are not valid Fluent: {detail}")]
+    Syntax { lang: String, detail: String },
+    #[error("`{0}` is not a language tag")]
+    Lang(String),
+    #[error(
+        "the relay messages for the default language `{lang}` lack `{key}`: add it to locales/{lang}/relay.ftl and rebuild the site"
+    )]
+    Missing { lang: String, key: String },
+}
+
+/// One Fluent bundle per language, plus which language stands in for missing messages.
+#[derive(Clone)]
+pub struct Messages {
+    bundles: Arc<BTreeMap<String, FluentBundle<FluentResource>>>,
+    default_lang: String,
+}
+
+impl std::fmt::Debug for Messages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Messages")
+            .field("languages", &self.bundles.keys().collect::<Vec<_>>())
+            .field("default_lang", &self.default_lang)
+            .finish()
     }
 }
 
-/// The link text back to the contact form, on the relay's own HTML error pages.
-pub fn back_to_form(lang: &str) -> &'static str {
-    if lang == "ru" {
-        "Вернуться к форме"
-    } else {
-        "Формаға оралу"
+impl Messages {
+    /// The manifest's messages for each of its languages, the built-in files for a language
+    /// whose entry carries none. The default language must define every required message.
+    pub fn from_manifest(manifest: &ConsentManifest) -> Result<Self, MessagesError> {
+        let mut sources: BTreeMap<String, String> = BUILT_IN
+            .iter()
+            .map(|(lang, text)| ((*lang).to_owned(), (*text).to_owned()))
+            .collect();
+        for (lang, consent) in &manifest.languages {
+            if !consent.messages.trim().is_empty() {
+                sources.insert(lang.clone(), consent.messages.clone());
+            }
+        }
+        Self::from_sources(&sources, &manifest.default_language)
+    }
+
+    /// Bundles from `lang → Fluent source`.
+    pub fn from_sources(
+        sources: &BTreeMap<String, String>,
+        default_lang: &str,
+    ) -> Result<Self, MessagesError> {
+        let mut bundles = BTreeMap::new();
+        for (lang, source) in sources {
+            let resource = FluentResource::try_new(source.clone()).map_err(|(_, errors)| {
+                MessagesError::Syntax {
+                    lang: lang.clone(),
+                    detail: format!("{} error(s), the first: {:?}", errors.len(), errors[0]),
+                }
+            })?;
+            let id: unic_langid::LanguageIdentifier = lang
+                .parse()
+                .map_err(|_| MessagesError::Lang(lang.clone()))?;
+            let mut bundle = FluentBundle::new_concurrent(vec![id]);
+            // Plain-text output: no U+2068/U+2069 isolation marks around placeables.
+            bundle.set_use_isolating(false);
+            bundle
+                .add_resource(resource)
+                .map_err(|errors| MessagesError::Syntax {
+                    lang: lang.clone(),
+                    detail: format!("{} duplicate message(s)", errors.len()),
+                })?;
+            bundles.insert(lang.clone(), bundle);
+        }
+        let default_lang = if bundles.contains_key(default_lang) {
+            default_lang.to_owned()
+        } else {
+            "kk".to_owned()
+        };
+        let messages = Self {
+            bundles: Arc::new(bundles),
+            default_lang,
+        };
+        for key in required_keys() {
+            let has = messages
+                .bundles
+                .get(&messages.default_lang)
+                .is_some_and(|b| b.has_message(&key));
+            if !has {
+                return Err(MessagesError::Missing {
+                    lang: messages.default_lang.clone(),
+                    key,
+                });
+            }
+        }
+        Ok(messages)
+    }
+
+    /// The built-in files alone (tests, and tools that have no manifest).
+    pub fn built_in() -> Self {
+        let sources = BUILT_IN
+            .iter()
+            .map(|(lang, text)| ((*lang).to_owned(), (*text).to_owned()))
+            .collect();
+        // The built-in files are checked by this crate's tests; should they ever break, an
+        // empty set still answers (with message ids) rather than panicking.
+        Self::from_sources(&sources, "kk").unwrap_or_else(|_| Self {
+            bundles: Arc::new(BTreeMap::new()),
+            default_lang: "kk".to_owned(),
+        })
+    }
+
+    /// `key` in `lang` with `args`; falls back to the default language, then to the key.
+    pub fn format(&self, lang: &str, key: &str, args: &[(&str, FluentValue<'_>)]) -> String {
+        let mut fluent_args = FluentArgs::new();
+        for (name, value) in args {
+            fluent_args.set(*name, value.clone());
+        }
+        for candidate in [lang, self.default_lang.as_str()] {
+            let Some(bundle) = self.bundles.get(candidate) else {
+                continue;
+            };
+            let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) else {
+                continue;
+            };
+            let mut errors = Vec::new();
+            let text = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
+            return text.into_owned();
+        }
+        key.to_owned()
+    }
+
+    /// The text of `notice` in `lang`.
+    pub fn text(&self, lang: &str, notice: Notice) -> String {
+        self.format(lang, &notice.key(), &[])
+    }
+
+    /// The link text back to the contact form, on the relay's own HTML error pages.
+    pub fn back_to_form(&self, lang: &str) -> String {
+        self.format(lang, "relay-back-to-form", &[])
     }
 }
 
@@ -131,15 +229,65 @@ mod tests {
 
     #[test]
     fn every_code_has_distinct_kazakh_and_russian_texts() {
+        let messages = Messages::built_in();
         for code in ErrorCode::ALL {
-            let kk = text("kk", Notice::Field(code));
-            let ru = text("ru", Notice::Field(code));
+            let kk = messages.text("kk", Notice::Field(code));
+            let ru = messages.text("ru", Notice::Field(code));
             assert_ne!(kk, ru, "{code}");
-            assert!(kk.ends_with('.') && ru.ends_with('.'), "{code}");
+            assert!(
+                kk.ends_with('.') && ru.ends_with('.'),
+                "{code}: {kk} / {ru}"
+            );
         }
         assert_eq!(
-            text("de", Notice::Unavailable),
-            text("kk", Notice::Unavailable)
+            messages.text("de", Notice::Unavailable),
+            messages.text("kk", Notice::Unavailable)
         );
+    }
+
+    #[test]
+    fn both_built_in_languages_define_every_message() {
+        for (lang, _) in BUILT_IN {
+            let messages = Messages::built_in();
+            let bundle = messages.bundles.get(lang).expect("bundle");
+            for key in required_keys() {
+                assert!(bundle.has_message(&key), "{lang} lacks {key}");
+            }
+        }
+    }
+
+    #[test]
+    fn plurals_follow_each_language() {
+        let messages = Messages::built_in();
+        let body = |lang: &str, days: i64| {
+            messages.format(
+                lang,
+                "mail-confirm-body",
+                &[
+                    ("days", FluentValue::from(days)),
+                    ("link", FluentValue::from("L")),
+                    ("operator", FluentValue::from("O")),
+                    ("website", FluentValue::from("W")),
+                    ("policy_url", FluentValue::from("P")),
+                ],
+            )
+        };
+        assert!(body("ru", 1).contains("1 день"));
+        assert!(body("ru", 3).contains("3 дня"));
+        assert!(body("ru", 7).contains("7 дней"));
+        assert!(body("kk", 7).contains("7 күн"));
+        assert!(!body("kk", 7).contains('\u{2068}'), "no isolation marks");
+    }
+
+    #[test]
+    fn a_default_language_without_a_message_is_refused() {
+        let sources = BTreeMap::from([("kk".to_owned(), "relay-unavailable = x\n".to_owned())]);
+        let error = Messages::from_sources(&sources, "kk").expect_err("incomplete");
+        assert!(matches!(error, MessagesError::Missing { .. }), "{error}");
+        let broken = BTreeMap::from([("kk".to_owned(), "= nope".to_owned())]);
+        assert!(matches!(
+            Messages::from_sources(&broken, "kk"),
+            Err(MessagesError::Syntax { .. })
+        ));
     }
 }

@@ -72,6 +72,19 @@ pub struct ConsentRecord {
     /// When the whole record is due for deletion: the latest of the purposes' `expires_at`.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// When the operator marked the message answered, and who did; `None` while it waits in
+    /// the inbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<Answered>,
+}
+
+/// The operator's note that a message was answered (`kelisim-relay records answer`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answered {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// The operator's name or login (`--by`, else `$USER`): who acted, for the audit trail.
+    pub by: String,
 }
 
 /// The data subject as they entered themselves, normalized (NFC, trimmed; phone in E.164).
@@ -127,6 +140,97 @@ pub struct PurposeConsent {
         skip_serializing_if = "Option::is_none"
     )]
     pub withdrawn_at: Option<OffsetDateTime>,
+    /// For a purpose that needs the address's owner to confirm it (double opt-in): the
+    /// deadline for that confirmation. A granted purpose with a deadline and no
+    /// `confirmed_at` is pending; past the deadline it has lapsed.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub confirm_by: Option<OffsetDateTime>,
+    /// When the owner of the address confirmed the grant through the mailed link.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub confirmed_at: Option<OffsetDateTime>,
+}
+
+/// Where one purpose's consent stands at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentStatus {
+    /// The box was not ticked.
+    NotGranted,
+    /// Ticked, waiting for the address's owner to confirm it.
+    Pending,
+    /// Ticked and, where needed, confirmed: data may be processed for this purpose.
+    Active,
+    /// Never confirmed before the deadline: it never took effect.
+    Lapsed,
+    /// Withdrawn by the person (§8.4).
+    Withdrawn,
+    /// Past its retention period.
+    Expired,
+}
+
+impl PurposeConsent {
+    /// This purpose's status at `now`.
+    pub fn status(&self, now: OffsetDateTime) -> ConsentStatus {
+        if !self.granted {
+            return ConsentStatus::NotGranted;
+        }
+        if self.withdrawn_at.is_some() {
+            return ConsentStatus::Withdrawn;
+        }
+        if self.confirmed_at.is_none()
+            && let Some(deadline) = self.confirm_by
+        {
+            return if now < deadline {
+                ConsentStatus::Pending
+            } else {
+                ConsentStatus::Lapsed
+            };
+        }
+        match self.expires_at {
+            Some(end) if end <= now => ConsentStatus::Expired,
+            _ => ConsentStatus::Active,
+        }
+    }
+}
+
+impl ConsentRecord {
+    /// The consent for `purpose`, if the form offered it.
+    pub fn purpose(&self, purpose: &str) -> Option<&PurposeConsent> {
+        self.consent.purposes.iter().find(|p| p.purpose == purpose)
+    }
+
+    /// The purposes whose consent is [`ConsentStatus::Active`] at `now`.
+    pub fn active_purposes(&self, now: OffsetDateTime) -> impl Iterator<Item = &str> {
+        self.consent
+            .purposes
+            .iter()
+            .filter(move |p| p.status(now) == ConsentStatus::Active)
+            .map(|p| p.purpose.as_str())
+    }
+
+    /// The latest end of any purpose still granted (pending grants count until their
+    /// confirmation deadline), or `received_at` when there is none: what `expires_at`
+    /// should be.
+    pub fn retention_end(&self) -> OffsetDateTime {
+        self.consent
+            .purposes
+            .iter()
+            .filter(|p| p.granted && p.withdrawn_at.is_none())
+            .filter_map(|p| match (p.confirm_by, p.confirmed_at) {
+                (Some(deadline), None) => Some(deadline),
+                _ => p.expires_at,
+            })
+            .max()
+            .unwrap_or(self.received_at)
+    }
 }
 
 /// How the consent was collected.

@@ -14,14 +14,16 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 
+use crate::outbox::{LEASE, OutboxId, OutboxItem};
 use crate::record::{ConsentRecord, RecordId};
 use crate::store::{DedupKeys, Inserted, Store, StoreError};
 
 /// The schema this code writes; `PRAGMA user_version` holds the one a file has.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations by target version. Append, never edit: a file at version N runs N+1.. only.
-const MIGRATIONS: [&str; 1] = [r"
+const MIGRATIONS: [&str; 2] = [
+    r"
     CREATE TABLE records (
         id          TEXT PRIMARY KEY,
         email_hmac  TEXT NOT NULL,
@@ -41,7 +43,18 @@ const MIGRATIONS: [&str; 1] = [r"
         until_ms    INTEGER NOT NULL
     ) STRICT;
     CREATE INDEX fingerprints_by_record ON fingerprints(record_id);
-"];
+",
+    r"
+    CREATE TABLE outbox (
+        id          TEXT PRIMARY KEY,
+        record_id   TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+        due_ms      INTEGER NOT NULL,
+        body        TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX outbox_by_due ON outbox(due_ms);
+    CREATE INDEX outbox_by_record ON outbox(record_id);
+",
+];
 
 /// Consent records in one SQLite file.
 #[derive(Clone)]
@@ -183,6 +196,7 @@ fn insert_blocking(
     record: &ConsentRecord,
     body: &str,
     dedup: &DedupKeys,
+    outbox: &[(OutboxItem, String)],
     now: OffsetDateTime,
 ) -> Result<Inserted, StoreError> {
     let tx = conn
@@ -243,22 +257,208 @@ fn insert_blocking(
         params![dedup.fingerprint, id_text, millis(dedup.fingerprint_until)],
     )
     .map_err(map_err)?;
+    for (item, item_body) in outbox {
+        tx.execute(
+            "INSERT INTO outbox (id, record_id, due_ms, body) VALUES (?1, ?2, ?3, ?4)",
+            params![item.id.to_string(), id_text, millis(item.due_at), item_body],
+        )
+        .map_err(map_err)?;
+    }
     tx.commit().map_err(map_err)?;
     Ok(Inserted::New(record.id))
 }
 
+fn outbox_json(item: &OutboxItem) -> Result<String, StoreError> {
+    serde_json::to_string(item)
+        .map_err(|_| StoreError::Backend("outbox item serialization failed".to_owned()))
+}
+
+fn outbox_from_json(body: &str) -> Result<OutboxItem, StoreError> {
+    serde_json::from_str(body).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "outbox item: {:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// Reads the `body` column of every row `sql` selects (with `params`) and parses each.
+fn query_bodies<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    parse: impl Fn(&str) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = conn.prepare(sql).map_err(map_err)?;
+    let bodies = statement
+        .query_map(params, |row| row.get::<_, String>(0))
+        .map_err(map_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(map_err)?;
+    bodies.iter().map(|b| parse(b)).collect()
+}
+
+fn claim_blocking(
+    conn: &mut Connection,
+    id: OutboxId,
+    now: OffsetDateTime,
+) -> Result<Option<OutboxItem>, StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_err)?;
+    let body: Option<String> = tx
+        .query_row(
+            "SELECT body FROM outbox WHERE id = ?1 AND due_ms <= ?2",
+            params![id.to_string(), millis(now)],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(map_err)?;
+    let Some(body) = body else {
+        return Ok(None);
+    };
+    let mut item = outbox_from_json(&body)?;
+    item.attempts = item.attempts.saturating_add(1);
+    item.due_at = now + LEASE;
+    tx.execute(
+        "UPDATE outbox SET due_ms = ?2, body = ?3 WHERE id = ?1",
+        params![id.to_string(), millis(item.due_at), outbox_json(&item)?],
+    )
+    .map_err(map_err)?;
+    tx.commit().map_err(map_err)?;
+    Ok(Some(item))
+}
+
 #[async_trait]
 impl Store for SqliteStore {
-    async fn insert(
+    async fn insert_with_outbox(
         &self,
         record: &ConsentRecord,
         dedup: &DedupKeys,
+        outbox: &[OutboxItem],
     ) -> Result<Inserted, StoreError> {
         let record = record.clone();
         let dedup = dedup.clone();
         let body = to_json(&record)?;
+        let outbox = outbox
+            .iter()
+            .map(|item| Ok((item.clone(), outbox_json(item)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         self.run(move |conn| {
-            insert_blocking(conn, &record, &body, &dedup, OffsetDateTime::now_utc())
+            insert_blocking(
+                conn,
+                &record,
+                &body,
+                &dedup,
+                &outbox,
+                OffsetDateTime::now_utc(),
+            )
+        })
+        .await
+    }
+
+    async fn list_records(&self) -> Result<Vec<ConsentRecord>, StoreError> {
+        self.run(|conn| query_bodies(conn, "SELECT body FROM records ORDER BY id", [], from_json))
+            .await
+    }
+
+    async fn enqueue(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        let body = outbox_json(item)?;
+        let (id, record_id, due) = (
+            item.id.to_string(),
+            item.kind.record_id().to_string(),
+            millis(item.due_at),
+        );
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO outbox (id, record_id, due_ms, body) VALUES (?1, ?2, ?3, ?4)",
+                params![id, record_id, due, body],
+            )
+            .map_err(map_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn outbox_due(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.run(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM outbox WHERE due_ms <= ?1 ORDER BY due_ms, id LIMIT ?2",
+                params![millis(now), limit],
+                outbox_from_json,
+            )
+        })
+        .await
+    }
+
+    async fn outbox_all(&self) -> Result<Vec<OutboxItem>, StoreError> {
+        self.run(|conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM outbox ORDER BY due_ms, id",
+                [],
+                outbox_from_json,
+            )
+        })
+        .await
+    }
+
+    async fn outbox_claim(
+        &self,
+        id: OutboxId,
+        now: OffsetDateTime,
+    ) -> Result<Option<OutboxItem>, StoreError> {
+        self.run(move |conn| claim_blocking(conn, id, now)).await
+    }
+
+    async fn outbox_done(&self, id: OutboxId) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            conn.execute("DELETE FROM outbox WHERE id = ?1", [id.to_string()])
+                .map_err(map_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn outbox_retry(
+        &self,
+        id: OutboxId,
+        due_at: OffsetDateTime,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let error = error.to_owned();
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let body: Option<String> = tx
+                .query_row(
+                    "SELECT body FROM outbox WHERE id = ?1",
+                    [id.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(map_err)?;
+            if let Some(body) = body {
+                let mut item = outbox_from_json(&body)?;
+                item.due_at = due_at;
+                item.last_error = Some(error);
+                tx.execute(
+                    "UPDATE outbox SET due_ms = ?2, body = ?3 WHERE id = ?1",
+                    params![id.to_string(), millis(due_at), outbox_json(&item)?],
+                )
+                .map_err(map_err)?;
+            }
+            tx.commit().map_err(map_err)?;
+            Ok(())
         })
         .await
     }
@@ -281,15 +481,12 @@ impl Store for SqliteStore {
     async fn find_by_email_hmac(&self, email_hmac: &str) -> Result<Vec<ConsentRecord>, StoreError> {
         let email_hmac = email_hmac.to_owned();
         self.run(move |conn| {
-            let mut statement = conn
-                .prepare("SELECT body FROM records WHERE email_hmac = ?1 ORDER BY id")
-                .map_err(map_err)?;
-            let bodies = statement
-                .query_map([email_hmac], |row| row.get::<_, String>(0))
-                .map_err(map_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(map_err)?;
-            bodies.iter().map(|b| from_json(b)).collect()
+            query_bodies(
+                conn,
+                "SELECT body FROM records WHERE email_hmac = ?1 ORDER BY id",
+                [email_hmac],
+                from_json,
+            )
         })
         .await
     }
@@ -313,7 +510,7 @@ impl Store for SqliteStore {
 
     async fn delete(&self, id: RecordId) -> Result<bool, StoreError> {
         self.run(move |conn| {
-            // The dedup rows go with it (ON DELETE CASCADE).
+            // The dedup and outbox rows go with it (ON DELETE CASCADE).
             let changed = conn
                 .execute("DELETE FROM records WHERE id = ?1", [id.to_string()])
                 .map_err(map_err)?;

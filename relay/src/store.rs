@@ -8,6 +8,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::outbox::{OutboxId, OutboxItem};
 use crate::record::{ConsentRecord, RecordId};
 
 /// Keys that make a second, identical submission a no-op.
@@ -56,7 +57,7 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// A durable home for consent records.
+/// A durable home for consent records and the outbox of messages owed about them.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Writes `record` unless `dedup` matches an earlier submission. Returns only after the
@@ -65,7 +66,55 @@ pub trait Store: Send + Sync {
         &self,
         record: &ConsentRecord,
         dedup: &DedupKeys,
+    ) -> Result<Inserted, StoreError> {
+        self.insert_with_outbox(record, dedup, &[]).await
+    }
+
+    /// Like [`Store::insert`], and writes `outbox` in the same transaction: all of it or
+    /// nothing. A duplicate writes neither (its messages were queued with the original).
+    async fn insert_with_outbox(
+        &self,
+        record: &ConsentRecord,
+        dedup: &DedupKeys,
+        outbox: &[OutboxItem],
     ) -> Result<Inserted, StoreError>;
+
+    /// Every record, oldest first (the operator's inbox and lists).
+    async fn list_records(&self) -> Result<Vec<ConsentRecord>, StoreError>;
+
+    /// Queues one more message on its own (for example a re-sent confirmation).
+    async fn enqueue(&self, item: &OutboxItem) -> Result<(), StoreError>;
+
+    /// Up to `limit` outbox items due at `now`, earliest first.
+    async fn outbox_due(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError>;
+
+    /// Every outbox item, due or not, earliest first (for `deliver --status` and alarms).
+    async fn outbox_all(&self) -> Result<Vec<OutboxItem>, StoreError>;
+
+    /// Takes the item for one delivery attempt: atomically, and only if it is still due at
+    /// `now`, counts the attempt and moves `due_at` to the end of a lease
+    /// ([`crate::outbox::LEASE`]). `None` when another deliverer got it first or it is gone,
+    /// so two deliverers never send the same message.
+    async fn outbox_claim(
+        &self,
+        id: OutboxId,
+        now: OffsetDateTime,
+    ) -> Result<Option<OutboxItem>, StoreError>;
+
+    /// Removes a delivered (or no longer deliverable) item.
+    async fn outbox_done(&self, id: OutboxId) -> Result<(), StoreError>;
+
+    /// Schedules another attempt of a claimed item at `due_at`, noting why this one failed.
+    async fn outbox_retry(
+        &self,
+        id: OutboxId,
+        due_at: OffsetDateTime,
+        error: &str,
+    ) -> Result<(), StoreError>;
 
     /// The record with this id.
     async fn get(&self, id: RecordId) -> Result<Option<ConsentRecord>, StoreError>;
@@ -77,7 +126,7 @@ pub trait Store: Send + Sync {
     /// record has that id.
     async fn update(&self, record: &ConsentRecord) -> Result<bool, StoreError>;
 
-    /// Deletes a record and its dedup entries for good (erasure, §4.1 and §8.9). Returns false
+    /// Deletes a record, its dedup entries and its outbox items for good (erasure, §4.1 and §8.9). Returns false
     /// when no record has that id.
     async fn delete(&self, id: RecordId) -> Result<bool, StoreError>;
 

@@ -261,6 +261,7 @@ mod through_the_router {
             retention_days: [("reply".to_owned(), 365), ("newsletter".to_owned(), 1095)].into(),
             fingerprint_window: Duration::seconds(60),
             storage_location: "mock DynamoDB".into(),
+            confirm_within: time::Duration::days(7),
         };
         AppState::new(Arc::new(store), manifest, settings).unwrap()
     }

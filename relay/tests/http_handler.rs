@@ -147,7 +147,7 @@ async fn invalid_script_post_gets_localized_messages_per_field() {
             );
             assert_eq!(
                 body["fields"][field]["message"],
-                messages::text(lang, Notice::Field(code)),
+                messages::Messages::built_in().text(lang, Notice::Field(code)),
                 "{lang} {field}"
             );
         }
@@ -162,8 +162,8 @@ async fn invalid_script_post_gets_localized_messages_per_field() {
     }
     // The two languages really differ.
     assert_ne!(
-        messages::text("kk", Notice::Field(ErrorCode::InvalidEmail)),
-        messages::text("ru", Notice::Field(ErrorCode::InvalidEmail))
+        messages::Messages::built_in().text("kk", Notice::Field(ErrorCode::InvalidEmail)),
+        messages::Messages::built_in().text("ru", Notice::Field(ErrorCode::InvalidEmail))
     );
 }
 
@@ -234,7 +234,7 @@ async fn unknown_language_is_refused_in_the_default_language() {
     assert_eq!(body["fields"]["lang"]["code"], "invalid_lang");
     assert_eq!(
         body["fields"]["lang"]["message"],
-        messages::text("kk", Notice::Field(ErrorCode::InvalidLang))
+        messages::Messages::built_in().text("kk", Notice::Field(ErrorCode::InvalidLang))
     );
 }
 
@@ -433,7 +433,10 @@ async fn a_store_failure_gets_503_with_retry_after_and_nothing_in_the_url() {
         assert_eq!(answer.header(header::RETRY_AFTER), Some("30"));
         let body = answer.json();
         assert_eq!(body["error"], "unavailable");
-        assert_eq!(body["message"], messages::text(lang, Notice::Unavailable));
+        assert_eq!(
+            body["message"],
+            messages::Messages::built_in().text(lang, Notice::Unavailable)
+        );
 
         let answer = send(&state, form_request(form_body(&valid_fields(lang)), None)).await;
         assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -442,7 +445,7 @@ async fn a_store_failure_gets_503_with_retry_after_and_nothing_in_the_url() {
         assert!(
             answer
                 .body
-                .contains(messages::text(lang, Notice::Unavailable))
+                .contains(&messages::Messages::built_in().text(lang, Notice::Unavailable))
         );
         assert!(answer.body.contains(&format!("<html lang=\"{lang}\"")));
         assert!(!answer.body.contains(EMAIL) && !answer.body.contains(SURNAME));
@@ -523,7 +526,7 @@ async fn the_sixth_post_from_one_address_is_refused_and_not_stored() {
         assert_eq!(body["error"], "rate_limited");
         assert_eq!(
             body["message"],
-            messages::text(lang, Notice::Field(ErrorCode::RateLimited))
+            messages::Messages::built_in().text(lang, Notice::Field(ErrorCode::RateLimited))
         );
         assert_eq!(
             answer.header(header::ACCESS_CONTROL_ALLOW_ORIGIN),
@@ -532,8 +535,8 @@ async fn the_sixth_post_from_one_address_is_refused_and_not_stored() {
         assert!(!answer.body.contains(EMAIL) && !answer.body.contains("203.0.113.7"));
     }
     assert_ne!(
-        messages::text("kk", Notice::Field(ErrorCode::RateLimited)),
-        messages::text("ru", Notice::Field(ErrorCode::RateLimited))
+        messages::Messages::built_in().text("kk", Notice::Field(ErrorCode::RateLimited)),
+        messages::Messages::built_in().text("ru", Notice::Field(ErrorCode::RateLimited))
     );
 
     // A plain form post from the same address: 303 to the error page in its language.

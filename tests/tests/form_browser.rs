@@ -17,7 +17,7 @@ use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerA
 use kelisim::serve::{RunningPreview, ServeOptions, start};
 use kelisim_relay::fields::ErrorCode;
 use kelisim_relay::manifest::ConsentManifest;
-use kelisim_relay::messages::{Notice, text};
+use kelisim_relay::messages::{Messages, Notice};
 use kelisim_relay::record::{CollectionMethod, ConsentRecord};
 use kelisim_tests::paths::repo_root;
 use kelisim_tests::{Browser, Javascript, Viewport};
@@ -530,7 +530,7 @@ async fn refuses_invalid_with_script(lang: &'static str) -> Result<()> {
             .await?;
         assert_eq!(
             message,
-            text(lang, Notice::Field(code)),
+            Messages::built_in().text(lang, Notice::Field(code)),
             "#f-{field}-error in {lang}"
         );
         assert!(!hidden, "#f-{field}-error is shown");

@@ -7,6 +7,11 @@
 //! | record | `REC#<uuid>` | `kind=record`, `record_id`, `record` (JSON), `email_hmac`, `expires_at`, `fp_pk`, `idem_pk` |
 //! | idempotency key | `IDEM#<sha256 hex of the key>` | `kind=idempotency`, `record_id`, `expires_at` (the record's) |
 //! | fingerprint | `FP#<fingerprint>` | `kind=fingerprint`, `record_id`, `expires_at` (end of the window) |
+//! | outbox item | `OUT#<uuid>` | `kind=outbox`, `record_id`, `item` (JSON), `due_at`, `sort_key` (due time + id) |
+//!
+//! A record lists its outbox items in `out_pks`, so erasing it removes them too. GSI
+//! `by_kind_sort` (`kind`, `sort_key`) finds the due outbox items without a scan; `due_at` is
+//! deliberately not the TTL attribute, so an undelivered message never expires by itself.
 //!
 //! `expires_at` is epoch seconds and the table's TTL attribute, so DynamoDB deletes records
 //! and dedup items by itself (lazily, within about two days); [`Store::purge_expired`] does it
@@ -35,8 +40,8 @@ use aws_sdk_dynamodb::config::AsyncSleep;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, CancellationReason, Put, ReturnValuesOnConditionCheckFailure, Select,
-    TransactWriteItem,
+    AttributeValue, CancellationReason, KeysAndAttributes, Put,
+    ReturnValuesOnConditionCheckFailure, Select, TransactWriteItem,
 };
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -44,6 +49,7 @@ use time::OffsetDateTime;
 pub use errors::is_throttling;
 pub use table::{TABLE_DEFINITION_JSON, TableDefinition, create_table};
 
+use crate::outbox::{LEASE, OutboxId, OutboxItem};
 use crate::record::{ConsentRecord, RecordId};
 use crate::store::{DedupKeys, Inserted, Store, StoreError};
 use errors::{backend_error, from_sdk};
@@ -65,7 +71,18 @@ pub const ATTR_FP_PK: &str = "fp_pk";
 /// On a record: the `pk` of its idempotency item, if it had a key.
 pub const ATTR_IDEM_PK: &str = "idem_pk";
 
+/// On a record: the `pk`s of its outbox items (string set).
+pub const ATTR_OUT_PKS: &str = "out_pks";
+/// On an outbox item: its JSON.
+pub const ATTR_ITEM: &str = "item";
+/// On an outbox item: epoch milliseconds when it is due.
+pub const ATTR_DUE_AT: &str = "due_at";
+/// Range key of [`INDEX_BY_KIND_SORT`]: for outbox items, the due time (zero-padded
+/// milliseconds) then the id, so a range query returns the due items in order.
+pub const ATTR_SORT_KEY: &str = "sort_key";
+
 pub const KIND_RECORD: &str = "record";
+pub const KIND_OUTBOX: &str = "outbox";
 pub const KIND_IDEMPOTENCY: &str = "idempotency";
 pub const KIND_FINGERPRINT: &str = "fingerprint";
 
@@ -73,6 +90,8 @@ pub const KIND_FINGERPRINT: &str = "fingerprint";
 pub const INDEX_BY_EMAIL_HMAC: &str = "by_email_hmac";
 /// GSI on (`kind`, `expires_at`), keys only.
 pub const INDEX_BY_EXPIRY: &str = "by_expiry";
+/// GSI on (`kind`, `sort_key`), whole items: the outbox by due time.
+pub const INDEX_BY_KIND_SORT: &str = "by_kind_sort";
 
 /// How often `insert` retries a transaction that lost a race (DynamoDB's
 /// `TransactionConflict`, or a dedup item that vanished between the failed write and the read
@@ -169,6 +188,7 @@ impl DynamoStore {
         &self,
         record: &ConsentRecord,
         dedup: &DedupKeys,
+        outbox: &[OutboxItem],
         now: i64,
     ) -> Result<Attempt, StoreError> {
         let body = serde_json::to_string(record)
@@ -193,6 +213,10 @@ impl DynamoStore {
         if let Some(idem_pk) = &idem_pk {
             item.insert(ATTR_IDEM_PK.to_owned(), s(idem_pk.clone()));
         }
+        if !outbox.is_empty() {
+            let pks = outbox.iter().map(|o| outbox_pk(o.id)).collect();
+            item.insert(ATTR_OUT_PKS.to_owned(), AttributeValue::Ss(pks));
+        }
         let mut items = vec![put(&self.table, item, "attribute_not_exists(#pk)", None)?];
         items.push(put(
             &self.table,
@@ -214,6 +238,15 @@ impl DynamoStore {
                     &id,
                     record.expires_at.unix_timestamp(),
                 ),
+                "attribute_not_exists(#pk)",
+                None,
+            )?);
+        }
+        // After the dedup items, so the cancellation reasons keep their indexes above.
+        for entry in outbox {
+            items.push(put(
+                &self.table,
+                outbox_item(entry)?,
                 "attribute_not_exists(#pk)",
                 None,
             )?);
@@ -337,6 +370,17 @@ impl DynamoStore {
                 return Ok(false);
             }
         }
+        if let Some(pks) = item.get(ATTR_OUT_PKS).and_then(|v| v.as_ss().ok()) {
+            for pk in pks {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key(ATTR_PK, s(pk))
+                    .send()
+                    .await
+                    .map_err(|e| from_sdk("DeleteItem (outbox)", e))?;
+            }
+        }
         let id_value = s(id.to_string());
         for attr in [ATTR_FP_PK, ATTR_IDEM_PK] {
             let Some(dedup_pk) = item.get(attr).and_then(|v| v.as_s().ok()) else {
@@ -415,6 +459,153 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// The items with these `pk`s (consistent reads), retrying what the service leaves
+    /// unprocessed.
+    async fn batch_get(
+        &self,
+        pks: &[String],
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let keys = pks
+            .iter()
+            .map(|pk| HashMap::from([(ATTR_PK.to_owned(), s(pk))]))
+            .collect();
+        let mut request = KeysAndAttributes::builder()
+            .set_keys(Some(keys))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| backend_error("BatchGetItem", &e))?;
+        let mut found = Vec::new();
+        for attempt in 0..8 {
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| from_sdk("BatchGetItem", e))?;
+            if let Some(mut responses) = out.responses
+                && let Some(items) = responses.remove(&self.table)
+            {
+                found.extend(items);
+            }
+            match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                Some(rest) if !rest.keys().is_empty() => {
+                    request = rest;
+                    self.pause(attempt).await;
+                }
+                _ => return Ok(found),
+            }
+        }
+        Err(StoreError::Busy(
+            "BatchGetItem: keys left unprocessed repeatedly".to_owned(),
+        ))
+    }
+
+    /// Outbox items from the `by_kind_sort` index, up to `upper` (inclusive) when given.
+    async fn outbox_query(
+        &self,
+        upper: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(INDEX_BY_KIND_SORT)
+                .expression_attribute_names("#kind", ATTR_KIND)
+                .expression_attribute_values(":kind", s(KIND_OUTBOX))
+                .set_exclusive_start_key(start);
+            query = match upper {
+                Some(upper) => query
+                    .key_condition_expression("#kind = :kind AND #sk <= :upper")
+                    .expression_attribute_names("#sk", ATTR_SORT_KEY)
+                    .expression_attribute_values(":upper", s(upper)),
+                None => query.key_condition_expression("#kind = :kind"),
+            };
+            let out = query
+                .send()
+                .await
+                .map_err(|e| from_sdk("Query (outbox)", e))?;
+            for item in out.items() {
+                items.push(parse_outbox(item)?);
+            }
+            match out.last_evaluated_key {
+                Some(next) if !next.is_empty() && items.len() < limit => start = Some(next),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Writes `item` over the stored one if that one's `due_at` is still `seen` (epoch ms).
+    /// False when it changed or vanished.
+    async fn replace_outbox(&self, item: &OutboxItem, seen: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(outbox_item(item)?))
+            .condition_expression("#due = :seen")
+            .expression_attribute_names("#due", ATTR_DUE_AT)
+            .expression_attribute_values(":seen", n(seen))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(err) => Err(from_sdk("PutItem (outbox)", err)),
+        }
+    }
+}
+
+/// `OUT#<uuid>`.
+pub fn outbox_pk(id: OutboxId) -> String {
+    format!("OUT#{id}")
+}
+
+fn millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// The DynamoDB item of an outbox entry.
+fn outbox_item(item: &OutboxItem) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let body = serde_json::to_string(item)
+        .map_err(|e| backend_error("serialize outbox item", &e.classify_name()))?;
+    let due = millis(item.due_at);
+    Ok(HashMap::from([
+        (ATTR_PK.to_owned(), s(outbox_pk(item.id))),
+        (ATTR_KIND.to_owned(), s(KIND_OUTBOX)),
+        (
+            ATTR_RECORD_ID.to_owned(),
+            s(item.kind.record_id().to_string()),
+        ),
+        (ATTR_ITEM.to_owned(), s(body)),
+        (ATTR_DUE_AT.to_owned(), n(due)),
+        (
+            ATTR_SORT_KEY.to_owned(),
+            s(format!("{due:020}#{}", item.id)),
+        ),
+    ]))
+}
+
+fn parse_outbox(item: &HashMap<String, AttributeValue>) -> Result<OutboxItem, StoreError> {
+    let body = item
+        .get(ATTR_ITEM)
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| StoreError::Corrupt("an outbox item has no `item` attribute".into()))?;
+    serde_json::from_str(body).map_err(|e| {
+        StoreError::Corrupt(format!(
+            "outbox item JSON {} at line {} column {}",
+            e.classify_name(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
 /// The outcome of one insert attempt.
 enum Attempt {
     Done(Inserted),
@@ -423,14 +614,15 @@ enum Attempt {
 
 #[async_trait]
 impl Store for DynamoStore {
-    async fn insert(
+    async fn insert_with_outbox(
         &self,
         record: &ConsentRecord,
         dedup: &DedupKeys,
+        outbox: &[OutboxItem],
     ) -> Result<Inserted, StoreError> {
         let now = dedup_clock().unix_timestamp();
         for attempt in 0..INSERT_ATTEMPTS {
-            match self.try_insert(record, dedup, now).await? {
+            match self.try_insert(record, dedup, outbox, now).await? {
                 Attempt::Done(inserted) => return Ok(inserted),
                 Attempt::Retry => self.pause(attempt).await,
             }
@@ -438,6 +630,98 @@ impl Store for DynamoStore {
         Err(StoreError::Busy(
             "TransactWriteItems: lost the race for the dedup keys repeatedly".to_owned(),
         ))
+    }
+
+    /// Lists record keys through the expiry index (no scan), then reads the records in
+    /// batches of 100 with consistent reads.
+    async fn list_records(&self) -> Result<Vec<ConsentRecord>, StoreError> {
+        let keys = self.expired_keys(KIND_RECORD, i64::MAX).await?;
+        let mut records = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            for item in self.batch_get(chunk).await? {
+                records.push(parse_record(&item)?);
+            }
+        }
+        records.sort_by_key(|r| r.id);
+        Ok(records)
+    }
+
+    async fn enqueue(&self, item: &OutboxItem) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(outbox_item(item)?))
+            .send()
+            .await
+            .map_err(|e| from_sdk("PutItem (outbox)", e))?;
+        Ok(())
+    }
+
+    async fn outbox_due(
+        &self,
+        now: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        // '~' sorts after every character of an id, so this takes every item due at `now`.
+        let upper = format!("{:020}#~", millis(now));
+        let mut items = self.outbox_query(Some(&upper), limit).await?;
+        items.truncate(limit);
+        Ok(items)
+    }
+
+    async fn outbox_all(&self) -> Result<Vec<OutboxItem>, StoreError> {
+        self.outbox_query(None, usize::MAX).await
+    }
+
+    /// Reads the item, then writes the claimed copy on condition that `due_at` is still the
+    /// value read: of two deliverers, exactly one wins.
+    async fn outbox_claim(
+        &self,
+        id: OutboxId,
+        now: OffsetDateTime,
+    ) -> Result<Option<OutboxItem>, StoreError> {
+        let Some(stored) = self.get_item(&outbox_pk(id), "GetItem (outbox)").await? else {
+            return Ok(None);
+        };
+        let mut item = parse_outbox(&stored)?;
+        if item.due_at > now {
+            return Ok(None);
+        }
+        let seen = millis(item.due_at);
+        item.attempts = item.attempts.saturating_add(1);
+        item.due_at = now + LEASE;
+        match self.replace_outbox(&item, seen).await? {
+            true => Ok(Some(item)),
+            false => Ok(None),
+        }
+    }
+
+    async fn outbox_done(&self, id: OutboxId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key(ATTR_PK, s(outbox_pk(id)))
+            .send()
+            .await
+            .map_err(|e| from_sdk("DeleteItem (outbox)", e))?;
+        Ok(())
+    }
+
+    async fn outbox_retry(
+        &self,
+        id: OutboxId,
+        due_at: OffsetDateTime,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let Some(stored) = self.get_item(&outbox_pk(id), "GetItem (outbox)").await? else {
+            return Ok(());
+        };
+        let mut item = parse_outbox(&stored)?;
+        let seen = millis(item.due_at);
+        item.due_at = due_at;
+        item.last_error = Some(error.to_owned());
+        // A lost race means another deliverer has taken the item over; its outcome stands.
+        self.replace_outbox(&item, seen).await.map(|_| ())
     }
 
     async fn get(&self, id: RecordId) -> Result<Option<ConsentRecord>, StoreError> {

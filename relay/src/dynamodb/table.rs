@@ -165,7 +165,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dynamodb::{INDEX_BY_EMAIL_HMAC, INDEX_BY_EXPIRY};
+    use crate::dynamodb::{INDEX_BY_EMAIL_HMAC, INDEX_BY_EXPIRY, INDEX_BY_KIND_SORT};
 
     #[test]
     fn bundled_definition_names_the_attributes_and_indexes_the_store_uses() {
@@ -177,7 +177,10 @@ mod tests {
             .iter()
             .map(|i| i.index_name.as_str())
             .collect();
-        assert_eq!(names, [INDEX_BY_EMAIL_HMAC, INDEX_BY_EXPIRY]);
+        assert_eq!(
+            names,
+            [INDEX_BY_EMAIL_HMAC, INDEX_BY_EXPIRY, INDEX_BY_KIND_SORT]
+        );
         let ttl = def
             .attribute_definitions
             .iter()

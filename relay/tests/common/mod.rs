@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use kelisim_relay::fingerprint::HmacKey;
 use kelisim_relay::intake::IntakeSettings;
 use kelisim_relay::manifest::ConsentManifest;
+use kelisim_relay::outbox::{OutboxId, OutboxItem};
 use kelisim_relay::record::{ConsentRecord, RecordId};
 use kelisim_relay::sqlite::SqliteStore;
 use kelisim_relay::store::{DedupKeys, Inserted, Store, StoreError};
@@ -50,6 +51,7 @@ pub fn settings() -> IntakeSettings {
         retention_days: [("reply".to_owned(), 365), ("newsletter".to_owned(), 1095)].into(),
         fingerprint_window: time::Duration::seconds(60),
         storage_location: "test host (SQLite)".to_owned(),
+        confirm_within: time::Duration::days(7),
     }
 }
 
@@ -67,7 +69,42 @@ pub struct FailingStore;
 
 #[async_trait]
 impl Store for FailingStore {
-    async fn insert(&self, _: &ConsentRecord, _: &DedupKeys) -> Result<Inserted, StoreError> {
+    async fn insert_with_outbox(
+        &self,
+        _: &ConsentRecord,
+        _: &DedupKeys,
+        _: &[OutboxItem],
+    ) -> Result<Inserted, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn list_records(&self) -> Result<Vec<ConsentRecord>, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn enqueue(&self, _: &OutboxItem) -> Result<(), StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn outbox_due(&self, _: OffsetDateTime, _: usize) -> Result<Vec<OutboxItem>, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn outbox_all(&self) -> Result<Vec<OutboxItem>, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn outbox_claim(
+        &self,
+        _: OutboxId,
+        _: OffsetDateTime,
+    ) -> Result<Option<OutboxItem>, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn outbox_done(&self, _: OutboxId) -> Result<(), StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn outbox_retry(
+        &self,
+        _: OutboxId,
+        _: OffsetDateTime,
+        _: &str,
+    ) -> Result<(), StoreError> {
         Err(StoreError::Backend("injected failure".to_owned()))
     }
     async fn get(&self, _: RecordId) -> Result<Option<ConsentRecord>, StoreError> {

@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use kelisim_relay::manifest::{Operator, sha256_hex};
+use kelisim_relay::outbox::{Channel, OutboxItem, OutboxKind};
 use kelisim_relay::record::{
     CollectionMethod, ConsentRecord, ConsentStamp, PurposeConsent, RECORD_SCHEMA_VERSION, RecordId,
     RecordState, Subject,
@@ -47,6 +48,8 @@ pub fn sample_record() -> ConsentRecord {
                     label_sha256: sha256_hex("Келісемін".as_bytes()),
                     expires_at: Some(now + Duration::days(365)),
                     withdrawn_at: None,
+                    confirm_by: None,
+                    confirmed_at: None,
                 },
                 PurposeConsent {
                     purpose: "newsletter".to_owned(),
@@ -55,6 +58,8 @@ pub fn sample_record() -> ConsentRecord {
                     label_sha256: sha256_hex("Хаттар".as_bytes()),
                     expires_at: None,
                     withdrawn_at: None,
+                    confirm_by: None,
+                    confirmed_at: None,
                 },
             ],
             collection_method: CollectionMethod::Script,
@@ -70,6 +75,7 @@ pub fn sample_record() -> ConsentRecord {
         email_hmac: sha256_hex(unique.as_bytes()),
         idempotency_key: None,
         expires_at: now + Duration::days(365),
+        answered: None,
     }
 }
 
@@ -102,6 +108,158 @@ pub async fn run_all(store: Arc<dyn Store>) {
     delete_removes_record_and_dedup_entries(store.as_ref()).await;
     purge_expired_deletes_only_expired(store.as_ref()).await;
     concurrent_inserts_with_one_key_store_one(Arc::clone(&store)).await;
+    outbox_is_written_with_the_record_or_not_at_all(store.as_ref()).await;
+    outbox_claims_are_exclusive_and_retries_rescheduled(store.as_ref()).await;
+    erasing_a_record_removes_its_outbox_items(store.as_ref()).await;
+    list_records_holds_every_record_oldest_first(store.as_ref()).await;
+}
+
+fn notify_items(record: &ConsentRecord, now: OffsetDateTime) -> Vec<OutboxItem> {
+    vec![
+        OutboxItem::new(
+            OutboxKind::NotifyOperator {
+                record_id: record.id,
+                channel: Channel::Email,
+            },
+            now,
+        ),
+        OutboxItem::new(
+            OutboxKind::ConfirmPurpose {
+                record_id: record.id,
+                purpose: "newsletter".to_owned(),
+            },
+            now,
+        ),
+    ]
+}
+
+/// The outbox items of `record`, as the store holds them.
+async fn items_of(store: &dyn Store, record: &ConsentRecord) -> Vec<OutboxItem> {
+    store
+        .outbox_all()
+        .await
+        .expect("outbox_all")
+        .into_iter()
+        .filter(|i| i.kind.record_id() == record.id)
+        .collect()
+}
+
+pub async fn outbox_is_written_with_the_record_or_not_at_all(store: &dyn Store) {
+    let now = OffsetDateTime::now_utc();
+    let key = unique_key();
+    let record = sample_record();
+    let items = notify_items(&record, now);
+    let dedup = dedup_keys(Some(key.clone()), in_a_minute());
+    let inserted = store
+        .insert_with_outbox(&record, &dedup, &items)
+        .await
+        .expect("insert");
+    assert_eq!(inserted, Inserted::New(record.id));
+    let mut stored = items_of(store, &record).await;
+    stored.sort_by_key(|i| i.id);
+    assert_eq!(stored, items, "both items were queued with the record");
+    // A retry of the same submission queues nothing new.
+    let retry = sample_record();
+    let retry_items = notify_items(&retry, now);
+    let again = store
+        .insert_with_outbox(&retry, &dedup_keys(Some(key), in_a_minute()), &retry_items)
+        .await
+        .expect("retry");
+    assert_eq!(again, Inserted::Duplicate(record.id));
+    assert!(items_of(store, &retry).await.is_empty());
+    let due: Vec<_> = store
+        .outbox_due(now + Duration::seconds(1), 10_000)
+        .await
+        .expect("due")
+        .into_iter()
+        .filter(|i| i.kind.record_id() == record.id)
+        .collect();
+    assert_eq!(due.len(), 2, "new items are due at once");
+}
+
+pub async fn outbox_claims_are_exclusive_and_retries_rescheduled(store: &dyn Store) {
+    let now = OffsetDateTime::now_utc();
+    let record = sample_record();
+    let items = notify_items(&record, now);
+    store
+        .insert_with_outbox(&record, &dedup_keys(None, in_a_minute()), &items)
+        .await
+        .expect("insert");
+    let id = items[0].id;
+    let first = store.outbox_claim(id, now).await.expect("claim");
+    let second = store.outbox_claim(id, now).await.expect("second claim");
+    let claimed = first.expect("the first deliverer gets the item");
+    assert_eq!(second, None, "a second deliverer does not");
+    assert_eq!(claimed.attempts, 1);
+    assert!(claimed.due_at > now, "a claimed item is leased");
+    let due_ids: Vec<_> = store
+        .outbox_due(now, 10_000)
+        .await
+        .expect("due")
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert!(!due_ids.contains(&id), "a leased item is not due");
+
+    let later = now + Duration::minutes(5);
+    store
+        .outbox_retry(id, later, "smtp transient 451")
+        .await
+        .expect("retry");
+    let stored = items_of(store, &record)
+        .await
+        .into_iter()
+        .find(|i| i.id == id)
+        .expect("still queued");
+    assert_eq!(stored.last_error.as_deref(), Some("smtp transient 451"));
+    assert_eq!(stored.attempts, 1);
+    assert_eq!(store.outbox_claim(id, now).await.expect("early"), None);
+    let again = store.outbox_claim(id, later).await.expect("claim later");
+    assert_eq!(again.map(|i| i.attempts), Some(2));
+
+    store.outbox_done(id).await.expect("done");
+    let left: Vec<_> = items_of(store, &record)
+        .await
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(left, vec![items[1].id], "only the delivered item is gone");
+}
+
+pub async fn erasing_a_record_removes_its_outbox_items(store: &dyn Store) {
+    let now = OffsetDateTime::now_utc();
+    let record = sample_record();
+    store
+        .insert_with_outbox(
+            &record,
+            &dedup_keys(None, in_a_minute()),
+            &notify_items(&record, now),
+        )
+        .await
+        .expect("insert");
+    assert_eq!(items_of(store, &record).await.len(), 2);
+    assert!(store.delete(record.id).await.expect("delete"));
+    assert!(
+        items_of(store, &record).await.is_empty(),
+        "no message about an erased record is left to send"
+    );
+}
+
+pub async fn list_records_holds_every_record_oldest_first(store: &dyn Store) {
+    let first = sample_record();
+    let second = sample_record();
+    for record in [&first, &second] {
+        store
+            .insert(record, &dedup_keys(None, in_a_minute()))
+            .await
+            .expect("insert");
+    }
+    let listed = store.list_records().await.expect("list");
+    let position = |id| listed.iter().position(|r| r.id == id);
+    let (a, b) = (position(first.id), position(second.id));
+    assert!(a.is_some() && b.is_some(), "both records are listed");
+    assert!(a < b, "oldest first");
+    assert_eq!(listed[a.expect("listed")], first);
 }
 
 pub async fn insert_then_get_roundtrips(store: &dyn Store) {

@@ -1,0 +1,57 @@
+# The relay's own words (kelisim-relay, the Lambda bootstrap, kelisim serve): plain text, not
+# HTML. `kelisim build` ships this file to the relay inside consent-manifest.json, so an edit
+# here reaches the relay with the next build. Terms as the policy uses them: «Оператор»,
+# «дербес деректер».
+
+relay-unavailable = Қызмет уақытша қолжетімсіз, өтінішіңіз сақталған жоқ. Бір минуттан кейін қайталап көріңіз.
+relay-payload-too-large = Өтініш тым үлкен. Хабарламаны қысқартып, қайта жіберіңіз.
+relay-method-not-allowed = Бұл мекенжай тек форманы жіберуді қабылдайды.
+relay-forbidden-origin = Форманы тек біздің сайттың бетінен жіберуге болады.
+relay-unsupported-media-type = Форманы оқу мүмкін болмады: деректер пішімі қолдау көрсетілмейді.
+relay-confirmed = Жазылу расталды. Рақмет!
+relay-confirm-failed = Растау сілтемесі жарамсыз, мерзімі өткен немесе бұрын қолданылған. Ештеңе өзгертілген жоқ.
+relay-back-to-form = Формаға оралу
+
+relay-field-required = Бұл өрісті толтырыңыз.
+relay-field-too_long = Мәтін тым ұзын. Оны қысқартыңыз.
+relay-field-invalid_email = Электрондық пошта мекенжайын тексеріңіз, мысалы: name@example.kz.
+relay-field-invalid_phone = Телефон нөмірін тексеріңіз, мысалы: +7 701 123 45 67 немесе 8 701 123 45 67.
+relay-field-consent_required = Өтінішіңізге жауап беруіміз үшін дербес деректерді өңдеуге келісіміңіз қажет.
+relay-field-unknown_field = Формада мұндай өріс жоқ.
+relay-field-policy_mismatch = Құпиялылық саясаты жаңартылды. Бетті қайта жүктеп, жаңа редакциямен танысыңыз.
+relay-field-invalid_lang = Форма тілі белгісіз.
+relay-field-invalid_encoding = Деректерді оқу мүмкін болмады. Форманы қайта жіберіп көріңіз.
+relay-field-rate_limited = Тым көп өтініш жіберілді. Біраз уақыттан кейін қайталап көріңіз.
+
+# The double opt-in mail to the visitor who ticked the newsletter box.
+mail-confirm-subject = { $operator }: ақпараттық хаттарға жазылуды растаңыз
+mail-confirm-body =
+    Сәлеметсіз бе!
+
+    Біреу (бәлкім, сіз) { $website } сайтындағы байланыс нысанында осы мекенжайды көрсетіп, Оператордан ({ $operator }) ақпараттық хаттар алуға келісім берді.
+
+    Жазылуды растау үшін мына сілтемені ашыңыз:
+    { $link }
+
+    Сілтеме { $days ->
+        [one] { $days } күн
+       *[other] { $days } күн
+    } жарамды. Егер сіз жазылмаған болсаңыз, бұл хатқа жауап бермеңіз: растамаған келісім күшіне енбейді, ал тек осы мақсат үшін қажет дербес деректер жойылады.
+
+    Дербес деректерді өңдеуге қатысты саясат: { $policy_url }
+
+# The notification to the operator. No personal data unless `include_personal_data = true`.
+mail-notify-subject = { $website }: жаңа хабарлама { $id }
+mail-notify-body =
+    Байланыс нысаны арқылы жаңа хабарлама келді.
+
+    Жазба: { $id }
+    Алынған уақыты (UTC): { $received_at }
+    Тілі: { $language }
+    Мақсаттар: { $purposes }
+
+    Хабарламаны оқу:
+        kelisim-relay records show { $id }
+    Жауап бергеннен кейін:
+        kelisim-relay records answer { $id }
+mail-notify-personal = Хабарлама (include_personal_data = true параметрі қосулы):
