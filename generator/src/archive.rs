@@ -22,7 +22,8 @@ use std::path::PathBuf;
 
 use time::Date;
 
-use crate::content::{MissingPolicyField, SourcePage};
+use crate::content::SourcePage;
+use crate::front_matter::MissingPolicyField;
 use crate::source::Location;
 
 /// Where superseded policies live inside a language folder: `content/<lang>/privacy/archive/`,

@@ -1,12 +1,10 @@
-//! Content loading: `content/<lang>/**/*.md` files become [`SourcePage`]s (front matter,
-//! language, URL, translation key, draft flag). Parsing is pure ([`parse_page`]); only
-//! [`load_language`] touches the disk.
+//! Content loading: `content/<lang>/**/*.md` files become [`SourcePage`]s (language, URL,
+//! translation key, the front matter read by [`crate::front_matter`], the Markdown body).
+//! Parsing is pure ([`parse_page`]); only [`load_language`] touches the disk.
 
 use std::path::{Path, PathBuf};
 
-use time::Date;
-use toml::Value;
-
+use crate::front_matter::{self, FrontMatter, FrontMatterError};
 use crate::lang::Lang;
 use crate::source::{self, Location, SourceError, line_of};
 
@@ -31,41 +29,6 @@ pub struct SourcePage {
     pub body_line: usize,
 }
 
-/// TOML front matter between `+++` lines.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FrontMatter {
-    pub title: String,
-    pub description: Option<String>,
-    /// Template file name; `None` picks the default for the page kind.
-    pub template: Option<String>,
-    /// Line of `template = ...`, so an unknown template can be reported where it is written.
-    pub template_line: usize,
-    pub date: Option<Date>,
-    pub updated: Option<Date>,
-    /// Drafts are not published.
-    pub draft: bool,
-    /// Ordering among sibling pages (lower first).
-    pub weight: i64,
-    /// Overrides the last URL segment (defaults to the file name).
-    pub slug: Option<String>,
-    pub translation_key: Option<String>,
-    /// Policy pages: the version string, part of the permanent URL.
-    pub version: Option<String>,
-    /// Line of `version = ...` (2 when absent), so archive errors point at the value.
-    pub version_line: usize,
-    pub effective_date: Option<Date>,
-    /// Whether the template should show a table of contents.
-    pub toc: bool,
-    /// For a translated page: the language of the original.
-    pub translation_of: Option<String>,
-    /// `noindex = true`: the page is not content for search engines (a result, confirmation or
-    /// error page). It gets `<meta name="robots" content="noindex">` and is left out of
-    /// `sitemap.xml`; its hreflang links stay. `None` leaves it to the page kind's default.
-    pub noindex: Option<bool>,
-    /// Every other key, passed to templates as `page.extra`.
-    pub extra: toml::Table,
-}
-
 /// Why a content file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
@@ -79,8 +42,8 @@ pub enum ContentError {
         "{0}: the front matter is not closed. Add a line with only `+++` after the last setting."
     )]
     UnclosedFrontMatter(Location),
-    #[error("{location}: {message}")]
-    FrontMatter { location: Location, message: String },
+    #[error(transparent)]
+    FrontMatter(#[from] FrontMatterError),
     #[error(
         "{location}: this page has the same URL {url} as {other}. Give one of them another file name or `slug`."
     )]
@@ -121,22 +84,7 @@ pub fn parse_page(
     let Some((fm_end, body_start)) = fm_end else {
         return Err(ContentError::UnclosedFrontMatter(at(1)));
     };
-    let fm_text = &text[fm_start..fm_end];
-    // Line numbers inside the front matter are offset by the opening `+++` line.
-    let fm_line = |offset: usize| line_of(fm_text, offset) + 1;
-    let table: toml::Table = toml::from_str(fm_text).map_err(|e| ContentError::FrontMatter {
-        location: at(e.span().map(|s| fm_line(s.start)).unwrap_or(2)),
-        message: format!(
-            "the front matter is not valid TOML ({}). Write settings as `key = \"value\"`, one per line.",
-            e.message().trim().replace('\n', "; ")
-        ),
-    })?;
-    let front = FrontMatterReader {
-        table,
-        fm_text,
-        source,
-    }
-    .read()?;
+    let front = front_matter::parse(&text[fm_start..fm_end], source)?;
     let body = text[body_start..].to_owned();
     let body_line = line_of(text, body_start);
     let translation_key = front
@@ -183,180 +131,6 @@ pub fn output_path(url: &str) -> PathBuf {
     }
 }
 
-struct FrontMatterReader<'a> {
-    table: toml::Table,
-    fm_text: &'a str,
-    source: &'a Path,
-}
-
-impl FrontMatterReader<'_> {
-    fn read(mut self) -> Result<FrontMatter, ContentError> {
-        let title = self
-            .string("title")?
-            .ok_or_else(|| ContentError::FrontMatter {
-                location: Location::new(self.source, 1),
-                message: "the page has no title. Add `title = \"...\"` to its front matter."
-                    .to_owned(),
-            })?;
-        let template_line = self.key_line("template");
-        let version_line = self.key_line("version");
-        let front = FrontMatter {
-            title,
-            description: self.string("description")?,
-            template: self.string("template")?,
-            template_line,
-            date: self.date("date")?,
-            updated: self.date("updated")?,
-            draft: self.bool("draft")?.unwrap_or(false),
-            weight: self.integer("weight")?.unwrap_or(0),
-            slug: self.slug()?,
-            translation_key: self.string("translation_key")?,
-            version: self.version()?,
-            version_line,
-            effective_date: self.date("effective_date")?,
-            toc: self.bool("toc")?.unwrap_or(false),
-            translation_of: self.string("translation_of")?,
-            noindex: self.bool("noindex")?,
-            extra: std::mem::take(&mut self.table),
-        };
-        Ok(front)
-    }
-
-    /// The line a top-level key is written on (the closest we can get without spans).
-    fn key_line(&self, key: &str) -> usize {
-        let mut offset = 0;
-        for line in self.fm_text.split_inclusive('\n') {
-            let trimmed = line.trim_start();
-            if let Some(rest) = trimmed.strip_prefix(key)
-                && rest.trim_start().starts_with('=')
-            {
-                return line_of(self.fm_text, offset) + 1;
-            }
-            offset += line.len();
-        }
-        2
-    }
-
-    fn wrong(&self, key: &str, expected: &str) -> ContentError {
-        ContentError::FrontMatter {
-            location: Location::new(self.source, self.key_line(key)),
-            message: format!("`{key}` must be {expected}. Fix the value and build again."),
-        }
-    }
-
-    fn string(&mut self, key: &str) -> Result<Option<String>, ContentError> {
-        match self.table.remove(key) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(self.wrong(key, "text in quotes, like `\"...\"`")),
-        }
-    }
-
-    fn bool(&mut self, key: &str) -> Result<Option<bool>, ContentError> {
-        match self.table.remove(key) {
-            None => Ok(None),
-            Some(Value::Boolean(b)) => Ok(Some(b)),
-            Some(_) => Err(self.wrong(key, "true or false (without quotes)")),
-        }
-    }
-
-    fn integer(&mut self, key: &str) -> Result<Option<i64>, ContentError> {
-        match self.table.remove(key) {
-            None => Ok(None),
-            Some(Value::Integer(i)) => Ok(Some(i)),
-            Some(_) => Err(self.wrong(key, "a whole number, like `10`")),
-        }
-    }
-
-    /// Dates may be written as TOML dates (`2024-02-11`) or strings (`"2024-02-11"`).
-    fn date(&mut self, key: &str) -> Result<Option<Date>, ContentError> {
-        let expected = "a date written YYYY-MM-DD, like `2024-02-11`";
-        let text = match self.table.remove(key) {
-            None => return Ok(None),
-            Some(Value::String(s)) => s,
-            Some(Value::Datetime(dt)) => match dt.date {
-                Some(d) if dt.time.is_none() => {
-                    format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
-                }
-                _ => return Err(self.wrong(key, expected)),
-            },
-            Some(_) => return Err(self.wrong(key, expected)),
-        };
-        parse_date(&text)
-            .map(Some)
-            .ok_or_else(|| self.wrong(key, expected))
-    }
-
-    fn slug(&mut self) -> Result<Option<String>, ContentError> {
-        let slug = self.string("slug")?;
-        match slug {
-            Some(s) if !is_url_segment(&s) => Err(self.wrong(
-                "slug",
-                "one URL segment: letters, digits and hyphens, no `/`",
-            )),
-            other => Ok(other),
-        }
-    }
-
-    fn version(&mut self) -> Result<Option<String>, ContentError> {
-        // Versions may be written as numbers (`version = 1`) or text (`version = "2024-02"`).
-        let version = match self.table.remove("version") {
-            None => None,
-            Some(Value::String(s)) => Some(s),
-            Some(Value::Integer(i)) => Some(i.to_string()),
-            Some(Value::Float(f)) => Some(f.to_string()),
-            Some(_) => return Err(self.wrong("version", "text like `\"2024-02-11\"`")),
-        };
-        match version {
-            Some(v) if !is_url_segment(&v) => Err(self.wrong(
-                "version",
-                "usable in a URL: letters, digits, dots and hyphens only",
-            )),
-            other => Ok(other),
-        }
-    }
-}
-
-fn is_url_segment(s: &str) -> bool {
-    !s.is_empty()
-        && s != "."
-        && s != ".."
-        && s.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
-/// A front-matter field a policy page lacks, with an example of how to write it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingPolicyField {
-    /// The page's file (line 1: the field is missing, so it has no line of its own).
-    pub location: Location,
-    pub field: &'static str,
-    pub example: &'static str,
-}
-
-impl FrontMatter {
-    /// `version` and `effective_date`: every policy page, current or archived, needs both,
-    /// because the consent manifest names them.
-    /// `source` is the page's file, for the message.
-    pub fn policy_version(&self, source: &Path) -> Result<(String, Date), MissingPolicyField> {
-        let missing = |field, example| MissingPolicyField {
-            location: Location::new(source, 1),
-            field,
-            example,
-        };
-        let version = (self.version.clone()).ok_or_else(|| missing("version", "\"1.0\""))?;
-        let effective_date =
-            (self.effective_date).ok_or_else(|| missing("effective_date", "2024-02-11"))?;
-        Ok((version, effective_date))
-    }
-}
-
-/// Parses `YYYY-MM-DD`.
-pub fn parse_date(text: &str) -> Option<Date> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(text.trim(), &format).ok()
-}
-
 /// Reads every `.md` file under `content/<lang>/`, sorted by path so builds are reproducible.
 /// `root` is the site root; messages use paths relative to it.
 pub fn load_language(root: &Path, lang: &Lang) -> Result<Vec<SourcePage>, ContentError> {
@@ -401,7 +175,7 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(page.front.title, "Саясат");
-        assert_eq!(page.front.date, parse_date("2024-02-11"));
+        assert_eq!(page.front.date, crate::dates::parse_date("2024-02-11"));
         assert_eq!(page.front.version.as_deref(), Some("2024-02"));
         assert!(page.front.toc);
         assert_eq!(

@@ -19,6 +19,7 @@ pub mod config;
 pub mod content;
 pub mod dates;
 pub mod error;
+pub mod front_matter;
 pub mod i18n;
 pub mod lang;
 pub mod manifest;

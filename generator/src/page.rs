@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::content::FrontMatter;
+use crate::front_matter::FrontMatter;
 use crate::lang::Lang;
 use crate::markdown::Rendered;
 

@@ -7,7 +7,7 @@ use serde::Serialize;
 use time::Date;
 
 use crate::archive::ArchiveEntry;
-use crate::content::MissingPolicyField;
+use crate::front_matter::MissingPolicyField;
 use crate::lang::Lang;
 use crate::page::{Page, PageKind, Translation};
 

@@ -396,7 +396,7 @@ struct LocalDate {
 impl tera::Filter for LocalDate {
     fn filter(&self, value: &Value, _args: &HashMap<String, Value>) -> tera::Result<Value> {
         let text = value.as_str().unwrap_or_default();
-        let date = crate::content::parse_date(text).ok_or_else(|| {
+        let date = crate::dates::parse_date(text).ok_or_else(|| {
             tera::Error::msg(format!("the date filter needs YYYY-MM-DD, got `{text}`"))
         })?;
         Ok(Value::String(crate::dates::format_long(date, &self.lang)))
