@@ -1,25 +1,27 @@
 //! The build driver: **load** (`site.toml`, UI strings, templates, content) → **model**
 //! ([`SiteModel`]: typed pages and the policy set) → **render** (the three consumers: HTML
 //! [`pages`](crate::pages), [`seo`](crate::seo) and the consent [`manifest`](crate::manifest))
-//! → **emit** (a [`BuiltSite`] in memory, which `build` writes to disk). [`build`] is the one
-//! entry point; `serve` calls [`render_site`] after every change.
+//! → **emit** (a [`BuiltSite`] in memory, static files included). [`build`] writes it to
+//! disk; `serve` calls [`render_site`] after every change and answers from memory.
 
 use std::path::{Path, PathBuf};
+
+use kelisim_relay::manifest::ConsentManifest;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::built::{BuiltSite, MANIFEST_FILE};
 use crate::config::SiteConfig;
 use crate::content;
 use crate::error::BuildError;
 use crate::i18n::Locales;
 use crate::manifest;
 use crate::model::{self, SiteModel};
-use crate::output::{OutputFile, write_output};
 use crate::page::HtmlPage;
 use crate::pages;
 use crate::render::{self, Renderer};
 use crate::seo;
-use crate::source::{Warnings, read_text};
+use crate::source::{Warnings, files_under, read_text, relative_name};
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -63,41 +65,23 @@ pub struct BuildReport {
     pub elapsed: Duration,
 }
 
-/// The built site, in memory.
-#[derive(Debug, Clone)]
-pub struct BuiltSite {
-    pub files: Vec<OutputFile>,
-    pub warnings: Vec<String>,
-    pub manifest: kelisim_relay::manifest::ConsentManifest,
-    /// The theme the pages were rendered with (its `static/` is copied next to them).
-    pub theme: String,
-}
-
-/// Builds the site and writes it to the output folder (the theme's `static/`, then the
-/// site's own `static/`, whose files win, are copied under `static/`).
+/// Builds the site and writes it to the output folder, replacing it atomically.
 pub fn build(options: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
     let site = render_site(options)?;
     let output = options.output_dir();
-    let statics = [
-        options.root.join("themes").join(&site.theme).join("static"),
-        options.root.join("static"),
-    ];
-    let copied = write_output(&output, &site.files, &statics)?;
+    site.write_to(&output)?;
     Ok(BuildReport {
         output,
-        pages_written: site
-            .files
-            .iter()
-            .filter(|f| f.path.ends_with(".html"))
-            .count(),
-        files_written: site.files.len() + copied,
+        pages_written: site.page_count(),
+        files_written: site.file_count(),
         warnings: site.warnings,
         elapsed: started.elapsed(),
     })
 }
 
-/// Loads, models and renders the whole site without writing anything.
+/// Loads, models and renders the whole site in memory, static files included; nothing is
+/// written.
 pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
     let root = &options.root;
     let config = load_config(root, options.base_url.as_deref())?;
@@ -128,7 +112,9 @@ pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
     let model = SiteModel::new(config, sources, &renderer, &warnings)?;
     let pages = pages::render(&model, &renderer, &locales, &warnings)?;
     let manifest = manifest::build(&model, &pages, &locales)?;
-    emit(&model, pages, manifest, warnings.take())
+    let mut site = emit(&model, pages, manifest, warnings.take())?;
+    add_static_files(&mut site, root, &model.config.theme)?;
+    Ok(site)
 }
 
 /// `site.toml`, with `--base-url` applied.
@@ -146,41 +132,45 @@ fn load_config(root: &Path, base_url: Option<&str>) -> Result<SiteConfig, BuildE
 fn emit(
     model: &SiteModel,
     pages: Vec<HtmlPage>,
-    manifest: kelisim_relay::manifest::ConsentManifest,
+    manifest: ConsentManifest,
     warnings: Vec<String>,
 ) -> Result<BuiltSite, BuildError> {
-    let mut files: Vec<OutputFile> = pages
-        .into_iter()
-        .map(|page| OutputFile {
-            path: content::output_path(&page.url)
-                .to_string_lossy()
-                .replace('\\', "/"),
-            bytes: page.html.into_bytes(),
-        })
-        .collect();
-    files.push(OutputFile {
-        path: "sitemap.xml".to_owned(),
-        bytes: seo::sitemap(&seo::sitemap_entries(model)).into_bytes(),
-    });
-    files.push(OutputFile {
-        path: "robots.txt".to_owned(),
-        bytes: seo::robots(&model.config.base_url).into_bytes(),
-    });
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| {
         BuildError::io(
-            Path::new("consent-manifest.json"),
+            Path::new(MANIFEST_FILE),
             "serialize the manifest",
             std::io::Error::other(e),
         )
     })?;
-    files.push(OutputFile {
-        path: "consent-manifest.json".to_owned(),
-        bytes: format!("{json}\n").into_bytes(),
-    });
-    Ok(BuiltSite {
-        files,
-        warnings,
-        manifest,
-        theme: model.config.theme.clone(),
-    })
+    let mut site = BuiltSite::new(manifest, warnings);
+    for page in pages {
+        let path = content::output_path(&page.url)
+            .to_string_lossy()
+            .replace('\\', "/");
+        site.insert(path, page.html.into_bytes());
+    }
+    let sitemap = seo::sitemap(&seo::sitemap_entries(model));
+    site.insert("sitemap.xml".to_owned(), sitemap.into_bytes());
+    let robots = seo::robots(&model.config.base_url);
+    site.insert("robots.txt".to_owned(), robots.into_bytes());
+    site.insert(MANIFEST_FILE.to_owned(), format!("{json}\n").into_bytes());
+    Ok(site)
+}
+
+/// The theme's `static/`, then the site's own `static/` (whose files win), under `static/`.
+fn add_static_files(site: &mut BuiltSite, root: &Path, theme: &str) -> Result<(), BuildError> {
+    for dir in [
+        root.join("themes").join(theme).join("static"),
+        root.join("static"),
+    ] {
+        let files = files_under(&dir, |_| true).map_err(|e| {
+            BuildError::io(&dir, "read the static folder", std::io::Error::other(e))
+        })?;
+        for file in files {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| BuildError::io(&file, "read the static file", e))?;
+            site.insert(format!("static/{}", relative_name(&dir, &file)), bytes);
+        }
+    }
+    Ok(())
 }

@@ -15,6 +15,7 @@
 
 pub mod archive;
 pub mod build;
+pub mod built;
 pub mod config;
 pub mod content;
 pub mod dates;
@@ -25,7 +26,6 @@ pub mod lang;
 pub mod manifest;
 pub mod markdown;
 pub mod model;
-mod output;
 pub mod page;
 pub mod pages;
 pub mod policy;
@@ -36,4 +36,5 @@ pub mod serve;
 pub mod source;
 
 pub use build::{BuildOptions, BuildReport, build};
+pub use built::BuiltSite;
 pub use error::BuildError;
