@@ -28,6 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kelisim_relay::config::RelayConfig;
 use kelisim_relay::manifest::ConsentManifest;
+use kelisim_relay::outbox::Channel;
 use kelisim_relay::store::Store;
 use kelisim_relay::{AppState, SqliteStore};
 use notify::{EventKind, RecursiveMode, Watcher};
@@ -38,6 +39,10 @@ use tower::ServiceExt;
 
 use crate::build::{BuildOptions, render_site};
 use crate::built::BuiltSite;
+
+mod mailbox;
+pub use mailbox::MAIL_PATH;
+use mailbox::Mailbox;
 
 /// Where the preview keeps its state, under the site root.
 pub const STATE_DIR: &str = ".kelisim";
@@ -128,6 +133,8 @@ struct Preview {
     events: broadcast::Sender<LiveEvent>,
     /// Serializes rebuilds: a burst of saves never runs two builds at once.
     rebuilding: Mutex<()>,
+    /// Mail the preview's relay would have sent.
+    mailbox: Arc<Mailbox>,
 }
 
 /// A running preview server.
@@ -200,6 +207,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningPreview, ServeError> 
         // The watcher must live as long as the server: dropping it stops watching.
         let _watcher = watcher;
         let rebuilds = tokio::spawn(rebuild_on_change(Arc::clone(&served), changes_rx));
+        let delivery = served.mailbox.spawn();
         let events = served.events.clone();
         let result = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -208,6 +216,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningPreview, ServeError> 
             })
             .await;
         rebuilds.abort();
+        delivery.abort();
         if let Err(error) = result {
             eprintln!("error: the preview server stopped: {error}");
         }
@@ -294,6 +303,7 @@ impl Preview {
             status: RwLock::new(BuildStatus::Ok),
             events: broadcast::channel(16).0,
             rebuilding: Mutex::new(()),
+            mailbox: Arc::new(Mailbox::new()),
         })
     }
 
@@ -343,10 +353,28 @@ impl Preview {
 
     /// The relay router for a freshly built site, checking against its manifest.
     fn relay_for(&self, manifest: ConsentManifest) -> Result<(String, Router), String> {
-        let state = AppState::from_config(Arc::clone(&self.store), manifest, &self.relay_config)
-            .and_then(|s| s.with_allowed_origins(&self.origins))
-            .map_err(|e| format!("the form relay cannot use this build: {e}"))?;
+        let state = AppState::from_config(
+            Arc::clone(&self.store),
+            manifest.clone(),
+            &self.relay_config,
+        )
+        .and_then(|s| s.with_allowed_origins(&self.origins))
+        .map_err(|e| format!("the form relay cannot use this build: {e}"))?
+        // The operator's notification is captured too, so the editor sees both mails.
+        .with_notify_channels(&[Channel::Email])
+        .with_delivery_kick(Arc::clone(&self.mailbox.kick));
         let endpoint = state.endpoint_path().to_owned();
+        let key = self
+            .relay_config
+            .hmac_key()
+            .map_err(|e| format!("the form relay has no key: {e}"))?;
+        self.mailbox.use_build(
+            Arc::clone(&self.store),
+            key,
+            &manifest,
+            &endpoint,
+            state.messages().clone(),
+        );
         Ok((endpoint, kelisim_relay::app(state)))
     }
 }
@@ -381,6 +409,10 @@ fn router(preview: Arc<Preview>) -> Router {
         .route(LIVERELOAD_PATH, get(livereload_js))
         .route(EVENTS_PATH, get(events))
         .route(STATUS_PATH, get(status))
+        .route(
+            MAIL_PATH,
+            get(mailbox::page).with_state(Arc::clone(&preview.mailbox)),
+        )
         .fallback(dispatch)
         .with_state(preview)
 }

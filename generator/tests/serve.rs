@@ -293,3 +293,82 @@ fn a_second_preview_on_a_taken_port_says_so() {
     assert!(error.contains("--port"), "{error}");
     drop(taken);
 }
+
+/// Polls `url` until its body contains `needle` (the preview delivers mail in the background).
+fn wait_for(url: &str, needle: &str) -> String {
+    for _ in 0..100 {
+        let body = get(url).body;
+        if body.contains(needle) {
+            return body;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{url} never showed `{needle}`");
+}
+
+#[test]
+fn the_preview_captures_the_double_opt_in_mail_and_its_link_confirms() {
+    let site = real_site();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut options = ServeOptions::new(site.path());
+    options.port = 0;
+    let preview = runtime.block_on(start(options)).unwrap();
+    let url = preview.url();
+    let manifest = fetch_manifest(&preview);
+    assert!(
+        manifest.languages["ru"].confirmed_url.is_some(),
+        "the site publishes a confirmation page"
+    );
+    let mut body: serde_json::Value =
+        serde_json::from_str(&json_submission(&manifest, "ru", "opt-in-key")).unwrap();
+    body["consent"] = serde_json::json!(["reply", "newsletter"]);
+    let answer = post(
+        &format!("{url}/api/contact"),
+        &url,
+        "application/json",
+        &body.to_string(),
+    );
+    assert_eq!(answer.status, 201, "{}", answer.body);
+
+    let mailbox = wait_for(
+        &format!("{url}/__kelisim/mail"),
+        "/api/contact/confirm?token=",
+    );
+    assert!(mailbox.contains("preview@example.kz"), "to the visitor");
+    assert!(
+        mailbox.contains("подтвердите подписку"),
+        "in Russian: {mailbox}"
+    );
+    assert!(
+        mailbox.contains("info@woow.kz"),
+        "and the operator's notification"
+    );
+    let link = mailbox
+        .split("href=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().replace("&amp;", "&"))
+        .find(|href| href.contains("/confirm?token="))
+        .expect("a clickable confirmation link");
+    assert!(
+        link.starts_with(&format!("{url}/api/contact/confirm?token=")),
+        "{link}"
+    );
+
+    let mut response = agent().get(&link).call().unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+    let location = response
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(location, format!("{url}/ru/confirmed/"));
+    let _ = response.body_mut().read_to_string();
+    assert_eq!(get(&location).status, 200, "the confirmation page is built");
+    let replay = agent().get(&link).call().unwrap();
+    let again = replay.headers().get("location").unwrap().to_str().unwrap();
+    assert_eq!(again, format!("{url}/ru/confirm-error/?reason=used"));
+    assert_eq!(get(&format!("{url}/ru/confirm-error/")).status, 200);
+    runtime.block_on(preview.stop());
+}

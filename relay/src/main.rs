@@ -11,10 +11,9 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use kelisim_relay::config::{RelayConfig, StoreKind};
-use kelisim_relay::deliver::{self, Deliverer, DeliverySettings};
+use kelisim_relay::deliver::{self, Deliverer};
 use kelisim_relay::inbox;
 use kelisim_relay::manifest::ConsentManifest;
-use kelisim_relay::messages::Messages;
 use kelisim_relay::record::{Answered, RecordId};
 use kelisim_relay::sqlite::SqliteStore;
 use kelisim_relay::store::Store;
@@ -274,51 +273,12 @@ async fn records(config: &RelayConfig, command: RecordsCommand) -> anyhow::Resul
     Ok(())
 }
 
-/// A deliverer for `config`: the store, the manifest's messages, and the configured
-/// transports (checked here, so a bad SMTP or webhook URL stops the command with a clear
-/// message).
+/// The configured deliverer on `store` (checked here, so a bad SMTP or webhook URL stops the
+/// command with a clear message).
 async fn deliverer(config: &RelayConfig, store: Arc<dyn Store>) -> anyhow::Result<Deliverer> {
     let manifest = load_manifest(config)?;
-    let messages = Messages::from_manifest(&manifest)
-        .with_context(|| format!("loading the messages in {}", config.manifest.display()))?;
-    let settings = delivery_settings(config, &manifest);
-    let (mailer, webhook) =
-        transport::from_config(&config.notify).context("checking the [notify] settings")?;
-    let mut deliverer = Deliverer::new(
-        store,
-        config.hmac_key()?,
-        Arc::new(manifest),
-        messages,
-        settings,
-    );
-    if let Some(mailer) = mailer {
-        deliverer = deliverer.with_mailer(mailer);
-    }
-    if let Some(webhook) = webhook {
-        deliverer = deliverer.with_webhook(webhook);
-    }
-    Ok(deliverer)
-}
-
-fn delivery_settings(config: &RelayConfig, manifest: &ConsentManifest) -> DeliverySettings {
-    let endpoint = config
-        .endpoint_path
-        .clone()
-        .unwrap_or_else(|| manifest.form_endpoint.clone());
-    DeliverySettings {
-        notify_to: config.notify.notify_to.clone(),
-        operator_language: config
-            .notify
-            .language
-            .clone()
-            .unwrap_or_else(|| manifest.default_language.clone()),
-        include_personal_data: config.notify.include_personal_data,
-        public_url: config
-            .notify
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("{}{endpoint}", manifest.base_url.trim_end_matches('/'))),
-    }
+    transport::deliverer(config, store, manifest)
+        .with_context(|| format!("setting up delivery with {}", config.manifest.display()))
 }
 
 async fn deliver(config: &RelayConfig, status: bool) -> anyhow::Result<()> {

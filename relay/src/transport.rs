@@ -14,9 +14,15 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use time::OffsetDateTime;
 
-use crate::config::NotifyConfig;
-use crate::deliver::{Mail, MailTransport, SendError, WebhookTransport, webhook_signature};
+use crate::config::{ConfigError, NotifyConfig, RelayConfig};
+use crate::deliver::{
+    Deliverer, DeliverySettings, Mail, MailTransport, SendError, WebhookTransport,
+    webhook_signature,
+};
+use crate::manifest::ConsentManifest;
+use crate::messages::{Messages, MessagesError};
 use crate::secret::Secret;
+use crate::store::Store;
 
 /// How long one SMTP conversation or webhook POST may take.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(15);
@@ -273,6 +279,67 @@ pub fn from_config(
         None => None,
     };
     Ok((mailer, webhook))
+}
+
+/// Why a deliverer could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverySetupError {
+    #[error("the [notify] settings: {0}")]
+    Transport(#[from] TransportError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Messages(#[from] MessagesError),
+}
+
+/// What the deliverer needs from the configuration and the manifest: who is notified, in
+/// which language, and where confirmation links point (`public_url`, else the manifest's base
+/// URL plus the endpoint path).
+pub fn delivery_settings(config: &RelayConfig, manifest: &ConsentManifest) -> DeliverySettings {
+    let endpoint = config
+        .endpoint_path
+        .clone()
+        .unwrap_or_else(|| manifest.form_endpoint.clone());
+    DeliverySettings {
+        notify_to: config.notify.notify_to.clone(),
+        operator_language: config
+            .notify
+            .language
+            .clone()
+            .unwrap_or_else(|| manifest.default_language.clone()),
+        include_personal_data: config.notify.include_personal_data,
+        public_url: config
+            .notify
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("{}{endpoint}", manifest.base_url.trim_end_matches('/'))),
+    }
+}
+
+/// The deliverer `config` describes, on `store`: the one setup shared by `kelisim-relay serve`,
+/// `kelisim-relay deliver` and the Lambda's scheduled task.
+pub fn deliverer(
+    config: &RelayConfig,
+    store: Arc<dyn Store>,
+    manifest: ConsentManifest,
+) -> Result<Deliverer, DeliverySetupError> {
+    let messages = Messages::from_manifest(&manifest)?;
+    let settings = delivery_settings(config, &manifest);
+    let (mailer, webhook) = from_config(&config.notify)?;
+    let mut deliverer = Deliverer::new(
+        store,
+        config.hmac_key()?,
+        Arc::new(manifest),
+        messages,
+        settings,
+    );
+    if let Some(mailer) = mailer {
+        deliverer = deliverer.with_mailer(mailer);
+    }
+    if let Some(webhook) = webhook {
+        deliverer = deliverer.with_webhook(webhook);
+    }
+    Ok(deliverer)
 }
 
 #[cfg(test)]

@@ -172,3 +172,15 @@ async fn documented_status_codes_and_required_fields_are_what_the_handler_does()
         );
     }
 }
+
+#[test]
+fn the_confirmation_route_is_documented_where_the_router_serves_it() {
+    let spec = spec();
+    let path = format!("/api/contact{}", kelisim_relay::deliver::CONFIRM_SUFFIX);
+    let get = &spec["paths"][path.as_str()]["get"];
+    assert!(get.is_object(), "{path} GET is documented");
+    let statuses = keys(&get["responses"]);
+    for status in ["303", "200", "400"] {
+        assert!(statuses.contains(status), "{path} documents {status}");
+    }
+}

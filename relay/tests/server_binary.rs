@@ -3,7 +3,10 @@
 #![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+#[path = "support/smtp_sink.rs"]
+mod smtp_sink;
+
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -496,4 +499,130 @@ fn posts_over_the_rate_limit_get_429_with_retry_after() {
     for address in ["203.0.113.7", "198.51.100.2", "192.0.2.9"] {
         assert!(!logs.contains(address), "an address leaked into the logs");
     }
+}
+
+#[test]
+fn the_operator_reads_the_inbox_shows_a_record_and_answers_it() {
+    let server = Server::start();
+    assert_eq!(form(&server, &fields("ru"), None).status, 303);
+    let rows: serde_json::Value =
+        serde_json::from_str(&server.command(&["inbox", "--json"])).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let id = rows[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(rows[0]["language"], "ru");
+    let table = server.command(&["inbox"]);
+    assert!(table.lines().next().unwrap().starts_with("id"), "{table}");
+    assert!(table.contains(&id), "{table}");
+
+    let shown = server.command(&["records", "show", &id]);
+    assert!(shown.contains(EMAIL), "{shown}");
+    assert!(shown.contains("Policy"), "{shown}");
+    let out = server.command(&["records", "answer", &id, "--by", "aigerim"]);
+    assert!(out.contains("marked answered by aigerim"), "{out}");
+    assert!(server.command(&["inbox"]).contains("The inbox is empty."));
+    let all: serde_json::Value =
+        serde_json::from_str(&server.command(&["inbox", "--all", "--json"])).unwrap();
+    assert_eq!(all[0]["answered"], true);
+    // Nothing but the answer changed.
+    let record: serde_json::Value =
+        serde_json::from_str(&server.command(&["records", "show", &id, "--json"])).unwrap();
+    assert_eq!(record["answered"]["by"], "aigerim");
+    assert_eq!(record["state"], "active");
+    // The fixture site asks no confirmation for its newsletter, so the grant is in force and
+    // the person is on the list (the double opt-in case is in tests/delivery.rs).
+    let list: serde_json::Value = serde_json::from_str(&server.command(&[
+        "records",
+        "list",
+        "--purpose",
+        "newsletter",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["email"], EMAIL);
+    assert_eq!(list[0]["id"], id.as_str());
+}
+
+#[test]
+fn serve_mails_the_operator_in_the_background_without_personal_data() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sink = runtime.block_on(smtp_sink::SmtpSink::start());
+    let url = sink.url();
+    let server = Server::start_with_env(&[
+        ("KELISIM_SMTP_URL", url.as_str()),
+        ("KELISIM_MAIL_FROM", "relay@woow.kz"),
+        ("KELISIM_NOTIFY_TO", "info@woow.kz"),
+    ]);
+    let answer = json(&server, &fields("kk"), Some(SITE));
+    assert_eq!(answer.status, 201);
+    let id = answer.json()["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while sink.received().is_empty() {
+        assert!(Instant::now() < deadline, "no notification within 15 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mails = sink.received();
+    assert_eq!(
+        mails.len(),
+        1,
+        "one notification, no confirmation (no double opt-in here)"
+    );
+    let body = mails[0].body();
+    assert!(body.contains(&id), "{body}");
+    for value in [SURNAME, EMAIL, MESSAGE, "777"] {
+        assert!(
+            !mails[0].raw.contains(value) && !body.contains(value),
+            "{value} leaked"
+        );
+    }
+    // The item is removed right after the server accepted the mail.
+    let mut status = server.command(&["deliver", "--status"]);
+    while !status.contains("The outbox is empty.") {
+        assert!(Instant::now() < deadline, "still queued: {status}");
+        std::thread::sleep(Duration::from_millis(50));
+        status = server.command(&["deliver", "--status"]);
+    }
+    assert_eq!(sink.received().len(), 1, "and it was sent once");
+}
+
+#[test]
+fn serve_refuses_to_start_with_plain_smtp_to_a_remote_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg("--manifest")
+        .arg(fixture())
+        .arg("--db")
+        .arg(dir.path().join("relay.sqlite"))
+        .env("KELISIM_HMAC_KEY", KEY)
+        .env("KELISIM_SMTP_URL", "smtp://mail.example.kz:25")
+        .env("KELISIM_SMTP_PASSWORD", "hunter2-do-not-print")
+        .env("KELISIM_MAIL_FROM", "relay@woow.kz")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unencrypted"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
+fn a_persons_email_can_come_from_standard_input() {
+    let server = Server::start();
+    assert_eq!(form(&server, &fields("kk"), None).status, 303);
+    let mut child = Command::new(BIN)
+        .args(["export", "--email", "-", "--db"])
+        .arg(server.db())
+        .env("KELISIM_HMAC_KEY", KEY)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{EMAIL}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let exported: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(exported.as_array().unwrap().len(), 1);
+    assert_eq!(exported[0]["subject"]["email"], EMAIL);
 }

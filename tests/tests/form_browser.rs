@@ -770,3 +770,101 @@ async fn kk_double_submit_without_javascript_stores_once() -> Result<()> {
 async fn ru_double_submit_without_javascript_stores_once() -> Result<()> {
     double_submit_without_script("ru").await
 }
+
+/// The double opt-in end to end: the newsletter box, the mail the preview captured, a click on
+/// its link, the built "subscription confirmed" page in the form's language, the grant
+/// confirmed in the store; the same link again lands on the "link not valid" page.
+async fn confirms_the_newsletter_by_the_mailed_link(lang: &'static str) -> Result<()> {
+    let visit = Visit::open(lang, Javascript::Enabled).await?;
+    let person = Person::valid(lang);
+    visit.fill(&person, true).await?;
+    visit.click_submit().await?;
+    visit
+        .wait_for_status(&ftl_message(lang, "form-success")?)
+        .await?;
+    let pending = visit.records()?;
+    ensure!(pending.len() == 1, "one record, found {}", pending.len());
+    let newsletter = |record: &ConsentRecord| {
+        record
+            .consent
+            .purposes
+            .iter()
+            .find(|p| p.purpose.as_str() == "newsletter")
+            .cloned()
+            .context("no newsletter purpose")
+    };
+    ensure!(
+        newsletter(&pending[0])?.confirmed_at.is_none(),
+        "the grant waits for its confirmation"
+    );
+
+    let mailbox = format!("{}/__kelisim/mail", visit.preview.url());
+    let deadline = Instant::now() + ANSWER_DEADLINE;
+    let link = loop {
+        visit.browser.goto(&mailbox).await?;
+        let href: Option<String> = visit
+            .browser
+            .eval(
+                "const a = document.querySelector('a[href*=\"/confirm?token=\"]');
+                 return a ? a.href : null;",
+                vec![],
+            )
+            .await?;
+        if let Some(href) = href {
+            break href;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "no confirmation mail at {mailbox}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    ensure!(link.contains(&format!("lang={lang}")), "{link}");
+    visit
+        .browser
+        .client()
+        .find(Locator::Css("a[href*=\"/confirm?token=\"]"))
+        .await?
+        .click()
+        .await?;
+    visit.wait_for_path(&format!("/{lang}/confirmed/")).await?;
+    let (page_lang, heading): (String, String) = visit
+        .browser
+        .eval(
+            "return [document.documentElement.lang, document.querySelector('h1').textContent];",
+            vec![],
+        )
+        .await?;
+    assert_eq!(page_lang, lang);
+    let source = std::fs::read_to_string(repo_root().join(format!("content/{lang}/confirmed.md")))?;
+    ensure!(
+        source.contains(&format!("title = \"{}\"", heading.trim())),
+        "the heading `{heading}` is the confirmed page's title"
+    );
+    let confirmed = visit.records()?;
+    ensure!(
+        newsletter(&confirmed[0])?.confirmed_at.is_some(),
+        "the store holds the confirmation"
+    );
+
+    visit.browser.goto(&link).await?;
+    let landed = visit
+        .wait_for_path(&format!("/{lang}/confirm-error/"))
+        .await?;
+    assert_eq!(
+        landed.query,
+        vec![("reason".to_owned(), "used".to_owned())],
+        "a used link changes nothing"
+    );
+    visit.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kk_newsletter_is_confirmed_by_the_mailed_link() -> Result<()> {
+    confirms_the_newsletter_by_the_mailed_link("kk").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ru_newsletter_is_confirmed_by_the_mailed_link() -> Result<()> {
+    confirms_the_newsletter_by_the_mailed_link("ru").await
+}

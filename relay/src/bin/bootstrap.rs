@@ -6,12 +6,16 @@
 //! - `KELISIM_LAMBDA_TASK=purge-expired` in the function's environment: a second function,
 //!   run on a schedule (EventBridge), that deletes records past their retention on time,
 //!   rather than within the ~48 hours DynamoDB's TTL takes;
-//! - `bootstrap create-table` / `bootstrap purge-expired` on an operator's machine: one-shot
-//!   setup and retention commands against the configured table.
+//! - `KELISIM_LAMBDA_TASK=deliver`: a scheduled function (every minute) that sends what the
+//!   outbox owes — the same round as `kelisim-relay deliver` (a Lambda freezes after
+//!   answering, so the form function cannot deliver in the background);
+//! - `bootstrap create-table` / `bootstrap purge-expired` / `bootstrap deliver` on an
+//!   operator's machine: one-shot setup, retention and delivery commands against the table.
 
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
+use kelisim_relay::deliver::Deliverer;
 use kelisim_relay::lambda;
 use kelisim_relay::store::Store;
 use kelisim_relay::telemetry::{self, LogFormat};
@@ -45,7 +49,18 @@ async fn main() -> anyhow::Result<()> {
             println!("{purged} expired record(s) deleted");
             return Ok(());
         }
-        Some(other) => bail!("unknown command `{other}`: expected create-table or purge-expired"),
+        Some("deliver") => {
+            let deliverer = deliverer(&config, store)?;
+            let report = deliverer.run_once(OffsetDateTime::now_utc()).await?;
+            println!(
+                "{} delivered, {} to retry, {} dropped",
+                report.delivered, report.retried, report.dropped
+            );
+            return Ok(());
+        }
+        Some(other) => {
+            bail!("unknown command `{other}`: expected create-table, purge-expired or deliver")
+        }
         None => {}
     }
 
@@ -65,7 +80,33 @@ async fn main() -> anyhow::Result<()> {
             .await
             .map_err(|e| anyhow!(e))
         }
-        Some(other) => bail!("{ENV_TASK}=`{other}` is not a task; the only one is purge-expired"),
+        Some("deliver") => {
+            let deliverer = &deliverer(&config, store)?;
+            lambda_http::lambda_runtime::run(service_fn(
+                move |_: LambdaEvent<serde_json::Value>| async move {
+                    let report = deliverer
+                        .run_once(OffsetDateTime::now_utc())
+                        .await
+                        .map_err(lambda_http::Error::from)?;
+                    tracing::info!(
+                        delivered = report.delivered,
+                        retried = report.retried,
+                        dropped = report.dropped,
+                        "delivery round done"
+                    );
+                    Ok::<_, lambda_http::Error>(serde_json::json!({
+                        "delivered": report.delivered,
+                        "retried": report.retried,
+                        "dropped": report.dropped,
+                    }))
+                },
+            ))
+            .await
+            .map_err(|e| anyhow!(e))
+        }
+        Some(other) => {
+            bail!("{ENV_TASK}=`{other}` is not a task; the tasks are purge-expired and deliver")
+        }
         None => {
             let router =
                 lambda::router(&config, Arc::new(store)).context("configuring the relay")?;
@@ -73,4 +114,17 @@ async fn main() -> anyhow::Result<()> {
             lambda_http::run(router).await.map_err(|e| anyhow!(e))
         }
     }
+}
+
+/// The delivery round's setup: the bundled manifest's messages and the `[notify]` transports.
+fn deliverer(
+    config: &kelisim_relay::config::RelayConfig,
+    store: kelisim_relay::dynamodb::DynamoStore,
+) -> anyhow::Result<Deliverer> {
+    let manifest = lambda::load_manifest(&config.manifest)?;
+    Ok(kelisim_relay::transport::deliverer(
+        config,
+        Arc::new(store),
+        manifest,
+    )?)
 }

@@ -1,0 +1,451 @@
+//! The operator's side of a submission, with real parts: records stored through the router on
+//! a real SQLite file, notifications and confirmation mail delivered over a real SMTP
+//! conversation to a loopback sink, the signed webhook POSTed to a loopback HTTP server, and
+//! the double opt-in link followed back through the router.
+#![cfg(all(feature = "notify", feature = "sqlite"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+#[path = "support/smtp_sink.rs"]
+mod smtp_sink;
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use common::*;
+use hmac::{Hmac, Mac};
+use kelisim_relay::AppState;
+use kelisim_relay::deliver::{Deliverer, DeliverySettings};
+use kelisim_relay::inbox;
+use kelisim_relay::manifest::ConsentManifest;
+use kelisim_relay::messages::Messages;
+use kelisim_relay::outbox::Channel;
+use kelisim_relay::record::{ConsentStatus, RecordId};
+use kelisim_relay::secret::Secret;
+use kelisim_relay::sqlite::SqliteStore;
+use kelisim_relay::store::Store;
+use kelisim_relay::token::{self, TokenAction, TokenClaims};
+use kelisim_relay::transport::{HttpWebhook, SIGNATURE_HEADER, SmtpMailer};
+use sha2::Sha256;
+use smtp_sink::SmtpSink;
+use time::{Duration, OffsetDateTime};
+
+const OPERATOR_INBOX: &str = "info@woow.kz";
+const PUBLIC_URL: &str = "https://woow.kz/api/contact";
+
+/// The fixture manifest with the newsletter behind a double opt-in and the result pages set.
+fn manifest_with_opt_in() -> ConsentManifest {
+    let mut manifest = manifest();
+    for purpose in &mut manifest.purposes {
+        purpose.confirm_by_email = purpose.id == "newsletter";
+    }
+    for (lang, language) in &mut manifest.languages {
+        language.confirmed_url = Some(format!("https://woow.kz/{lang}/confirmed/"));
+        language.confirm_error_url = Some(format!("https://woow.kz/{lang}/confirm-error/"));
+    }
+    manifest
+}
+
+struct Relay {
+    _dir: tempfile::TempDir,
+    store: Arc<SqliteStore>,
+    state: AppState,
+    manifest: ConsentManifest,
+}
+
+fn relay(channels: &[Channel]) -> Relay {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("relay.sqlite")).unwrap());
+    let manifest = manifest_with_opt_in();
+    let state = AppState::new(store.clone(), manifest.clone(), settings())
+        .unwrap()
+        .with_notify_channels(channels);
+    Relay {
+        _dir: dir,
+        store,
+        state,
+        manifest,
+    }
+}
+
+impl Relay {
+    fn deliverer(&self) -> Deliverer {
+        Deliverer::new(
+            self.store.clone(),
+            hmac_key(),
+            Arc::new(self.manifest.clone()),
+            Messages::from_manifest(&self.manifest).unwrap(),
+            DeliverySettings {
+                notify_to: vec![OPERATOR_INBOX.to_owned()],
+                operator_language: "kk".to_owned(),
+                include_personal_data: false,
+                public_url: PUBLIC_URL.to_owned(),
+            },
+        )
+    }
+
+    /// Submits the valid form in `lang` (with the newsletter box if `newsletter`) as the
+    /// page's script does; returns the record id.
+    async fn submit(&self, lang: &str, newsletter: bool) -> RecordId {
+        let mut fields = valid_fields(lang);
+        if newsletter {
+            fields.push(("consent".to_owned(), "newsletter".to_owned()));
+        }
+        let answer = send(
+            &self.state,
+            json_request(json_body(&fields), Some(SITE_ORIGIN)),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        answer.json()["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    async fn get(&self, path_and_query: &str) -> Answer {
+        let request = Request::get(path_and_query).body(Body::empty()).unwrap();
+        send(&self.state, request).await
+    }
+}
+
+fn mailer(sink_url: &str) -> Arc<SmtpMailer> {
+    Arc::new(SmtpMailer::new(sink_url, None, "woow.kz <relay@woow.kz>").unwrap())
+}
+
+fn assert_no_personal_data(text: &str) {
+    for value in [
+        SURNAME, FIRST_NAME, PATRONYMIC, EMAIL, PHONE_E164, MESSAGE, "4242",
+    ] {
+        assert!(!text.contains(value), "`{value}` leaked into: {text}");
+    }
+}
+
+#[tokio::test]
+async fn the_operator_is_notified_without_personal_data_and_the_visitor_gets_a_link() {
+    let sink = SmtpSink::start().await;
+    let relay = relay(&[Channel::Email]);
+    let id = relay.submit("ru", true).await;
+    let deliverer = relay.deliverer().with_mailer(mailer(&sink.url()));
+
+    let report = deliverer.run_once(OffsetDateTime::now_utc()).await.unwrap();
+    assert_eq!((report.delivered, report.retried), (2, 0));
+    assert!(relay.store.outbox_all().await.unwrap().is_empty());
+
+    let mails = sink.received();
+    let notification = mails
+        .iter()
+        .find(|m| m.to.iter().any(|t| t.contains(OPERATOR_INBOX)))
+        .expect("the operator's notification");
+    let body = notification.body();
+    assert!(body.contains(&id.to_string()), "{body}");
+    assert!(
+        body.contains(&format!("kelisim-relay records show {id}")),
+        "{body}"
+    );
+    assert!(body.contains("reply, newsletter"), "{body}");
+    assert_no_personal_data(&notification.raw);
+    assert_no_personal_data(&body);
+
+    let confirmation = mails
+        .iter()
+        .find(|m| m.to.iter().any(|t| t.contains(EMAIL)))
+        .expect("the visitor's confirmation mail");
+    let body = confirmation.body();
+    assert!(
+        body.contains("Чтобы подтвердить подписку"),
+        "in Russian: {body}"
+    );
+    assert!(body.contains("7 дней"), "Russian plural: {body}");
+    assert!(
+        body.contains(&format!("{PUBLIC_URL}/confirm?token=")),
+        "{body}"
+    );
+    assert!(!body.contains(MESSAGE) && !body.contains(PHONE_E164));
+}
+
+/// The confirmation link in the mail the sink got for `email`, site-relative.
+fn link_for(sink: &SmtpSink, email: &str) -> String {
+    let mail = sink
+        .received()
+        .into_iter()
+        .find(|m| m.to.iter().any(|t| t.contains(email)))
+        .expect("a confirmation mail");
+    let body = mail.body();
+    let start = body.find(PUBLIC_URL).expect("a link");
+    let link = body[start..].split_whitespace().next().unwrap();
+    link.trim_start_matches("https://woow.kz").to_owned()
+}
+
+#[tokio::test]
+async fn the_link_confirms_the_newsletter_once_and_everything_else_is_refused() {
+    let sink = SmtpSink::start().await;
+    let relay = relay(&[]);
+    let id = relay.submit("kk", true).await;
+    let now = OffsetDateTime::now_utc();
+    let record = relay.store.get(id).await.unwrap().unwrap();
+    let newsletter = record.purpose("newsletter").unwrap();
+    assert_eq!(newsletter.status(now), ConsentStatus::Pending);
+    assert!(
+        record.expires_at < now + Duration::days(366),
+        "a pending grant does not extend retention"
+    );
+    assert!(inbox::purpose_list(&[record], "newsletter", now).is_empty());
+
+    relay
+        .deliverer()
+        .with_mailer(mailer(&sink.url()))
+        .run_once(now)
+        .await
+        .unwrap();
+    let link = link_for(&sink, EMAIL);
+    assert!(link.starts_with("/api/contact/confirm?token="), "{link}");
+
+    let answer = relay.get(&link).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        answer.header(header::LOCATION),
+        Some("https://woow.kz/kk/confirmed/")
+    );
+    let record = relay.store.get(id).await.unwrap().unwrap();
+    let newsletter = record.purpose("newsletter").unwrap();
+    assert_eq!(newsletter.status(now), ConsentStatus::Active);
+    assert!(newsletter.confirmed_at.is_some());
+    assert!(
+        record.expires_at > now + Duration::days(1000),
+        "now kept as long as the newsletter"
+    );
+    let list = inbox::purpose_list(&[record], "newsletter", OffsetDateTime::now_utc());
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].email, EMAIL);
+
+    // Replayed: nothing changes.
+    let replay = relay.get(&link).await;
+    assert_eq!(
+        replay.header(header::LOCATION),
+        Some("https://woow.kz/kk/confirm-error/?reason=used")
+    );
+    // Tampered, missing, garbage: invalid, never a 500, in the language asked for.
+    let tampered = link.replacen("token=", "token=A", 1);
+    for path in [
+        tampered.as_str(),
+        "/api/contact/confirm",
+        "/api/contact/confirm?token=%FF%FE&lang=ru",
+        "/api/contact/confirm?token=x.y&lang=ru",
+    ] {
+        let answer = relay.get(path).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{path}");
+        let location = answer.header(header::LOCATION).unwrap();
+        assert!(
+            location.ends_with("confirm-error/?reason=invalid"),
+            "{path}: {location}"
+        );
+    }
+    assert_eq!(
+        relay
+            .get("/api/contact/confirm?token=x.y&lang=ru")
+            .await
+            .header(header::LOCATION),
+        Some("https://woow.kz/ru/confirm-error/?reason=invalid")
+    );
+}
+
+#[tokio::test]
+async fn an_expired_link_is_refused_and_changes_nothing() {
+    let relay = relay(&[]);
+    let id = relay.submit("ru", true).await;
+    let before = relay.store.get(id).await.unwrap().unwrap();
+    let claims = TokenClaims {
+        action: TokenAction::Confirm,
+        record_id: id,
+        purpose: "newsletter".to_owned(),
+        expires_at: OffsetDateTime::now_utc() - Duration::seconds(1),
+    };
+    let path = format!(
+        "/api/contact/confirm?token={}&lang=ru",
+        token::sign(&hmac_key(), &claims)
+    );
+    let answer = relay.get(&path).await;
+    assert_eq!(
+        answer.header(header::LOCATION),
+        Some("https://woow.kz/ru/confirm-error/?reason=expired")
+    );
+    assert_eq!(relay.store.get(id).await.unwrap().unwrap(), before);
+}
+
+#[tokio::test]
+async fn a_mail_server_that_is_down_then_refusing_then_up_gets_each_message_exactly_once() {
+    // A free port with nothing listening: the operator's mail server is down.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let relay = relay(&[Channel::Email]);
+    let started = std::time::Instant::now();
+    let id = relay.submit("kk", false).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the visitor is answered without waiting for mail"
+    );
+    let deliverer = relay
+        .deliverer()
+        .with_mailer(mailer(&format!("smtp://{port}")));
+    let now = OffsetDateTime::now_utc();
+    let report = deliverer.run_once(now).await.unwrap();
+    assert_eq!((report.delivered, report.retried), (0, 1));
+    let queued = relay.store.outbox_all().await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert!(queued[0].last_error.as_deref().unwrap().starts_with("smtp"));
+    assert!(
+        relay.store.get(id).await.unwrap().is_some(),
+        "the record is safe"
+    );
+
+    // Back up, but refusing once with a transient error.
+    let sink = SmtpSink::start_on(port).await;
+    sink.refuse_next(1);
+    assert_eq!(
+        deliverer.run_once(now).await.unwrap().delivered,
+        0,
+        "not due yet"
+    );
+    let later = now + Duration::seconds(31);
+    let report = deliverer.run_once(later).await.unwrap();
+    assert_eq!((report.delivered, report.retried), (0, 1));
+    let report = deliverer
+        .run_once(later + Duration::seconds(61))
+        .await
+        .unwrap();
+    assert_eq!((report.delivered, report.retried), (1, 0));
+    let report = deliverer
+        .run_once(later + Duration::hours(7))
+        .await
+        .unwrap();
+    assert_eq!(report.delivered, 0, "nothing is sent twice");
+    assert_eq!(sink.received().len(), 1);
+    assert!(relay.store.outbox_all().await.unwrap().is_empty());
+}
+
+/// A webhook receiver on loopback that answers 500 to its first `fail` requests, then 200.
+async fn webhook_receiver(fail: usize) -> (String, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
+    let seen: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: String| {
+            let log = Arc::clone(&log);
+            async move {
+                let mut log = log.lock().unwrap();
+                log.push((headers, body));
+                if log.len() <= fail {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn the_webhook_is_signed_retried_after_a_500_and_sent_once() {
+    let (url, seen) = webhook_receiver(1).await;
+    let secret = "whsec_kelisim_test";
+    let relay = relay(&[Channel::Webhook]);
+    let id = relay.submit("kk", false).await;
+    let deliverer = relay.deliverer().with_webhook(Arc::new(
+        HttpWebhook::new(&url, Secret::new(secret.to_owned())).unwrap(),
+    ));
+    let now = OffsetDateTime::now_utc();
+    assert_eq!(deliverer.run_once(now).await.unwrap().retried, 1);
+    let report = deliverer
+        .run_once(now + Duration::seconds(31))
+        .await
+        .unwrap();
+    assert_eq!(report.delivered, 1);
+    assert_eq!(
+        deliverer
+            .run_once(now + Duration::hours(7))
+            .await
+            .unwrap()
+            .delivered,
+        0
+    );
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2, "one failed and one accepted POST");
+    let (headers, body) = &seen[1];
+    let payload: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(payload["id"], id.to_string());
+    assert_eq!(payload["type"], "record.received");
+    assert_no_personal_data(body);
+
+    // Verify as the README tells a receiver to: HMAC-SHA256 of "t.body", fresh timestamp.
+    let signature = headers[SIGNATURE_HEADER].to_str().unwrap();
+    let (t, v1) = signature.split_once(',').unwrap();
+    let t: i64 = t.strip_prefix("t=").unwrap().parse().unwrap();
+    assert!((OffsetDateTime::now_utc().unix_timestamp() - t).abs() < 300);
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    mac.verify_slice(&hex::decode(v1.strip_prefix("v1=").unwrap()).unwrap())
+        .expect("the signature verifies");
+}
+
+#[tokio::test]
+async fn an_erased_record_is_not_notified_about() {
+    let sink = SmtpSink::start().await;
+    let relay = relay(&[Channel::Email]);
+    let id = relay.submit("kk", true).await;
+    assert!(relay.store.delete(id).await.unwrap());
+    let report = relay
+        .deliverer()
+        .with_mailer(mailer(&sink.url()))
+        .run_once(OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!(report.delivered, 0);
+    assert!(sink.received().is_empty());
+}
+
+#[tokio::test]
+async fn include_personal_data_is_an_explicit_opt_in_that_puts_the_message_in_the_mail() {
+    let sink = SmtpSink::start().await;
+    let relay = relay(&[Channel::Email]);
+    let id = relay.submit("kk", false).await;
+    let settings = DeliverySettings {
+        notify_to: vec![OPERATOR_INBOX.to_owned()],
+        operator_language: "ru".to_owned(),
+        include_personal_data: true,
+        public_url: PUBLIC_URL.to_owned(),
+    };
+    let deliverer = Deliverer::new(
+        relay.store.clone(),
+        hmac_key(),
+        Arc::new(relay.manifest.clone()),
+        Messages::from_manifest(&relay.manifest).unwrap(),
+        settings,
+    )
+    .with_mailer(mailer(&sink.url()));
+    assert_eq!(
+        deliverer
+            .run_once(OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+            .delivered,
+        1
+    );
+    let body = sink.received()[0].body();
+    assert!(
+        body.contains("Обращение (включён параметр include_personal_data = true)"),
+        "{body}"
+    );
+    for value in [SURNAME, FIRST_NAME, EMAIL, PHONE_E164, MESSAGE] {
+        assert!(
+            body.contains(value),
+            "{value} is in the opted-in mail: {body}"
+        );
+    }
+    assert!(body.contains(&id.to_string()));
+}

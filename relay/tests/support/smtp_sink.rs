@@ -1,0 +1,158 @@
+//! A small SMTP server on a loopback port for the delivery tests: it speaks enough ESMTP for
+//! lettre (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), keeps every accepted message, and can be
+//! told to refuse DATA with a transient error. A real conversation over TCP, not a stub
+//! transport.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+/// One accepted message.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    /// The DATA as sent (headers and encoded body), dot-unstuffed.
+    pub raw: String,
+}
+
+impl Received {
+    /// A header's value (first occurrence), unfolded.
+    pub fn header(&self, name: &str) -> Option<String> {
+        let (head, _) = self.raw.split_once("\r\n\r\n")?;
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name)
+                .then(|| value.trim().to_owned())
+        })
+    }
+
+    /// The body, decoded from quoted-printable or base64 as its header says.
+    pub fn body(&self) -> String {
+        let (_, body) = self.raw.split_once("\r\n\r\n").unwrap_or(("", &self.raw));
+        let encoding = self
+            .header("Content-Transfer-Encoding")
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let bytes = match encoding.as_str() {
+            "quoted-printable" => {
+                quoted_printable::decode(body, quoted_printable::ParseMode::Robust).unwrap()
+            }
+            "base64" => base64::engine::general_purpose::STANDARD
+                .decode(body.split_whitespace().collect::<String>())
+                .unwrap(),
+            _ => body.as_bytes().to_vec(),
+        };
+        String::from_utf8(bytes).unwrap().replace("\r\n", "\n")
+    }
+}
+
+/// The running sink.
+#[derive(Debug, Clone)]
+pub struct SmtpSink {
+    pub addr: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+    /// How many DATA commands to refuse with 451 before accepting.
+    refuse_next: Arc<AtomicU32>,
+}
+
+impl SmtpSink {
+    /// Starts a sink on a free loopback port.
+    pub async fn start() -> Self {
+        Self::start_on("127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// Starts a sink on `addr` (to bring a "down" server back on its old port).
+    pub async fn start_on(addr: SocketAddr) -> Self {
+        let listener = TcpListener::bind(addr).await.unwrap();
+        let sink = Self {
+            addr: listener.local_addr().unwrap(),
+            received: Arc::default(),
+            refuse_next: Arc::default(),
+        };
+        let shared = sink.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let sink = shared.clone();
+                tokio::spawn(async move { sink.session(socket).await });
+            }
+        });
+        sink
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://{}", self.addr)
+    }
+
+    pub fn refuse_next(&self, count: u32) {
+        self.refuse_next.store(count, Ordering::SeqCst);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    async fn session(&self, socket: tokio::net::TcpStream) {
+        let (read, mut write) = socket.into_split();
+        let mut lines = BufReader::new(read).lines();
+        let mut from = String::new();
+        let mut to = Vec::new();
+        macro_rules! reply {
+            ($text:expr) => {
+                if write.write_all($text.as_bytes()).await.is_err() {
+                    return;
+                }
+            };
+        }
+        reply!("220 kelisim-test-sink ESMTP\r\n");
+        while let Ok(Some(line)) = lines.next_line().await {
+            let upper = line.to_ascii_uppercase();
+            if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                reply!("250-kelisim-test-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
+            } else if upper.starts_with("MAIL FROM:") {
+                from = line[10..].trim().to_owned();
+                to.clear();
+                reply!("250 OK\r\n");
+            } else if upper.starts_with("RCPT TO:") {
+                to.push(line[8..].trim().to_owned());
+                reply!("250 OK\r\n");
+            } else if upper == "DATA" {
+                let refuse = self
+                    .refuse_next
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+                if refuse {
+                    reply!("451 4.3.0 try again later\r\n");
+                    continue;
+                }
+                reply!("354 go ahead\r\n");
+                let mut raw = String::new();
+                while let Ok(Some(data)) = lines.next_line().await {
+                    if data == "." {
+                        break;
+                    }
+                    raw.push_str(data.strip_prefix('.').unwrap_or(&data));
+                    raw.push_str("\r\n");
+                }
+                self.received.lock().unwrap().push(Received {
+                    from: from.clone(),
+                    to: to.clone(),
+                    raw,
+                });
+                reply!("250 OK queued\r\n");
+            } else if upper == "QUIT" {
+                reply!("221 bye\r\n");
+                return;
+            } else {
+                // RSET, NOOP and anything else.
+                reply!("250 OK\r\n");
+            }
+        }
+    }
+}
