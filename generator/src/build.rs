@@ -112,7 +112,8 @@ pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
     let model = SiteModel::new(config, sources, &renderer, &warnings)?;
     let pages = pages::render(&model, &renderer, &locales, &warnings)?;
     let manifest = manifest::build(&model, &pages, &locales)?;
-    let mut site = emit(&model, pages, manifest, warnings.take())?;
+    let sitemap = seo::sitemap(&model, &renderer)?;
+    let mut site = emit(&model, pages, sitemap, manifest, warnings.take())?;
     add_static_files(&mut site, root, &model.config.theme)?;
     Ok(site)
 }
@@ -132,6 +133,7 @@ fn load_config(root: &Path, base_url: Option<&str>) -> Result<SiteConfig, BuildE
 fn emit(
     model: &SiteModel,
     pages: Vec<HtmlPage>,
+    sitemap: String,
     manifest: ConsentManifest,
     warnings: Vec<String>,
 ) -> Result<BuiltSite, BuildError> {
@@ -149,7 +151,6 @@ fn emit(
             .replace('\\', "/");
         site.insert(path, page.html.into_bytes());
     }
-    let sitemap = seo::sitemap(&seo::sitemap_entries(model));
     site.insert("sitemap.xml".to_owned(), sitemap.into_bytes());
     let robots = seo::robots(&model.config.base_url);
     site.insert("robots.txt".to_owned(), robots.into_bytes());

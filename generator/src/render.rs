@@ -151,7 +151,12 @@ impl Renderer {
     pub fn template_names(&self) -> String {
         self.sources
             .iter()
-            .filter(|s| !s.name.starts_with('_') && !s.name.contains('/') && s.name != "base.html")
+            .filter(|s| {
+                s.name.ends_with(".html")
+                    && !s.name.starts_with('_')
+                    && !s.name.contains('/')
+                    && s.name != "base.html"
+            })
             .map(|s| s.name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
@@ -462,6 +467,23 @@ mod tests {
         );
         let ru = r.render("ru", "p.html", &ctx).expect("renders");
         assert!(ru.starts_with("Привет, &lt;A &amp; B&gt;|5 разделов|11 февраля 2024 г.|"));
+    }
+
+    #[test]
+    fn xml_templates_are_escaped_like_html() {
+        let r = renderer(
+            vec![source("sitemap.xml", "<loc>{{ loc }}</loc>")],
+            Warnings::default(),
+        )
+        .expect("parses");
+        let mut ctx = tera::Context::new();
+        ctx.insert("loc", "https://e.kz/?a&b=\"<'");
+        let xml = r.render("kk", "sitemap.xml", &ctx).expect("renders");
+        assert_eq!(xml, "<loc>https://e.kz/?a&amp;b=&quot;&lt;&#39;</loc>");
+        assert!(
+            !r.template_names().contains("sitemap.xml"),
+            "not a page template"
+        );
     }
 
     #[test]

@@ -9,9 +9,10 @@
 
 use serde::Serialize;
 
-use crate::i18n::escape_html;
 use crate::model::SiteModel;
 use crate::page::Translation;
+use crate::render::{RenderError, Renderer};
+use crate::source::Location;
 
 /// One `<link rel="alternate" hreflang=... href=...>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -69,7 +70,7 @@ pub fn sitemap_entries(model: &SiteModel) -> Vec<SitemapEntry> {
 }
 
 /// A `<url>` in the sitemap.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SitemapEntry {
     /// Absolute URL.
     pub loc: String,
@@ -78,31 +79,22 @@ pub struct SitemapEntry {
     pub alternates: Vec<Alternate>,
 }
 
-/// `sitemap.xml`: one `<url>` per language version, each listing all alternates.
-pub fn sitemap(entries: &[SitemapEntry]) -> String {
-    let mut xml = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" xmlns:xhtml=\"http://www.w3.org/1999/xhtml\">\n",
-    );
-    for entry in entries {
-        xml.push_str("  <url>\n    <loc>");
-        xml.push_str(&escape_html(&entry.loc));
-        xml.push_str("</loc>\n");
-        if let Some(lastmod) = &entry.lastmod {
-            xml.push_str("    <lastmod>");
-            xml.push_str(&escape_html(lastmod));
-            xml.push_str("</lastmod>\n");
-        }
-        for alt in &entry.alternates {
-            xml.push_str(&format!(
-                "    <xhtml:link rel=\"alternate\" hreflang=\"{}\" href=\"{}\"/>\n",
-                escape_html(&alt.hreflang),
-                escape_html(&alt.href)
-            ));
-        }
-        xml.push_str("  </url>\n");
+/// The theme template that writes `sitemap.xml` (a site may override it in `templates/`).
+pub const SITEMAP_TEMPLATE: &str = "sitemap.xml";
+
+/// `sitemap.xml`: one `<url>` per language version, each listing all alternates, written by
+/// the theme's [`SITEMAP_TEMPLATE`] (as in Zola) from [`sitemap_entries`].
+pub fn sitemap(model: &SiteModel, renderer: &Renderer) -> Result<String, RenderError> {
+    if !renderer.has_template(SITEMAP_TEMPLATE) {
+        return Err(RenderError::UnknownTemplate {
+            location: Location::new(format!("themes/{}/templates", model.config.theme), 1),
+            name: SITEMAP_TEMPLATE.to_owned(),
+            available: renderer.template_names(),
+        });
     }
-    xml.push_str("</urlset>\n");
-    xml
+    let mut context = tera::Context::new();
+    context.insert("entries", &sitemap_entries(model));
+    renderer.render(model.default_lang().as_str(), SITEMAP_TEMPLATE, &context)
 }
 
 /// `robots.txt`: everything may be crawled; the sitemap's address.
@@ -116,30 +108,6 @@ pub fn robots(base_url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sitemap_lists_alternates_with_xhtml_namespace() {
-        let xml = sitemap(&[SitemapEntry {
-            loc: "https://e.kz/kk/?a&b".into(),
-            lastmod: Some("2024-02-11".into()),
-            alternates: vec![
-                Alternate {
-                    hreflang: "kk".into(),
-                    href: "https://e.kz/kk/".into(),
-                },
-                Alternate {
-                    hreflang: "x-default".into(),
-                    href: "https://e.kz/".into(),
-                },
-            ],
-        }]);
-        assert!(xml.contains("xmlns:xhtml=\"http://www.w3.org/1999/xhtml\""));
-        assert!(xml.contains("<loc>https://e.kz/kk/?a&amp;b</loc>"));
-        assert!(xml.contains("<lastmod>2024-02-11</lastmod>"));
-        assert!(xml.contains(
-            "<xhtml:link rel=\"alternate\" hreflang=\"x-default\" href=\"https://e.kz/\"/>"
-        ));
-    }
 
     #[test]
     fn robots_points_at_the_sitemap() {

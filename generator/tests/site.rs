@@ -247,6 +247,25 @@ fn sitemap_lists_each_language_version_with_alternates() {
     );
 }
 
+/// The sitemap is a template: a site can override the theme's in `templates/sitemap.xml`.
+#[test]
+fn the_sitemap_template_can_be_overridden() {
+    let site = fixture_site();
+    std::fs::create_dir_all(site.path().join("templates")).unwrap();
+    std::fs::write(
+        site.path().join("templates/sitemap.xml"),
+        "{% for entry in entries %}{{ entry.loc }}\n{% endfor %}",
+    )
+    .unwrap();
+    build(site.path()).unwrap();
+    let listed = read(site.path(), "sitemap.xml");
+    assert!(
+        listed.starts_with("https://example.kz/\nhttps://example.kz/kk/\n"),
+        "{listed}"
+    );
+    assert!(!listed.contains("<url>"));
+}
+
 #[test]
 fn manifest_hashes_match_the_published_pages() {
     let site = fixture_site();
