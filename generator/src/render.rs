@@ -52,8 +52,15 @@ pub enum RenderError {
     Template { path: PathBuf, message: String },
 }
 
+/// The template that writes `sitemap.xml` (see [`crate::seo::sitemap`]).
+pub const SITEMAP_TEMPLATE: &str = "sitemap.xml";
+
+/// The built-in `sitemap.xml` template, used unless the theme or the site's `templates/` has
+/// its own (as in Zola).
+pub const BUILT_IN_SITEMAP: &str = include_str!("sitemap.xml");
+
 /// Reads the theme's templates, then the site's `templates/`, whose files replace the theme's
-/// ones with the same name.
+/// ones with the same name; the built-in `sitemap.xml` fills in when neither has one.
 pub fn load_templates(root: &Path, theme: &str) -> Result<Vec<TemplateSource>, RenderError> {
     let theme_dir = root.join("themes").join(theme).join("templates");
     if !theme_dir.is_dir() {
@@ -77,6 +84,13 @@ pub fn load_templates(root: &Path, theme: &str) -> Result<Vec<TemplateSource>, R
             );
         }
     }
+    by_name
+        .entry(SITEMAP_TEMPLATE.to_owned())
+        .or_insert_with(|| TemplateSource {
+            name: SITEMAP_TEMPLATE.to_owned(),
+            path: PathBuf::from("(kelisim's built-in sitemap.xml)"),
+            text: BUILT_IN_SITEMAP.to_owned(),
+        });
     Ok(by_name.into_values().collect())
 }
 

@@ -11,8 +11,7 @@ use serde::Serialize;
 
 use crate::model::SiteModel;
 use crate::page::Translation;
-use crate::render::{RenderError, Renderer};
-use crate::source::Location;
+use crate::render::{RenderError, Renderer, SITEMAP_TEMPLATE};
 
 /// One `<link rel="alternate" hreflang=... href=...>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,19 +78,9 @@ pub struct SitemapEntry {
     pub alternates: Vec<Alternate>,
 }
 
-/// The theme template that writes `sitemap.xml` (a site may override it in `templates/`).
-pub const SITEMAP_TEMPLATE: &str = "sitemap.xml";
-
 /// `sitemap.xml`: one `<url>` per language version, each listing all alternates, written by
-/// the theme's [`SITEMAP_TEMPLATE`] (as in Zola) from [`sitemap_entries`].
+/// the `sitemap.xml` template ([`SITEMAP_TEMPLATE`]) from [`sitemap_entries`].
 pub fn sitemap(model: &SiteModel, renderer: &Renderer) -> Result<String, RenderError> {
-    if !renderer.has_template(SITEMAP_TEMPLATE) {
-        return Err(RenderError::UnknownTemplate {
-            location: Location::new(format!("themes/{}/templates", model.config.theme), 1),
-            name: SITEMAP_TEMPLATE.to_owned(),
-            available: renderer.template_names(),
-        });
-    }
     let mut context = tera::Context::new();
     context.insert("entries", &sitemap_entries(model));
     renderer.render(model.default_lang().as_str(), SITEMAP_TEMPLATE, &context)
