@@ -304,7 +304,7 @@ fn form_and_json_posts_are_stored_and_answered() {
 #[test]
 fn refusals_size_method_origin_honeypot_unknown_field_policy() {
     let server = Server::start();
-    let big = set(fields("kk"), "message", &"x".repeat(33 * 1024));
+    let big = set(fields("kk"), "message", &"x".repeat(65 * 1024));
     assert_eq!(json(&server, &big, None).status, 413);
     assert_eq!(reply(agent().get(server.url()).call().unwrap()).status, 405);
     assert_eq!(
