@@ -20,13 +20,11 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use serde::Serialize;
 use time::Date;
 
 use crate::content::SourcePage;
-use crate::error::Location;
-use crate::manifest::PolicyFacts;
-use crate::markdown::Rendered;
+use crate::front_matter::MissingPolicyField;
+use crate::source::Location;
 
 /// Where superseded policies live inside a language folder: `content/<lang>/privacy/archive/`,
 /// one file per version, named `<version>.md`. Not a page folder: nothing in it is published
@@ -44,13 +42,10 @@ pub fn is_archived(page: &SourcePage) -> bool {
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     #[error(
-        "{location}: the archived policy has no `{field}`. Keep the front matter the text had when it was current, for example `{field} = {example}`."
+        "{}: the archived policy has no `{}`. Keep the front matter the text had when it was current, for example `{} = {}`.",
+        .0.location, .0.field, .0.field, .0.example
     )]
-    MissingField {
-        location: Location,
-        field: &'static str,
-        example: &'static str,
-    },
+    MissingField(MissingPolicyField),
     #[error(
         "{location}: version `{version}` is archived, but it is also the current version in {current}. The archive holds only earlier versions: raise `version` in {current} or delete this file."
     )]
@@ -90,33 +85,28 @@ pub enum ArchiveError {
     },
 }
 
-/// One checked, superseded policy version.
+/// One checked, superseded policy version: its file (`P` = [`SourcePage`]) or, once the site
+/// model has rendered it, its page.
 #[derive(Debug, Clone)]
-pub struct ArchivedPolicy {
+pub struct ArchiveEntry<P = SourcePage> {
     /// The archive file; its `url` is the permanent URL (`/<lang>/privacy/<version>/`).
-    pub page: SourcePage,
+    pub page: P,
     pub version: String,
     pub effective_date: Date,
     /// Site-relative URL of the current policy in the same language.
     pub current_url: String,
 }
 
-/// A link to an earlier version, as the policy template lists it.
-#[derive(Debug, Clone, Serialize)]
-pub struct PreviousLink {
-    pub version: String,
-    /// `YYYY-MM-DD`.
-    pub effective_date: String,
-    /// Site-relative permanent URL.
-    pub url: String,
-}
-
-/// Every archived policy of the site with its rendered body, sorted by language, then newest
-/// first (effective date, then version).
-#[derive(Debug, Default)]
-pub struct Archive {
-    pub entries: Vec<ArchivedPolicy>,
-    pub bodies: Vec<Rendered>,
+impl<P> ArchiveEntry<P> {
+    /// The same entry with its page turned into another form (the rendered page).
+    pub fn try_map<Q, E>(self, f: impl FnOnce(P) -> Result<Q, E>) -> Result<ArchiveEntry<Q>, E> {
+        Ok(ArchiveEntry {
+            page: f(self.page)?,
+            version: self.version,
+            effective_date: self.effective_date,
+            current_url: self.current_url,
+        })
+    }
 }
 
 /// Checks the archive files against each other and against the current policies (`pages`
@@ -126,11 +116,27 @@ pub fn collect(
     pages: &[SourcePage],
     archived: Vec<SourcePage>,
     policy_key: &str,
-) -> Result<Vec<ArchivedPolicy>, ArchiveError> {
-    // Duplicates first: with two files for one version, at least one also has the wrong file
-    // name, and "archived twice" is the message that tells the editor what happened.
+) -> Result<Vec<ArchiveEntry>, ArchiveError> {
+    check_no_duplicates(&archived)?;
+    let mut out = archived
+        .into_iter()
+        .map(|page| entry(pages, page, policy_key))
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort_by(|a, b| {
+        a.page
+            .lang
+            .cmp(&b.page.lang)
+            .then(b.effective_date.cmp(&a.effective_date))
+            .then_with(|| b.version.cmp(&a.version))
+    });
+    Ok(out)
+}
+
+/// Duplicates first: with two files for one version, at least one also has the wrong file
+/// name, and "archived twice" is the message that tells the editor what happened.
+fn check_no_duplicates(archived: &[SourcePage]) -> Result<(), ArchiveError> {
     let mut seen: HashMap<(&str, &str), &SourcePage> = HashMap::new();
-    for page in &archived {
+    for page in archived {
         let Some(version) = page.front.version.as_deref() else {
             continue;
         };
@@ -142,114 +148,58 @@ pub fn collect(
             });
         }
     }
-    let mut out = Vec::with_capacity(archived.len());
-    for mut page in archived {
-        let (version, effective_date) =
-            page.front
-                .policy_version()
-                .map_err(|missing| ArchiveError::MissingField {
-                    location: Location::new(&page.source, 1),
-                    field: missing.field,
-                    example: missing.example,
-                })?;
-        let at_version = Location::new(&page.source, page.front.version_line);
-        let current = pages
-            .iter()
-            .find(|p| p.lang == page.lang && p.translation_key == policy_key)
-            .ok_or_else(|| ArchiveError::NoCurrentPolicy {
-                file: page.source.clone(),
-                lang: page.lang.clone(),
-            })?;
-        if current.front.version.as_deref() == Some(version.as_str()) {
-            return Err(ArchiveError::SameAsCurrent {
-                location: at_version,
-                version,
-                current: current.source.clone(),
-            });
-        }
-        let file_version = page.rel_path.rsplit('/').next().unwrap_or_default();
-        if file_version != version {
-            return Err(ArchiveError::NameMismatch {
-                location: at_version,
-                version,
-                file_version: file_version.to_owned(),
-            });
-        }
-        let url = format!("{}{version}/", current.url);
-        if let Some(other) = pages.iter().find(|p| p.url == url) {
-            return Err(ArchiveError::UrlTaken {
-                location: at_version,
-                version,
-                url,
-                other: other.source.clone(),
-            });
-        }
-        let current_url = current.url.clone();
-        page.url = url;
-        out.push(ArchivedPolicy {
-            page,
-            version,
-            effective_date,
-            current_url,
-        });
-    }
-    out.sort_by(|a, b| {
-        a.page
-            .lang
-            .cmp(&b.page.lang)
-            .then(b.effective_date.cmp(&a.effective_date))
-            .then_with(|| b.version.cmp(&a.version))
-    });
-    Ok(out)
+    Ok(())
 }
 
-impl Archive {
-    /// Indexes (into `entries` and `bodies`) of a language's archived versions, newest first.
-    pub fn previous<'s>(&'s self, lang: &'s str) -> impl Iterator<Item = usize> + 's {
-        self.entries
-            .iter()
-            .enumerate()
-            .filter(move |(_, a)| a.page.lang == lang)
-            .map(|(i, _)| i)
+/// One archive file checked against the current policy of its language, at its permanent URL.
+fn entry(
+    pages: &[SourcePage],
+    mut page: SourcePage,
+    policy_key: &str,
+) -> Result<ArchiveEntry, ArchiveError> {
+    let (version, effective_date) = page
+        .front
+        .policy_version(&page.source)
+        .map_err(ArchiveError::MissingField)?;
+    let at_version = Location::new(&page.source, page.front.version_line);
+    let current = pages
+        .iter()
+        .find(|p| p.lang == page.lang && p.translation_key == policy_key)
+        .ok_or_else(|| ArchiveError::NoCurrentPolicy {
+            file: page.source.clone(),
+            lang: page.lang.to_string(),
+        })?;
+    if current.front.version.as_deref() == Some(version.as_str()) {
+        return Err(ArchiveError::SameAsCurrent {
+            location: at_version,
+            version,
+            current: current.source.clone(),
+        });
     }
-
-    /// The permanent URL of `version` in `lang`, if that version is archived there.
-    pub fn url_of(&self, lang: &str, version: &str) -> Option<&str> {
-        self.entries
-            .iter()
-            .find(|a| a.page.lang == lang && a.version == version)
-            .map(|a| a.page.url.as_str())
+    let file_version = page.rel_path.rsplit('/').next().unwrap_or_default();
+    if file_version != version {
+        return Err(ArchiveError::NameMismatch {
+            location: at_version,
+            version,
+            file_version: file_version.to_owned(),
+        });
     }
-
-    /// The manifest's `previous_policies` of a language: each hashed exactly like a current
-    /// policy (SHA-256 of the rendered body fragment the page publishes).
-    pub fn facts(&self, lang: &str) -> Vec<PolicyFacts> {
-        self.previous(lang)
-            .filter_map(|i| {
-                let entry = self.entries.get(i)?;
-                let body = self.bodies.get(i)?;
-                Some(PolicyFacts {
-                    version: entry.version.clone(),
-                    effective_date: crate::dates::iso(entry.effective_date),
-                    versioned_url: entry.page.url.clone(),
-                    sha256: kelisim_relay::manifest::sha256_hex(body.html.as_bytes()),
-                    translation_of: entry.page.front.translation_of.clone(),
-                })
-            })
-            .collect()
+    let url = format!("{}{version}/", current.url);
+    if let Some(other) = pages.iter().find(|p| p.url == url) {
+        return Err(ArchiveError::UrlTaken {
+            location: at_version,
+            version,
+            url,
+            other: other.source.clone(),
+        });
     }
-
-    /// Links to a language's earlier versions for the current policy page, newest first.
-    pub fn links(&self, lang: &str) -> Vec<PreviousLink> {
-        self.previous(lang)
-            .filter_map(|i| self.entries.get(i))
-            .map(|a| PreviousLink {
-                version: a.version.clone(),
-                effective_date: crate::dates::iso(a.effective_date),
-                url: a.page.url.clone(),
-            })
-            .collect()
-    }
+    page.url = url;
+    Ok(ArchiveEntry {
+        page,
+        version,
+        effective_date,
+        current_url: current.url.clone(),
+    })
 }
 
 #[cfg(test)]

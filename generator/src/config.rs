@@ -4,7 +4,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Location;
+use crate::lang::Lang;
+use crate::source::{Location, line_of};
 
 /// The site's settings, as written in `site.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +35,7 @@ fn default_theme() -> String {
 #[serde(deny_unknown_fields)]
 pub struct Language {
     /// BCP 47 tag used in URLs, `lang`, `hreflang` and Fluent (`kk`, `ru`).
-    pub code: String,
+    pub code: Lang,
     /// The language's name in itself (Қазақша), shown in the switcher.
     pub name: String,
 }
@@ -101,12 +102,10 @@ impl SiteConfig {
         }
         let mut seen = std::collections::BTreeSet::new();
         for lang in &self.languages {
-            let valid = !lang.code.is_empty()
-                && lang
-                    .code
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && lang.code.parse::<unic_langid::LanguageIdentifier>().is_ok();
+            let code = lang.code.as_str();
+            let valid = !code.is_empty()
+                && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && code.parse::<unic_langid::LanguageIdentifier>().is_ok();
             if !valid {
                 return Err(ConfigError::Invalid(format!(
                     "language code `{}` is not a BCP 47 tag such as `kk` or `ru`",
@@ -143,19 +142,9 @@ impl SiteConfig {
 fn unreachable_language() -> &'static Language {
     static FALLBACK: std::sync::OnceLock<Language> = std::sync::OnceLock::new();
     FALLBACK.get_or_init(|| Language {
-        code: "kk".to_owned(),
+        code: Lang::new("kk"),
         name: "Қазақша".to_owned(),
     })
-}
-
-/// 1-based line number of a byte offset in `text`.
-pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
 }
 
 #[cfg(test)]

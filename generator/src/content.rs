@@ -1,20 +1,18 @@
-//! Content loading: `content/<lang>/**/*.md` files become [`SourcePage`]s (front matter,
-//! language, URL, translation key, draft flag). Parsing is pure ([`parse_page`]); only
-//! [`load_language`] touches the disk.
+//! Content loading: `content/<lang>/**/*.md` files become [`SourcePage`]s (language, URL,
+//! translation key, the front matter read by [`crate::front_matter`], the Markdown body).
+//! Parsing is pure ([`parse_page`]); only [`load_language`] touches the disk.
 
 use std::path::{Path, PathBuf};
 
-use time::Date;
-use toml::Value;
-
-use crate::config::line_of;
-use crate::error::Location;
+use crate::front_matter::{self, FrontMatter, FrontMatterError};
+use crate::lang::Lang;
+use crate::source::{self, Location, SourceError, line_of};
 
 /// A Markdown source file with its front matter parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourcePage {
     /// Language code, from the folder the file is in.
-    pub lang: String,
+    pub lang: Lang,
     /// Path shown in messages, relative to the site root (`content/kk/privacy.md`).
     pub source: PathBuf,
     /// Path inside the language folder without `.md`, with `/` separators (`privacy`,
@@ -31,49 +29,11 @@ pub struct SourcePage {
     pub body_line: usize,
 }
 
-/// TOML front matter between `+++` lines.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FrontMatter {
-    pub title: String,
-    pub description: Option<String>,
-    /// Template file name; `None` picks the default for the page kind.
-    pub template: Option<String>,
-    /// Line of `template = ...`, so an unknown template can be reported where it is written.
-    pub template_line: usize,
-    pub date: Option<Date>,
-    pub updated: Option<Date>,
-    /// Drafts are not published.
-    pub draft: bool,
-    /// Ordering among sibling pages (lower first).
-    pub weight: i64,
-    /// Overrides the last URL segment (defaults to the file name).
-    pub slug: Option<String>,
-    pub translation_key: Option<String>,
-    /// Policy pages: the version string, part of the permanent URL.
-    pub version: Option<String>,
-    /// Line of `version = ...` (2 when absent), so archive errors point at the value.
-    pub version_line: usize,
-    pub effective_date: Option<Date>,
-    /// Whether the template should show a table of contents.
-    pub toc: bool,
-    /// For a translated page: the language of the original.
-    pub translation_of: Option<String>,
-    /// Whether the page is listed in `sitemap.xml` (default true; 404 pages never are).
-    pub sitemap: bool,
-    /// Every other key, passed to templates as `page.extra`.
-    pub extra: toml::Table,
-}
-
 /// Why a content file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
-    #[error("{path}: could not read it: {source}. Check that the file exists and is readable.")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{0}: the file is not UTF-8 text. Save it as UTF-8 and build again.")]
-    NotUtf8(PathBuf),
+    #[error(transparent)]
+    Source(#[from] SourceError),
     #[error(
         "{0}: the file has no front matter. Start it with a line `+++`, then at least `title = \"...\"`, then a closing `+++` line."
     )]
@@ -82,8 +42,8 @@ pub enum ContentError {
         "{0}: the front matter is not closed. Add a line with only `+++` after the last setting."
     )]
     UnclosedFrontMatter(Location),
-    #[error("{location}: {message}")]
-    FrontMatter { location: Location, message: String },
+    #[error(transparent)]
+    FrontMatter(#[from] FrontMatterError),
     #[error(
         "{location}: this page has the same URL {url} as {other}. Give one of them another file name or `slug`."
     )]
@@ -124,22 +84,7 @@ pub fn parse_page(
     let Some((fm_end, body_start)) = fm_end else {
         return Err(ContentError::UnclosedFrontMatter(at(1)));
     };
-    let fm_text = &text[fm_start..fm_end];
-    // Line numbers inside the front matter are offset by the opening `+++` line.
-    let fm_line = |offset: usize| line_of(fm_text, offset) + 1;
-    let table: toml::Table = toml::from_str(fm_text).map_err(|e| ContentError::FrontMatter {
-        location: at(e.span().map(|s| fm_line(s.start)).unwrap_or(2)),
-        message: format!(
-            "the front matter is not valid TOML ({}). Write settings as `key = \"value\"`, one per line.",
-            e.message().trim().replace('\n', "; ")
-        ),
-    })?;
-    let front = FrontMatterReader {
-        table,
-        fm_text,
-        source,
-    }
-    .read()?;
+    let front = front_matter::parse(&text[fm_start..fm_end], source)?;
     let body = text[body_start..].to_owned();
     let body_line = line_of(text, body_start);
     let translation_key = front
@@ -148,7 +93,7 @@ pub fn parse_page(
         .unwrap_or_else(|| rel_path.to_owned());
     let url = page_url(lang, rel_path, front.slug.as_deref());
     Ok(SourcePage {
-        lang: lang.to_owned(),
+        lang: Lang::new(lang),
         source: source.to_path_buf(),
         rel_path: rel_path.to_owned(),
         translation_key,
@@ -186,214 +131,18 @@ pub fn output_path(url: &str) -> PathBuf {
     }
 }
 
-struct FrontMatterReader<'a> {
-    table: toml::Table,
-    fm_text: &'a str,
-    source: &'a Path,
-}
-
-impl FrontMatterReader<'_> {
-    fn read(mut self) -> Result<FrontMatter, ContentError> {
-        let title = self
-            .string("title")?
-            .ok_or_else(|| ContentError::FrontMatter {
-                location: Location::new(self.source, 1),
-                message: "the page has no title. Add `title = \"...\"` to its front matter."
-                    .to_owned(),
-            })?;
-        let template_line = self.key_line("template");
-        let version_line = self.key_line("version");
-        let front = FrontMatter {
-            title,
-            description: self.string("description")?,
-            template: self.string("template")?,
-            template_line,
-            date: self.date("date")?,
-            updated: self.date("updated")?,
-            draft: self.bool("draft")?.unwrap_or(false),
-            weight: self.integer("weight")?.unwrap_or(0),
-            slug: self.slug()?,
-            translation_key: self.string("translation_key")?,
-            version: self.version()?,
-            version_line,
-            effective_date: self.date("effective_date")?,
-            toc: self.bool("toc")?.unwrap_or(false),
-            translation_of: self.string("translation_of")?,
-            sitemap: self.bool("sitemap")?.unwrap_or(true),
-            extra: std::mem::take(&mut self.table),
-        };
-        Ok(front)
-    }
-
-    /// The line a top-level key is written on (the closest we can get without spans).
-    fn key_line(&self, key: &str) -> usize {
-        let mut offset = 0;
-        for line in self.fm_text.split_inclusive('\n') {
-            let trimmed = line.trim_start();
-            if let Some(rest) = trimmed.strip_prefix(key)
-                && rest.trim_start().starts_with('=')
-            {
-                return line_of(self.fm_text, offset) + 1;
-            }
-            offset += line.len();
-        }
-        2
-    }
-
-    fn wrong(&self, key: &str, expected: &str) -> ContentError {
-        ContentError::FrontMatter {
-            location: Location::new(self.source, self.key_line(key)),
-            message: format!("`{key}` must be {expected}. Fix the value and build again."),
-        }
-    }
-
-    fn string(&mut self, key: &str) -> Result<Option<String>, ContentError> {
-        match self.table.remove(key) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(self.wrong(key, "text in quotes, like `\"...\"`")),
-        }
-    }
-
-    fn bool(&mut self, key: &str) -> Result<Option<bool>, ContentError> {
-        match self.table.remove(key) {
-            None => Ok(None),
-            Some(Value::Boolean(b)) => Ok(Some(b)),
-            Some(_) => Err(self.wrong(key, "true or false (without quotes)")),
-        }
-    }
-
-    fn integer(&mut self, key: &str) -> Result<Option<i64>, ContentError> {
-        match self.table.remove(key) {
-            None => Ok(None),
-            Some(Value::Integer(i)) => Ok(Some(i)),
-            Some(_) => Err(self.wrong(key, "a whole number, like `10`")),
-        }
-    }
-
-    /// Dates may be written as TOML dates (`2024-02-11`) or strings (`"2024-02-11"`).
-    fn date(&mut self, key: &str) -> Result<Option<Date>, ContentError> {
-        let expected = "a date written YYYY-MM-DD, like `2024-02-11`";
-        let text = match self.table.remove(key) {
-            None => return Ok(None),
-            Some(Value::String(s)) => s,
-            Some(Value::Datetime(dt)) => match dt.date {
-                Some(d) if dt.time.is_none() => {
-                    format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
-                }
-                _ => return Err(self.wrong(key, expected)),
-            },
-            Some(_) => return Err(self.wrong(key, expected)),
-        };
-        parse_date(&text)
-            .map(Some)
-            .ok_or_else(|| self.wrong(key, expected))
-    }
-
-    fn slug(&mut self) -> Result<Option<String>, ContentError> {
-        let slug = self.string("slug")?;
-        match slug {
-            Some(s) if !is_url_segment(&s) => Err(self.wrong(
-                "slug",
-                "one URL segment: letters, digits and hyphens, no `/`",
-            )),
-            other => Ok(other),
-        }
-    }
-
-    fn version(&mut self) -> Result<Option<String>, ContentError> {
-        // Versions may be written as numbers (`version = 1`) or text (`version = "2024-02"`).
-        let version = match self.table.remove("version") {
-            None => None,
-            Some(Value::String(s)) => Some(s),
-            Some(Value::Integer(i)) => Some(i.to_string()),
-            Some(Value::Float(f)) => Some(f.to_string()),
-            Some(_) => return Err(self.wrong("version", "text like `\"2024-02-11\"`")),
-        };
-        match version {
-            Some(v) if !is_url_segment(&v) => Err(self.wrong(
-                "version",
-                "usable in a URL: letters, digits, dots and hyphens only",
-            )),
-            other => Ok(other),
-        }
-    }
-}
-
-fn is_url_segment(s: &str) -> bool {
-    !s.is_empty()
-        && s != "."
-        && s != ".."
-        && s.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
-/// A front-matter field a policy page lacks, with an example of how to write it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MissingPolicyField {
-    pub field: &'static str,
-    pub example: &'static str,
-}
-
-impl FrontMatter {
-    /// `version` and `effective_date`: every policy page, current or archived, needs both,
-    /// because the consent manifest names them.
-    pub fn policy_version(&self) -> Result<(String, Date), MissingPolicyField> {
-        let version = self.version.clone().ok_or(MissingPolicyField {
-            field: "version",
-            example: "\"1.0\"",
-        })?;
-        let effective_date = self.effective_date.ok_or(MissingPolicyField {
-            field: "effective_date",
-            example: "2024-02-11",
-        })?;
-        Ok((version, effective_date))
-    }
-}
-
-/// Parses `YYYY-MM-DD`.
-pub fn parse_date(text: &str) -> Option<Date> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(text.trim(), &format).ok()
-}
-
 /// Reads every `.md` file under `content/<lang>/`, sorted by path so builds are reproducible.
 /// `root` is the site root; messages use paths relative to it.
-pub fn load_language(root: &Path, lang: &str) -> Result<Vec<SourcePage>, ContentError> {
-    let dir = root.join("content").join(lang);
-    let mut pages = Vec::new();
-    if !dir.is_dir() {
-        return Ok(pages);
-    }
-    let walker = walkdir::WalkDir::new(&dir)
-        .follow_links(true)
-        .sort_by_file_name();
-    for entry in walker {
-        let entry = entry.map_err(|e| {
-            let (path, source) = crate::error::walk_failure(e, &dir);
-            ContentError::Read { path, source }
-        })?;
-        let path = entry.path();
-        if !entry.file_type().is_file() || path.extension().and_then(|e| e.to_str()) != Some("md") {
-            continue;
-        }
-        let shown = path.strip_prefix(root).unwrap_or(path).to_path_buf();
-        let bytes = std::fs::read(path).map_err(|source| ContentError::Read {
-            path: shown.clone(),
-            source,
-        })?;
-        let text = String::from_utf8(bytes).map_err(|_| ContentError::NotUtf8(shown.clone()))?;
-        let rel = path
-            .strip_prefix(&dir)
-            .unwrap_or(path)
-            .with_extension("")
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("/");
-        pages.push(parse_page(lang, &shown, &rel, &text)?);
-    }
-    Ok(pages)
+pub fn load_language(root: &Path, lang: &Lang) -> Result<Vec<SourcePage>, ContentError> {
+    let dir = root.join("content").join(lang.as_str());
+    let markdown = |p: &Path| p.extension().is_some_and(|e| e == "md");
+    source::read_tree(root, &dir, markdown)?
+        .into_iter()
+        .map(|file| {
+            let rel = file.name.strip_suffix(".md").unwrap_or(&file.name);
+            parse_page(lang.as_str(), &file.shown, rel, &file.text)
+        })
+        .collect()
 }
 
 /// Refuses two published pages that would be written to the same URL.
@@ -426,7 +175,7 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(page.front.title, "Саясат");
-        assert_eq!(page.front.date, parse_date("2024-02-11"));
+        assert_eq!(page.front.date, crate::dates::parse_date("2024-02-11"));
         assert_eq!(page.front.version.as_deref(), Some("2024-02"));
         assert!(page.front.toc);
         assert_eq!(

@@ -55,6 +55,12 @@ pub fn is_supported(lang: &str) -> bool {
     matches!(primary(lang), "kk" | "ru")
 }
 
+/// Parses `YYYY-MM-DD` (front matter, the templates' `date` filter).
+pub fn parse_date(text: &str) -> Option<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(text.trim(), &format).ok()
+}
+
 /// `YYYY-MM-DD`, for `datetime` attributes and the sitemap.
 pub fn iso(date: Date) -> String {
     format!(

@@ -12,8 +12,7 @@ use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use unic_langid::LanguageIdentifier;
 
-use crate::config::line_of;
-use crate::error::Location;
+use crate::source::{Location, SourceError, line_of, read_text};
 
 type Bundle = FluentBundle<FluentResource>;
 
@@ -58,13 +57,8 @@ pub struct Translation {
 /// Why the UI strings could not be loaded or a message could not be formatted.
 #[derive(Debug, thiserror::Error)]
 pub enum LocaleError {
-    #[error("{path}: could not read it: {source}. Check that the file exists and is readable.")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{0}: the file is not UTF-8 text. Save it as UTF-8 and build again.")]
-    NotUtf8(PathBuf),
+    #[error(transparent)]
+    Source(#[from] SourceError),
     #[error(
         "{location}: Fluent syntax error: {message}. Messages look like `key = Text`, continuation lines are indented."
     )]
@@ -112,12 +106,7 @@ impl Locales {
             }
             for path in files {
                 let shown = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-                let bytes = std::fs::read(&path).map_err(|source| LocaleError::Read {
-                    path: shown.clone(),
-                    source,
-                })?;
-                let text =
-                    String::from_utf8(bytes).map_err(|_| LocaleError::NotUtf8(shown.clone()))?;
+                let text = read_text(&path, &shown)?;
                 sources.push((lang.clone(), shown, text));
             }
         }
@@ -144,22 +133,7 @@ impl Locales {
         let mut bundles: BTreeMap<String, Bundle> = BTreeMap::new();
         let mut origins = BTreeMap::new();
         for (lang, file, text) in sources {
-            let resource = match FluentResource::try_new(text.clone()) {
-                Ok(resource) => resource,
-                Err((_, errors)) => {
-                    let first = errors.first();
-                    // An error at the very end (an unclosed `{`) points past the last newline;
-                    // the last written line is where the editor should look.
-                    let offset = first
-                        .map(|e| e.pos.start)
-                        .unwrap_or(0)
-                        .min(text.trim_end().len());
-                    return Err(LocaleError::Syntax {
-                        location: Location::new(&file, line_of(&text, offset)),
-                        message: first.map(|e| e.to_string()).unwrap_or_default(),
-                    });
-                }
-            };
+            let resource = parse_resource(&file, text)?;
             for entry in resource.entries() {
                 if let fluent_syntax::ast::Entry::Message(m) = entry {
                     let offset = m.id.name.as_ptr() as usize - text_start(&resource);
@@ -236,49 +210,27 @@ impl Locales {
         key: &str,
         args: &[(String, Arg)],
     ) -> Result<Translation, LocaleError> {
+        let missing = || LocaleError::Missing {
+            key: key.to_owned(),
+            default: self.default.clone(),
+        };
         let (source_lang, fell_back) = if self.has(lang, key) {
             (lang, false)
         } else if self.has(&self.default, key) {
             (self.default.as_str(), lang != self.default)
         } else {
-            return Err(LocaleError::Missing {
-                key: key.to_owned(),
-                default: self.default.clone(),
-            });
+            return Err(missing());
         };
         let (id, attr) = split_key(key);
-        let bundle = self
-            .bundles
-            .get(source_lang)
-            .ok_or_else(|| LocaleError::Missing {
-                key: key.to_owned(),
-                default: self.default.clone(),
-            })?;
-        let message = bundle.get_message(id);
-        let pattern = message.and_then(|m| match attr {
+        let bundle = self.bundles.get(source_lang).ok_or_else(missing)?;
+        let pattern = bundle.get_message(id).and_then(|m| match attr {
             Some(a) => m.get_attribute(a).map(|a| a.value()),
             None => m.value(),
         });
-        let Some(pattern) = pattern else {
-            return Err(LocaleError::Missing {
-                key: key.to_owned(),
-                default: self.default.clone(),
-            });
-        };
-        let mut fluent_args = FluentArgs::new();
-        for (name, value) in args {
-            let value = match value {
-                Arg::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => {
-                    FluentValue::from(*n as i64)
-                }
-                Arg::Number(n) => FluentValue::from(*n),
-                Arg::Text(t) => FluentValue::from(escape_html(t)),
-            };
-            fluent_args.set(name.clone(), value);
-        }
+        let pattern = pattern.ok_or_else(missing)?;
         let mut errors = Vec::new();
         let html = bundle
-            .format_pattern(pattern, Some(&fluent_args), &mut errors)
+            .format_pattern(pattern, Some(&fluent_args(args)), &mut errors)
             .into_owned();
         if let Some(error) = errors.first() {
             let location = self
@@ -294,6 +246,38 @@ impl Locales {
         }
         Ok(Translation { html, fell_back })
     }
+}
+
+/// Numbers stay numbers (plural rules); text is HTML-escaped.
+fn fluent_args(args: &[(String, Arg)]) -> FluentArgs<'_> {
+    let mut fluent_args = FluentArgs::new();
+    for (name, value) in args {
+        let value = match value {
+            Arg::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => FluentValue::from(*n as i64),
+            Arg::Number(n) => FluentValue::from(*n),
+            Arg::Text(t) => FluentValue::from(escape_html(t)),
+        };
+        fluent_args.set(name.clone(), value);
+    }
+    fluent_args
+}
+
+/// One `.ftl` file parsed; a syntax error names the file and line.
+fn parse_resource(file: &Path, text: String) -> Result<FluentResource, LocaleError> {
+    FluentResource::try_new(text).map_err(|(resource, errors)| {
+        let text = resource.source();
+        let first = errors.first();
+        // An error at the very end (an unclosed `{`) points past the last newline; the last
+        // written line is where the editor should look.
+        let offset = first
+            .map(|e| e.pos.start)
+            .unwrap_or(0)
+            .min(text.trim_end().len());
+        LocaleError::Syntax {
+            location: Location::new(file, line_of(text, offset)),
+            message: first.map(|e| e.to_string()).unwrap_or_default(),
+        }
+    })
 }
 
 /// Start address of a resource's source text, to turn the parser's `&str` slices into offsets.

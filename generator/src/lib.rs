@@ -1,25 +1,40 @@
 //! kelisim: builds an operator's bilingual privacy-policy and contact site from Markdown
 //! (`content/<lang>/`), Fluent (`locales/<lang>/`) and Tera (`themes/<theme>/`).
 //!
-//! The pipeline is a chain of small, mostly pure stages, one module each:
-//! [`config`] → [`content`] → [`markdown`] → [`render`] (with [`i18n`] and [`dates`]) →
-//! [`seo`] and [`manifest`], driven by [`build`]; [`archive`] keeps superseded policies
-//! published. The CLI (`main.rs`) only parses arguments.
+//! The build is load → model → render → emit, driven by [`build`]:
+//! * **load**: [`config`] (`site.toml`), [`i18n`] (Fluent), [`render`] (Tera templates),
+//!   [`content`] (Markdown files and their front matter), all through [`source`];
+//! * **model**: [`model::SiteModel`], typed [`page::Page`]s ([`page::PageKind`], [`lang::Lang`])
+//!   with [`markdown`] bodies, and one [`policy::PolicySet`] ([`archive`] checks the
+//!   superseded versions);
+//! * **render**: three consumers of the model, [`pages`] (HTML), [`seo`] (sitemap, robots)
+//!   and [`manifest`] (the consent manifest);
+//! * **emit**: a built site in memory that `build` writes to disk and [`serve`] serves.
+//!
+//! The CLI (`main.rs`) only parses arguments.
 
 pub mod archive;
 pub mod build;
+pub mod built;
 pub mod config;
 pub mod content;
 pub mod dates;
 pub mod error;
+pub mod front_matter;
 pub mod i18n;
+pub mod lang;
 pub mod manifest;
 pub mod markdown;
-mod output;
+pub mod model;
+pub mod page;
+pub mod pages;
+pub mod policy;
 pub mod render;
 pub mod seo;
 #[cfg(feature = "serve")]
 pub mod serve;
+pub mod source;
 
 pub use build::{BuildOptions, BuildReport, build};
+pub use built::BuiltSite;
 pub use error::BuildError;

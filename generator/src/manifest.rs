@@ -22,8 +22,10 @@ use kelisim_relay::manifest::{
     ConsentLabel, ConsentManifest, LanguageConsent, MANIFEST_SCHEMA_VERSION, PolicyVersion,
 };
 
-use crate::config::SiteConfig;
-use crate::error::Location;
+use crate::i18n::Locales;
+use crate::model::SiteModel;
+use crate::page::{HtmlPage, Page, PageKind};
+use crate::policy::PolicyText;
 
 /// Marks the start of the published policy text on the policy page.
 pub const POLICY_START: &str = "<!--policy-text-->";
@@ -38,18 +40,6 @@ pub enum ManifestBuildError {
     )]
     MissingPage { file: PathBuf, default: String },
     #[error(
-        "{location}: the policy has no `{field}`. Add `{field} = {example}` to its front matter."
-    )]
-    MissingPolicyField {
-        location: Location,
-        field: &'static str,
-        example: &'static str,
-    },
-    #[error(
-        "{template}: the policy template must show the policy text as `{POLICY_START}{{{{ page.content | safe }}}}{POLICY_END}` so its hash can be checked. Restore those markers."
-    )]
-    PolicyMarkers { template: String },
-    #[error(
         "{template}: the contact form shows no label for the purpose `{purpose}` in `{lang}`. Each purpose needs <span class=\"consent-text\" id=\"consent-text-{purpose}\">...</span> inside its checkbox label."
     )]
     MissingLabel {
@@ -59,78 +49,54 @@ pub enum ManifestBuildError {
     },
 }
 
-/// The published policy of one language.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyFacts {
-    pub version: String,
-    /// `YYYY-MM-DD`.
-    pub effective_date: String,
-    /// Site-relative permanent URL (`/kk/privacy/<version>/`).
-    pub versioned_url: String,
-    /// Hex SHA-256 of the rendered body fragment.
-    pub sha256: String,
-    pub translation_of: Option<String>,
-}
-
-/// What the manifest needs from one language's built pages.
-#[derive(Debug, Clone)]
-pub struct LanguageFacts {
-    pub policy: PolicyFacts,
-    /// Superseded versions still published (see [`crate::archive`]), newest first.
-    pub previous_policies: Vec<PolicyFacts>,
-    /// Site-relative URLs.
-    pub contact_url: String,
-    pub thanks_url: String,
-    pub error_url: String,
-    /// The contact page's full HTML, where the labels are read from.
-    pub contact_html: String,
-    /// Template that rendered the contact page, for messages.
-    pub contact_template: String,
-    /// Site-relative URLs of the double opt-in result pages, when the site has them.
-    pub confirmed_url: Option<String>,
-    pub confirm_error_url: Option<String>,
-    /// The Fluent source of `locales/<lang>/relay.ftl` (see `kelisim_relay::messages`).
-    pub relay_messages: String,
-}
-
-/// Builds the manifest from the built pages.
+/// Builds the manifest from the model and the rendered pages (the labels are read from each
+/// language's contact page); each language's `relay.ftl` goes to the relay with it.
 pub fn build(
-    config: &SiteConfig,
-    languages: &BTreeMap<String, LanguageFacts>,
+    model: &SiteModel,
+    pages: &[HtmlPage],
+    locales: &Locales,
 ) -> Result<ConsentManifest, ManifestBuildError> {
-    let abs = |path: &str| crate::render::absolute(&config.base_url, path);
-    let policy_version = |policy: &PolicyFacts| PolicyVersion {
+    let config = &model.config;
+    let policy_version = |policy: &PolicyText| PolicyVersion {
         version: policy.version.clone(),
-        effective_date: policy.effective_date.clone(),
-        url: abs(&policy.versioned_url),
+        effective_date: crate::dates::iso(policy.effective_date),
+        url: model.abs(&policy.url),
         sha256: policy.sha256.clone(),
         translation_of: policy.translation_of.clone(),
     };
     let mut out = BTreeMap::new();
-    for (lang, facts) in languages {
-        let mut labels = BTreeMap::new();
-        for purpose in &config.purposes {
-            let html = consent_label_html(&facts.contact_html, &purpose.id).ok_or_else(|| {
-                ManifestBuildError::MissingLabel {
-                    template: facts.contact_template.clone(),
-                    purpose: purpose.id.clone(),
-                    lang: lang.clone(),
-                }
-            })?;
-            labels.insert(purpose.id.clone(), ConsentLabel::new(plain_text(html)));
-        }
+    for lang in &model.languages {
+        let lang = lang.as_str();
+        let missing = |kind: PageKind| ManifestBuildError::MissingPage {
+            file: PathBuf::from(format!("content/{lang}/{}.md", kind.file_stem())),
+            default: model.default_lang().to_string(),
+        };
+        let policy = model
+            .policies
+            .current(lang)
+            .ok_or_else(|| missing(PageKind::Policy))?;
+        let page = |kind: PageKind| model.find(kind, lang).ok_or_else(|| missing(kind));
+        let contact = page(PageKind::Contact)?;
+        let thanks = page(PageKind::Thanks)?;
+        let error = page(PageKind::FormError)?;
+        // The double opt-in result pages, when the site has them.
+        let optional = |kind: PageKind| model.find(kind, lang).map(|p| model.abs(&p.url));
         out.insert(
-            lang.clone(),
+            lang.to_owned(),
             LanguageConsent {
-                policy: policy_version(&facts.policy),
-                previous_policies: facts.previous_policies.iter().map(policy_version).collect(),
-                contact_url: abs(&facts.contact_url),
-                thanks_url: abs(&facts.thanks_url),
-                error_url: abs(&facts.error_url),
-                labels,
-                confirmed_url: facts.confirmed_url.as_deref().map(abs),
-                confirm_error_url: facts.confirm_error_url.as_deref().map(abs),
-                messages: facts.relay_messages.clone(),
+                policy: policy_version(policy),
+                previous_policies: model
+                    .policies
+                    .archived_in(lang)
+                    .map(policy_version)
+                    .collect(),
+                contact_url: model.abs(&contact.url),
+                thanks_url: model.abs(&thanks.url),
+                error_url: model.abs(&error.url),
+                labels: labels(model, contact, pages)?,
+                confirmed_url: optional(PageKind::Confirmed),
+                confirm_error_url: optional(PageKind::ConfirmError),
+                messages: locales.relay_source(lang).to_owned(),
             },
         );
     }
@@ -138,12 +104,36 @@ pub fn build(
         schema_version: MANIFEST_SCHEMA_VERSION,
         generator: format!("kelisim {}", env!("CARGO_PKG_VERSION")),
         base_url: config.base_url.clone(),
-        default_language: config.default_language().code.clone(),
+        default_language: model.default_lang().to_string(),
         operator: config.operator.clone(),
         form_endpoint: config.form_endpoint.clone(),
         purposes: config.purposes.clone(),
         languages: out,
     })
+}
+
+/// Each purpose's consent label, as the contact page shows it.
+fn labels(
+    model: &SiteModel,
+    contact: &Page,
+    pages: &[HtmlPage],
+) -> Result<BTreeMap<String, ConsentLabel>, ManifestBuildError> {
+    let html = pages
+        .iter()
+        .find(|p| p.url == contact.url)
+        .map_or("", |p| p.html.as_str());
+    let mut labels = BTreeMap::new();
+    for purpose in &model.config.purposes {
+        let label = consent_label_html(html, &purpose.id).ok_or_else(|| {
+            ManifestBuildError::MissingLabel {
+                template: contact.template.clone(),
+                purpose: purpose.id.clone(),
+                lang: contact.lang.to_string(),
+            }
+        })?;
+        labels.insert(purpose.id.clone(), ConsentLabel::new(plain_text(label)));
+    }
+    Ok(labels)
 }
 
 /// The policy text published on a policy page (between the markers), if the page has it.

@@ -58,18 +58,7 @@ pub fn render(markdown: &str) -> Rendered {
         };
         let level = *level;
         let explicit = id.clone();
-        let mut title = String::new();
-        let mut j = i + 1;
-        while j < events.len() {
-            match &events[j] {
-                Event::End(TagEnd::Heading(_)) => break,
-                Event::Text(t) | Event::Code(t) => title.push_str(t),
-                Event::SoftBreak | Event::HardBreak => title.push(' '),
-                _ => {}
-            }
-            j += 1;
-        }
-        let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
+        let (title, j) = heading_text(&events, i + 1);
         let id = match explicit {
             Some(id) => id.to_string(),
             None => {
@@ -100,6 +89,23 @@ pub fn render(markdown: &str) -> Rendered {
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
     Rendered { html, toc }
+}
+
+/// The plain text of the heading whose content starts at `events[from]`, white space
+/// collapsed, and the index of its end.
+fn heading_text(events: &[Event<'_>], from: usize) -> (String, usize) {
+    let mut title = String::new();
+    let mut j = from;
+    while j < events.len() {
+        match &events[j] {
+            Event::End(TagEnd::Heading(_)) => break,
+            Event::Text(t) | Event::Code(t) => title.push_str(t),
+            Event::SoftBreak | Event::HardBreak => title.push(' '),
+            _ => {}
+        }
+        j += 1;
+    }
+    (title.split_whitespace().collect::<Vec<_>>().join(" "), j)
 }
 
 /// A readable, stable id: lower case, letters and digits of any script kept (so Cyrillic

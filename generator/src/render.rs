@@ -2,14 +2,14 @@
 //! site's own `templates/`, and the functions and filters templates use:
 //! `t(key=..., ...args)` (Fluent, see [`crate::i18n`]), `url(path=...)` and the `date` filter.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::error::Location;
 use crate::i18n::{Arg, LocaleError, Locales};
+use crate::source::{self, Location, SourceError, Warnings, line_of};
 
 /// A template file and where it came from.
 #[derive(Debug, Clone)]
@@ -24,11 +24,8 @@ pub struct TemplateSource {
 /// Why a page could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("{path}: could not read it: {source}. Check that the file exists and is readable.")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Source(#[from] SourceError),
     #[error("{0}: the theme has no templates folder. Check `theme` in site.toml.")]
     NoTheme(PathBuf),
     #[error("{location}: template syntax error: {message}. Fix the tag on that line.")]
@@ -55,8 +52,15 @@ pub enum RenderError {
     Template { path: PathBuf, message: String },
 }
 
+/// The template that writes `sitemap.xml` (see [`crate::seo::sitemap`]).
+pub const SITEMAP_TEMPLATE: &str = "sitemap.xml";
+
+/// The built-in `sitemap.xml` template, used unless the theme or the site's `templates/` has
+/// its own (as in Zola).
+pub const BUILT_IN_SITEMAP: &str = include_str!("sitemap.xml");
+
 /// Reads the theme's templates, then the site's `templates/`, whose files replace the theme's
-/// ones with the same name.
+/// ones with the same name; the built-in `sitemap.xml` fills in when neither has one.
 pub fn load_templates(root: &Path, theme: &str) -> Result<Vec<TemplateSource>, RenderError> {
     let theme_dir = root.join("themes").join(theme).join("templates");
     if !theme_dir.is_dir() {
@@ -69,64 +73,25 @@ pub fn load_templates(root: &Path, theme: &str) -> Result<Vec<TemplateSource>, R
     }
     let mut by_name: std::collections::BTreeMap<String, TemplateSource> = Default::default();
     for dir in [theme_dir, root.join("templates")] {
-        if !dir.is_dir() {
-            continue;
-        }
-        for entry in walkdir::WalkDir::new(&dir).sort_by_file_name() {
-            let entry = entry.map_err(|e| {
-                let (path, source) = crate::error::walk_failure(e, &dir);
-                RenderError::Read { path, source }
-            })?;
-            if !entry.file_type().is_file() {
-                continue;
-            }
-            let path = entry.path();
-            let shown = path.strip_prefix(root).unwrap_or(path).to_path_buf();
-            let name = path
-                .strip_prefix(&dir)
-                .unwrap_or(path)
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
-            let bytes = std::fs::read(path).map_err(|source| RenderError::Read {
-                path: shown.clone(),
-                source,
-            })?;
-            let text = String::from_utf8(bytes).map_err(|_| RenderError::Template {
-                path: shown.clone(),
-                message: "the file is not UTF-8 text".to_owned(),
-            })?;
+        for file in source::read_tree(root, &dir, |_| true)? {
             by_name.insert(
-                name.clone(),
+                file.name.clone(),
                 TemplateSource {
-                    name,
-                    path: shown,
-                    text,
+                    name: file.name,
+                    path: file.shown,
+                    text: file.text,
                 },
             );
         }
     }
+    by_name
+        .entry(SITEMAP_TEMPLATE.to_owned())
+        .or_insert_with(|| TemplateSource {
+            name: SITEMAP_TEMPLATE.to_owned(),
+            path: PathBuf::from("(kelisim's built-in sitemap.xml)"),
+            text: BUILT_IN_SITEMAP.to_owned(),
+        });
     Ok(by_name.into_values().collect())
-}
-
-/// Warnings collected while rendering in parallel (deduplicated, sorted).
-#[derive(Debug, Default, Clone)]
-pub struct Warnings(Arc<Mutex<BTreeSet<String>>>);
-
-impl Warnings {
-    pub fn push(&self, warning: String) {
-        if let Ok(mut set) = self.0.lock() {
-            set.insert(warning);
-        }
-    }
-
-    pub fn take(&self) -> Vec<String> {
-        self.0
-            .lock()
-            .map(|mut set| std::mem::take(&mut *set).into_iter().collect())
-            .unwrap_or_default()
-    }
 }
 
 /// Renders pages: one Tera instance per language, so `t` and `date` know the page's language
@@ -200,7 +165,12 @@ impl Renderer {
     pub fn template_names(&self) -> String {
         self.sources
             .iter()
-            .filter(|s| !s.name.starts_with('_') && !s.name.contains('/') && s.name != "base.html")
+            .filter(|s| {
+                s.name.ends_with(".html")
+                    && !s.name.starts_with('_')
+                    && !s.name.contains('/')
+                    && s.name != "base.html"
+            })
             .map(|s| s.name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
@@ -265,7 +235,7 @@ impl Renderer {
             [format!("\"{key}\""), format!("'{key}'")]
                 .iter()
                 .find_map(|needle| s.text.find(needle.as_str()))
-                .map(|offset| Location::new(&s.path, crate::config::line_of(&s.text, offset)))
+                .map(|offset| Location::new(&s.path, line_of(&s.text, offset)))
         };
         let location = self
             .source(culprit)
@@ -309,11 +279,7 @@ fn template_error(sources: &[TemplateSource], error: &tera::Error) -> RenderErro
     if let tera::ErrorKind::MissingParent { current, parent } = &error.kind {
         let source = sources.iter().find(|s| &s.name == current);
         let line = source
-            .and_then(|s| {
-                s.text
-                    .find("extends")
-                    .map(|o| crate::config::line_of(&s.text, o))
-            })
+            .and_then(|s| s.text.find("extends").map(|o| line_of(&s.text, o)))
             .unwrap_or(1);
         let path = source
             .map(|s| s.path.clone())
@@ -449,7 +415,7 @@ struct LocalDate {
 impl tera::Filter for LocalDate {
     fn filter(&self, value: &Value, _args: &HashMap<String, Value>) -> tera::Result<Value> {
         let text = value.as_str().unwrap_or_default();
-        let date = crate::content::parse_date(text).ok_or_else(|| {
+        let date = crate::dates::parse_date(text).ok_or_else(|| {
             tera::Error::msg(format!("the date filter needs YYYY-MM-DD, got `{text}`"))
         })?;
         Ok(Value::String(crate::dates::format_long(date, &self.lang)))
@@ -515,6 +481,23 @@ mod tests {
         );
         let ru = r.render("ru", "p.html", &ctx).expect("renders");
         assert!(ru.starts_with("Привет, &lt;A &amp; B&gt;|5 разделов|11 февраля 2024 г.|"));
+    }
+
+    #[test]
+    fn xml_templates_are_escaped_like_html() {
+        let r = renderer(
+            vec![source("sitemap.xml", "<loc>{{ loc }}</loc>")],
+            Warnings::default(),
+        )
+        .expect("parses");
+        let mut ctx = tera::Context::new();
+        ctx.insert("loc", "https://e.kz/?a&b=\"<'");
+        let xml = r.render("kk", "sitemap.xml", &ctx).expect("renders");
+        assert_eq!(xml, "<loc>https://e.kz/?a&amp;b=&quot;&lt;&#39;</loc>");
+        assert!(
+            !r.template_names().contains("sitemap.xml"),
+            "not a page template"
+        );
     }
 
     #[test]

@@ -1,15 +1,19 @@
 //! `kelisim serve`: the editor's live preview, with a form that really submits.
 //!
-//! It builds the site into a preview folder (`.kelisim/preview`, so `public/` stays the
-//! production build), serves it on 127.0.0.1, watches the site's sources, rebuilds on every
-//! change and tells open pages to reload over Server-Sent Events. A change that breaks the
-//! build keeps the server up with the last good pages; the error goes to the terminal and into
-//! every open (and newly opened) page as an overlay.
+//! It builds the site in memory (nothing is written: `public/` stays the production build),
+//! serves it on 127.0.0.1 from memory ([`files`]), watches the site's sources, rebuilds on
+//! every change and tells open pages to reload over Server-Sent Events; the live-reload script
+//! is added to each page as it is served. A change that breaks the build keeps the server up
+//! with the last good pages; the error goes to the terminal and into every open (and newly
+//! opened) page as an overlay.
 //!
 //! Unlike `zola serve`, which refuses POSTs, the relay's own handler is mounted at the site's
 //! form endpoint with a local SQLite store (`.kelisim/records.sqlite`), so an editor can try
 //! the form and read the stored, consent-stamped record. Each rebuild hands the relay the new
-//! consent manifest: edit the policy and the form checks against its new hash at once.
+//! consent manifest from memory: edit the policy and the form checks against its new hash at
+//! once.
+
+mod files;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -17,9 +21,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -33,9 +36,9 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use tower::ServiceExt;
-use tower_http::services::ServeDir;
 
-use crate::build::{BuildOptions, build};
+use crate::build::{BuildOptions, render_site};
+use crate::built::BuiltSite;
 
 mod mailbox;
 pub use mailbox::MAIL_PATH;
@@ -44,7 +47,7 @@ use mailbox::Mailbox;
 /// Where the preview keeps its state, under the site root.
 pub const STATE_DIR: &str = ".kelisim";
 /// The script every preview page loads to reload itself and show build errors.
-const LIVERELOAD_PATH: &str = "/__kelisim/livereload.js";
+pub(crate) const LIVERELOAD_PATH: &str = "/__kelisim/livereload.js";
 const EVENTS_PATH: &str = "/__kelisim/events";
 const STATUS_PATH: &str = "/__kelisim/status";
 const LIVERELOAD_JS: &str = include_str!("serve/livereload.js");
@@ -66,8 +69,6 @@ pub struct ServeOptions {
     pub root: PathBuf,
     /// Port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
-    /// The preview's output folder; `<root>/.kelisim/preview` when `None`.
-    pub output: Option<PathBuf>,
     /// The form's SQLite file; `<root>/.kelisim/records.sqlite` when `None`.
     pub db: Option<PathBuf>,
 }
@@ -77,7 +78,6 @@ impl ServeOptions {
         Self {
             root: root.into(),
             port: 1111,
-            output: None,
             db: None,
         }
     }
@@ -122,10 +122,11 @@ enum LiveEvent {
 /// State shared by the HTTP handlers and the rebuild loop.
 struct Preview {
     build: BuildOptions,
-    output: PathBuf,
     relay_config: RelayConfig,
     store: Arc<dyn Store>,
     origins: Vec<String>,
+    /// The last good build, served from memory.
+    site: RwLock<Option<Arc<BuiltSite>>>,
     /// The relay built from the last good manifest, with the path it answers.
     relay: RwLock<Option<(String, Router)>>,
     status: RwLock<BuildStatus>,
@@ -142,6 +143,7 @@ pub struct RunningPreview {
     pub addr: SocketAddr,
     /// Where the form's records go.
     pub db: PathBuf,
+    preview: Arc<Preview>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -150,6 +152,11 @@ impl RunningPreview {
     /// The preview's root URL, `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The consent manifest of the last good build, the one the mounted relay checks against.
+    pub fn manifest(&self) -> Option<ConsentManifest> {
+        self.preview.site().map(|site| site.manifest.clone())
     }
 
     /// Stops the server and waits for it to finish.
@@ -170,49 +177,21 @@ impl RunningPreview {
 /// Builds, starts serving and watching. Returns once the server listens; the first build's
 /// result is already on screen (a broken first build still starts the server).
 pub async fn start(options: ServeOptions) -> Result<RunningPreview, ServeError> {
-    let root = options.root.clone();
-    let state_dir = root.join(STATE_DIR);
+    let state_dir = options.root.join(STATE_DIR);
     std::fs::create_dir_all(&state_dir).map_err(|source| ServeError::StateDir {
         path: state_dir.clone(),
         source,
     })?;
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, options.port))
-        .await
-        .map_err(|source| ServeError::Bind {
-            port: options.port,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+    let bind = |source| ServeError::Bind {
         port: options.port,
         source,
-    })?;
-    let output = options
-        .output
-        .clone()
-        .unwrap_or_else(|| state_dir.join("preview"));
-    let db = options
-        .db
-        .clone()
-        .unwrap_or_else(|| state_dir.join("records.sqlite"));
-    let relay_config = preview_relay_config(&state_dir, &db)?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db)?);
-    let base_url = format!("http://{addr}");
-    let preview = Arc::new(Preview {
-        build: BuildOptions {
-            root: root.clone(),
-            output: Some(output.clone()),
-            base_url: Some(base_url.clone()),
-        },
-        output,
-        relay_config,
-        store,
-        origins: vec![base_url, format!("http://localhost:{}", addr.port())],
-        relay: RwLock::new(None),
-        status: RwLock::new(BuildStatus::Ok),
-        events: broadcast::channel(16).0,
-        rebuilding: Mutex::new(()),
-        mailbox: Arc::new(Mailbox::new()),
-    });
+    };
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, options.port))
+        .await
+        .map_err(bind)?;
+    let addr = listener.local_addr().map_err(bind)?;
+    let db = (options.db.clone()).unwrap_or_else(|| state_dir.join("records.sqlite"));
+    let preview = Arc::new(Preview::new(&options.root, &state_dir, &db, addr)?);
 
     let first = Arc::clone(&preview);
     tokio::task::spawn_blocking(move || first.rebuild())
@@ -220,6 +199,42 @@ pub async fn start(options: ServeOptions) -> Result<RunningPreview, ServeError> 
         .map_err(|e| ServeError::Relay(format!("the first build stopped: {e}")))?;
 
     let (changes_tx, changes_rx) = mpsc::unbounded_channel();
+    let watcher = watch(&options.root, changes_tx)?;
+    let app = router(Arc::clone(&preview));
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let served = Arc::clone(&preview);
+    let task = tokio::spawn(async move {
+        // The watcher must live as long as the server: dropping it stops watching.
+        let _watcher = watcher;
+        let rebuilds = tokio::spawn(rebuild_on_change(Arc::clone(&served), changes_rx));
+        let delivery = served.mailbox.spawn();
+        let events = served.events.clone();
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = shutdown_rx.await;
+                let _ = events.send(LiveEvent::Shutdown);
+            })
+            .await;
+        rebuilds.abort();
+        delivery.abort();
+        if let Err(error) = result {
+            eprintln!("error: the preview server stopped: {error}");
+        }
+    });
+    Ok(RunningPreview {
+        addr,
+        db,
+        preview,
+        shutdown: Some(shutdown_tx),
+        task,
+    })
+}
+
+/// Watches the site's sources; every write, creation or removal sends a change.
+fn watch(
+    root: &Path,
+    changes: mpsc::UnboundedSender<()>,
+) -> Result<notify::RecommendedWatcher, ServeError> {
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         // Only writes count: the build itself reads every source, and on Linux reads show up
         // as access events, which would otherwise rebuild forever.
@@ -229,7 +244,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningPreview, ServeError> 
                 EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
             )
         {
-            let _ = changes_tx.send(());
+            let _ = changes.send(());
         }
     })?;
     for name in WATCHED {
@@ -238,33 +253,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningPreview, ServeError> 
             watcher.watch(&path, RecursiveMode::Recursive)?;
         }
     }
-
-    let app = router(Arc::clone(&preview));
-    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        // The watcher must live as long as the server: dropping it stops watching.
-        let _watcher = watcher;
-        let rebuilds = tokio::spawn(rebuild_on_change(Arc::clone(&preview), changes_rx));
-        let delivery = preview.mailbox.spawn();
-        let events = preview.events.clone();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = shutdown_rx.await;
-                let _ = events.send(LiveEvent::Shutdown);
-            })
-            .await;
-        rebuilds.abort();
-        delivery.abort();
-        if let Err(error) = served {
-            eprintln!("error: the preview server stopped: {error}");
-        }
-    });
-    Ok(RunningPreview {
-        addr,
-        db,
-        shutdown: Some(shutdown_tx),
-        task,
-    })
+    Ok(watcher)
 }
 
 /// The relay settings for the preview: defaults, a local SQLite file, a per-site random HMAC
@@ -297,33 +286,58 @@ fn preview_relay_config(state_dir: &Path, db: &Path) -> Result<RelayConfig, Serv
 }
 
 impl Preview {
-    /// One full build, then: mark pages for live reload, hand the relay the new manifest,
+    /// The preview of the site at `root`, served at `addr`, its records in `db`.
+    fn new(root: &Path, state_dir: &Path, db: &Path, addr: SocketAddr) -> Result<Self, ServeError> {
+        let base_url = format!("http://{addr}");
+        Ok(Self {
+            build: BuildOptions {
+                root: root.to_path_buf(),
+                output: None,
+                base_url: Some(base_url.clone()),
+            },
+            relay_config: preview_relay_config(state_dir, db)?,
+            store: Arc::new(SqliteStore::open(db)?),
+            origins: vec![base_url, format!("http://localhost:{}", addr.port())],
+            site: RwLock::new(None),
+            relay: RwLock::new(None),
+            status: RwLock::new(BuildStatus::Ok),
+            events: broadcast::channel(16).0,
+            rebuilding: Mutex::new(()),
+            mailbox: Arc::new(Mailbox::new()),
+        })
+    }
+
+    /// The last good build.
+    fn site(&self) -> Option<Arc<BuiltSite>> {
+        self.site
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// One full build in memory, then: hand the relay the new manifest, swap the served site
     /// and tell open pages. On failure the last good pages and relay stay in place.
     fn rebuild(&self) {
         let _one_at_a_time = self
             .rebuilding
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let outcome = build(&self.build)
+        let started = std::time::Instant::now();
+        let outcome = render_site(&self.build)
             .map_err(|e| e.to_string())
-            .and_then(|report| {
-                inject_livereload(&report.output).map_err(|e| {
-                    format!("cannot prepare the preview pages for live reload: {e}")
-                })?;
-                let relay = self.relay_for(&report.output)?;
-                Ok((report, relay))
-            });
+            .and_then(|site| Ok((self.relay_for(site.manifest.clone())?, site)));
         match outcome {
-            Ok((report, relay)) => {
-                for warning in &report.warnings {
+            Ok((relay, site)) => {
+                for warning in &site.warnings {
                     eprintln!("warning: {warning}");
                 }
                 eprintln!(
                     "Built {} pages in {} ms.",
-                    report.pages_written,
-                    report.elapsed.as_millis()
+                    site.page_count(),
+                    started.elapsed().as_millis()
                 );
                 *self.relay.write().unwrap_or_else(PoisonError::into_inner) = Some(relay);
+                *self.site.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(site));
                 *self.status.write().unwrap_or_else(PoisonError::into_inner) = BuildStatus::Ok;
                 let _ = self.events.send(LiveEvent::Reload);
             }
@@ -338,11 +352,7 @@ impl Preview {
     }
 
     /// The relay router for a freshly built site, checking against its manifest.
-    fn relay_for(&self, output: &Path) -> Result<(String, Router), String> {
-        let path = output.join("consent-manifest.json");
-        let json = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let manifest = ConsentManifest::from_json(&json).map_err(|e| e.to_string())?;
+    fn relay_for(&self, manifest: ConsentManifest) -> Result<(String, Router), String> {
         let state = AppState::from_config(
             Arc::clone(&self.store),
             manifest.clone(),
@@ -392,25 +402,6 @@ async fn rebuild_on_change(preview: Arc<Preview>, mut changes: mpsc::UnboundedRe
             );
         }
     }
-}
-
-/// Adds the live-reload script to every built page, just before `</body>`.
-fn inject_livereload(output: &Path) -> std::io::Result<()> {
-    let tag = format!("<script src=\"{LIVERELOAD_PATH}\" defer></script>");
-    for entry in walkdir::WalkDir::new(output) {
-        let entry = entry.map_err(std::io::Error::other)?;
-        let path = entry.path();
-        if !entry.file_type().is_file() || path.extension().is_none_or(|e| e != "html") {
-            continue;
-        }
-        let html = std::fs::read_to_string(path)?;
-        let injected = match html.rfind("</body>") {
-            Some(at) => format!("{}{tag}\n{}", &html[..at], &html[at..]),
-            None => format!("{html}{tag}\n"),
-        };
-        std::fs::write(path, injected)?;
-    }
-    Ok(())
 }
 
 fn router(preview: Arc<Preview>) -> Router {
@@ -469,65 +460,27 @@ async fn events(
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
-/// The form endpoint goes to the relay; everything else is a file of the preview, with the
-/// language's own 404 page for a missing one.
+/// The form endpoint (and the relay's paths under it, like its confirmation links) goes to
+/// the relay; everything else is a file of the last good build, from memory.
 async fn dispatch(State(preview): State<Arc<Preview>>, request: Request) -> Response {
     let relay = preview
         .relay
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    // The endpoint and the routes under it (the double opt-in `/confirm`).
     if let Some((endpoint, relay)) = relay
-        && request
-            .uri()
-            .path()
-            .strip_prefix(endpoint.as_str())
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        && is_under(request.uri().path(), &endpoint)
     {
         return match relay.oneshot(request).await {
             Ok(response) => response,
             Err(never) => match never {},
         };
     }
-    let path = request.uri().path().to_owned();
-    let response = match ServeDir::new(&preview.output)
-        .append_index_html_on_directories(true)
-        .oneshot(request)
-        .await
-    {
-        Ok(response) => response.map(Body::new),
-        Err(error) => {
-            return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response();
-        }
-    };
-    if response.status() != StatusCode::NOT_FOUND {
-        return response;
-    }
-    not_found(&preview.output, &path).await
+    files::answer(preview.site().as_deref(), &request)
 }
 
-/// `/ru/...` gets `ru/404.html`, anything else the root `404.html`.
-async fn not_found(output: &Path, path: &str) -> Response {
-    let language = path
-        .trim_start_matches('/')
-        .split('/')
-        .next()
-        .filter(|segment| !segment.is_empty() && !segment.contains('.'));
-    let mut candidates = Vec::new();
-    if let Some(language) = language {
-        candidates.push(output.join(language).join("404.html"));
-    }
-    candidates.push(output.join("404.html"));
-    for candidate in candidates {
-        if let Ok(html) = tokio::fs::read(&candidate).await {
-            return (
-                StatusCode::NOT_FOUND,
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                html,
-            )
-                .into_response();
-        }
-    }
-    (StatusCode::NOT_FOUND, "Not found").into_response()
+/// `path` is `endpoint` or below it.
+fn is_under(path: &str, endpoint: &str) -> bool {
+    path.strip_prefix(endpoint.trim_end_matches('/'))
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }

@@ -326,7 +326,7 @@ fn garbage_templates_and_strings_never_panic() {
             locales.clone(),
             &["kk".to_owned()],
             "https://e.kz",
-            kelisim::render::Warnings::default(),
+            kelisim::source::Warnings::default(),
         );
         if let Ok(r) = renderer {
             let _ = r.render("kk", "p.html", &tera::Context::new());

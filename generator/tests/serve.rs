@@ -152,6 +152,21 @@ fn preview_serves_pages_and_a_working_form_and_reloads_on_change() {
     let missing = get(&format!("{base}/ru/no-such-page/"));
     assert_eq!(missing.status, 404);
     assert!(missing.body.contains("<html lang=\"ru\""));
+    assert!(missing.body.contains("/__kelisim/livereload.js"));
+    // Served from memory: nothing is written next to the sources.
+    assert!(!site.path().join(".kelisim/preview").exists());
+    assert!(!site.path().join("public").exists());
+    let folder = agent().get(&format!("{base}/kk/privacy")).call().unwrap();
+    assert_eq!(folder.status().as_u16(), 307);
+    assert_eq!(folder.headers()["location"], "/kk/privacy/");
+    let css = agent()
+        .get(&format!("{base}/static/style.css"))
+        .call()
+        .unwrap();
+    assert_eq!(css.status().as_u16(), 200);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    // The relay checks against the manifest the site publishes, handed over without a file.
+    assert_eq!(preview.manifest(), Some(fetch_manifest(&preview)));
 
     // The form, without JavaScript: a plain post lands on the thank-you page.
     let manifest = fetch_manifest(&preview);

@@ -21,6 +21,8 @@ relay-field-unknown_field = Формада мұндай өріс жоқ.
 relay-field-policy_mismatch = Құпиялылық саясаты жаңартылды. Бетті қайта жүктеп, жаңа редакциямен танысыңыз.
 relay-field-invalid_lang = Форма тілі белгісіз.
 relay-field-invalid_encoding = Деректерді оқу мүмкін болмады. Форманы қайта жіберіп көріңіз.
+relay-field-invalid_characters = Көрінбейтін немесе басқарушы таңбаларды (мысалы, мәтін бағытын өзгертетін таңбаларды) алып тастаңыз.
+relay-field-idempotency_conflict = Бұл өтініш бұрын басқа мазмұнмен жіберілген. Бетті қайта жүктеп, форманы қайта жіберіңіз.
 relay-field-rate_limited = Тым көп өтініш жіберілді. Біраз уақыттан кейін қайталап көріңіз.
 
 # The double opt-in mail to the visitor who ticked the newsletter box.

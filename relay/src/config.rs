@@ -26,6 +26,8 @@ pub mod env {
     /// Comma-separated `purpose=days`, e.g. `reply=365,newsletter=1095`.
     pub const RETENTION_DAYS: &str = "KELISIM_RETENTION_DAYS";
     pub const FINGERPRINT_WINDOW_SECS: &str = "KELISIM_FINGERPRINT_WINDOW_SECS";
+    /// Comma-separated `kind=days`, e.g. `access=15,erasure=3`.
+    pub const REQUEST_DEADLINE_DAYS: &str = "KELISIM_REQUEST_DEADLINE_DAYS";
     pub const STORAGE_LOCATION: &str = "KELISIM_STORAGE_LOCATION";
     /// The key itself, hex or base64, at least 32 bytes.
     pub const HMAC_KEY: &str = "KELISIM_HMAC_KEY";
@@ -54,6 +56,14 @@ pub mod env {
     /// Where the relay's endpoint is reachable from a visitor's mail client.
     pub const PUBLIC_URL: &str = "KELISIM_PUBLIC_URL";
 }
+
+/// The longest retention accepted: 100 years. Far past any purpose's need, far below what
+/// a date can hold, so no setting can make a time overflow on a request.
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+/// The longest double-click window, rate-limit window and delivery interval: one week.
+pub const MAX_WINDOW_SECS: u64 = 7 * 24 * 3600;
+/// The longest wait for a double opt-in confirmation: one year.
+pub const MAX_CONFIRM_WITHIN_DAYS: u32 = 365;
 
 /// Which [`crate::store::Store`] holds the records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -215,6 +225,10 @@ pub struct RelayConfig {
     /// Days to keep each purpose's data. Defaults: reply 365, newsletter 1095. Settings to
     /// confirm with counsel, not legal advice.
     pub retention_days: BTreeMap<String, u32>,
+    /// Days to answer a data-subject request, per kind (`access`, `rectification`,
+    /// `withdrawal`, `blocking`, `erasure`), counted from its confirmation. Settings, not
+    /// legal advice: see [`crate::requests`].
+    pub request_deadline_days: BTreeMap<String, u32>,
     /// Seconds during which an identical submission counts as a double click.
     pub fingerprint_window_secs: u64,
     /// Written into each consent stamp; `None`: a description of the configured store.
@@ -237,6 +251,7 @@ impl Default for RelayConfig {
             manifest: PathBuf::from("public/consent-manifest.json"),
             endpoint_path: None,
             allowed_origins: Vec::new(),
+            request_deadline_days: crate::requests::default_deadlines(),
             retention_days: DEFAULT_RETENTION_DAYS
                 .iter()
                 .map(|(p, d)| ((*p).to_owned(), *d))
@@ -273,6 +288,13 @@ pub enum ConfigError {
     HmacKey(#[from] KeyError),
     #[error("invalid allowed origin `{0}`: expected scheme://host[:port]")]
     Origin(String),
+    #[error("`{setting}` is {value}; it must be between {min} and {max}")]
+    OutOfRange {
+        setting: String,
+        value: u64,
+        min: u64,
+        max: u64,
+    },
 }
 
 impl RelayConfig {
@@ -284,6 +306,12 @@ impl RelayConfig {
             config
                 .retention_days
                 .entry(purpose.to_owned())
+                .or_insert(days);
+        }
+        for (kind, days) in crate::requests::DEFAULT_DEADLINE_DAYS {
+            config
+                .request_deadline_days
+                .entry(kind.to_owned())
                 .or_insert(days);
         }
         Ok(config)
@@ -302,7 +330,57 @@ impl RelayConfig {
             None => Self::default(),
         };
         config.apply_env(|name| std::env::var(name).ok())?;
+        config.check_ranges()?;
         Ok(config)
+    }
+
+    /// Refuses durations that are zero where that makes no sense, or so large that adding
+    /// them to a date could overflow: checked once at start-up, so a request never panics.
+    pub fn check_ranges(&self) -> Result<(), ConfigError> {
+        let check = |setting: &str, value: u64, min: u64, max: u64| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(ConfigError::OutOfRange {
+                    setting: setting.to_owned(),
+                    value,
+                    min,
+                    max,
+                })
+            }
+        };
+        for (purpose, days) in &self.retention_days {
+            check(
+                &format!("retention_days.{purpose}"),
+                u64::from(*days),
+                1,
+                u64::from(MAX_RETENTION_DAYS),
+            )?;
+        }
+        check(
+            "fingerprint_window_secs",
+            self.fingerprint_window_secs,
+            0,
+            MAX_WINDOW_SECS,
+        )?;
+        check(
+            "rate_limit.window_secs",
+            self.rate_limit.window_secs,
+            1,
+            MAX_WINDOW_SECS,
+        )?;
+        check(
+            "notify.confirm_within_days",
+            u64::from(self.notify.confirm_within_days),
+            1,
+            u64::from(MAX_CONFIRM_WITHIN_DAYS),
+        )?;
+        check(
+            "notify.deliver_interval_secs",
+            self.notify.deliver_interval_secs,
+            1,
+            MAX_WINDOW_SECS,
+        )
     }
 
     /// Overrides settings from environment variables (see [`env`]); empty values count as
@@ -362,6 +440,21 @@ impl RelayConfig {
                     });
                 };
                 self.retention_days.insert(purpose, days);
+            }
+        }
+        if let Some(list) = var(env::REQUEST_DEADLINE_DAYS) {
+            for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+                let parsed = item.split_once('=').and_then(|(k, d)| {
+                    let kind = crate::requests::RequestKind::parse(k.trim())?;
+                    Some((kind.as_str().to_owned(), d.trim().parse::<u32>().ok()?))
+                });
+                let Some((kind, days)) = parsed else {
+                    return Err(ConfigError::Env {
+                        var: env::REQUEST_DEADLINE_DAYS,
+                        reason: format!("`{item}` is not `kind=days` with a known kind"),
+                    });
+                };
+                self.request_deadline_days.insert(kind, days);
             }
         }
         if let Some(secs) = var(env::FINGERPRINT_WINDOW_SECS) {
@@ -552,6 +645,10 @@ mod tests {
         let defaults = RelayConfig::default();
         assert_eq!(example.retention_days, defaults.retention_days);
         assert_eq!(
+            example.request_deadline_days,
+            defaults.request_deadline_days
+        );
+        assert_eq!(
             example.fingerprint_window_secs,
             defaults.fingerprint_window_secs
         );
@@ -600,6 +697,31 @@ mod tests {
             matches!(bad, Err(ConfigError::Env { var, .. }) if var == env::RATE_LIMIT_PER_CLIENT)
         );
         Ok(())
+    }
+
+    #[test]
+    fn durations_that_could_overflow_a_date_are_refused_at_start_up() {
+        for toml in [
+            "[retention_days]\nreply = 4000000000\n",
+            "fingerprint_window_secs = 9223372036854775807\n",
+            "[rate_limit]\nwindow_secs = 9999999999\n",
+            "[notify]\nconfirm_within_days = 100000\n",
+            "[notify]\ndeliver_interval_secs = 0\n",
+        ] {
+            let config = RelayConfig::from_toml_str(toml).expect("parses");
+            let error = config.check_ranges().expect_err(toml);
+            assert!(
+                matches!(error, ConfigError::OutOfRange { .. }),
+                "{toml}: {error}"
+            );
+            assert!(error.to_string().contains("must be between"), "{error}");
+        }
+        assert!(RelayConfig::default().check_ranges().is_ok());
+        let mut config = RelayConfig::default();
+        let huge = config
+            .apply_env(|n| (n == env::RETENTION_DAYS).then(|| "newsletter=4294967295".to_owned()));
+        assert!(huge.is_ok(), "parsing alone accepts it");
+        assert!(config.check_ranges().is_err(), "the range check refuses it");
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub fn confirm_grant(
         _ => return Err(Refusal::Invalid),
     }
     consent.confirmed_at = Some(now);
-    consent.expires_at = Some(now + Duration::days(i64::from(retention_days)));
+    consent.expires_at = Some(now.saturating_add(Duration::days(i64::from(retention_days))));
     record.expires_at = record.retention_end();
     Ok(record)
 }

@@ -274,6 +274,11 @@ impl Deliverer {
         let Some(record) = record else {
             return Ok(Fate::Obsolete);
         };
+        // A blocked record is in no notification (§2.2), a withdrawn or anonymized one is no
+        // longer processed at all (§8.4, §2.5): nothing is sent about it.
+        if !record.is_processable() {
+            return Ok(Fate::Obsolete);
+        }
         match &item.kind {
             OutboxKind::NotifyOperator {
                 channel: Channel::Email,

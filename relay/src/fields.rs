@@ -7,6 +7,7 @@
 use std::str::FromStr;
 
 use unicode_normalization::UnicodeNormalization;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// The form's field names: the contract with the page and its script (see the helper brief
 /// and `relay/openapi.yaml`). Nothing else is accepted (policy §5.4-5.5: collect no more
@@ -53,11 +54,18 @@ pub mod limit {
     pub const EMAIL: usize = 254;
     /// Raw phone input, with spaces, brackets and dashes.
     pub const PHONE: usize = 32;
-    /// A form post percent-encodes each Cyrillic letter as 6 bytes, so 4000 letters are
-    /// about 24 KiB and a full form stays under the 32 KiB body limit.
+    /// The form's `maxlength`. A form post percent-encodes a character as up to 12 bytes
+    /// (a four-byte one; a Cyrillic letter as 6, «№» as 9), JSON as up to 12 (`\\uXXXX` twice).
     pub const MESSAGE: usize = 4000;
     pub const IDEMPOTENCY_KEY: usize = 128;
     pub const POLICY_VERSION: usize = 64;
+
+    /// The longest body a valid submission can need: every field at its limit, every
+    /// character at 12 bytes encoded, plus 1 KiB for names, separators, the hash, the
+    /// language, the consent values and the honeypot. The relay's body limit must not be
+    /// below it (a test holds it so).
+    pub const LONGEST_BODY: usize =
+        (3 * NAME + EMAIL + PHONE + MESSAGE + IDEMPOTENCY_KEY + POLICY_VERSION) * 12 + 1024;
 }
 
 /// Why a field was refused. The wire names (`as_str`) are part of the public contract: the
@@ -75,11 +83,16 @@ pub enum ErrorCode {
     InvalidEncoding,
     /// Too many submissions from this client or from everyone (the whole form, `form:`).
     RateLimited,
+    /// Invisible or control characters: bidi overrides, zero-width characters, line and
+    /// paragraph separators and other format characters (they can disguise a name or a text).
+    InvalidCharacters,
+    /// The script's idempotency key was used before for a different submission (409).
+    IdempotencyConflict,
 }
 
 impl ErrorCode {
     /// Every code, for documentation checks.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 12] = [
         Self::Required,
         Self::TooLong,
         Self::InvalidEmail,
@@ -90,6 +103,8 @@ impl ErrorCode {
         Self::InvalidLang,
         Self::InvalidEncoding,
         Self::RateLimited,
+        Self::InvalidCharacters,
+        Self::IdempotencyConflict,
     ];
 
     /// The code as sent in `?errors=` and in JSON.
@@ -105,6 +120,8 @@ impl ErrorCode {
             Self::InvalidLang => "invalid_lang",
             Self::InvalidEncoding => "invalid_encoding",
             Self::RateLimited => "rate_limited",
+            Self::InvalidCharacters => "invalid_characters",
+            Self::IdempotencyConflict => "idempotency_conflict",
         }
     }
 }
@@ -126,15 +143,43 @@ fn has_bad_encoding(text: &str) -> bool {
     text.contains('\u{FFFD}')
 }
 
-/// Normalizes a one-line field: refuses control characters (a name has no line breaks) and
-/// mangled encoding, and applies the required/length rules.
+/// Characters nobody types into a name and that can make a text look other than it is: control
+/// characters (Cc), format characters (Cf: the bidi embeddings, overrides and isolates
+/// U+202A-202E and U+2066-2069, zero-width space, joiners and marks, the BOM, soft hyphen...),
+/// and the line and paragraph separators (Zl, Zp). Private-use and unassigned code points
+/// are refused too: no font shows them.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        GeneralCategory::Control
+            | GeneralCategory::Format
+            | GeneralCategory::LineSeparator
+            | GeneralCategory::ParagraphSeparator
+            | GeneralCategory::PrivateUse
+            | GeneralCategory::Surrogate
+            | GeneralCategory::Unassigned
+    )
+}
+
+/// Whether nothing visible is left once invisible characters and white space are set aside:
+/// such a field is empty, whatever bytes it holds.
+pub fn is_blank(text: &str) -> bool {
+    text.chars().all(|c| c.is_whitespace() || is_invisible(c))
+}
+
+/// Normalizes a one-line field: a field with nothing visible in it is empty; invisible and
+/// control characters (a name has no line breaks either) and mangled encoding are refused;
+/// then the length rule.
 fn single_line(raw: &str, max: usize) -> Result<String, ErrorCode> {
     let text = normalize(raw);
-    if has_bad_encoding(&text) || text.chars().any(char::is_control) {
+    if is_blank(&text) {
+        return Err(ErrorCode::Required);
+    }
+    if has_bad_encoding(&text) {
         return Err(ErrorCode::InvalidEncoding);
     }
-    if text.is_empty() {
-        return Err(ErrorCode::Required);
+    if text.chars().any(is_invisible) {
+        return Err(ErrorCode::InvalidCharacters);
     }
     if text.chars().count() > max {
         return Err(ErrorCode::TooLong);
@@ -232,15 +277,18 @@ pub struct Message(String);
 impl Message {
     pub fn parse(raw: &str) -> Result<Self, ErrorCode> {
         let text = normalize(raw).replace("\r\n", "\n").replace('\r', "\n");
-        if has_bad_encoding(&text)
-            || text
-                .chars()
-                .any(|c| c.is_control() && c != '\n' && c != '\t')
-        {
+        if is_blank(&text) {
+            return Err(ErrorCode::Required);
+        }
+        if has_bad_encoding(&text) {
             return Err(ErrorCode::InvalidEncoding);
         }
-        if text.is_empty() {
-            return Err(ErrorCode::Required);
+        // Ordinary line breaks and tabs stay; no other invisible character does.
+        if text
+            .chars()
+            .any(|c| is_invisible(c) && c != '\n' && c != '\t')
+        {
+            return Err(ErrorCode::InvalidCharacters);
         }
         if text.chars().count() > limit::MESSAGE {
             return Err(ErrorCode::TooLong);
@@ -326,7 +374,7 @@ mod tests {
         assert_eq!(name, Ok("Се\u{0439}т".to_owned()));
         assert_eq!(
             PersonName::parse("a\u{0007}b"),
-            Err(ErrorCode::InvalidEncoding)
+            Err(ErrorCode::InvalidCharacters)
         );
         assert_eq!(
             PersonName::parse(&"ә".repeat(limit::NAME + 1)),
@@ -366,6 +414,80 @@ mod tests {
         assert_eq!(
             Message::parse("bad\u{FFFD}"),
             Err(ErrorCode::InvalidEncoding)
+        );
+    }
+
+    /// The class, not one example: every bidi control, zero-width and separator character,
+    /// in each person field, alone and inside real text.
+    #[test]
+    fn invisible_characters_are_refused_and_invisible_only_fields_are_empty() {
+        let invisible = [
+            '\u{202A}',
+            '\u{202B}',
+            '\u{202C}',
+            '\u{202D}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{2060}',
+            '\u{FEFF}',
+            '\u{00AD}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{061C}',
+            '\u{180E}',
+            '\u{E000}',
+            '\u{0085}',
+            '\u{E0041}',
+        ];
+        for c in invisible {
+            let inside = format!("Ай{c}гүл");
+            assert_eq!(
+                PersonName::parse(&inside),
+                Err(ErrorCode::InvalidCharacters),
+                "{c:?}"
+            );
+            assert_eq!(
+                Email::parse(&format!("a{c}b@mail.kz")),
+                Err(ErrorCode::InvalidCharacters),
+                "{c:?}"
+            );
+            assert_eq!(
+                PhoneE164::parse(&format!("+7 701{c} 123 45 67")),
+                Err(ErrorCode::InvalidCharacters),
+                "{c:?}"
+            );
+            assert_eq!(
+                Message::parse(&format!("Сәлем{c}!\nРақмет")),
+                Err(ErrorCode::InvalidCharacters),
+                "{c:?}"
+            );
+            assert_eq!(
+                PersonName::parse(&c.to_string()),
+                Err(ErrorCode::Required),
+                "{c:?}"
+            );
+            assert_eq!(
+                Message::parse(&format!(" {c}\n{c} ")),
+                Err(ErrorCode::Required),
+                "{c:?}"
+            );
+        }
+        // Letters of both alphabets, apostrophes and hyphens in names are text, not tricks.
+        for name in ["Әбілқайыр-Хан", "Д'Артаньян", "Ўзбек Ғани", "Nursultan"]
+        {
+            assert!(PersonName::parse(name).is_ok(), "{name}");
+        }
+        assert!(
+            Message::parse("бір\tекі\nүш").is_ok(),
+            "tabs and newlines stay"
         );
     }
 

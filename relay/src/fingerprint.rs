@@ -11,6 +11,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::fields::Email;
+use crate::record::ConsentRecord;
 use crate::secret::Secret;
 use crate::submission::Submission;
 
@@ -79,6 +80,17 @@ impl HmacKey {
         self.mac("kelisim/email/v1", &[&email.lookup_form()])
     }
 
+    /// The lookup key for `records find --phone`: HMAC of the phone in E.164.
+    pub fn phone_hmac(&self, e164: &str) -> String {
+        self.mac("kelisim/phone/v1", &[e164])
+    }
+
+    /// The key-check value stored with the data (see [`crate::key_check`]): an HMAC of a
+    /// fixed label, so it tells keys apart without revealing them.
+    pub fn key_check(&self) -> String {
+        self.mac("kelisim/key-check/v1", &[])
+    }
+
     /// The rate limiter's key for one client address: the address itself is never kept, and
     /// without the operator's key the hash cannot be matched against a list of addresses.
     pub fn client_hmac(&self, client: &str) -> String {
@@ -93,26 +105,47 @@ impl HmacKey {
     /// A fingerprint of everything the person submitted (not the idempotency key, which a
     /// second tab would change). Two identical posts inside the window are one submission.
     pub fn content_fingerprint(&self, submission: &Submission) -> String {
-        let consents = submission
-            .consents
+        let consents: Vec<&str> = submission.consents.iter().map(String::as_str).collect();
+        self.fingerprint_of(&[
+            &submission.lang,
+            submission.surname.as_str(),
+            submission.first_name.as_str(),
+            submission.patronymic.as_ref().map_or("", |p| p.as_str()),
+            &submission.email.lookup_form(),
+            submission.phone.as_str(),
+            submission.message.as_str(),
+            &consents.join(","),
+            &submission.policy_version,
+        ])
+    }
+
+    /// The same fingerprint, recomputed from a stored record: a retry that reuses an
+    /// idempotency key with other content is told apart from a true retry by comparing it.
+    pub fn record_fingerprint(&self, record: &ConsentRecord) -> String {
+        let mut consents: Vec<&str> = record
+            .consent
+            .purposes
             .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .join(",");
-        self.mac(
-            "kelisim/fingerprint/v1",
-            &[
-                &submission.lang,
-                submission.surname.as_str(),
-                submission.first_name.as_str(),
-                submission.patronymic.as_ref().map_or("", |p| p.as_str()),
-                &submission.email.lookup_form(),
-                submission.phone.as_str(),
-                submission.message.as_str(),
-                &consents,
-                &submission.policy_version,
-            ],
-        )
+            .filter(|p| p.granted)
+            .map(|p| p.purpose.as_str())
+            .collect();
+        consents.sort_unstable();
+        let subject = &record.subject;
+        self.fingerprint_of(&[
+            &record.consent.language,
+            &subject.surname,
+            &subject.first_name,
+            subject.patronymic.as_deref().unwrap_or(""),
+            &subject.email.to_lowercase(),
+            &subject.phone,
+            &record.message,
+            &consents.join(","),
+            &record.consent.policy_version,
+        ])
+    }
+
+    fn fingerprint_of(&self, parts: &[&str; 9]) -> String {
+        self.mac("kelisim/fingerprint/v1", parts)
     }
 }
 

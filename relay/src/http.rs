@@ -25,11 +25,15 @@ use crate::messages::{Messages, MessagesError, Notice};
 use crate::outbox::Channel;
 use crate::rate_limit::{Limits, RateLimiter};
 use crate::record::{CollectionMethod, RecordId};
-use crate::store::Store;
+use crate::store::{DedupKeys, Store};
 use crate::submission::{FieldErrors, RawSubmission, Submission};
 
-/// The largest body accepted (32 KiB): the longest valid form is well under 16 KiB.
-pub const BODY_LIMIT: usize = 32 * 1024;
+/// The largest body accepted: 64 KiB, above [`crate::fields::limit::LONGEST_BODY`], the
+/// longest body a valid form can need. Whatever the form's `maxlength` allows must get through
+/// without JavaScript, and a plain post percent-encodes each character of 4,000 in the
+/// message as up to 12 bytes («№» or «—» as 9).
+pub const BODY_LIMIT: usize = 64 * 1024;
+const _: () = assert!(BODY_LIMIT >= crate::fields::limit::LONGEST_BODY);
 
 /// Seconds a client is asked to wait after a 503.
 pub const RETRY_AFTER_SECS: u32 = 30;
@@ -115,6 +119,7 @@ impl AppState {
         manifest: ConsentManifest,
         config: &RelayConfig,
     ) -> Result<Self, StateError> {
+        config.check_ranges()?;
         let settings = IntakeSettings {
             hmac_key: config.hmac_key()?,
             retention_days: config.retention_days.clone(),
@@ -284,6 +289,10 @@ enum Outcome {
     Unavailable {
         lang: String,
     },
+    /// 409, or 303 to the error page: the idempotency key was used for other content.
+    Conflict {
+        lang: String,
+    },
     /// 429 with `Retry-After`, or 303 to the error page with `form:rate_limited`.
     RateLimited {
         lang: String,
@@ -298,12 +307,27 @@ enum Outcome {
 /// Refuses a request whose `Origin` is present and not allowed. A missing `Origin` is
 /// allowed: browsers always send it on cross-site POSTs (forms included), so its absence
 /// means a non-browser client (curl, a monitoring probe), which CSRF protection is not about.
-/// `Origin: null` (sandboxed frames, some redirects) is refused like any foreign origin.
+///
+/// `Origin: null` is what a browser sends for a form posted from a page whose referrer policy
+/// is `no-referrer`, including the site's own pages if the operator sets that policy; it is
+/// also what a sandboxed frame on a foreign page sends. The browser's own
+/// `Sec-Fetch-Site` tells them apart: `null` is accepted when that header says `same-origin`
+/// (or is absent, as from browsers too old to send it, so a real visitor is never refused),
+/// and refused when it says `same-site`, `cross-site` or `none`.
 fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<Option<String>, Outcome> {
     match headers.get(header::ORIGIN) {
         None => Ok(None),
         Some(value) => match value.to_str() {
             Ok(origin) if state.allows(origin) => Ok(Some(origin.to_owned())),
+            Ok("null") => {
+                let fetch_site = headers
+                    .get("sec-fetch-site")
+                    .map(|v| v.to_str().unwrap_or("?"));
+                match fetch_site {
+                    None | Some("same-origin") => Ok(None),
+                    Some(_) => Err(Outcome::ForbiddenOrigin),
+                }
+            }
             _ => Err(Outcome::ForbiddenOrigin),
         },
     }
@@ -512,8 +536,18 @@ async fn receive(
         .insert_with_outbox(&record, &dedup, &outbox)
         .await
     {
+        Ok(crate::store::Inserted::Duplicate(earlier))
+            if reused_for_other_content(state, earlier, &dedup).await =>
+        {
+            tracing::info!(outcome = "idempotency_conflict", id = %earlier, "form refused");
+            Outcome::Conflict { lang }
+        }
         Ok(inserted) => {
             let duplicate = matches!(inserted, crate::store::Inserted::Duplicate(_));
+            if !duplicate {
+                // Only stored submissions count against the global ceiling.
+                state.limiter.accepted();
+            }
             if !duplicate
                 && !outbox.is_empty()
                 && let Some(kick) = &state.kick
@@ -530,6 +564,22 @@ async fn receive(
             tracing::error!(%error, "store did not confirm the write");
             Outcome::Unavailable { lang }
         }
+    }
+}
+
+/// Whether the stored record `earlier`, which a submission was found to duplicate, holds other
+/// content than the submission: the script's idempotency key was reused for a new message,
+/// which must not be dropped silently as a "retry". Same content (a true retry, or a double
+/// click caught by the fingerprint) is not a conflict; neither is a record gone meanwhile.
+async fn reused_for_other_content(state: &AppState, earlier: RecordId, dedup: &DedupKeys) -> bool {
+    if dedup.idempotency_key.is_none() {
+        return false;
+    }
+    match state.store.get(earlier).await {
+        Ok(Some(record)) => {
+            state.settings.hmac_key.record_fingerprint(&record) != dedup.fingerprint
+        }
+        _ => false,
     }
 }
 
@@ -593,6 +643,20 @@ fn render(state: &AppState, reply: Reply, origin: Option<&str>, outcome: Outcome
                 None => StatusCode::CREATED.into_response(),
             }
         }
+        (Outcome::Conflict { lang }, Reply::Json) => notice(
+            state,
+            Reply::Json,
+            StatusCode::CONFLICT,
+            &lang,
+            "idempotency_conflict",
+            Notice::Field(ErrorCode::IdempotencyConflict),
+        ),
+        (Outcome::Conflict { lang }, Reply::Html) => error_page(
+            state,
+            &lang,
+            &FieldErrors::whole_form(ErrorCode::IdempotencyConflict),
+            StatusCode::CONFLICT,
+        ),
         (Outcome::Invalid { lang, errors }, Reply::Json) => {
             let fields: serde_json::Map<String, serde_json::Value> = errors
                 .iter()
@@ -604,11 +668,11 @@ fn render(state: &AppState, reply: Reply, origin: Option<&str>, outcome: Outcome
                     )
                 })
                 .collect();
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                axum::Json(serde_json::json!({ "error": "validation", "fields": fields })),
-            )
-                .into_response()
+            let mut body = serde_json::json!({ "error": "validation", "fields": fields });
+            if errors.unknown_fields() > 0 {
+                body["unknown_fields"] = serde_json::json!(errors.unknown_fields());
+            }
+            (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
         }
         (Outcome::Invalid { lang, errors }, Reply::Html) => {
             error_page(state, &lang, &errors, StatusCode::UNPROCESSABLE_ENTITY)

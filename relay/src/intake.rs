@@ -46,8 +46,19 @@ pub struct MissingRetention(pub String);
 
 impl IntakeSettings {
     /// Checks that every purpose the site offers has a retention period, so building a
-    /// record can never meet an unknown one.
+    /// record can never meet an unknown one, and that no period is past what a date can
+    /// hold (see [`crate::config::MAX_RETENTION_DAYS`]).
     pub fn check(&self, manifest: &ConsentManifest) -> Result<(), MissingRetention> {
+        if let Some((purpose, _)) = self
+            .retention_days
+            .iter()
+            .find(|(_, days)| **days > crate::config::MAX_RETENTION_DAYS)
+        {
+            return Err(MissingRetention(format!(
+                "{purpose}` is over {} days; `{purpose}",
+                crate::config::MAX_RETENTION_DAYS
+            )));
+        }
         match manifest
             .purposes
             .iter()
@@ -73,9 +84,10 @@ pub fn stamp(
             .as_ref()
             .map(|k| k.as_str().to_owned()),
         fingerprint: settings.hmac_key.content_fingerprint(&submission),
-        fingerprint_until: now + settings.fingerprint_window,
+        fingerprint_until: now.saturating_add(settings.fingerprint_window),
     };
     let email_hmac = settings.hmac_key.email_hmac(&submission.email);
+    let phone_hmac = settings.hmac_key.phone_hmac(submission.phone.as_str());
     let language = manifest.languages.get(&submission.lang);
 
     let mut purposes = Vec::with_capacity(manifest.purposes.len());
@@ -87,8 +99,8 @@ pub fn stamp(
         let granted = submission.consents.contains(&purpose.id);
         // A grant the address's owner must confirm is kept only until the confirmation
         // deadline; confirming it extends it to the purpose's full retention.
-        let confirm_by =
-            (granted && purpose.confirm_by_email).then(|| now + settings.confirm_within);
+        let confirm_by = (granted && purpose.confirm_by_email)
+            .then(|| now.saturating_add(settings.confirm_within));
         purposes.push(PurposeConsent {
             purpose: purpose.id.clone(),
             granted,
@@ -99,10 +111,11 @@ pub fn stamp(
                 .map(|l| l.sha256.clone())
                 .unwrap_or_default(),
             expires_at: confirm_by
-                .or_else(|| granted.then(|| now + Duration::days(i64::from(*days)))),
+                .or_else(|| granted.then(|| now.saturating_add(Duration::days(i64::from(*days))))),
             withdrawn_at: None,
             confirm_by,
             confirmed_at: None,
+            data_categories: purpose.data_categories.clone(),
         });
     }
     let expires_at = purposes
@@ -139,6 +152,12 @@ pub fn stamp(
         idempotency_key: dedup.idempotency_key.clone(),
         expires_at,
         answered: None,
+        revision: 0,
+        phone_hmac,
+        key_check: settings.hmac_key.key_check(),
+        blocked_at: None,
+        dropped: Vec::new(),
+        history: Vec::new(),
     };
     Ok((record, dedup))
 }

@@ -9,9 +9,13 @@
 //! `sqlite` ([`sqlite::SqliteStore`]), `notify` (SMTP and webhook delivery), `server` (the `kelisim-relay` binary), `dynamodb`,
 //! `lambda`. With none, only the shared types are built (the generator's view).
 
+pub mod access_report;
+pub mod audit;
+pub mod key_check;
 pub mod manifest;
 pub mod outbox;
 pub mod record;
+pub mod requests;
 pub mod secret;
 pub mod store;
 

@@ -1,8 +1,12 @@
 //! `kelisim-relay`: the standalone relay. `serve` receives the contact form (and, with
 //! `--static-dir`, serves the built site from the same origin, so one process is a complete
 //! one-machine deployment); `inbox`, `records` and `deliver` are the operator's day (read,
-//! answer, mailing list, notifications); `export`, `withdraw`, `erase` and `purge-expired` carry
-//! out data-subject requests and retention (policy §4.1, §8.3, §8.4, §5.7, §8.8).
+//! answer, mailing list, notifications); `records …` (find, export, rectify, block, withdraw,
+//! erase, anonymize), `purge-expired`, `audit` and `rekey` carry out data-subject requests and
+//! retention (policy §2.2, §2.5, §2.14, §4.1, §5.7, §8.3, §8.4, §8.8, §8.9).
+
+#[path = "cli/rights.rs"]
+mod rights_cli;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,9 +16,10 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use kelisim_relay::config::{RelayConfig, StoreKind};
 use kelisim_relay::deliver::{self, Deliverer};
+use kelisim_relay::fingerprint::HmacKey;
 use kelisim_relay::inbox;
 use kelisim_relay::manifest::ConsentManifest;
-use kelisim_relay::record::{Answered, RecordId};
+use kelisim_relay::record::{Answered, ConsentRecord, RecordId};
 use kelisim_relay::sqlite::SqliteStore;
 use kelisim_relay::store::Store;
 use kelisim_relay::subject_requests;
@@ -35,6 +40,8 @@ struct Cli {
     /// Log format; JSON is forced under AWS Lambda.
     #[arg(long, global = true, value_enum)]
     log_format: Option<LogFormatArg>,
+    #[command(flatten)]
+    confirm: rights_cli::Confirm,
     #[command(subcommand)]
     command: Command,
 }
@@ -78,13 +85,25 @@ enum Command {
         #[arg(long)]
         status: bool,
     },
-    /// Print every record of the person with this email as JSON (access request, §8.3).
+    /// Apply retention per purpose (§5.7, §8.8): delete records past it, drop the data of
+    /// purposes whose retention ended. Run daily (with --yes).
+    PurgeExpired,
+    /// Data-subject requests and their deadlines: open, list (--overdue), close.
+    #[command(subcommand)]
+    Requests(rights_cli::RequestsCommand),
+    /// Show the audit log of operator actions and data-subject requests.
+    Audit(rights_cli::AuditArgs),
+    /// Re-derive every lookup hash under a new HMAC key (resumable).
+    Rekey(rights_cli::RekeyArgs),
+    /// Same as `records export --email X` (JSON).
+    #[command(hide = true)]
     Export {
         /// The person's email; `-` reads it from standard input (keeps it out of shell history).
         #[arg(long)]
         email: String,
     },
-    /// Withdraw that person's consent, for one purpose or all (§8.4).
+    /// Same as `records withdraw`.
+    #[command(hide = true)]
     Withdraw {
         /// The person's email; `-` reads it from standard input.
         #[arg(long)]
@@ -92,14 +111,13 @@ enum Command {
         #[arg(long)]
         purpose: Option<String>,
     },
-    /// Delete every record of that person (erasure).
+    /// Same as `records erase --email X`.
+    #[command(hide = true)]
     Erase {
         /// The person's email; `-` reads it from standard input.
         #[arg(long)]
         email: String,
     },
-    /// Delete records past their retention (§5.7, §8.8).
-    PurgeExpired,
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,13 +128,9 @@ enum RecordsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Mark a message answered; it leaves the inbox, nothing else changes.
-    Answer {
-        id: RecordId,
-        /// Who answered (default: $USER).
-        #[arg(long)]
-        by: Option<String>,
-    },
+    /// Mark a message answered; it leaves the inbox, nothing else changes. `--by` names who
+    /// answered (default: $USER).
+    Answer { id: RecordId },
     /// Everyone whose consent to a purpose is in force (confirmed, for a double opt-in
     /// purpose): the only way to get a mailing list.
     List {
@@ -125,6 +139,8 @@ enum RecordsCommand {
         #[arg(long)]
         json: bool,
     },
+    #[command(flatten)]
+    Rights(rights_cli::RightsCommand),
 }
 
 #[tokio::main]
@@ -147,10 +163,13 @@ async fn main() -> anyhow::Result<()> {
             if let Some(manifest) = manifest {
                 config.manifest = manifest;
             }
-            serve(&config, listen, static_dir).await
+            serve(&config, listen, static_dir, &cli.confirm).await
         }
         Command::Inbox { all, json } => {
-            let records = open_store(&config).await?.list_records().await?;
+            let (store, _) = open_checked_store(&config, &cli.confirm).await?;
+            // Blocked, withdrawn and anonymized records are in no list (§2.2, §8.4).
+            let mut records = store.list_records().await?;
+            records.retain(ConsentRecord::is_processable);
             let rows = inbox::inbox(&records, all);
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -161,74 +180,84 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Records(command) => records(&config, command).await,
-        Command::Deliver { status } => deliver(&config, status).await,
+        Command::Records(command) => records(&config, command, &cli.confirm).await,
+        Command::Deliver { status } => deliver(&config, status, &cli.confirm).await,
         Command::Export { email } => {
-            let email = read_email(email)?;
-            let records = subject_requests::export(
-                open_store(&config).await?.as_ref(),
-                &config.hmac_key()?,
-                &email,
-            )
-            .await?;
-            println!("{}", serde_json::to_string_pretty(&records)?);
-            Ok(())
+            let command = rights_cli::RightsCommand::Export {
+                email,
+                format: rights_cli::ExportFormat::Json,
+                lang: None,
+            };
+            rights_command(&config, command, &cli.confirm).await
         }
         Command::Withdraw { email, purpose } => {
-            let email = read_email(email)?;
-            let changed = subject_requests::withdraw(
-                open_store(&config).await?.as_ref(),
-                &config.hmac_key()?,
-                &email,
-                purpose.as_deref(),
-                OffsetDateTime::now_utc(),
-            )
-            .await?;
-            println!("{changed} record(s) updated");
-            Ok(())
+            let command = rights_cli::RightsCommand::Withdraw { email, purpose };
+            rights_command(&config, command, &cli.confirm).await
         }
         Command::Erase { email } => {
-            let email = read_email(email)?;
-            let erased = subject_requests::erase(
-                open_store(&config).await?.as_ref(),
-                &config.hmac_key()?,
-                &email,
-            )
-            .await?;
-            println!("{erased} record(s) erased");
-            Ok(())
+            let command = rights_cli::RightsCommand::Erase(rights_cli::Target {
+                id: None,
+                email: Some(email),
+            });
+            rights_command(&config, command, &cli.confirm).await
         }
         Command::PurgeExpired => {
-            let purged = subject_requests::purge_expired(
-                open_store(&config).await?.as_ref(),
-                OffsetDateTime::now_utc(),
+            let store = open_checked_store(&config, &cli.confirm).await?.0;
+            rights_cli::purge(store.as_ref(), &cli.confirm).await
+        }
+        Command::Requests(command) => {
+            let (store, key) = open_checked_store(&config, &cli.confirm).await?;
+            rights_cli::requests(
+                command,
+                store.as_ref(),
+                &key,
+                &config.request_deadline_days,
+                &cli.confirm,
             )
-            .await?;
-            println!("{purged} expired record(s) deleted");
-            Ok(())
+            .await
+        }
+        Command::Audit(args) => {
+            let store = open_checked_store(&config, &cli.confirm).await?.0;
+            rights_cli::audit(store.as_ref(), &args).await
+        }
+        Command::Rekey(args) => {
+            let store = open_store(&config).await?;
+            rights_cli::rekey(store.as_ref(), &config.hmac_key()?, &args, &cli.confirm).await
         }
     }
 }
 
-/// The email argument, or a line of standard input when it is `-`.
-fn read_email(arg: String) -> anyhow::Result<String> {
-    if arg != "-" {
-        return Ok(arg);
-    }
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .context("reading the email address from standard input")?;
-    let email = line.trim().to_owned();
-    if email.is_empty() {
-        bail!("no email address on standard input");
-    }
-    Ok(email)
+async fn rights_command(
+    config: &RelayConfig,
+    command: rights_cli::RightsCommand,
+    confirm: &rights_cli::Confirm,
+) -> anyhow::Result<()> {
+    let (store, key) = open_checked_store(config, confirm).await?;
+    rights_cli::run(command, store.as_ref(), &key, confirm).await
 }
 
-async fn records(config: &RelayConfig, command: RecordsCommand) -> anyhow::Result<()> {
+/// The store, after checking that the configured key is the one its data was written with.
+async fn open_checked_store(
+    config: &RelayConfig,
+    confirm: &rights_cli::Confirm,
+) -> anyhow::Result<(Arc<dyn Store>, HmacKey)> {
     let store = open_store(config).await?;
+    let key = config.hmac_key()?;
+    subject_requests::check_key(store.as_ref(), &key, &confirm.actor()).await?;
+    Ok((store, key))
+}
+
+async fn records(
+    config: &RelayConfig,
+    command: RecordsCommand,
+    confirm: &rights_cli::Confirm,
+) -> anyhow::Result<()> {
+    if let RecordsCommand::Rights(command) = command {
+        return rights_command(config, command, confirm).await;
+    }
+    let (store, _) = open_checked_store(config, confirm).await?;
     match command {
+        RecordsCommand::Rights(_) => {}
         RecordsCommand::Show { id, json } => {
             let Some(record) = store.get(id).await? else {
                 bail!("no record has the id {id}");
@@ -239,7 +268,7 @@ async fn records(config: &RelayConfig, command: RecordsCommand) -> anyhow::Resul
                 print!("{}", inbox::show_text(&record));
             }
         }
-        RecordsCommand::Answer { id, by } => {
+        RecordsCommand::Answer { id } => {
             let Some(mut record) = store.get(id).await? else {
                 bail!("no record has the id {id}");
             };
@@ -247,10 +276,7 @@ async fn records(config: &RelayConfig, command: RecordsCommand) -> anyhow::Resul
                 println!("{id} was already marked answered by {}", answered.by);
                 return Ok(());
             }
-            let by = by
-                .or_else(|| std::env::var("USER").ok())
-                .filter(|b| !b.trim().is_empty())
-                .unwrap_or_else(|| "operator".to_owned());
+            let by = confirm.actor();
             record.answered = Some(Answered {
                 at: OffsetDateTime::now_utc(),
                 by: by.clone(),
@@ -261,7 +287,9 @@ async fn records(config: &RelayConfig, command: RecordsCommand) -> anyhow::Resul
             println!("{id} marked answered by {by}");
         }
         RecordsCommand::List { purpose, json } => {
-            let records = store.list_records().await?;
+            // Blocked records are in no list (§2.2).
+            let mut records = store.list_records().await?;
+            records.retain(ConsentRecord::is_processable);
             let entries = inbox::purpose_list(&records, &purpose, OffsetDateTime::now_utc());
             if json {
                 println!("{}", serde_json::to_string_pretty(&entries)?);
@@ -281,8 +309,12 @@ async fn deliverer(config: &RelayConfig, store: Arc<dyn Store>) -> anyhow::Resul
         .with_context(|| format!("setting up delivery with {}", config.manifest.display()))
 }
 
-async fn deliver(config: &RelayConfig, status: bool) -> anyhow::Result<()> {
-    let store = open_store(config).await?;
+async fn deliver(
+    config: &RelayConfig,
+    status: bool,
+    confirm: &rights_cli::Confirm,
+) -> anyhow::Result<()> {
+    let (store, _) = open_checked_store(config, confirm).await?;
     if status {
         let items = store.outbox_all().await?;
         if items.is_empty() {
@@ -360,9 +392,10 @@ async fn serve(
     config: &RelayConfig,
     listen: SocketAddr,
     static_dir: Option<PathBuf>,
+    confirm: &rights_cli::Confirm,
 ) -> anyhow::Result<()> {
     let manifest = load_manifest(config)?;
-    let store = open_store(config).await?;
+    let (store, _) = open_checked_store(config, confirm).await?;
     let kick = Arc::new(tokio::sync::Notify::new());
     let state = AppState::from_config(Arc::clone(&store), manifest, config)
         .context("configuring the relay")?

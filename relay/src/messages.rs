@@ -112,19 +112,24 @@ impl std::fmt::Debug for Messages {
 }
 
 impl Messages {
-    /// The manifest's messages for each of its languages, the built-in files for a language
-    /// whose entry carries none. The default language must define every required message.
+    /// The manifest's messages for each of its languages, over the built-in files: a message
+    /// the manifest lacks (one added to the relay after the site was last built) falls back
+    /// to the built-in text of the same language. The default language must define every
+    /// required message.
     pub fn from_manifest(manifest: &ConsentManifest) -> Result<Self, MessagesError> {
-        let mut sources: BTreeMap<String, String> = BUILT_IN
+        let mut layers: BTreeMap<String, Vec<String>> = BUILT_IN
             .iter()
-            .map(|(lang, text)| ((*lang).to_owned(), (*text).to_owned()))
+            .map(|(lang, text)| ((*lang).to_owned(), vec![(*text).to_owned()]))
             .collect();
         for (lang, consent) in &manifest.languages {
             if !consent.messages.trim().is_empty() {
-                sources.insert(lang.clone(), consent.messages.clone());
+                layers
+                    .entry(lang.clone())
+                    .or_default()
+                    .push(consent.messages.clone());
             }
         }
-        Self::from_sources(&sources, &manifest.default_language)
+        Self::from_layers(&layers, &manifest.default_language)
     }
 
     /// Bundles from `lang → Fluent source`.
@@ -132,26 +137,40 @@ impl Messages {
         sources: &BTreeMap<String, String>,
         default_lang: &str,
     ) -> Result<Self, MessagesError> {
+        let layers = sources
+            .iter()
+            .map(|(lang, source)| (lang.clone(), vec![source.clone()]))
+            .collect();
+        Self::from_layers(&layers, default_lang)
+    }
+
+    /// Bundles from `lang → Fluent sources`, each later source overriding the earlier ones
+    /// message by message.
+    fn from_layers(
+        layers: &BTreeMap<String, Vec<String>>,
+        default_lang: &str,
+    ) -> Result<Self, MessagesError> {
         let mut bundles = BTreeMap::new();
-        for (lang, source) in sources {
-            let resource = FluentResource::try_new(source.clone()).map_err(|(_, errors)| {
-                MessagesError::Syntax {
-                    lang: lang.clone(),
-                    detail: format!("{} error(s), the first: {:?}", errors.len(), errors[0]),
-                }
-            })?;
+        for (lang, sources) in layers {
             let id: unic_langid::LanguageIdentifier = lang
                 .parse()
                 .map_err(|_| MessagesError::Lang(lang.clone()))?;
             let mut bundle = FluentBundle::new_concurrent(vec![id]);
             // Plain-text output: no U+2068/U+2069 isolation marks around placeables.
             bundle.set_use_isolating(false);
-            bundle
-                .add_resource(resource)
-                .map_err(|errors| MessagesError::Syntax {
-                    lang: lang.clone(),
-                    detail: format!("{} duplicate message(s)", errors.len()),
+            for source in sources {
+                let resource = FluentResource::try_new(source.clone()).map_err(|(_, errors)| {
+                    MessagesError::Syntax {
+                        lang: lang.clone(),
+                        detail: format!(
+                            "{} error(s), the first: {:?}",
+                            errors.len(),
+                            errors.first()
+                        ),
+                    }
                 })?;
+                bundle.add_resource_overriding(resource);
+            }
             bundles.insert(lang.clone(), bundle);
         }
         let default_lang = if bundles.contains_key(default_lang) {
@@ -277,6 +296,34 @@ mod tests {
         assert!(body("ru", 7).contains("7 дней"));
         assert!(body("kk", 7).contains("7 күн"));
         assert!(!body("kk", 7).contains('\u{2068}'), "no isolation marks");
+    }
+
+    #[test]
+    fn the_manifest_overrides_built_in_messages_and_built_in_fills_gaps() {
+        let mut manifest: ConsentManifest = serde_json::from_str(
+            r#"{"schema_version":1,"generator":"x","base_url":"https://e.kz","default_language":"kk",
+            "operator":{"name":"n","email":"e@e.kz","website":"https://e.kz"},"form_endpoint":"/f",
+            "purposes":[],"languages":{}}"#,
+        )
+        .expect("manifest");
+        let language: crate::manifest::LanguageConsent =
+            serde_json::from_value(serde_json::json!({
+                "policy": {"version":"1","effective_date":"2024-01-01","url":"u","sha256":"h"},
+                "contact_url":"c","thanks_url":"t","error_url":"e","labels":{},
+                "messages":"relay-unavailable = Edited by the editor.\n"
+            }))
+            .expect("language");
+        manifest.languages.insert("kk".to_owned(), language);
+        let messages = Messages::from_manifest(&manifest).expect("messages");
+        assert_eq!(
+            messages.text("kk", Notice::Unavailable),
+            "Edited by the editor."
+        );
+        assert_eq!(
+            messages.text("kk", Notice::ForbiddenOrigin),
+            Messages::built_in().text("kk", Notice::ForbiddenOrigin),
+            "a message the manifest lacks comes from the built-in file"
+        );
     }
 
     #[test]

@@ -1,6 +1,14 @@
 //! Abuse control for the form endpoint without a third-party CAPTCHA (policy §8.2): a
 //! per-client limit keyed by a keyed hash of the client's address, and a global ceiling.
 //!
+//! Nobody can lock everyone out:
+//! - every post counts against its own client's allowance (junk included), but the global
+//!   ceiling counts only submissions that were stored ([`RateLimiter::accepted`]), so a flood
+//!   of honeypot, invalid or foreign-origin posts exhausts nothing but its sender's allowance;
+//! - clients whose address is unknown (a local proxy without a trusted `X-Forwarded-For`)
+//!   share a pool of their own ([`Limits::unknown_per_minute`]), never the allowance of the
+//!   clients whose address is known.
+//!
 //! The address itself is never stored or logged (issue 3: "No IP address or user agent in the
 //! clear; if kept for abuse control, only a keyed hash with a short expiry"). The map holds
 //! `HMAC-SHA256(key, address)` and the instants of that client's recent submissions; an entry
@@ -24,6 +32,8 @@ pub const DEFAULT_PER_CLIENT: u32 = 5;
 pub const DEFAULT_WINDOW_SECS: u64 = 600;
 /// Default ceiling on all submissions together, per minute.
 pub const DEFAULT_GLOBAL_PER_MINUTE: u32 = 120;
+/// The unknown-address pool's share of the global ceiling, per minute (at least one).
+pub const UNKNOWN_SHARE_DIVISOR: u32 = 4;
 /// Clients tracked at most. With the defaults the global ceiling already bounds the map to
 /// 120 × 10 = 1200 entries; the cap protects against generous configurations.
 pub const MAX_TRACKED_CLIENTS: usize = 10_000;
@@ -95,7 +105,10 @@ impl Log {
 struct Counts {
     /// Keyed hash of the client address → that client's recent submissions.
     clients: HashMap<String, Log>,
+    /// Stored submissions of everyone, per minute.
     global: Log,
+    /// Posts from clients of unknown address, per minute.
+    unknown: Log,
     last_prune: Option<Instant>,
 }
 
@@ -127,9 +140,30 @@ impl RateLimiter {
         self.limits
     }
 
-    /// Counts one submission from `client` (`None`: address unknown, only the global
-    /// ceiling applies). Refused submissions are not counted, so a client that waits as told
-    /// gets through.
+    /// Posts per minute that clients of unknown address may make together.
+    fn unknown_per_minute(&self) -> u32 {
+        (self.limits.global_per_minute / UNKNOWN_SHARE_DIVISOR).max(1)
+    }
+
+    /// Counts one stored submission against the global ceiling.
+    pub fn accepted(&self) {
+        self.accepted_at(Instant::now());
+    }
+
+    /// [`RateLimiter::accepted`] at a given instant.
+    pub fn accepted_at(&self, now: Instant) {
+        if !self.limits.enabled {
+            return;
+        }
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        counts.global.forget_before(now, Duration::from_secs(60));
+        counts.global.0.push_back(now);
+    }
+
+    /// Counts one post from `client` against its allowance (`None`: address unknown, the
+    /// unknown-address pool), and refuses it while the client, that pool, or the global
+    /// ceiling of stored submissions is full. Refused posts are not counted, so a client that
+    /// waits as told gets through.
     pub fn check(&self, client: Option<IpAddr>) -> Result<(), RetryAfter> {
         self.check_at(client, Instant::now())
     }
@@ -162,6 +196,13 @@ impl RateLimiter {
                 return Err(wait);
             }
         }
+        if key.is_none() {
+            let pool = self.unknown_per_minute();
+            counts.unknown.forget_before(now, minute);
+            if let Some(wait) = counts.unknown.wait(now, minute, pool) {
+                return Err(wait);
+            }
+        }
         counts.global.forget_before(now, minute);
         if let Some(wait) = counts
             .global
@@ -169,7 +210,9 @@ impl RateLimiter {
         {
             return Err(wait);
         }
-        counts.global.0.push_back(now);
+        if key.is_none() {
+            counts.unknown.0.push_back(now);
+        }
         if let Some(key) = key {
             if !counts.clients.contains_key(&key) && counts.clients.len() >= self.max_clients {
                 // Still full after pruning: forget the client seen longest ago. That client
@@ -274,25 +317,47 @@ mod tests {
     }
 
     #[test]
-    fn the_global_ceiling_applies_to_unknown_clients_too() {
+    fn the_global_ceiling_counts_stored_submissions_only() {
         let limiter = RateLimiter::new(limits(100, 600, 3), key());
         let start = Instant::now();
-        for i in 0..3 {
-            assert_eq!(limiter.check_at(None, start), Ok(()), "{i}");
+        // Any number of posts that end up refused (junk) exhaust nothing global.
+        for i in 0..50 {
+            let client = format!("192.0.2.{}", i % 50);
+            assert_eq!(limiter.check_at(ip(&client), start), Ok(()), "{i}");
         }
-        assert!(limiter.check_at(ip("192.0.2.1"), start).is_err());
+        for _ in 0..3 {
+            limiter.accepted_at(start);
+        }
+        // Three stored this minute: the ceiling is reached for everyone...
         assert_eq!(
-            limiter.check_at(None, start + Duration::from_secs(1)),
+            limiter.check_at(ip("198.51.100.9"), start + Duration::from_secs(1)),
             Err(RetryAfter(Duration::from_secs(59)))
         );
+        // ...until the minute has passed.
         assert_eq!(
-            limiter.check_at(None, start + Duration::from_secs(60)),
+            limiter.check_at(ip("198.51.100.9"), start + Duration::from_secs(60)),
             Ok(())
         );
+    }
+
+    #[test]
+    fn unknown_clients_share_a_pool_of_their_own() {
+        let limiter = RateLimiter::new(limits(5, 600, 120), key());
+        let start = Instant::now();
+        for i in 0..30 {
+            assert_eq!(limiter.check_at(None, start), Ok(()), "{i}");
+        }
+        assert_eq!(
+            limiter.check_at(None, start),
+            Err(RetryAfter(Duration::from_secs(60))),
+            "the unknown pool is a quarter of the global ceiling"
+        );
+        // Clients with a known address are not locked out by them.
+        assert_eq!(limiter.check_at(ip("203.0.113.7"), start), Ok(()));
         assert_eq!(
             limiter.tracked_clients(),
-            0,
-            "refused and unknown clients are not stored"
+            1,
+            "unknown clients are not stored per client"
         );
     }
 

@@ -14,15 +14,42 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 
+use crate::audit::AuditEntry;
+use crate::key_check::KeyState;
 use crate::outbox::{LEASE, OutboxId, OutboxItem};
-use crate::record::{ConsentRecord, RecordId};
+use crate::record::{ConsentRecord, RecordId, RecordState};
+use crate::requests::SubjectRequest;
 use crate::store::{DedupKeys, Inserted, Store, StoreError};
 
 /// The schema this code writes; `PRAGMA user_version` holds the one a file has.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Data-subject rights: the record revision that updates are conditional on, the phone's
+/// lookup hash, the audit log and the key-check value.
+const RIGHTS_MIGRATION: &str = r"
+    ALTER TABLE records ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE records ADD COLUMN phone_hmac TEXT NOT NULL DEFAULT '';
+    CREATE INDEX records_by_phone ON records(phone_hmac) WHERE phone_hmac <> '';
+    CREATE TABLE audit (
+        id          TEXT PRIMARY KEY,
+        sort_key    TEXT NOT NULL,
+        at_ms       INTEGER NOT NULL,
+        body        TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_by_time ON audit(sort_key);
+    CREATE TABLE meta (
+        name        TEXT PRIMARY KEY,
+        value       TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE requests (
+        id          TEXT PRIMARY KEY,
+        revision    INTEGER NOT NULL,
+        body        TEXT NOT NULL
+    ) STRICT;
+";
 
 /// Migrations by target version. Append, never edit: a file at version N runs N+1.. only.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     r"
     CREATE TABLE records (
         id          TEXT PRIMARY KEY,
@@ -54,6 +81,7 @@ const MIGRATIONS: [&str; 2] = [
     CREATE INDEX outbox_by_due ON outbox(due_ms);
     CREATE INDEX outbox_by_record ON outbox(record_id);
 ",
+    RIGHTS_MIGRATION,
 ];
 
 /// Consent records in one SQLite file.
@@ -97,6 +125,10 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(map_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(map_err)?;
+        // Erasure must be irrecoverable (§2.14): zero deleted content instead of leaving it in
+        // free pages. The bundled SQLite does not turn this on by default.
+        conn.pragma_update(None, "secure_delete", "ON")
             .map_err(map_err)?;
         migrate(&mut conn)?;
         Ok(Self {
@@ -162,6 +194,125 @@ fn map_err(error: rusqlite::Error) -> StoreError {
         }
         _ => StoreError::Backend("sqlite client error".to_owned()),
     }
+}
+
+/// Copies the WAL back into the database and truncates it to zero bytes, so the page images
+/// that still held removed data are gone from the `-wal` file too. Run after every write that
+/// removes personal data. A reader holding an old snapshot makes it report busy: the data is
+/// removed from the database already, and the next removal (or a rerun) finishes the job.
+fn scrub(conn: &Connection) -> Result<(), StoreError> {
+    let busy: i64 = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+        .map_err(map_err)?;
+    if busy != 0 {
+        return Err(StoreError::Busy(
+            "the change is saved, but another reader kept the WAL from being truncated; run the command again"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+fn revision_value(revision: u64) -> i64 {
+    i64::try_from(revision).unwrap_or(i64::MAX)
+}
+
+fn update_blocking(
+    conn: &mut Connection,
+    record: &ConsentRecord,
+    body: &str,
+) -> Result<bool, StoreError> {
+    let id = record.id.to_string();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_err)?;
+    let changed = tx
+        .execute(
+            "UPDATE records SET email_hmac = ?2, phone_hmac = ?3, expires_ms = ?4, body = ?5,
+                                revision = ?6
+             WHERE id = ?1 AND revision = ?7",
+            params![
+                id,
+                record.email_hmac,
+                record.phone_hmac,
+                millis(record.expires_at),
+                body,
+                revision_value(record.revision + 1),
+                revision_value(record.revision),
+            ],
+        )
+        .map_err(map_err)?;
+    if changed == 0 {
+        let exists: Option<i64> = tx
+            .query_row("SELECT 1 FROM records WHERE id = ?1", [&id], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(map_err)?;
+        return match exists {
+            Some(_) => Err(StoreError::Conflict(format!("record {id}"))),
+            None => Ok(false),
+        };
+    }
+    if record.state == RecordState::Anonymized {
+        // The fingerprint is a keyed hash of the content, the key the script's: neither may
+        // outlive the personal data they were made from.
+        tx.execute("DELETE FROM fingerprints WHERE record_id = ?1", [&id])
+            .map_err(map_err)?;
+        tx.execute("DELETE FROM idempotency_keys WHERE record_id = ?1", [&id])
+            .map_err(map_err)?;
+    }
+    tx.commit().map_err(map_err)?;
+    scrub(conn)?;
+    Ok(true)
+}
+
+fn set_key_state_blocking(
+    conn: &mut Connection,
+    expected: &KeyState,
+    new: &KeyState,
+) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_err)?;
+    let current = read_key_state(&tx)?;
+    if &current != expected {
+        return Err(StoreError::Conflict("the key-check value".to_owned()));
+    }
+    let value = serde_json::to_string(new)
+        .map_err(|_| StoreError::Backend("key state serialization failed".to_owned()))?;
+    tx.execute(
+        "INSERT INTO meta (name, value) VALUES ('key_state', ?1)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        [value],
+    )
+    .map_err(map_err)?;
+    tx.commit().map_err(map_err)
+}
+
+fn read_key_state(conn: &Connection) -> Result<KeyState, StoreError> {
+    let value: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE name = 'key_state'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(map_err)?;
+    match value {
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|_| StoreError::Corrupt("the stored key-check state".to_owned())),
+        None => Ok(KeyState::default()),
+    }
+}
+
+fn request_json(request: &SubjectRequest) -> Result<String, StoreError> {
+    serde_json::to_string(request)
+        .map_err(|_| StoreError::Backend("request serialization failed".to_owned()))
+}
+
+fn request_from_json(body: &str) -> Result<SubjectRequest, StoreError> {
+    serde_json::from_str(body).map_err(|_| StoreError::Corrupt("a stored request".to_owned()))
 }
 
 fn millis(t: OffsetDateTime) -> i64 {
@@ -239,8 +390,16 @@ fn insert_blocking(
         return Ok(Inserted::Duplicate(parse_id(&id)?));
     }
     tx.execute(
-        "INSERT INTO records (id, email_hmac, expires_ms, body) VALUES (?1, ?2, ?3, ?4)",
-        params![id_text, record.email_hmac, millis(record.expires_at), body],
+        "INSERT INTO records (id, email_hmac, phone_hmac, expires_ms, revision, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            id_text,
+            record.email_hmac,
+            record.phone_hmac,
+            millis(record.expires_at),
+            revision_value(record.revision),
+            body
+        ],
     )
     .map_err(map_err)?;
     if let Some(key) = &dedup.idempotency_key {
@@ -479,6 +638,9 @@ impl Store for SqliteStore {
     }
 
     async fn find_by_email_hmac(&self, email_hmac: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+        if email_hmac.is_empty() {
+            return Ok(Vec::new());
+        }
         let email_hmac = email_hmac.to_owned();
         self.run(move |conn| {
             query_bodies(
@@ -491,21 +653,29 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update(&self, record: &ConsentRecord) -> Result<bool, StoreError> {
-        let body = to_json(record)?;
-        let id = record.id.to_string();
-        let email_hmac = record.email_hmac.clone();
-        let expires = millis(record.expires_at);
+    async fn find_by_phone_hmac(&self, phone_hmac: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+        if phone_hmac.is_empty() {
+            return Ok(Vec::new());
+        }
+        let phone_hmac = phone_hmac.to_owned();
         self.run(move |conn| {
-            let changed = conn
-                .execute(
-                    "UPDATE records SET email_hmac = ?2, expires_ms = ?3, body = ?4 WHERE id = ?1",
-                    params![id, email_hmac, expires, body],
-                )
-                .map_err(map_err)?;
-            Ok(changed > 0)
+            query_bodies(
+                conn,
+                "SELECT body FROM records WHERE phone_hmac = ?1 ORDER BY id",
+                [phone_hmac],
+                from_json,
+            )
         })
         .await
+    }
+
+    async fn update(&self, record: &ConsentRecord) -> Result<bool, StoreError> {
+        let mut stored = record.clone();
+        stored.revision = record.revision + 1;
+        let body = to_json(&stored)?;
+        let record = record.clone();
+        self.run(move |conn| update_blocking(conn, &record, &body))
+            .await
     }
 
     async fn delete(&self, id: RecordId) -> Result<bool, StoreError> {
@@ -514,6 +684,7 @@ impl Store for SqliteStore {
             let changed = conn
                 .execute("DELETE FROM records WHERE id = ?1", [id.to_string()])
                 .map_err(map_err)?;
+            scrub(conn)?;
             Ok(changed > 0)
         })
         .await
@@ -534,8 +705,131 @@ impl Store for SqliteStore {
             )
             .map_err(map_err)?;
             tx.commit().map_err(map_err)?;
+            scrub(conn)?;
             Ok(u64::try_from(purged).unwrap_or(u64::MAX))
         })
         .await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let body = serde_json::to_string(entry)
+            .map_err(|_| StoreError::Backend("audit entry serialization failed".to_owned()))?;
+        let id = entry.id.to_string();
+        let sort_key = entry.sort_key();
+        let at = millis(entry.at);
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO audit (id, sort_key, at_ms, body) VALUES (?1, ?2, ?3, ?4)",
+                params![id, sort_key, at, body],
+            )
+            .map_err(map_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_since(
+        &self,
+        since: Option<OffsetDateTime>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let since = since.map_or(i64::MIN, millis);
+        self.run(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM audit WHERE at_ms >= ?1 ORDER BY sort_key",
+                [since],
+                |b| {
+                    serde_json::from_str(b)
+                        .map_err(|_| StoreError::Corrupt("an audit entry".to_owned()))
+                },
+            )
+        })
+        .await
+    }
+
+    async fn insert_request(&self, request: &SubjectRequest) -> Result<(), StoreError> {
+        let body = request_json(request)?;
+        let id = request.id.to_string();
+        let revision = revision_value(request.revision);
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO requests (id, revision, body) VALUES (?1, ?2, ?3)",
+                params![id, revision, body],
+            )
+            .map_err(map_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_request(&self, id: uuid::Uuid) -> Result<Option<SubjectRequest>, StoreError> {
+        self.run(move |conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM requests WHERE id = ?1",
+                [id.to_string()],
+                request_from_json,
+            )
+            .map(|mut found| found.pop())
+        })
+        .await
+    }
+
+    async fn update_request(&self, request: &SubjectRequest) -> Result<bool, StoreError> {
+        let mut stored = request.clone();
+        stored.revision = request.revision + 1;
+        let body = request_json(&stored)?;
+        let id = request.id.to_string();
+        let (old, new) = (
+            revision_value(request.revision),
+            revision_value(stored.revision),
+        );
+        self.run(move |conn| {
+            let changed = conn
+                .execute(
+                    "UPDATE requests SET body = ?2, revision = ?3 WHERE id = ?1 AND revision = ?4",
+                    params![id, body, new, old],
+                )
+                .map_err(map_err)?;
+            if changed == 0 {
+                let exists: Option<i64> = conn
+                    .query_row("SELECT 1 FROM requests WHERE id = ?1", [&id], |row| {
+                        row.get(0)
+                    })
+                    .optional()
+                    .map_err(map_err)?;
+                return match exists {
+                    Some(_) => Err(StoreError::Conflict(format!("request {id}"))),
+                    None => Ok(false),
+                };
+            }
+            // Closing a request removes the address it held.
+            scrub(conn)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn list_requests(&self) -> Result<Vec<SubjectRequest>, StoreError> {
+        self.run(|conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM requests ORDER BY id",
+                [],
+                request_from_json,
+            )
+        })
+        .await
+    }
+
+    async fn key_state(&self) -> Result<KeyState, StoreError> {
+        self.run(|conn| read_key_state(conn)).await
+    }
+
+    async fn set_key_state(&self, expected: &KeyState, new: &KeyState) -> Result<(), StoreError> {
+        let expected = expected.clone();
+        let new = new.clone();
+        self.run(move |conn| set_key_state_blocking(conn, &expected, &new))
+            .await
     }
 }

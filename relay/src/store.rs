@@ -8,8 +8,11 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
+use crate::audit::AuditEntry;
+use crate::key_check::KeyState;
 use crate::outbox::{OutboxId, OutboxItem};
 use crate::record::{ConsentRecord, RecordId};
+use crate::requests::SubjectRequest;
 
 /// Keys that make a second, identical submission a no-op.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +58,12 @@ pub enum StoreError {
     /// A stored item could not be read back as a record.
     #[error("a stored record is corrupt: {0}")]
     Corrupt(String),
+    /// The item changed since it was read (another command or operator updated it first).
+    /// Nothing was overwritten; read it again and retry.
+    #[error(
+        "{0} was changed by someone else since it was read; nothing was overwritten, run the command again"
+    )]
+    Conflict(String),
 }
 
 /// A durable home for consent records and the outbox of messages owed about them.
@@ -79,7 +88,8 @@ pub trait Store: Send + Sync {
         outbox: &[OutboxItem],
     ) -> Result<Inserted, StoreError>;
 
-    /// Every record, oldest first (the operator's inbox and lists).
+    /// Every record, oldest first (the operator's inbox and lists, retention per purpose,
+    /// rekeying).
     async fn list_records(&self) -> Result<Vec<ConsentRecord>, StoreError>;
 
     /// Queues one more message on its own (for example a re-sent confirmation).
@@ -122,13 +132,50 @@ pub trait Store: Send + Sync {
     /// Every record whose `email_hmac` is this value (a data subject's access request).
     async fn find_by_email_hmac(&self, email_hmac: &str) -> Result<Vec<ConsentRecord>, StoreError>;
 
-    /// Replaces a stored record (for withdrawal or rectification). Returns false when no
-    /// record has that id.
+    /// Every record whose `phone_hmac` is this value.
+    async fn find_by_phone_hmac(&self, phone_hmac: &str) -> Result<Vec<ConsentRecord>, StoreError>;
+
+    /// Replaces a stored record (withdrawal, rectification, blocking, anonymization), if and
+    /// only if the stored copy still has `record.revision`, the revision it was read at. The
+    /// stored copy then has `record.revision + 1`. Returns false when no record has that id;
+    /// [`StoreError::Conflict`] when someone else updated it since it was read. Removed data
+    /// is unrecoverable from the store afterwards (see `delete`).
     async fn update(&self, record: &ConsentRecord) -> Result<bool, StoreError>;
 
-    /// Deletes a record, its dedup entries and its outbox items for good (erasure, §4.1 and §8.9). Returns false
-    /// when no record has that id.
+    /// Deletes a record, its dedup entries and its outbox items for good (erasure, §2.14, §4.1
+    /// and §8.9): after it returns, the bytes are gone from the store's files (SQLite:
+    /// `secure_delete` and a truncating WAL checkpoint; DynamoDB: the item, its index entries,
+    /// its dedup items and its outbox items). Returns false when no record has that id.
     async fn delete(&self, id: RecordId) -> Result<bool, StoreError>;
+
+    /// Appends one entry to the audit log.
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+
+    /// The audit log from `since` on (everything with `None`), oldest first.
+    async fn audit_since(
+        &self,
+        since: Option<OffsetDateTime>,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Stores a new data-subject request.
+    async fn insert_request(&self, request: &SubjectRequest) -> Result<(), StoreError>;
+
+    /// The request with this id.
+    async fn get_request(&self, id: uuid::Uuid) -> Result<Option<SubjectRequest>, StoreError>;
+
+    /// Replaces a request if the stored copy still has `request.revision` (the stored copy
+    /// then has one more); false when there is none, [`StoreError::Conflict`] when it changed.
+    async fn update_request(&self, request: &SubjectRequest) -> Result<bool, StoreError>;
+
+    /// Every request, oldest first.
+    async fn list_requests(&self) -> Result<Vec<SubjectRequest>, StoreError>;
+
+    /// The stored key-check state (the default when none is stored).
+    async fn key_state(&self) -> Result<KeyState, StoreError>;
+
+    /// Replaces the key-check state if the stored one still equals `expected`;
+    /// [`StoreError::Conflict`] otherwise.
+    async fn set_key_state(&self, expected: &KeyState, new: &KeyState) -> Result<(), StoreError>;
 
     /// Deletes every record whose `expires_at` is before `now` (retention, §5.7 and §8.8).
     /// Returns how many were deleted.

@@ -8,34 +8,75 @@ use crate::fields::{
 };
 use crate::manifest::ConsentManifest;
 
+/// How many unknown field names an error answer names; the rest are only counted, so a body
+/// with thousands of made-up fields gets an answer (and a `Location`, and a log line) of the
+/// same small size as one with a single typo.
+pub const NAMED_UNKNOWN_FIELDS: usize = 3;
+
 /// Field errors in form order, at most one code per field. They hold field names and codes
-/// only, never a submitted value, so they are safe to put in a URL or a log line.
+/// only, never a submitted value, so they are safe to put in a URL or a log line. Their size
+/// is bounded: the accepted fields, [`NAMED_UNKNOWN_FIELDS`] unknown ones, and `form`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldErrors(Vec<(String, ErrorCode)>);
+pub struct FieldErrors {
+    errors: Vec<(String, ErrorCode)>,
+    /// Every unknown field seen, named or not.
+    unknown_fields: usize,
+}
 
 impl FieldErrors {
     /// Errors about the body as a whole (undecodable bytes).
     pub fn whole_form(code: ErrorCode) -> Self {
-        Self(vec![(name::FORM.to_owned(), code)])
+        Self {
+            errors: vec![(name::FORM.to_owned(), code)],
+            unknown_fields: 0,
+        }
+    }
+
+    /// Counts an unknown field, naming it only while fewer than [`NAMED_UNKNOWN_FIELDS`]
+    /// are named; past that, `form` carries `unknown_field` for the rest.
+    pub fn add_unknown(&mut self, field: &str) {
+        self.unknown_fields += 1;
+        let field = reportable_name(field);
+        if self.get(field).is_some() {
+            return;
+        }
+        let named = self
+            .errors
+            .iter()
+            .filter(|(f, c)| *c == ErrorCode::UnknownField && f != name::FORM)
+            .count();
+        if named < NAMED_UNKNOWN_FIELDS || field == name::FORM {
+            self.add(field, ErrorCode::UnknownField);
+        } else {
+            self.add(name::FORM, ErrorCode::UnknownField);
+        }
+    }
+
+    /// How many unknown fields the body had (named or not).
+    pub fn unknown_fields(&self) -> usize {
+        self.unknown_fields
     }
 
     /// Records `code` for `field` unless that field already has an error.
     pub fn add(&mut self, field: &str, code: ErrorCode) {
-        if !self.0.iter().any(|(f, _)| f == field) {
-            self.0.push((field.to_owned(), code));
+        if !self.errors.iter().any(|(f, _)| f == field) {
+            self.errors.push((field.to_owned(), code));
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.errors.is_empty()
     }
 
     pub fn get(&self, field: &str) -> Option<ErrorCode> {
-        self.0.iter().find(|(f, _)| f == field).map(|(_, c)| *c)
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, c)| *c)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, ErrorCode)> {
-        self.0.iter().map(|(f, c)| (f.as_str(), *c))
+        self.errors.iter().map(|(f, c)| (f.as_str(), *c))
     }
 
     /// `field:code,field:code` for the error page's `?errors=` (codes only, never values).
@@ -54,6 +95,35 @@ pub struct RawSubmission {
     pairs: Vec<(String, String)>,
     /// Fields whose JSON value had the wrong type.
     malformed: Vec<String>,
+    /// Names a JSON object gave more than once (a JSON parser would silently keep the last).
+    duplicated: Vec<String>,
+}
+
+/// A JSON object's members in order, duplicates kept: `serde_json::Map` keeps only the last
+/// value of a repeated key, which would let a body say two things and have one of them win.
+struct JsonMembers(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for JsonMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = JsonMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonMembers, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, serde_json::Value>()? {
+                    members.push(member);
+                }
+                Ok(JsonMembers(members))
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
 }
 
 impl RawSubmission {
@@ -67,17 +137,22 @@ impl RawSubmission {
             .map_err(|_| FieldErrors::whole_form(ErrorCode::InvalidEncoding))?;
         Ok(Self {
             pairs,
-            malformed: Vec::new(),
+            ..Self::default()
         })
     }
 
     /// Decodes the script's JSON: an object of strings, with `consent` an array of strings (a
     /// single string is taken too). `null` counts as absent.
     pub fn from_json(body: &[u8]) -> Result<Self, FieldErrors> {
-        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
+        let JsonMembers(members) = serde_json::from_slice(body)
             .map_err(|_| FieldErrors::whole_form(ErrorCode::InvalidEncoding))?;
         let mut raw = Self::default();
-        for (key, value) in object {
+        let mut seen = BTreeSet::new();
+        for (key, value) in members {
+            if !seen.insert(key.clone()) {
+                raw.duplicated.push(key);
+                continue;
+            }
             match value {
                 serde_json::Value::Null => {}
                 serde_json::Value::String(text) => raw.pairs.push((key, text)),
@@ -175,15 +250,20 @@ impl Submission {
     /// can fix them all in one go.
     pub fn parse(raw: &RawSubmission, manifest: &ConsentManifest) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        for field in &raw.malformed {
-            errors.add(reportable_name(field), ErrorCode::InvalidEncoding);
+        for field in raw.malformed.iter().chain(&raw.duplicated) {
+            if ACCEPTED_FIELDS.contains(&field.as_str()) {
+                // A wrong type, or a name given twice: which value did the person mean?
+                errors.add(field, ErrorCode::InvalidEncoding);
+            } else {
+                errors.add_unknown(field);
+            }
         }
         let mut singles = Singles::default();
         let mut consent_values = Vec::new();
         for (key, value) in &raw.pairs {
             let key = key.as_str();
             if !ACCEPTED_FIELDS.contains(&key) {
-                errors.add(reportable_name(key), ErrorCode::UnknownField);
+                errors.add_unknown(key);
             } else if key == name::CONSENT {
                 consent_values.push(value.as_str());
             } else if singles.get(key).is_some() {
@@ -312,7 +392,7 @@ fn parse_lang(raw: &str, manifest: &ConsentManifest) -> Result<String, ErrorCode
 }
 
 fn parse_optional_name(raw: &str) -> Result<Option<PersonName>, ErrorCode> {
-    if fields::normalize(raw).is_empty() {
+    if fields::is_blank(&fields::normalize(raw)) {
         Ok(None)
     } else {
         PersonName::parse(raw).map(Some)

@@ -410,6 +410,33 @@ async fn an_erased_record_is_not_notified_about() {
 }
 
 #[tokio::test]
+async fn a_blocked_record_is_not_notified_about_nor_mailed() {
+    let sink = SmtpSink::start().await;
+    let relay = relay(&[Channel::Email]);
+    let id = relay.submit("kk", true).await;
+    let record = relay.store.get(id).await.unwrap().unwrap();
+    let plan = kelisim_relay::subject_requests::plan_block(record, true, OffsetDateTime::now_utc());
+    kelisim_relay::subject_requests::apply(relay.store.as_ref(), &plan, "operator")
+        .await
+        .unwrap();
+    let report = relay
+        .deliverer()
+        .with_mailer(mailer(&sink.url()))
+        .run_once(OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!(report.delivered, 0);
+    assert_eq!(
+        report.dropped, 2,
+        "the notification and the confirmation mail"
+    );
+    assert!(
+        sink.received().is_empty(),
+        "nothing is sent about a blocked record"
+    );
+}
+
+#[tokio::test]
 async fn include_personal_data_is_an_explicit_opt_in_that_puts_the_message_in_the_mail() {
     let sink = SmtpSink::start().await;
     let relay = relay(&[Channel::Email]);

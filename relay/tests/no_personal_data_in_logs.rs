@@ -60,16 +60,23 @@ async fn no_submitted_personal_data_reaches_the_logs() {
     subject_requests::export(store.as_ref(), &key, EMAIL)
         .await
         .unwrap();
-    subject_requests::withdraw(
-        store.as_ref(),
-        &key,
-        EMAIL,
-        None,
-        time::OffsetDateTime::now_utc(),
-    )
-    .await
-    .unwrap();
-    subject_requests::erase(store.as_ref(), &key, EMAIL)
+    let now = time::OffsetDateTime::now_utc();
+    let found = subject_requests::export(store.as_ref(), &key, EMAIL)
+        .await
+        .unwrap();
+    let plan = subject_requests::plan_withdraw(found, Some("reply"), now);
+    subject_requests::apply(store.as_ref(), &plan, "operator")
+        .await
+        .unwrap();
+    let found = subject_requests::export(store.as_ref(), &key, EMAIL)
+        .await
+        .unwrap();
+    let rectify = subject_requests::parse_assignments(&["surname=Басқаева".to_owned()]).unwrap();
+    let refused = subject_requests::plan_rectify(found[0].clone(), &key, &rectify, 30, now)
+        .expect_err("the name went with the only purpose");
+    tracing::error!(%refused, "rectify refused");
+    let plan = subject_requests::plan_erase(found);
+    subject_requests::apply(store.as_ref(), &plan, "operator")
         .await
         .unwrap();
     // An error's text too: a failing store during a subject request.

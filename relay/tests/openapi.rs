@@ -122,6 +122,14 @@ async fn documented_status_codes_and_required_fields_are_what_the_handler_does()
         .unwrap();
     seen.post(&send(&ok, text).await);
     seen.post(&send(&failing, json_request(json_body(&valid), None)).await);
+    let keyed = with(
+        with(valid.clone(), "idempotency_key", Some("openapi-409")),
+        "message",
+        Some("a message of its own"),
+    );
+    seen.post(&send(&ok, json_request(json_body(&keyed), None)).await);
+    let reused = with(keyed, "message", Some("another message"));
+    seen.post(&send(&ok, json_request(json_body(&reused), None)).await);
     let closed = state(memory_store()).with_rate_limit(&RateLimitConfig {
         global_per_minute: 0,
         ..RateLimitConfig::default()

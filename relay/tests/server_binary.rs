@@ -304,7 +304,7 @@ fn form_and_json_posts_are_stored_and_answered() {
 #[test]
 fn refusals_size_method_origin_honeypot_unknown_field_policy() {
     let server = Server::start();
-    let big = set(fields("kk"), "message", &"x".repeat(33 * 1024));
+    let big = set(fields("kk"), "message", &"x".repeat(65 * 1024));
     assert_eq!(json(&server, &big, None).status, 413);
     assert_eq!(reply(agent().get(server.url()).call().unwrap()).status, 405);
     assert_eq!(
@@ -382,7 +382,14 @@ fn serves_the_static_site_from_the_same_origin() {
 fn subject_requests_withdraw_and_erase() {
     let server = Server::start();
     assert_eq!(form(&server, &fields("kk"), None).status, 303);
-    let out = server.command(&["withdraw", "--email", EMAIL, "--purpose", "newsletter"]);
+    let out = server.command(&[
+        "withdraw",
+        "--yes",
+        "--email",
+        EMAIL,
+        "--purpose",
+        "newsletter",
+    ]);
     assert!(out.contains("1 record(s) updated"), "{out}");
     let exported: serde_json::Value =
         serde_json::from_str(&server.command(&["export", "--email", EMAIL])).unwrap();
@@ -391,15 +398,15 @@ fn subject_requests_withdraw_and_erase() {
     assert!(record["consent"]["purposes"][1]["withdrawn_at"].is_string());
     assert!(record["consent"]["purposes"][0]["withdrawn_at"].is_null());
 
-    let out = server.command(&["withdraw", "--email", EMAIL]);
+    let out = server.command(&["withdraw", "--yes", "--email", EMAIL]);
     assert!(out.contains("1 record(s) updated"), "{out}");
     let exported: serde_json::Value =
         serde_json::from_str(&server.command(&["export", "--email", EMAIL])).unwrap();
     assert_eq!(exported[0]["state"], "withdrawn");
 
-    let out = server.command(&["purge-expired"]);
+    let out = server.command(&["purge-expired", "--yes"]);
     assert!(out.contains("0 expired"), "{out}");
-    let out = server.command(&["erase", "--email", EMAIL]);
+    let out = server.command(&["erase", "--yes", "--email", EMAIL]);
     assert!(out.contains("1 record(s) erased"), "{out}");
     assert_eq!(server.command(&["export", "--email", EMAIL]).trim(), "[]");
     // The same message again is a new record, not a "duplicate" of the erased one.
@@ -570,7 +577,7 @@ fn serve_mails_the_operator_in_the_background_without_personal_data() {
     );
     let body = mails[0].body();
     assert!(body.contains(&id), "{body}");
-    for value in [SURNAME, EMAIL, MESSAGE, "777"] {
+    for value in [SURNAME, EMAIL, MESSAGE] {
         assert!(
             !mails[0].raw.contains(value) && !body.contains(value),
             "{value} leaked"

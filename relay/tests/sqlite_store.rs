@@ -6,6 +6,7 @@
 #[path = "conformance/mod.rs"]
 mod conformance;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use kelisim_relay::sqlite::{SCHEMA_VERSION, SqliteStore};
@@ -21,6 +22,111 @@ async fn sqlite_store_passes_the_conformance_suite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_memory_store_passes_the_conformance_suite() {
     conformance::run_all(Arc::new(SqliteStore::open_in_memory().unwrap())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_passes_the_rights_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("rights.sqlite")).unwrap();
+    conformance::rights::run_all(Arc::new(store)).await;
+}
+
+/// Every place a value could survive in: the database file and its WAL, read raw.
+fn raw_files(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for suffix in ["", "-wal", "-journal", "-shm"] {
+        let name = format!("{}{suffix}", path.display());
+        if let Ok(bytes) = std::fs::read(&name) {
+            files.push((name, bytes));
+        }
+    }
+    files
+}
+
+fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    text.encode_utf16()
+        .flat_map(|u| {
+            if big_endian {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            }
+        })
+        .collect()
+}
+
+/// Where `marker` still is, in UTF-8 or UTF-16 (either byte order).
+fn places_holding(path: &Path, marker: &str) -> Vec<String> {
+    let needles = [
+        marker.as_bytes().to_vec(),
+        utf16(marker, false),
+        utf16(marker, true),
+    ];
+    raw_files(path)
+        .into_iter()
+        .filter(|(_, bytes)| {
+            needles
+                .iter()
+                .any(|n| bytes.windows(n.len()).any(|w| w == n.as_slice()))
+        })
+        .map(|(name, _)| name)
+        .collect()
+}
+
+#[tokio::test]
+async fn erased_and_dropped_values_are_gone_from_the_raw_sqlite_and_wal_bytes() {
+    use kelisim_relay::subject_requests as rights;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("erase.sqlite");
+    let unique = uuid::Uuid::now_v7().simple().to_string();
+    let erased_marker = format!("ERASE-MARKER-{unique}");
+    let erased_cyrillic = format!("Өшірілетінмаркер{}", &unique[..8]);
+    let dropped_marker = format!("DROP-MARKER-{unique}");
+    let kept_marker = format!("KEEP-MARKER-{unique}");
+    let store = SqliteStore::open(&path).unwrap();
+
+    let mut erased = conformance::sample_record();
+    erased.message = format!("{erased_marker} {erased_cyrillic}");
+    erased.subject.surname = erased_cyrillic.clone();
+    let mut withdrawn = conformance::sample_record();
+    withdrawn.message = dropped_marker.clone();
+    withdrawn.consent.purposes[1].granted = true;
+    withdrawn.consent.purposes[1].expires_at = Some(withdrawn.expires_at);
+    let mut kept = conformance::sample_record();
+    kept.message = kept_marker.clone();
+    for record in [&erased, &withdrawn, &kept] {
+        let dedup = conformance::dedup_keys(None, record.expires_at);
+        store.insert(record, &dedup).await.unwrap();
+    }
+    // The scan works: before erasure the values are in the files.
+    assert!(!places_holding(&path, &erased_marker).is_empty());
+    assert!(!places_holding(&path, &dropped_marker).is_empty());
+
+    assert!(store.delete(erased.id).await.unwrap());
+    let now = time::OffsetDateTime::now_utc();
+    let plan = rights::plan_withdraw(vec![withdrawn.clone()], Some("reply"), now);
+    rights::apply(&store, &plan, "test").await.unwrap();
+    // While the store is still open, the WAL is already truncated...
+    for marker in [&erased_marker, &erased_cyrillic, &dropped_marker] {
+        assert_eq!(
+            places_holding(&path, marker),
+            Vec::<String>::new(),
+            "open store"
+        );
+    }
+    drop(store);
+    // ...and after it is closed nothing holds them either.
+    for marker in [&erased_marker, &erased_cyrillic, &dropped_marker] {
+        assert_eq!(
+            places_holding(&path, marker),
+            Vec::<String>::new(),
+            "closed store"
+        );
+    }
+    assert!(
+        !places_holding(&path, &kept_marker).is_empty(),
+        "the other record is untouched"
+    );
 }
 
 #[tokio::test]

@@ -276,13 +276,9 @@ impl Visit {
 
     /// The consent manifest the preview built and its relay checks against.
     fn manifest(&self) -> Result<ConsentManifest> {
-        let path = self
-            .site
-            .path()
-            .join(".kelisim/preview/consent-manifest.json");
-        let json = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        Ok(ConsentManifest::from_json(&json)?)
+        self.preview
+            .manifest()
+            .context("the preview has no good build")
     }
 
     /// Every record in the preview's SQLite file.

@@ -43,6 +43,16 @@ pub fn build(root: &Path) -> Result<kelisim::BuildReport, kelisim::BuildError> {
     kelisim::build(&kelisim::BuildOptions::new(root))
 }
 
+/// Builds the repository's own site into `out` (its `site.toml` base URL unchanged).
+pub fn build_real_site(out: &Path) -> kelisim::BuildReport {
+    kelisim::build(&kelisim::BuildOptions {
+        root: repo_root(),
+        output: Some(out.to_path_buf()),
+        base_url: None,
+    })
+    .unwrap()
+}
+
 pub fn read(root: &Path, rel: &str) -> String {
     std::fs::read_to_string(root.join("public").join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }

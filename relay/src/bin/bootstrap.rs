@@ -18,9 +18,23 @@ use anyhow::{Context, anyhow, bail};
 use kelisim_relay::deliver::Deliverer;
 use kelisim_relay::lambda;
 use kelisim_relay::store::Store;
+use kelisim_relay::subject_requests;
 use kelisim_relay::telemetry::{self, LogFormat};
 use lambda_http::{LambdaEvent, service_fn};
 use time::OffsetDateTime;
+
+/// The audit log's name for what this function does on its own.
+const ACTOR: &str = "lambda";
+
+/// The per-purpose retention purge (see `kelisim-relay purge-expired`), audited. Returns how
+/// many records were erased or reduced.
+async fn purge(store: &dyn Store) -> anyhow::Result<usize> {
+    let now = OffsetDateTime::now_utc();
+    let plan = subject_requests::plan_purge(store.list_records().await?, now);
+    let applied = subject_requests::apply(store, &plan, ACTOR).await?;
+    let late = store.purge_expired(now).await?;
+    Ok(applied.changed + usize::try_from(late).unwrap_or(usize::MAX))
+}
 
 /// Selects the scheduled purge mode inside Lambda.
 const ENV_TASK: &str = "KELISIM_LAMBDA_TASK";
@@ -41,12 +55,16 @@ async fn main() -> anyhow::Result<()> {
                 .create_table()
                 .await
                 .with_context(|| format!("creating table {}", store.table()))?;
+            let key = config.hmac_key().context("the HMAC key")?;
+            subject_requests::check_key(&store, &key, ACTOR)
+                .await
+                .context("storing the key-check value")?;
             println!("created table {}", store.table());
             return Ok(());
         }
         Some("purge-expired") => {
-            let purged = store.purge_expired(OffsetDateTime::now_utc()).await?;
-            println!("{purged} expired record(s) deleted");
+            let purged = purge(&store).await?;
+            println!("{purged} record(s) erased or reduced");
             return Ok(());
         }
         Some("deliver") => {
@@ -69,10 +87,7 @@ async fn main() -> anyhow::Result<()> {
             let store = &store;
             lambda_http::lambda_runtime::run(service_fn(
                 move |_: LambdaEvent<serde_json::Value>| async move {
-                    let purged = store
-                        .purge_expired(OffsetDateTime::now_utc())
-                        .await
-                        .map_err(lambda_http::Error::from)?;
+                    let purged = purge(store).await.map_err(lambda_http::Error::from)?;
                     tracing::info!(purged, "retention purge done");
                     Ok::<_, lambda_http::Error>(serde_json::json!({ "purged": purged }))
                 },
@@ -108,6 +123,11 @@ async fn main() -> anyhow::Result<()> {
             bail!("{ENV_TASK}=`{other}` is not a task; the tasks are purge-expired and deliver")
         }
         None => {
+            // A function deployed with another key would store records nobody can find.
+            let key = config.hmac_key().context("the HMAC key")?;
+            subject_requests::verify_key(&store, &key)
+                .await
+                .context("checking the HMAC key against the table")?;
             let router =
                 lambda::router(&config, Arc::new(store)).context("configuring the relay")?;
             tracing::info!("relay ready");

@@ -29,6 +29,7 @@
 //! record, and updates replace it whole, so nothing is lost by not splitting it.
 
 mod errors;
+mod rights;
 mod table;
 
 use std::collections::HashMap;
@@ -47,10 +48,14 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 pub use errors::is_throttling;
+pub use rights::{ATTR_PHONE_HMAC, ATTR_REVISION, INDEX_BY_PHONE_HMAC, KIND_AUDIT, audit_pk};
 pub use table::{TABLE_DEFINITION_JSON, TableDefinition, create_table};
 
+use crate::audit::AuditEntry;
+use crate::key_check::KeyState;
 use crate::outbox::{LEASE, OutboxId, OutboxItem};
 use crate::record::{ConsentRecord, RecordId};
+use crate::requests::SubjectRequest;
 use crate::store::{DedupKeys, Inserted, Store, StoreError};
 use errors::{backend_error, from_sdk};
 
@@ -203,13 +208,21 @@ impl DynamoStore {
             (ATTR_KIND.to_owned(), s(KIND_RECORD)),
             (ATTR_RECORD_ID.to_owned(), id.clone()),
             (ATTR_RECORD.to_owned(), s(body)),
-            (ATTR_EMAIL_HMAC.to_owned(), s(&record.email_hmac)),
             (
                 ATTR_EXPIRES_AT.to_owned(),
                 n(record.expires_at.unix_timestamp()),
             ),
+            (
+                ATTR_REVISION.to_owned(),
+                n(i64::try_from(record.revision).unwrap_or(i64::MAX)),
+            ),
             (ATTR_FP_PK.to_owned(), s(fp_pk.clone())),
         ]);
+        for (attr, value) in rights::optional_index_attributes(record) {
+            if let Some(value) = value {
+                item.insert(attr.to_owned(), value);
+            }
+        }
         if let Some(idem_pk) = &idem_pk {
             item.insert(ATTR_IDEM_PK.to_owned(), s(idem_pk.clone()));
         }
@@ -381,27 +394,7 @@ impl DynamoStore {
                     .map_err(|e| from_sdk("DeleteItem (outbox)", e))?;
             }
         }
-        let id_value = s(id.to_string());
-        for attr in [ATTR_FP_PK, ATTR_IDEM_PK] {
-            let Some(dedup_pk) = item.get(attr).and_then(|v| v.as_s().ok()) else {
-                continue;
-            };
-            let result = self
-                .client
-                .delete_item()
-                .table_name(&self.table)
-                .key(ATTR_PK, s(dedup_pk))
-                .condition_expression("#rid = :rid")
-                .expression_attribute_names("#rid", ATTR_RECORD_ID)
-                .expression_attribute_values(":rid", id_value.clone())
-                .send()
-                .await;
-            if let Err(err) = result
-                && err.code() != Some("ConditionalCheckFailedException")
-            {
-                return Err(from_sdk("DeleteItem (dedup)", err));
-            }
-        }
+        self.delete_dedup_items(id, &item).await?;
         let mut request = self
             .client
             .delete_item()
@@ -735,6 +728,9 @@ impl Store for DynamoStore {
     /// written a moment ago may be missing for a second or so, which a data-subject request
     /// (answered in days) does not notice.
     async fn find_by_email_hmac(&self, email_hmac: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+        if email_hmac.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut records = Vec::new();
         let mut start = None;
         loop {
@@ -763,30 +759,12 @@ impl Store for DynamoStore {
         Ok(records)
     }
 
+    async fn find_by_phone_hmac(&self, phone_hmac: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+        self.find_by_phone(phone_hmac).await
+    }
+
     async fn update(&self, record: &ConsentRecord) -> Result<bool, StoreError> {
-        let body = serde_json::to_string(record)
-            .map_err(|e| backend_error("serialize record", &e.classify_name()))?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(ATTR_PK, s(record_pk(record.id)))
-            .condition_expression("attribute_exists(#pk)")
-            .update_expression("SET #rec = :rec, #h = :h, #exp = :exp")
-            .expression_attribute_names("#pk", ATTR_PK)
-            .expression_attribute_names("#rec", ATTR_RECORD)
-            .expression_attribute_names("#h", ATTR_EMAIL_HMAC)
-            .expression_attribute_names("#exp", ATTR_EXPIRES_AT)
-            .expression_attribute_values(":rec", s(body))
-            .expression_attribute_values(":h", s(&record.email_hmac))
-            .expression_attribute_values(":exp", n(record.expires_at.unix_timestamp()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if err.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(err) => Err(from_sdk("UpdateItem", err)),
-        }
+        self.update_record(record).await
     }
 
     async fn delete(&self, id: RecordId) -> Result<bool, StoreError> {
@@ -825,6 +803,41 @@ impl Store for DynamoStore {
             }
         }
         Ok(purged)
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.put_audit(entry).await
+    }
+
+    async fn audit_since(
+        &self,
+        since: Option<OffsetDateTime>,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_entries(since).await
+    }
+
+    async fn insert_request(&self, request: &SubjectRequest) -> Result<(), StoreError> {
+        self.put_request(request).await
+    }
+
+    async fn get_request(&self, id: uuid::Uuid) -> Result<Option<SubjectRequest>, StoreError> {
+        self.read_request(id).await
+    }
+
+    async fn update_request(&self, request: &SubjectRequest) -> Result<bool, StoreError> {
+        self.replace_request(request).await
+    }
+
+    async fn list_requests(&self) -> Result<Vec<SubjectRequest>, StoreError> {
+        self.every_request().await
+    }
+
+    async fn key_state(&self) -> Result<KeyState, StoreError> {
+        self.read_key_state().await
+    }
+
+    async fn set_key_state(&self, expected: &KeyState, new: &KeyState) -> Result<(), StoreError> {
+        self.write_key_state(expected, new).await
     }
 }
 

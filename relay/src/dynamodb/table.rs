@@ -165,7 +165,9 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dynamodb::{INDEX_BY_EMAIL_HMAC, INDEX_BY_EXPIRY, INDEX_BY_KIND_SORT};
+    use crate::dynamodb::{
+        INDEX_BY_EMAIL_HMAC, INDEX_BY_EXPIRY, INDEX_BY_KIND_SORT, INDEX_BY_PHONE_HMAC,
+    };
 
     #[test]
     fn bundled_definition_names_the_attributes_and_indexes_the_store_uses() {
@@ -179,7 +181,12 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            [INDEX_BY_EMAIL_HMAC, INDEX_BY_EXPIRY, INDEX_BY_KIND_SORT]
+            [
+                INDEX_BY_EMAIL_HMAC,
+                INDEX_BY_EXPIRY,
+                INDEX_BY_PHONE_HMAC,
+                INDEX_BY_KIND_SORT
+            ]
         );
         let ttl = def
             .attribute_definitions

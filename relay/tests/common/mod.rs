@@ -8,11 +8,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
+use kelisim_relay::audit::AuditEntry;
 use kelisim_relay::fingerprint::HmacKey;
 use kelisim_relay::intake::IntakeSettings;
+use kelisim_relay::key_check::KeyState;
 use kelisim_relay::manifest::ConsentManifest;
 use kelisim_relay::outbox::{OutboxId, OutboxItem};
 use kelisim_relay::record::{ConsentRecord, RecordId};
+use kelisim_relay::requests::SubjectRequest;
 use kelisim_relay::sqlite::SqliteStore;
 use kelisim_relay::store::{DedupKeys, Inserted, Store, StoreError};
 use kelisim_relay::{AppState, app};
@@ -120,6 +123,33 @@ impl Store for FailingStore {
         Err(StoreError::Backend("injected failure".to_owned()))
     }
     async fn purge_expired(&self, _: OffsetDateTime) -> Result<u64, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn find_by_phone_hmac(&self, _: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn append_audit(&self, _: &AuditEntry) -> Result<(), StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn audit_since(&self, _: Option<OffsetDateTime>) -> Result<Vec<AuditEntry>, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn insert_request(&self, _: &SubjectRequest) -> Result<(), StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn get_request(&self, _: uuid::Uuid) -> Result<Option<SubjectRequest>, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn update_request(&self, _: &SubjectRequest) -> Result<bool, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn list_requests(&self) -> Result<Vec<SubjectRequest>, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn key_state(&self) -> Result<KeyState, StoreError> {
+        Err(StoreError::Backend("injected failure".to_owned()))
+    }
+    async fn set_key_state(&self, _: &KeyState, _: &KeyState) -> Result<(), StoreError> {
         Err(StoreError::Backend("injected failure".to_owned()))
     }
 }

@@ -9,13 +9,15 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use kelisim_relay::audit::{AuditAction, AuditEntry};
+use kelisim_relay::key_check::KeyState;
 use kelisim_relay::manifest::{Operator, sha256_hex};
 use kelisim_relay::outbox::{Channel, OutboxItem, OutboxKind};
 use kelisim_relay::record::{
     CollectionMethod, ConsentRecord, ConsentStamp, PurposeConsent, RECORD_SCHEMA_VERSION, RecordId,
     RecordState, Subject,
 };
-use kelisim_relay::store::{DedupKeys, Inserted, Store};
+use kelisim_relay::store::{DedupKeys, Inserted, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -50,6 +52,12 @@ pub fn sample_record() -> ConsentRecord {
                     withdrawn_at: None,
                     confirm_by: None,
                     confirmed_at: None,
+                    data_categories: vec![
+                        "name".to_owned(),
+                        "email".to_owned(),
+                        "phone".to_owned(),
+                        "message".to_owned(),
+                    ],
                 },
                 PurposeConsent {
                     purpose: "newsletter".to_owned(),
@@ -60,6 +68,7 @@ pub fn sample_record() -> ConsentRecord {
                     withdrawn_at: None,
                     confirm_by: None,
                     confirmed_at: None,
+                    data_categories: vec!["name".to_owned(), "email".to_owned()],
                 },
             ],
             collection_method: CollectionMethod::Script,
@@ -76,6 +85,12 @@ pub fn sample_record() -> ConsentRecord {
         idempotency_key: None,
         expires_at: now + Duration::days(365),
         answered: None,
+        revision: 0,
+        phone_hmac: sha256_hex(format!("phone {unique}").as_bytes()),
+        key_check: String::new(),
+        blocked_at: None,
+        dropped: Vec::new(),
+        history: Vec::new(),
     }
 }
 
@@ -87,6 +102,9 @@ pub fn dedup_keys(idempotency_key: Option<String>, until: OffsetDateTime) -> Ded
         fingerprint_until: until,
     }
 }
+
+#[cfg(feature = "http")]
+pub mod rights;
 
 fn unique_key() -> String {
     Uuid::now_v7().to_string()
@@ -108,6 +126,10 @@ pub async fn run_all(store: Arc<dyn Store>) {
     delete_removes_record_and_dedup_entries(store.as_ref()).await;
     purge_expired_deletes_only_expired(store.as_ref()).await;
     concurrent_inserts_with_one_key_store_one(Arc::clone(&store)).await;
+    update_is_conditional_on_the_revision_read(Arc::clone(&store)).await;
+    find_by_phone_hmac_finds_exactly_that_person(store.as_ref()).await;
+    audit_log_appends_and_reads_from_a_date(store.as_ref()).await;
+    key_state_is_compare_and_set(store.as_ref()).await;
     outbox_is_written_with_the_record_or_not_at_all(store.as_ref()).await;
     outbox_claims_are_exclusive_and_retries_rescheduled(store.as_ref()).await;
     erasing_a_record_removes_its_outbox_items(store.as_ref()).await;
@@ -372,9 +394,11 @@ pub async fn update_replaces_the_record(store: &dyn Store) {
     record.consent.purposes[0].withdrawn_at = Some(now);
     record.state = RecordState::Withdrawn;
     assert!(store.update(&record).await.expect("update"));
+    record.revision += 1;
     assert_eq!(
         store.get(record.id).await.expect("get"),
-        Some(record.clone())
+        Some(record.clone()),
+        "stored as given, one revision later"
     );
     let unknown = sample_record();
     assert!(!store.update(&unknown).await.expect("update of unknown id"));
@@ -451,4 +475,114 @@ pub async fn concurrent_inserts_with_one_key_store_one(store: Arc<dyn Store>) {
         }
     }
     assert_eq!(stored, 1);
+}
+
+pub async fn update_is_conditional_on_the_revision_read(store: Arc<dyn Store>) {
+    let record = sample_record();
+    store
+        .insert(&record, &dedup_keys(None, in_a_minute()))
+        .await
+        .expect("insert");
+    // Two writers read the same revision; the first update wins, the second is refused.
+    let mut first = record.clone();
+    first.message = "first writer".to_owned();
+    let mut second = record.clone();
+    second.message = "second writer".to_owned();
+    assert!(store.update(&first).await.expect("first update"));
+    let refused = store.update(&second).await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "a stale revision is a conflict: {refused:?}"
+    );
+    let stored = store.get(record.id).await.expect("get").expect("stored");
+    assert_eq!(stored.message, "first writer", "nothing was overwritten");
+    assert_eq!(stored.revision, 1);
+    let text = format!("{:?}", refused.expect_err("conflict"));
+    assert!(!text.contains("writer"), "no content in the error: {text}");
+
+    // Concurrent updates from one read: exactly one succeeds.
+    let mut tasks = Vec::new();
+    for n in 0..6 {
+        let store = Arc::clone(&store);
+        let mut copy = stored.clone();
+        copy.message = format!("concurrent {n}");
+        tasks.push(tokio::spawn(async move { store.update(&copy).await }));
+    }
+    let mut won = 0;
+    let mut conflicts = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(true) => won += 1,
+            Err(StoreError::Conflict(_)) => conflicts += 1,
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!((won, conflicts), (1, 5));
+    assert_eq!(
+        store
+            .get(record.id)
+            .await
+            .expect("get")
+            .expect("stored")
+            .revision,
+        2
+    );
+}
+
+pub async fn find_by_phone_hmac_finds_exactly_that_person(store: &dyn Store) {
+    let first = sample_record();
+    let mut second = sample_record();
+    second.phone_hmac = first.phone_hmac.clone();
+    let mut no_phone = sample_record();
+    no_phone.phone_hmac = String::new();
+    for record in [&first, &second, &no_phone] {
+        store
+            .insert(record, &dedup_keys(None, in_a_minute()))
+            .await
+            .expect("insert");
+    }
+    let found: BTreeSet<RecordId> = store
+        .find_by_phone_hmac(&first.phone_hmac)
+        .await
+        .expect("find")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(found, BTreeSet::from([first.id, second.id]));
+    assert!(store.find_by_phone_hmac("").await.expect("find").is_empty());
+    assert!(store.find_by_email_hmac("").await.expect("find").is_empty());
+}
+
+pub async fn audit_log_appends_and_reads_from_a_date(store: &dyn Store) {
+    let old = AuditEntry {
+        at: OffsetDateTime::now_utc() - Duration::days(10),
+        ..AuditEntry::new("operator", AuditAction::Block, Some(RecordId::new()), 1, "")
+    };
+    let new = AuditEntry::new("operator", AuditAction::Withdraw, None, 2, "newsletter");
+    store.append_audit(&old).await.expect("append");
+    store.append_audit(&new).await.expect("append");
+    let all = store.audit_since(None).await.expect("audit");
+    assert!(all.contains(&old) && all.contains(&new));
+    let recent = store
+        .audit_since(Some(OffsetDateTime::now_utc() - Duration::days(1)))
+        .await
+        .expect("audit");
+    assert!(recent.contains(&new));
+    assert!(!recent.contains(&old), "older entries are left out");
+    let position = |e: &AuditEntry| all.iter().position(|x| x == e);
+    assert!(position(&old) < position(&new), "oldest first");
+}
+
+pub async fn key_state_is_compare_and_set(store: &dyn Store) {
+    let start = store.key_state().await.expect("key state");
+    let set = KeyState {
+        key_check: Some("check-a".to_owned()),
+        rekey_to: None,
+    };
+    store.set_key_state(&start, &set).await.expect("set");
+    assert_eq!(store.key_state().await.expect("key state"), set);
+    let stale = store.set_key_state(&start, &KeyState::default()).await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    store.set_key_state(&set, &start).await.expect("restore");
+    assert_eq!(store.key_state().await.expect("key state"), start);
 }
