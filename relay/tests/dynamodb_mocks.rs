@@ -382,6 +382,20 @@ mod faults {
             http(200, "{}")
         }
 
+        /// Answers GetItem from the table (the relay reads an earlier record back to compare
+        /// a replayed idempotency key's content).
+        fn get_rule(&self) -> Rule {
+            let table = self.clone();
+            mock!(Client::get_item).then_compute_output(move |input| {
+                let pk = input
+                    .key()
+                    .and_then(|k| k.get("pk"))
+                    .and_then(|v| v.as_s().ok());
+                let item = pk.and_then(|pk| table.0.lock().unwrap().get(pk).cloned());
+                GetItemOutput::builder().set_item(item).build()
+            })
+        }
+
         /// The record ids of the stored records.
         fn records(&self) -> Vec<String> {
             self.0
@@ -527,36 +541,48 @@ mod faults {
 
     /// A client as the relay builds one (the SDK's standard retries, three attempts), with
     /// millisecond backoff so the tests stay quick.
-    fn retrying_client(rule: &Rule) -> Client {
-        mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [rule], |config| {
-            config
-                .retry_config(
-                    RetryConfig::standard()
-                        .with_max_attempts(3)
-                        .with_initial_backoff(std::time::Duration::from_millis(1)),
-                )
-                .sleep_impl(TokioSleep)
-        })
+    fn retrying_client(rule: &Rule, table: &Table) -> Client {
+        let reads = table.get_rule();
+        mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [rule, &reads],
+            |config| {
+                config
+                    .retry_config(
+                        RetryConfig::standard()
+                            .with_max_attempts(3)
+                            .with_initial_backoff(std::time::Duration::from_millis(1)),
+                    )
+                    .sleep_impl(TokioSleep)
+            }
+        )
     }
 
     /// The same, on an endpoint that takes requests and never answers: every attempt ends
     /// in the SDK's attempt timeout.
-    fn hanging_client(rule: &Rule) -> Client {
-        mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [rule], |config| {
-            config
-                .retry_config(
-                    RetryConfig::standard()
-                        .with_max_attempts(2)
-                        .with_initial_backoff(std::time::Duration::from_millis(1)),
-                )
-                .timeout_config(
-                    TimeoutConfig::builder()
-                        .operation_attempt_timeout(std::time::Duration::from_millis(50))
-                        .build(),
-                )
-                .http_client(aws_smithy_http_client::test_util::NeverClient::new())
-                .sleep_impl(TokioSleep)
-        })
+    fn hanging_client(rule: &Rule, table: &Table) -> Client {
+        let reads = table.get_rule();
+        mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [rule, &reads],
+            |config| {
+                config
+                    .retry_config(
+                        RetryConfig::standard()
+                            .with_max_attempts(2)
+                            .with_initial_backoff(std::time::Duration::from_millis(1)),
+                    )
+                    .timeout_config(
+                        TimeoutConfig::builder()
+                            .operation_attempt_timeout(std::time::Duration::from_millis(50))
+                            .build(),
+                    )
+                    .http_client(aws_smithy_http_client::test_util::NeverClient::new())
+                    .sleep_impl(TokioSleep)
+            }
+        )
     }
 
     const MANIFEST: &str = include_str!("fixtures/consent-manifest.json");
@@ -625,7 +651,7 @@ mod faults {
     async fn throttled_on_every_attempt_is_503_with_nothing_stored_then_the_retry_stores_once() {
         let table = Table::default();
         let rule = table_rule(&table, |_| Fault::Throttle);
-        let state = state(retrying_client(&rule));
+        let state = state(retrying_client(&rule, &table));
         let key = uuid::Uuid::now_v7().to_string();
         let (status, _, retry_after) = post(state, &body(Some(&key))).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
@@ -639,13 +665,13 @@ mod faults {
 
         // The throttling passes; the visitor's retry (same key) is stored once.
         let healthy = table_rule(&table, |_| Fault::Healthy);
-        let (status, id, _) = post(state_on(&healthy), &body(Some(&key))).await;
+        let (status, id, _) = post(state_on(&healthy, &table), &body(Some(&key))).await;
         assert_eq!(status, StatusCode::CREATED);
         assert_eq!(table.records(), vec![id.unwrap()]);
     }
 
-    fn state_on(rule: &Rule) -> AppState {
-        state(retrying_client(rule))
+    fn state_on(rule: &Rule, table: &Table) -> AppState {
+        state(retrying_client(rule, table))
     }
 
     #[tokio::test]
@@ -653,7 +679,7 @@ mod faults {
         let table = Table::default();
         let rule = table_rule(&table, |_| Fault::ServerErrorBefore);
         let (status, _, retry_after) = post(
-            state_on(&rule),
+            state_on(&rule, &table),
             &body(Some(&uuid::Uuid::now_v7().to_string())),
         )
         .await;
@@ -675,7 +701,7 @@ mod faults {
             }
         });
         let (status, id, _) = post(
-            state_on(&rule),
+            state_on(&rule, &table),
             &body(Some(&uuid::Uuid::now_v7().to_string())),
         )
         .await;
@@ -695,7 +721,8 @@ mod faults {
         let key = uuid::Uuid::now_v7().to_string();
         // Every attempt commits (the first) or meets its own items (the second), and no
         // answer arrives: the relay cannot know, so it says 503 and the visitor retries.
-        let (status, _, retry_after) = post(state(hanging_client(&lost)), &body(Some(&key))).await;
+        let (status, _, retry_after) =
+            post(state(hanging_client(&lost, &table)), &body(Some(&key))).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(retry_after);
         assert_eq!(lost.num_calls(), 2, "the SDK retried the timed-out attempt");
@@ -704,7 +731,7 @@ mod faults {
 
         // The endpoint answers again; the script's retry carries the same key.
         let healthy = table_rule(&table, |_| Fault::Healthy);
-        let (status, id, _) = post(state_on(&healthy), &body(Some(&key))).await;
+        let (status, id, _) = post(state_on(&healthy, &table), &body(Some(&key))).await;
         assert_eq!(status, StatusCode::CREATED);
         assert_eq!(
             id.as_deref(),
@@ -718,13 +745,13 @@ mod faults {
     async fn a_timeout_after_the_write_is_resolved_by_the_fingerprint_without_a_key() {
         let table = Table::default();
         let lost = table_rule(&table, |_| Fault::LostAfter);
-        let (status, _, _) = post(state(hanging_client(&lost)), &body(None)).await;
+        let (status, _, _) = post(state(hanging_client(&lost, &table)), &body(None)).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         let stored = table.records();
         assert_eq!(stored.len(), 1);
 
         let healthy = table_rule(&table, |_| Fault::Healthy);
-        let (status, id, _) = post(state_on(&healthy), &body(None)).await;
+        let (status, id, _) = post(state_on(&healthy, &table), &body(None)).await;
         assert_eq!(status, StatusCode::CREATED);
         assert_eq!(id.as_deref(), Some(stored[0].as_str()));
         assert_eq!(table.records(), stored);
@@ -740,7 +767,7 @@ mod faults {
             let table = Table::default();
             let rule = table_rule(&table, move |_| Fault::Cancel(code));
             let (status, _, retry_after) = post(
-                state_on(&rule),
+                state_on(&rule, &table),
                 &body(Some(&uuid::Uuid::now_v7().to_string())),
             )
             .await;
