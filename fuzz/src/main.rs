@@ -168,12 +168,20 @@ fn mutate(input: &mut Vec<u8>, other: &[u8], random: &mut Random) {
     input.truncate(64 * 1024);
 }
 
+/// Bidi embeddings, overrides and isolates, zero-width characters, the BOM, line and
+/// paragraph separators: never in an accepted value (a message keeps `\n` and `\t` only).
+const INVISIBLE: [char; 16] = [
+    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{2028}', '\u{2029}',
+];
+
 fn assert_clean_line(value: &str, max: usize) {
     assert!(!value.is_empty(), "empty value accepted");
     assert!(value.chars().count() <= max, "over the limit");
     assert_eq!(value.trim(), value, "not trimmed");
     assert!(!value.chars().any(char::is_control), "control character");
     assert!(!value.contains(char::REPLACEMENT_CHARACTER), "U+FFFD");
+    assert!(!value.contains(INVISIBLE), "invisible character kept");
 }
 
 fn assert_safe_errors(errors: &FieldErrors) {
@@ -255,6 +263,7 @@ fn run(target: &str, input: &[u8], manifest: &ConsentManifest) -> u64 {
                         let t = v.as_str();
                         assert!(!t.is_empty() && t.chars().count() <= limit::MESSAGE);
                         assert!(!t.contains('\r'), "CR kept");
+                        assert!(!t.contains(INVISIBLE), "invisible character kept");
                         assert!(
                             !t.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
                             "control character"

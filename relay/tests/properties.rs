@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use kelisim_relay::fields::{
-    ACCEPTED_FIELDS, Email, IdempotencyKey, Message, PersonName, PhoneE164, limit, name,
+    ACCEPTED_FIELDS, Email, ErrorCode, IdempotencyKey, Message, PersonName, PhoneE164, limit, name,
 };
 use kelisim_relay::manifest::ConsentManifest;
 use kelisim_relay::submission::{FieldErrors, RawSubmission, Submission};
@@ -63,6 +63,22 @@ fn any_text(limit: usize) -> impl Strategy<Value = String> {
     prop_oneof![3 => hostile_text(40), 1 => near_limit(limit)]
 }
 
+/// The characters the issue names: bidi embeddings, overrides and isolates, zero-width
+/// characters, the BOM, line and paragraph separators.
+const INVISIBLE: [char; 16] = [
+    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{2028}', '\u{2029}',
+];
+
+/// A plausible name: Kazakh, Russian and Latin letters, maybe a space or hyphen inside.
+fn plain_name() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        proptest::sample::select(vec!['Ә', 'қ', 'ң', 'ө', 'а', 'Д', 'н', 'A', 'z', 'і']),
+        1..30,
+    )
+    .prop_map(|chars| chars.into_iter().collect())
+}
+
 /// What every accepted single-line value looks like.
 fn assert_clean_line(value: &str, max: usize) {
     assert!(!value.is_empty());
@@ -75,6 +91,10 @@ fn assert_clean_line(value: &str, max: usize) {
     assert_eq!(value.trim(), value, "not trimmed: {value:?}");
     assert!(!value.chars().any(char::is_control), "control: {value:?}");
     assert!(!value.contains('\u{FFFD}'));
+    assert!(
+        !value.contains(INVISIBLE),
+        "invisible character kept: {value:?}"
+    );
 }
 
 proptest! {
@@ -134,6 +154,7 @@ proptest! {
             prop_assert!(!text.contains('\r'));
             prop_assert!(!text.contains(char::REPLACEMENT_CHARACTER));
             prop_assert!(!text.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
+            prop_assert!(!text.contains(INVISIBLE), "{:?}", text);
             prop_assert_eq!(Message::parse(text), Ok(message.clone()));
         }
     }
@@ -146,6 +167,29 @@ proptest! {
             prop_assert!(text.bytes().all(|b| b.is_ascii_graphic()));
             prop_assert_eq!(IdempotencyKey::parse(text), Ok(Some(key.clone())));
         }
+    }
+
+    /// One invisible character anywhere in an otherwise good name or message refuses it
+    /// with `invalid_characters`, the class and not one example.
+    #[test]
+    fn an_invisible_character_anywhere_is_refused(
+        text in plain_name(),
+        at in any::<proptest::sample::Index>(),
+        c in proptest::sample::select(INVISIBLE.to_vec()),
+    ) {
+        prop_assert!(PersonName::parse(&text).is_ok());
+        let chars: Vec<char> = text.chars().collect();
+        // The separators (U+2028, U+2029) are white space, which trimming takes off the ends
+        // like any other: only inside the text are they a character kept, and refused.
+        let at = if c.is_whitespace() {
+            prop_assume!(chars.len() >= 2);
+            1 + at.index(chars.len() - 1)
+        } else {
+            at.index(chars.len() + 1)
+        };
+        let hostile: String = chars[..at].iter().chain([&c]).chain(&chars[at..]).collect();
+        prop_assert_eq!(PersonName::parse(&hostile), Err(ErrorCode::InvalidCharacters));
+        prop_assert_eq!(Message::parse(&hostile).map(Message::into_inner), Err(ErrorCode::InvalidCharacters));
     }
 
     /// Arbitrary bytes: the decoders answer, and a refusal names the form, nothing else.
