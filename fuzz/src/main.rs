@@ -1,12 +1,12 @@
 //! A mutation fuzzer for the relay's input edge that runs on the stable toolchain with no
 //! extra dependency: `scripts/fuzz TARGET MINUTES` (see README, "Fuzzing").
 //!
-//! Why not libFuzzer or AFL: `cargo fuzz` and `cargo bolero test` need a nightly compiler for
-//! the sanitizer-coverage flags, and afl.rs needs AFL++ built from source plus `cargo afl`;
-//! the project builds on stable Rust 1.95 only. This harness trades coverage feedback for a
-//! cheap stand-in: an input is kept in the working corpus when it produces an outcome not
-//! seen before (which fields failed with which code, or which normalized values came out), so
-//! the search still climbs past the first checks into the field parsers.
+//! Why not libFuzzer or AFL: `cargo fuzz` needs a nightly compiler for the sanitizer-coverage
+//! flags, as does `cargo bolero test` with its libFuzzer engine, and afl.rs needs AFL++ built
+//! from source plus `cargo afl`; the project builds on stable Rust only. This harness trades
+//! coverage feedback for a cheap stand-in: an input is kept in the working corpus when it
+//! produces an outcome not seen before (which fields failed with which code, accepted or
+//! not), so the search still climbs past the first checks into the field parsers.
 //!
 //! Targets (each one's seeds in `fuzz/corpus/TARGET/`, taken from the tests):
 //! - `form`: `RawSubmission::from_form` then `Submission::parse`;
@@ -333,6 +333,25 @@ fn check_fixed_point(submission: &Submission, manifest: &ConsentManifest) {
     assert_eq!(&again, submission, "parse is not idempotent");
 }
 
+/// Runs `input`; on a broken property writes it to `crashes/` and exits 1.
+fn checked(target: &str, input: &[u8], manifest: &ConsentManifest, root: &Path, n: u64) -> u64 {
+    let attempt = std::panic::AssertUnwindSafe(|| run(target, input, manifest));
+    match std::panic::catch_unwind(attempt) {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            let crashes = root.join("crashes");
+            let _ = std::fs::create_dir_all(&crashes);
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            hasher.write(input);
+            let path = crashes.join(format!("{target}-{:016x}", hasher.finish()));
+            let _ = std::fs::write(&path, input);
+            eprintln!("fuzz {target}: failing input written to {}", path.display());
+            println!("{target}: FAILED after {n} executions");
+            std::process::exit(1);
+        }
+    }
+}
+
 fn read_corpus(dir: &Path) -> Vec<Vec<u8>> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
@@ -347,7 +366,7 @@ fn read_corpus(dir: &Path) -> Vec<Vec<u8>> {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(target), Some(seconds)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: fuzz TARGET SECONDS   (TARGET: form, json or fields)");
+        eprintln!("usage: fuzz TARGET SECONDS [SEED_DIR]   (TARGET: form, json or fields)");
         std::process::exit(2);
     };
     let Ok(seconds) = seconds.parse::<u64>() else {
@@ -355,7 +374,12 @@ fn main() {
         std::process::exit(2);
     };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let seeds = read_corpus(&root.join("corpus").join(target));
+    // A third argument names another seed directory (to check that the fuzzer finds a
+    // planted bug the seeds do not show).
+    let corpus_dir = args
+        .get(2)
+        .map_or_else(|| root.join("corpus").join(target), PathBuf::from);
+    let seeds = read_corpus(&corpus_dir);
     if seeds.is_empty() {
         eprintln!("no seeds in fuzz/corpus/{target}/");
         std::process::exit(2);
@@ -368,7 +392,7 @@ fn main() {
     let mut corpus = seeds.clone();
     let mut seen: HashSet<u64> = HashSet::new();
     for seed in &seeds {
-        seen.insert(run(target, seed, &manifest));
+        seen.insert(checked(target, seed, &manifest, &root, 0));
     }
     let mut random = Random::new();
     let started = Instant::now();
@@ -397,24 +421,9 @@ fn main() {
         input.extend_from_slice(&corpus[base]);
         mutate(&mut input, &corpus[other], &mut random);
         executions += 1;
-        let attempt = std::panic::AssertUnwindSafe(|| run(target, &input, &manifest));
-        match std::panic::catch_unwind(attempt) {
-            Ok(outcome) => {
-                if seen.insert(outcome) && corpus.len() < 10_000 {
-                    corpus.push(input.clone());
-                }
-            }
-            Err(_) => {
-                let crashes = root.join("crashes");
-                let _ = std::fs::create_dir_all(&crashes);
-                let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                hasher.write(&input);
-                let path = crashes.join(format!("{target}-{:016x}", hasher.finish()));
-                let _ = std::fs::write(&path, &input);
-                eprintln!("fuzz {target}: failing input written to {}", path.display());
-                println!("{target}: FAILED after {executions} executions");
-                std::process::exit(1);
-            }
+        let outcome = checked(target, &input, &manifest, &root, executions);
+        if seen.insert(outcome) && corpus.len() < 10_000 {
+            corpus.push(input.clone());
         }
     }
     let secs = started.elapsed().as_secs_f64();
