@@ -284,8 +284,10 @@ fn acknowledged_submissions_survive_sigkill_exactly_once() {
         acknowledged.len(),
         tally.retried_after_reset,
     );
+    // Every other kill waited for a fresh write first, so at least that many were acknowledged
+    // between kills (not more is asserted: a busy machine slows the load, not the kills).
     assert!(
-        acknowledged.len() > KILLS,
+        acknowledged.len() >= KILLS / 2,
         "the load really ran between the kills: {} acknowledged",
         acknowledged.len()
     );
