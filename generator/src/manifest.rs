@@ -96,6 +96,9 @@ pub fn build(
                 labels: labels(model, contact, pages)?,
                 confirmed_url: optional(PageKind::Confirmed),
                 confirm_error_url: optional(PageKind::ConfirmError),
+                request_url: optional(PageKind::Request),
+                request_sent_url: optional(PageKind::RequestSent),
+                request_confirmed_url: optional(PageKind::RequestConfirmed),
                 messages: locales.relay_source(lang).to_owned(),
             },
         );

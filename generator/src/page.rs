@@ -32,6 +32,13 @@ pub enum PageKind {
     Confirmed,
     /// `confirm-error.md`: where a bad, expired or used confirmation link lands.
     ConfirmError,
+    /// `request.md`: the data-subject request form (access, rectification, withdrawal,
+    /// blocking, erasure).
+    Request,
+    /// `request-sent.md`: where a request post lands ("check your mail").
+    RequestSent,
+    /// `request-confirmed.md`: where a confirmed request lands.
+    RequestConfirmed,
     /// Any other page.
     Page,
 }
@@ -48,6 +55,9 @@ impl PageKind {
             "404" => Self::NotFound,
             "confirmed" => Self::Confirmed,
             "confirm-error" => Self::ConfirmError,
+            "request" => Self::Request,
+            "request-sent" => Self::RequestSent,
+            "request-confirmed" => Self::RequestConfirmed,
             _ => Self::Page,
         }
     }
@@ -63,6 +73,9 @@ impl PageKind {
             Self::NotFound => "404",
             Self::Confirmed => "confirmed",
             Self::ConfirmError => "confirm-error",
+            Self::Request => "request",
+            Self::RequestSent => "request-sent",
+            Self::RequestConfirmed => "request-confirmed",
             Self::Page => "page",
         }
     }
@@ -76,7 +89,8 @@ impl PageKind {
             Self::Thanks => "thanks.html",
             Self::FormError => "form-error.html",
             Self::NotFound => "404.html",
-            Self::Confirmed => "thanks.html",
+            Self::Confirmed | Self::RequestSent | Self::RequestConfirmed => "thanks.html",
+            Self::Request => "request.html",
             Self::ConfirmError | Self::Page => "page.html",
         }
     }
@@ -86,7 +100,13 @@ impl PageKind {
     pub fn default_noindex(self) -> bool {
         matches!(
             self,
-            Self::Thanks | Self::FormError | Self::NotFound | Self::Confirmed | Self::ConfirmError
+            Self::Thanks
+                | Self::FormError
+                | Self::NotFound
+                | Self::Confirmed
+                | Self::ConfirmError
+                | Self::RequestSent
+                | Self::RequestConfirmed
         )
     }
 }

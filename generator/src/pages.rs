@@ -311,6 +311,7 @@ impl Html<'_> {
             ("contact", PageKind::Contact),
             ("thanks", PageKind::Thanks),
             ("error", PageKind::FormError),
+            ("request", PageKind::Request),
         ] {
             if let Some(page) = model.find(kind, lang) {
                 links.insert(name, page.url.clone());

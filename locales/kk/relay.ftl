@@ -57,3 +57,36 @@ mail-notify-body =
     Жауап бергеннен кейін:
         kelisim-relay records answer { $id }
 mail-notify-personal = Хабарлама (include_personal_data = true параметрі қосулы):
+
+# Data-subject requests (the request page, its confirmation mail, the operator's notice).
+request-kind-access = Мен туралы қандай дербес деректер сақталғанын білу
+request-kind-rectification = Дербес деректерімді түзету
+request-kind-withdrawal = Дербес деректерді өңдеуге келісімімді кері қайтарып алу
+request-kind-blocking = Дербес деректерімді бұғаттау
+request-kind-erasure = Дербес деректерімді жою
+mail-request-subject = { $operator }: өтінішіңізді растаңыз
+mail-request-body =
+    Сәлеметсіз бе!
+
+    { $website } сайтындағы өтініш беті арқылы осы мекенжайдан Операторға ({ $operator }) мынадай өтініш жіберілді: { $kind }.
+
+    Өтінішті растау үшін мына сілтемені ашыңыз:
+    { $link }
+
+    Сілтеме { $days ->
+        [one] { $days } күн
+       *[other] { $days } күн
+    } жарамды. Оператор растауды алғаннан кейін ғана өтінішті қарайды, сондықтан басқа біреу сіздің атыңыздан өтініш бере алмайды. Егер сіз өтініш жібермеген болсаңыз, бұл хатқа жауап бермеңіз.
+mail-request-notify-subject = { $website }: дербес деректер субъектісінің өтініші расталды ({ $kind })
+mail-request-notify-body =
+    Дербес деректер субъектісінің өтініші электрондық пошта арқылы расталды.
+
+    Өтініш: { $id }
+    Түрі: { $kind }
+    Тілі: { $language }
+    Жауап беру мерзімі: { $due }
+
+    Өтініштер тізімі:
+        kelisim-relay requests list
+    Өтінішті орындағаннан кейін:
+        kelisim-relay requests close { $id } --outcome done

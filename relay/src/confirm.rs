@@ -11,7 +11,7 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::http::{AppState, escape, see_other_public};
-use crate::record::{ConsentRecord, ConsentStatus};
+use crate::record::{ConsentRecord, ConsentStatus, RecordId};
 use crate::token::{self, TokenAction, TokenError};
 
 #[derive(Debug, Deserialize)]
@@ -114,7 +114,7 @@ async fn apply(
     if claims.action != TokenAction::Confirm {
         return Err(Refusal::Invalid);
     }
-    let record = match state.store().get(claims.record_id).await {
+    let record = match state.store().get(RecordId(claims.subject)).await {
         Ok(Some(record)) => record,
         Ok(None) => return Err(Refusal::Invalid),
         Err(error) => {

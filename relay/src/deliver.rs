@@ -104,6 +104,8 @@ pub struct DeliverySettings {
     pub include_personal_data: bool,
     /// The form endpoint as a mail client reaches it; links are `<public_url>/confirm?...`.
     pub public_url: String,
+    /// How long a data-subject request's confirmation link stays valid.
+    pub confirm_within: time::Duration,
 }
 
 /// The `Kelisim-Signature` header value for `body` sent at `timestamp`:
@@ -266,9 +268,12 @@ impl Deliverer {
 
     /// One attempt at one item.
     async fn attempt(&self, item: &OutboxItem, now: OffsetDateTime) -> Result<Fate, SendError> {
+        let Some(record_id) = item.kind.record_id() else {
+            return self.attempt_request(item).await;
+        };
         let record = self
             .store
-            .get(item.kind.record_id())
+            .get(record_id)
             .await
             .map_err(|e| SendError(format!("store: {e}")))?;
         let Some(record) = record else {
@@ -314,6 +319,52 @@ impl Deliverer {
                     None => Err(SendError("no mail transport is configured".to_owned())),
                 }
             }
+            // Handled by `attempt_request` above: they name no record.
+            OutboxKind::ConfirmRequest { .. } | OutboxKind::NotifyRequest { .. } => {
+                Ok(Fate::Obsolete)
+            }
+        }
+    }
+
+    /// One attempt at an item about a data-subject request.
+    async fn attempt_request(&self, item: &OutboxItem) -> Result<Fate, SendError> {
+        let request = self
+            .store
+            .get_request(item.kind.subject())
+            .await
+            .map_err(|e| SendError(format!("store: {e}")))?;
+        // Gone (never stored, or the post failed after queueing) or closed: nothing to say.
+        let Some(request) = request.filter(|r| r.closed_at.is_none()) else {
+            return Ok(Fate::Obsolete);
+        };
+        let mail = match &item.kind {
+            OutboxKind::ConfirmRequest { .. } if request.confirmed_at.is_none() => {
+                crate::request_form::confirmation_mail(
+                    &request,
+                    &self.key,
+                    &self.manifest,
+                    &self.messages,
+                    &self.settings,
+                    item,
+                )
+            }
+            OutboxKind::NotifyRequest { .. } if !self.settings.notify_to.is_empty() => {
+                crate::request_form::operator_mail(
+                    &request,
+                    &self.manifest,
+                    &self.messages,
+                    &self.settings,
+                    item,
+                )
+            }
+            _ => return Ok(Fate::Obsolete),
+        };
+        match &self.mailer {
+            Some(mailer) => {
+                mailer.send(&mail).await?;
+                Ok(Fate::Delivered)
+            }
+            None => Err(SendError("no mail transport is configured".to_owned())),
         }
     }
 
@@ -380,7 +431,7 @@ impl Deliverer {
         let lang = record.consent.language.as_str();
         let claims = TokenClaims {
             action: TokenAction::Confirm,
-            record_id: record.id,
+            subject: record.id.0,
             purpose: purpose.to_owned(),
             expires_at,
         };

@@ -54,6 +54,8 @@ pub struct AppState {
     notify_channels: Arc<[Channel]>,
     /// Wakes the background deliverer after a record was committed with outbox items.
     kick: Option<Arc<tokio::sync::Notify>>,
+    /// Days to answer each kind of data-subject request.
+    request_deadlines: Arc<std::collections::BTreeMap<String, u32>>,
 }
 
 /// Why an [`AppState`] could not be built.
@@ -108,6 +110,7 @@ impl AppState {
             messages,
             notify_channels: Arc::from(Vec::new()),
             kick: None,
+            request_deadlines: Arc::new(crate::requests::default_deadlines()),
         };
         let path = state.endpoint_path.to_string();
         state.with_endpoint_path(path)
@@ -132,6 +135,7 @@ impl AppState {
         let mut state = Self::new(store, manifest, settings)?
             .with_rate_limit(&config.rate_limit)
             .with_notify_channels(&config.notify.channels());
+        state.request_deadlines = Arc::new(config.request_deadline_days.clone());
         if !config.allowed_origins.is_empty() {
             state = state.with_allowed_origins(&config.allowed_origins)?;
         }
@@ -162,6 +166,23 @@ impl AppState {
     pub fn with_delivery_kick(mut self, kick: Arc<tokio::sync::Notify>) -> Self {
         self.kick = Some(kick);
         self
+    }
+
+    /// Days to answer each kind of data-subject request.
+    pub(crate) fn request_deadlines(&self) -> &std::collections::BTreeMap<String, u32> {
+        &self.request_deadlines
+    }
+
+    /// Wakes the background deliverer, if there is one.
+    pub(crate) fn kick_delivery(&self) {
+        if let Some(kick) = &self.kick {
+            kick.notify_one();
+        }
+    }
+
+    /// The contact form's origin rule, for the request form.
+    pub(crate) fn check_request_origin(&self, headers: &HeaderMap) -> Result<(), ()> {
+        check_origin(self, headers).map(|_| ()).map_err(|_| ())
     }
 
     pub(crate) fn hmac_key(&self) -> &crate::fingerprint::HmacKey {
@@ -244,6 +265,22 @@ pub fn app(state: AppState) -> Router {
             post(submit).options(preflight).fallback(method_not_allowed),
         )
         .route(&confirm_path, get(crate::confirm::confirm))
+        .route(
+            &format!(
+                "{}{}",
+                path.trim_end_matches('/'),
+                crate::request_form::REQUEST_SUFFIX
+            ),
+            post(crate::request_form::submit),
+        )
+        .route(
+            &format!(
+                "{}{}",
+                path.trim_end_matches('/'),
+                crate::request_form::REQUEST_CONFIRM_SUFFIX
+            ),
+            get(crate::request_form::confirm),
+        )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }

@@ -39,6 +39,8 @@ pub mod intake;
 pub mod messages;
 #[cfg(feature = "http")]
 pub mod rate_limit;
+#[cfg(feature = "http")]
+pub mod request_form;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "http")]

@@ -322,10 +322,10 @@ async fn deliver(
         }
         for item in items {
             println!(
-                "{}  {:<16}  record {}  attempts {}  due {}{}",
+                "{}  {:<16}  about {}  attempts {}  due {}{}",
                 item.id,
                 item.kind.label(),
-                item.kind.record_id(),
+                item.kind.subject(),
                 item.attempts,
                 item.due_at,
                 item.last_error

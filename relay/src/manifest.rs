@@ -103,6 +103,15 @@ pub struct LanguageConsent {
     /// Absolute URL of the page a bad, expired or used confirmation link lands on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_error_url: Option<String>,
+    /// Absolute URL of the data-subject request page (`/<lang>/request/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_url: Option<String>,
+    /// Absolute URL of the page a request post lands on ("check your mail").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_sent_url: Option<String>,
+    /// Absolute URL of the page a confirmed request lands on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_confirmed_url: Option<String>,
     /// The relay's messages in this language: the Fluent source of `locales/<lang>/relay.ftl`
     /// (see the relay's `messages` module). Empty in manifests written before it was shipped.
     #[serde(default, skip_serializing_if = "String::is_empty")]

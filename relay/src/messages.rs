@@ -76,6 +76,15 @@ pub fn required_keys() -> Vec<String> {
             "mail-notify-personal",
             "relay-confirmed",
             "relay-confirm-failed",
+            "mail-request-subject",
+            "mail-request-body",
+            "mail-request-notify-subject",
+            "mail-request-notify-body",
+            "request-kind-access",
+            "request-kind-rectification",
+            "request-kind-withdrawal",
+            "request-kind-blocking",
+            "request-kind-erasure",
         ]
         .map(str::to_owned),
     );

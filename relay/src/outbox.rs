@@ -40,15 +40,30 @@ pub enum OutboxKind {
         record_id: RecordId,
         purpose: String,
     },
+    /// Mail a data-subject request's address the link that confirms the request.
+    ConfirmRequest { request_id: Uuid },
+    /// Tell the operator that a data-subject request was confirmed and when it is due.
+    NotifyRequest { request_id: Uuid },
 }
 
 impl OutboxKind {
-    /// The record the item is about.
-    pub fn record_id(&self) -> RecordId {
+    /// The record or request the item is about.
+    pub fn subject(&self) -> Uuid {
         match self {
             Self::NotifyOperator { record_id, .. } | Self::ConfirmPurpose { record_id, .. } => {
-                *record_id
+                record_id.0
             }
+            Self::ConfirmRequest { request_id } | Self::NotifyRequest { request_id } => *request_id,
+        }
+    }
+
+    /// The record the item is about, when it is about a record.
+    pub fn record_id(&self) -> Option<RecordId> {
+        match self {
+            Self::NotifyOperator { record_id, .. } | Self::ConfirmPurpose { record_id, .. } => {
+                Some(*record_id)
+            }
+            Self::ConfirmRequest { .. } | Self::NotifyRequest { .. } => None,
         }
     }
 
@@ -57,6 +72,8 @@ impl OutboxKind {
         match self {
             Self::NotifyOperator { channel, .. } => format!("notify:{channel:?}").to_lowercase(),
             Self::ConfirmPurpose { purpose, .. } => format!("confirm:{purpose}"),
+            Self::ConfirmRequest { .. } => "confirm:request".to_owned(),
+            Self::NotifyRequest { .. } => "notify:request".to_owned(),
         }
     }
 }

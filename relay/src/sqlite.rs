@@ -49,7 +49,7 @@ const RIGHTS_MIGRATION: &str = r"
 ";
 
 /// Migrations by target version. Append, never edit: a file at version N runs N+1.. only.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     r"
     CREATE TABLE records (
         id          TEXT PRIMARY KEY,
@@ -82,6 +82,27 @@ const MIGRATIONS: [&str; 3] = [
     CREATE INDEX outbox_by_record ON outbox(record_id);
 ",
     RIGHTS_MIGRATION,
+    // The outbox also carries messages about data-subject requests, which are not records:
+    // `record_id` becomes `subject_id` without a foreign key, and a trigger keeps what the
+    // cascade did (erasing a record removes the messages about it).
+    r"
+    CREATE TABLE outbox_v4 (
+        id          TEXT PRIMARY KEY,
+        subject_id  TEXT NOT NULL,
+        due_ms      INTEGER NOT NULL,
+        body        TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO outbox_v4 (id, subject_id, due_ms, body)
+        SELECT id, record_id, due_ms, body FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_v4 RENAME TO outbox;
+    CREATE INDEX outbox_by_due ON outbox(due_ms);
+    CREATE INDEX outbox_by_subject ON outbox(subject_id);
+    CREATE TRIGGER outbox_follows_records AFTER DELETE ON records
+    BEGIN
+        DELETE FROM outbox WHERE subject_id = OLD.id;
+    END;
+",
 ];
 
 /// Consent records in one SQLite file.
@@ -418,7 +439,7 @@ fn insert_blocking(
     .map_err(map_err)?;
     for (item, item_body) in outbox {
         tx.execute(
-            "INSERT INTO outbox (id, record_id, due_ms, body) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO outbox (id, subject_id, due_ms, body) VALUES (?1, ?2, ?3, ?4)",
             params![item.id.to_string(), id_text, millis(item.due_at), item_body],
         )
         .map_err(map_err)?;
@@ -527,12 +548,12 @@ impl Store for SqliteStore {
         let body = outbox_json(item)?;
         let (id, record_id, due) = (
             item.id.to_string(),
-            item.kind.record_id().to_string(),
+            item.kind.subject().to_string(),
             millis(item.due_at),
         );
         self.run(move |conn| {
             conn.execute(
-                "INSERT INTO outbox (id, record_id, due_ms, body) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO outbox (id, subject_id, due_ms, body) VALUES (?1, ?2, ?3, ?4)",
                 params![id, record_id, due, body],
             )
             .map_err(map_err)?;

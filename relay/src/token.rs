@@ -11,25 +11,33 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use time::OffsetDateTime;
 
+use uuid::Uuid;
+
 use crate::fingerprint::HmacKey;
-use crate::record::RecordId;
 
 /// What a token allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenAction {
-    /// Confirm a pending consent grant.
+    /// Confirm a pending consent grant: `subject` is the record, `purpose` the purpose.
     Confirm,
+    /// Confirm a data-subject request: `subject` is the request, `purpose` its kind.
+    Request,
 }
 
 impl TokenAction {
     fn as_str(self) -> &'static str {
         match self {
             Self::Confirm => "confirm",
+            Self::Request => "request",
         }
     }
 
     fn parse(text: &str) -> Option<Self> {
-        (text == "confirm").then_some(Self::Confirm)
+        match text {
+            "confirm" => Some(Self::Confirm),
+            "request" => Some(Self::Request),
+            _ => None,
+        }
     }
 }
 
@@ -37,7 +45,8 @@ impl TokenAction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenClaims {
     pub action: TokenAction,
-    pub record_id: RecordId,
+    /// The record (for [`TokenAction::Confirm`]) or request (for [`TokenAction::Request`]).
+    pub subject: Uuid,
     pub purpose: String,
     pub expires_at: OffsetDateTime,
 }
@@ -57,7 +66,7 @@ fn payload(claims: &TokenClaims) -> String {
     format!(
         "{VERSION}|{}|{}|{}|{}",
         claims.action.as_str(),
-        claims.record_id,
+        claims.subject,
         claims.purpose,
         claims.expires_at.unix_timestamp()
     )
@@ -97,7 +106,7 @@ pub fn verify(key: &HmacKey, token: &str, now: OffsetDateTime) -> Result<TokenCl
     }
     let claims = TokenClaims {
         action: TokenAction::parse(action).ok_or(TokenError::Invalid)?,
-        record_id: record_id.parse().map_err(|_| TokenError::Invalid)?,
+        subject: record_id.parse().map_err(|_| TokenError::Invalid)?,
         purpose: purpose.to_owned(),
         expires_at: expires
             .parse::<i64>()
@@ -132,7 +141,7 @@ mod tests {
     fn claims(now: OffsetDateTime) -> TokenClaims {
         TokenClaims {
             action: TokenAction::Confirm,
-            record_id: RecordId::new(),
+            subject: Uuid::now_v7(),
             purpose: "newsletter".to_owned(),
             expires_at: now + Duration::days(7),
         }

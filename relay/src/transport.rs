@@ -313,6 +313,7 @@ pub fn delivery_settings(config: &RelayConfig, manifest: &ConsentManifest) -> De
             .public_url
             .clone()
             .unwrap_or_else(|| format!("{}{endpoint}", manifest.base_url.trim_end_matches('/'))),
+        confirm_within: time::Duration::days(i64::from(config.notify.confirm_within_days)),
     }
 }
 

@@ -81,6 +81,7 @@ impl Relay {
                 operator_language: "kk".to_owned(),
                 include_personal_data: false,
                 public_url: PUBLIC_URL.to_owned(),
+                confirm_within: time::Duration::days(7),
             },
         )
     }
@@ -255,7 +256,7 @@ async fn an_expired_link_is_refused_and_changes_nothing() {
     let before = relay.store.get(id).await.unwrap().unwrap();
     let claims = TokenClaims {
         action: TokenAction::Confirm,
-        record_id: id,
+        subject: id.0,
         purpose: "newsletter".to_owned(),
         expires_at: OffsetDateTime::now_utc() - Duration::seconds(1),
     };
@@ -446,6 +447,7 @@ async fn include_personal_data_is_an_explicit_opt_in_that_puts_the_message_in_th
         operator_language: "ru".to_owned(),
         include_personal_data: true,
         public_url: PUBLIC_URL.to_owned(),
+        confirm_within: time::Duration::days(7),
     };
     let deliverer = Deliverer::new(
         relay.store.clone(),
@@ -475,4 +477,159 @@ async fn include_personal_data_is_an_explicit_opt_in_that_puts_the_message_in_th
         );
     }
     assert!(body.contains(&id.to_string()));
+}
+
+/// The fixture manifest with the request pages, as the generator publishes them.
+fn manifest_with_request_pages() -> ConsentManifest {
+    let mut manifest = manifest_with_opt_in();
+    for (lang, language) in &mut manifest.languages {
+        language.request_url = Some(format!("https://woow.kz/{lang}/request/"));
+        language.request_sent_url = Some(format!("https://woow.kz/{lang}/request-sent/"));
+        language.request_confirmed_url = Some(format!("https://woow.kz/{lang}/request-confirmed/"));
+    }
+    manifest
+}
+
+fn request_post(fields: &[(&str, &str)], origin: Option<&str>) -> Request<Body> {
+    let body = serde_html_form::to_string(fields).unwrap();
+    let mut builder = Request::post("/api/contact/request")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(origin) = origin {
+        builder = builder.header(header::ORIGIN, origin);
+    }
+    builder.body(Body::from(body)).unwrap()
+}
+
+#[tokio::test]
+async fn a_data_subject_request_is_confirmed_by_the_mailed_link_and_the_operator_is_told() {
+    let sink = SmtpSink::start().await;
+    let mut relay = relay(&[]);
+    relay.manifest = manifest_with_request_pages();
+    relay.state = AppState::new(relay.store.clone(), relay.manifest.clone(), settings()).unwrap();
+    let deliverer = relay.deliverer().with_mailer(mailer(&sink.url()));
+
+    let answer = send(
+        &relay.state,
+        request_post(
+            &[
+                ("kind", "erasure"),
+                ("email", EMAIL),
+                ("lang", "ru"),
+                ("website", ""),
+            ],
+            Some(SITE_ORIGIN),
+        ),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        answer.header(header::LOCATION),
+        Some("https://woow.kz/ru/request-sent/")
+    );
+    let requests = relay.store.list_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    assert!(
+        requests[0].confirmed_at.is_none(),
+        "waits for its confirmation"
+    );
+
+    let report = deliverer.run_once(OffsetDateTime::now_utc()).await.unwrap();
+    assert_eq!(report.delivered, 1);
+    let mail = &sink.received()[0];
+    assert!(mail.to.iter().any(|t| t.contains(EMAIL)));
+    let body = mail.body();
+    assert!(
+        body.contains("Уничтожить мои персональные данные"),
+        "{body}"
+    );
+    let start = body.find(PUBLIC_URL).unwrap();
+    let link = body[start..].split_whitespace().next().unwrap();
+    let path = link.trim_start_matches("https://woow.kz").to_owned();
+    assert!(
+        path.starts_with("/api/contact/request/confirm?token="),
+        "{path}"
+    );
+
+    let answer = relay.get(&path).await;
+    assert_eq!(
+        answer.header(header::LOCATION),
+        Some("https://woow.kz/ru/request-confirmed/")
+    );
+    let request = &relay.store.list_requests().await.unwrap()[0];
+    let confirmed = request.confirmed_at.expect("confirmed");
+    assert_eq!(
+        request.due_at,
+        Some(confirmed + Duration::days(3)),
+        "erasure is due in the default 3 days"
+    );
+    // The operator is told, without the person's address.
+    let report = deliverer.run_once(OffsetDateTime::now_utc()).await.unwrap();
+    assert_eq!(report.delivered, 1);
+    let notice = &sink.received()[1];
+    assert!(notice.to.iter().any(|t| t.contains(OPERATOR_INBOX)));
+    let body = notice.body();
+    assert!(body.contains(&request.id.to_string()), "{body}");
+    assert!(!notice.raw.contains(EMAIL) && !body.contains(EMAIL));
+    // The same link again, and links that were never signed, change nothing.
+    assert_eq!(
+        relay.get(&path).await.header(header::LOCATION),
+        Some("https://woow.kz/ru/confirm-error/?reason=used")
+    );
+    let newsletter_link = relay
+        .get("/api/contact/request/confirm?token=x.y&lang=kk")
+        .await;
+    assert_eq!(
+        newsletter_link.header(header::LOCATION),
+        Some("https://woow.kz/kk/confirm-error/?reason=invalid")
+    );
+}
+
+#[tokio::test]
+async fn request_posts_that_are_bots_invalid_or_foreign_store_nothing() {
+    let mut relay = relay(&[]);
+    relay.manifest = manifest_with_request_pages();
+    relay.state = AppState::new(relay.store.clone(), relay.manifest.clone(), settings()).unwrap();
+    let honeypot = send(
+        &relay.state,
+        request_post(
+            &[
+                ("kind", "access"),
+                ("email", EMAIL),
+                ("lang", "kk"),
+                ("website", "x"),
+            ],
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(
+        honeypot.header(header::LOCATION),
+        Some("https://woow.kz/kk/request-sent/"),
+        "a bot sees success"
+    );
+    for (fields, expected) in [
+        (
+            vec![("kind", "access"), ("email", "nope"), ("lang", "kk")],
+            "https://woow.kz/kk/error/?errors=email:invalid_email",
+        ),
+        (
+            vec![("kind", "everything"), ("email", EMAIL), ("lang", "ru")],
+            "https://woow.kz/ru/error/?errors=kind:required",
+        ),
+    ] {
+        let answer = send(&relay.state, request_post(&fields, None)).await;
+        assert_eq!(answer.header(header::LOCATION), Some(expected));
+        assert!(!answer.header(header::LOCATION).unwrap().contains("nope"));
+    }
+    let foreign = send(
+        &relay.state,
+        request_post(
+            &[("kind", "erasure"), ("email", EMAIL), ("lang", "kk")],
+            Some(FOREIGN_ORIGIN),
+        ),
+    )
+    .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    assert!(relay.store.list_requests().await.unwrap().is_empty());
+    assert!(relay.store.outbox_all().await.unwrap().is_empty());
 }

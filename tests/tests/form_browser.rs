@@ -868,3 +868,110 @@ async fn kk_newsletter_is_confirmed_by_the_mailed_link() -> Result<()> {
 async fn ru_newsletter_is_confirmed_by_the_mailed_link() -> Result<()> {
     confirms_the_newsletter_by_the_mailed_link("ru").await
 }
+
+/// A data-subject request end to end: from the contact page's link to the request page, a
+/// kind and an address, the "check your mail" page, the captured mail's link, the "request
+/// confirmed" page, and the request stored as confirmed with a due date. The form is a plain
+/// post, so it works the same with and without JavaScript.
+async fn requests_erasure_through_the_request_page(
+    lang: &'static str,
+    javascript: Javascript,
+) -> Result<()> {
+    let visit = Visit::open(lang, javascript).await?;
+    let client = visit.browser.client();
+    client
+        .find(Locator::Css(".rights-note a"))
+        .await
+        .context("the contact page links the request page")?
+        .click()
+        .await?;
+    visit.wait_for_path(&format!("/{lang}/request/")).await?;
+    client
+        .find(Locator::Id("f-kind-erasure"))
+        .await?
+        .click()
+        .await?;
+    let email = format!("request.{lang}@example.kz");
+    client
+        .find(Locator::Id("f-email"))
+        .await?
+        .send_keys(&email)
+        .await?;
+    client
+        .find(Locator::Css("#request-form button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    let sent = visit
+        .wait_for_path(&format!("/{lang}/request-sent/"))
+        .await?;
+    assert!(
+        !sent.href.contains('@'),
+        "no address in the URL: {}",
+        sent.href
+    );
+
+    let mailbox = format!("{}/__kelisim/mail", visit.preview.url());
+    let deadline = Instant::now() + ANSWER_DEADLINE;
+    loop {
+        visit.browser.goto(&mailbox).await?;
+        let found: bool = visit
+            .browser
+            .eval(
+                "return document.querySelector('a[href*=\"/request/confirm?token=\"]') !== null;",
+                vec![],
+            )
+            .await?;
+        if found {
+            break;
+        }
+        ensure!(Instant::now() < deadline, "no request mail at {mailbox}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    client
+        .find(Locator::Css("a[href*=\"/request/confirm?token=\"]"))
+        .await?
+        .click()
+        .await?;
+    visit
+        .wait_for_path(&format!("/{lang}/request-confirmed/"))
+        .await?;
+    let page_lang: String = visit
+        .browser
+        .eval("return document.documentElement.lang;", vec![])
+        .await?;
+    assert_eq!(page_lang, lang);
+
+    let store = kelisim_relay::sqlite::SqliteStore::open(&visit.preview.db)?;
+    let requests = kelisim_relay::store::Store::list_requests(&store).await?;
+    ensure!(requests.len() == 1, "one request, found {}", requests.len());
+    let request = &requests[0];
+    assert_eq!(request.kind.as_str(), "erasure");
+    assert_eq!(request.language, lang);
+    assert_eq!(request.email, email);
+    ensure!(
+        request.confirmed_at.is_some() && request.due_at.is_some(),
+        "confirmed, with a due date"
+    );
+    visit.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kk_request_page_works_with_javascript() -> Result<()> {
+    requests_erasure_through_the_request_page("kk", Javascript::Enabled).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ru_request_page_works_without_javascript() -> Result<()> {
+    requests_erasure_through_the_request_page("ru", Javascript::Disabled).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kk_request_page_works_without_javascript() -> Result<()> {
+    requests_erasure_through_the_request_page("kk", Javascript::Disabled).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ru_request_page_works_with_javascript() -> Result<()> {
+    requests_erasure_through_the_request_page("ru", Javascript::Enabled).await
+}

@@ -52,6 +52,7 @@ impl Mailbox {
             operator_language: manifest.default_language.clone(),
             include_personal_data: false,
             public_url: format!("{}{endpoint}", manifest.base_url.trim_end_matches('/')),
+            confirm_within: time::Duration::days(7),
         };
         let deliverer = Deliverer::new(store, key, Arc::new(manifest.clone()), messages, settings)
             .with_mailer(Arc::clone(&self.captured) as _);

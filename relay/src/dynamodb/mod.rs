@@ -573,7 +573,7 @@ fn outbox_item(item: &OutboxItem) -> Result<HashMap<String, AttributeValue>, Sto
         (ATTR_KIND.to_owned(), s(KIND_OUTBOX)),
         (
             ATTR_RECORD_ID.to_owned(),
-            s(item.kind.record_id().to_string()),
+            s(item.kind.subject().to_string()),
         ),
         (ATTR_ITEM.to_owned(), s(body)),
         (ATTR_DUE_AT.to_owned(), n(due)),

@@ -162,7 +162,7 @@ async fn items_of(store: &dyn Store, record: &ConsentRecord) -> Vec<OutboxItem> 
         .await
         .expect("outbox_all")
         .into_iter()
-        .filter(|i| i.kind.record_id() == record.id)
+        .filter(|i| i.kind.record_id() == Some(record.id))
         .collect()
 }
 
@@ -194,7 +194,7 @@ pub async fn outbox_is_written_with_the_record_or_not_at_all(store: &dyn Store) 
         .await
         .expect("due")
         .into_iter()
-        .filter(|i| i.kind.record_id() == record.id)
+        .filter(|i| i.kind.record_id() == Some(record.id))
         .collect();
     assert_eq!(due.len(), 2, "new items are due at once");
 }
