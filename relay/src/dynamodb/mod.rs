@@ -122,8 +122,9 @@ impl DynamoConfig {
     /// chain (environment, Lambda's role, profile). HTTPS uses rustls with ring, so the build
     /// needs no aws-lc C library.
     pub async fn client(&self) -> Client {
-        let mut loader =
-            aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client());
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(https_client())
+            .timeout_config(timeouts());
         if let Some(region) = &self.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
         }
@@ -132,6 +133,26 @@ impl DynamoConfig {
         }
         Client::new(&loader.load().await)
     }
+}
+
+/// How long one DynamoDB call may take in all (retries included).
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one attempt of a call may take.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long connecting to the endpoint may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The SDK's timeouts. Without them a hung DynamoDB-compatible endpoint would hold the
+/// visitor's request (and a Lambda's whole run) open; with them the visitor gets a 503 with
+/// `Retry-After` within seconds. A write that timed out may still have been committed: the
+/// visitor's retry carries the same idempotency key (or fingerprint) and finds it, so an
+/// ambiguous timeout never becomes a second record.
+pub fn timeouts() -> aws_sdk_dynamodb::config::timeout::TimeoutConfig {
+    aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+        .operation_timeout(OPERATION_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .build()
 }
 
 /// The HTTP client the SDK uses: hyper with rustls on ring (plain `http://` works too, for a
