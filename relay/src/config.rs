@@ -209,6 +209,29 @@ impl NotifyConfig {
     }
 }
 
+/// `[server]`: the standalone server's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerLimits {
+    pub header_read_timeout_secs: u64,
+    pub body_read_timeout_secs: u64,
+    pub request_timeout_secs: u64,
+    pub max_connections: usize,
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 20,
+            request_timeout_secs: 30,
+            max_connections: 512,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
 /// Everything the relay reads at start-up.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -237,6 +260,8 @@ pub struct RelayConfig {
     pub hmac_key_file: Option<PathBuf>,
     pub rate_limit: RateLimitConfig,
     pub notify: NotifyConfig,
+    /// `[server]`: timeouts, connection cap and shutdown grace of `kelisim-relay serve`.
+    pub server: ServerLimits,
     /// The key from `KELISIM_HMAC_KEY`; never read from the TOML file.
     #[serde(skip)]
     pub hmac_key_env: Option<crate::secret::Secret<String>>,
@@ -261,6 +286,7 @@ impl Default for RelayConfig {
             hmac_key_file: None,
             rate_limit: RateLimitConfig::default(),
             notify: NotifyConfig::default(),
+            server: ServerLimits::default(),
             hmac_key_env: None,
         }
     }
@@ -380,6 +406,27 @@ impl RelayConfig {
             self.notify.deliver_interval_secs,
             1,
             MAX_WINDOW_SECS,
+        )?;
+        let server = &self.server;
+        for (setting, value) in [
+            (
+                "server.header_read_timeout_secs",
+                server.header_read_timeout_secs,
+            ),
+            (
+                "server.body_read_timeout_secs",
+                server.body_read_timeout_secs,
+            ),
+            ("server.request_timeout_secs", server.request_timeout_secs),
+            ("server.shutdown_grace_secs", server.shutdown_grace_secs),
+        ] {
+            check(setting, value, 1, 3600)?;
+        }
+        check(
+            "server.max_connections",
+            u64::try_from(server.max_connections).unwrap_or(u64::MAX),
+            1,
+            1_000_000,
         )
     }
 
@@ -657,6 +704,7 @@ mod tests {
         assert_eq!(example.store, defaults.store);
         assert_eq!(example.rate_limit, defaults.rate_limit);
         assert_eq!(example.notify, defaults.notify);
+        assert_eq!(example.server, defaults.server);
         Ok(())
     }
 
