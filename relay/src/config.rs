@@ -40,6 +40,10 @@ pub mod env {
     pub const RATE_LIMIT_GLOBAL_PER_MINUTE: &str = "KELISIM_RATE_LIMIT_GLOBAL_PER_MINUTE";
     /// `true`/`false`: `[rate_limit] trust_forwarded_for`.
     pub const RATE_LIMIT_TRUST_FORWARDED_FOR: &str = "KELISIM_RATE_LIMIT_TRUST_FORWARDED_FOR";
+    /// `[proxy] client_address_header`, e.g. `CloudFront-Viewer-Address`.
+    pub const CLIENT_ADDRESS_HEADER: &str = "KELISIM_CLIENT_ADDRESS_HEADER";
+    /// The secret the CDN sends in `X-Origin-Verify`; never read from the TOML file.
+    pub const ORIGIN_SECRET: &str = "KELISIM_ORIGIN_SECRET";
     /// The operator's SMTP server in lettre's URL form: `smtps://host:465`,
     /// `smtp://host:587?tls=required`; plain `smtp://` only to a loopback address.
     pub const SMTP_URL: &str = "KELISIM_SMTP_URL";
@@ -232,6 +236,20 @@ impl Default for ServerLimits {
     }
 }
 
+/// `[proxy]`: where the client's address comes from behind a CDN. Behind CloudFront every
+/// request comes from an edge address, so per-client limits would count the edge; CloudFront
+/// can send the viewer's address in `CloudFront-Viewer-Address` (`IP:port`) through an origin
+/// request policy. A header is only as trustworthy as the path it came by: set `origin_secret`
+/// (`KELISIM_ORIGIN_SECRET`) and have the distribution send it as the `X-Origin-Verify` custom
+/// origin header, and the client header is believed only on requests carrying it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxyConfig {
+    pub client_address_header: Option<String>,
+    #[serde(skip)]
+    pub origin_secret: Option<crate::secret::Secret<String>>,
+}
+
 /// Everything the relay reads at start-up.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -262,6 +280,7 @@ pub struct RelayConfig {
     pub notify: NotifyConfig,
     /// `[server]`: timeouts, connection cap and shutdown grace of `kelisim-relay serve`.
     pub server: ServerLimits,
+    pub proxy: ProxyConfig,
     /// The key from `KELISIM_HMAC_KEY`; never read from the TOML file.
     #[serde(skip)]
     pub hmac_key_env: Option<crate::secret::Secret<String>>,
@@ -287,6 +306,7 @@ impl Default for RelayConfig {
             rate_limit: RateLimitConfig::default(),
             notify: NotifyConfig::default(),
             server: ServerLimits::default(),
+            proxy: ProxyConfig::default(),
             hmac_key_env: None,
         }
     }
@@ -555,6 +575,12 @@ impl RelayConfig {
         }
         if let Some(v) = text(env::PUBLIC_URL) {
             notify.public_url = Some(v);
+        }
+        if let Some(v) = text(env::CLIENT_ADDRESS_HEADER) {
+            self.proxy.client_address_header = Some(v);
+        }
+        if let Some(v) = var(env::ORIGIN_SECRET) {
+            self.proxy.origin_secret = Some(crate::secret::Secret::new(v));
         }
     }
 
