@@ -330,8 +330,10 @@ async fn junk_from_many_clients_does_not_lock_a_real_visitor_out() {
 async fn behind_cloudfront_the_viewer_address_counts_only_with_the_origin_secret() {
     use kelisim_relay::config::RelayConfig;
     use kelisim_relay::secret::Secret;
-    let mut config = RelayConfig::default();
-    config.hmac_key_env = Some(Secret::new(HMAC_KEY_HEX.to_owned()));
+    let mut config = RelayConfig {
+        hmac_key_env: Some(Secret::new(HMAC_KEY_HEX.to_owned())),
+        ..RelayConfig::default()
+    };
     config.proxy.client_address_header = Some("CloudFront-Viewer-Address".to_owned());
     config.proxy.origin_secret = Some(Secret::new("edge-secret-1".to_owned()));
     config.rate_limit.per_client = 1;
