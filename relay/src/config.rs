@@ -40,6 +40,10 @@ pub mod env {
     pub const RATE_LIMIT_GLOBAL_PER_MINUTE: &str = "KELISIM_RATE_LIMIT_GLOBAL_PER_MINUTE";
     /// `true`/`false`: `[rate_limit] trust_forwarded_for`.
     pub const RATE_LIMIT_TRUST_FORWARDED_FOR: &str = "KELISIM_RATE_LIMIT_TRUST_FORWARDED_FOR";
+    /// `[proxy] client_address_header`, e.g. `CloudFront-Viewer-Address`.
+    pub const CLIENT_ADDRESS_HEADER: &str = "KELISIM_CLIENT_ADDRESS_HEADER";
+    /// The secret the CDN sends in `X-Origin-Verify`; never read from the TOML file.
+    pub const ORIGIN_SECRET: &str = "KELISIM_ORIGIN_SECRET";
     /// The operator's SMTP server in lettre's URL form: `smtps://host:465`,
     /// `smtp://host:587?tls=required`; plain `smtp://` only to a loopback address.
     pub const SMTP_URL: &str = "KELISIM_SMTP_URL";
@@ -209,6 +213,43 @@ impl NotifyConfig {
     }
 }
 
+/// `[server]`: the standalone server's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerLimits {
+    pub header_read_timeout_secs: u64,
+    pub body_read_timeout_secs: u64,
+    pub request_timeout_secs: u64,
+    pub max_connections: usize,
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 20,
+            request_timeout_secs: 30,
+            max_connections: 512,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+/// `[proxy]`: where the client's address comes from behind a CDN. Behind CloudFront every
+/// request comes from an edge address, so per-client limits would count the edge; CloudFront
+/// can send the viewer's address in `CloudFront-Viewer-Address` (`IP:port`) through an origin
+/// request policy. A header is only as trustworthy as the path it came by: set `origin_secret`
+/// (`KELISIM_ORIGIN_SECRET`) and have the distribution send it as the `X-Origin-Verify` custom
+/// origin header, and the client header is believed only on requests carrying it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxyConfig {
+    pub client_address_header: Option<String>,
+    #[serde(skip)]
+    pub origin_secret: Option<crate::secret::Secret<String>>,
+}
+
 /// Everything the relay reads at start-up.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -237,6 +278,9 @@ pub struct RelayConfig {
     pub hmac_key_file: Option<PathBuf>,
     pub rate_limit: RateLimitConfig,
     pub notify: NotifyConfig,
+    /// `[server]`: timeouts, connection cap and shutdown grace of `kelisim-relay serve`.
+    pub server: ServerLimits,
+    pub proxy: ProxyConfig,
     /// The key from `KELISIM_HMAC_KEY`; never read from the TOML file.
     #[serde(skip)]
     pub hmac_key_env: Option<crate::secret::Secret<String>>,
@@ -261,6 +305,8 @@ impl Default for RelayConfig {
             hmac_key_file: None,
             rate_limit: RateLimitConfig::default(),
             notify: NotifyConfig::default(),
+            server: ServerLimits::default(),
+            proxy: ProxyConfig::default(),
             hmac_key_env: None,
         }
     }
@@ -380,6 +426,27 @@ impl RelayConfig {
             self.notify.deliver_interval_secs,
             1,
             MAX_WINDOW_SECS,
+        )?;
+        let server = &self.server;
+        for (setting, value) in [
+            (
+                "server.header_read_timeout_secs",
+                server.header_read_timeout_secs,
+            ),
+            (
+                "server.body_read_timeout_secs",
+                server.body_read_timeout_secs,
+            ),
+            ("server.request_timeout_secs", server.request_timeout_secs),
+            ("server.shutdown_grace_secs", server.shutdown_grace_secs),
+        ] {
+            check(setting, value, 1, 3600)?;
+        }
+        check(
+            "server.max_connections",
+            u64::try_from(server.max_connections).unwrap_or(u64::MAX),
+            1,
+            1_000_000,
         )
     }
 
@@ -508,6 +575,12 @@ impl RelayConfig {
         }
         if let Some(v) = text(env::PUBLIC_URL) {
             notify.public_url = Some(v);
+        }
+        if let Some(v) = text(env::CLIENT_ADDRESS_HEADER) {
+            self.proxy.client_address_header = Some(v);
+        }
+        if let Some(v) = var(env::ORIGIN_SECRET) {
+            self.proxy.origin_secret = Some(crate::secret::Secret::new(v));
         }
     }
 
@@ -657,6 +730,7 @@ mod tests {
         assert_eq!(example.store, defaults.store);
         assert_eq!(example.rate_limit, defaults.rate_limit);
         assert_eq!(example.notify, defaults.notify);
+        assert_eq!(example.server, defaults.server);
         Ok(())
     }
 

@@ -21,6 +21,22 @@ pub struct ConfirmQuery {
     lang: Option<String>,
 }
 
+/// A mailed link's query: the token (if any), and a language the site has (the link's, else
+/// the default). A query that does not parse is a link without a token.
+pub(crate) fn link_query(
+    state: &AppState,
+    query: Result<Query<ConfirmQuery>, QueryRejection>,
+) -> (Option<String>, String) {
+    let (token, lang) = match query {
+        Ok(Query(q)) => (q.token, q.lang),
+        Err(_) => (None, None),
+    };
+    let lang = lang
+        .filter(|l| state.manifest().languages.contains_key(l))
+        .unwrap_or_else(|| state.manifest().default_language.clone());
+    (token, lang)
+}
+
 /// Why a confirmation did not happen; the `reason` shown on the error page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -72,14 +88,8 @@ pub async fn confirm(
     State(state): State<AppState>,
     query: Result<Query<ConfirmQuery>, QueryRejection>,
 ) -> Response {
-    let (token, lang) = match query {
-        Ok(Query(q)) => (q.token, q.lang),
-        Err(_) => (None, None),
-    };
+    let (token, mut lang) = link_query(&state, query);
     let now = OffsetDateTime::now_utc();
-    let mut lang = lang
-        .filter(|l| state.manifest().languages.contains_key(l))
-        .unwrap_or_else(|| state.manifest().default_language.clone());
     let outcome = match token {
         Some(token) => apply(&state, &token, now, &mut lang).await,
         None => Err(Refusal::Invalid),

@@ -56,7 +56,19 @@ pub struct AppState {
     kick: Option<Arc<tokio::sync::Notify>>,
     /// Days to answer each kind of data-subject request.
     request_deadlines: Arc<std::collections::BTreeMap<String, u32>>,
+    /// The CDN's client-address header, and the secret that proves a request came through it.
+    client_header: Option<Arc<ClientHeader>>,
 }
+
+/// A trusted client-address header (see [`crate::config::ProxyConfig`]).
+#[derive(Debug)]
+struct ClientHeader {
+    name: header::HeaderName,
+    secret: Option<crate::secret::Secret<String>>,
+}
+
+/// The header a CDN sends the origin secret in.
+pub const ORIGIN_VERIFY_HEADER: &str = "x-origin-verify";
 
 /// Why an [`AppState`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +85,8 @@ pub enum StateError {
     ManifestUrl(String),
     #[error(transparent)]
     Messages(#[from] MessagesError),
+    #[error("`{0}` is not a header name ([proxy] client_address_header)")]
+    ClientHeader(String),
 }
 
 impl AppState {
@@ -111,6 +125,7 @@ impl AppState {
             notify_channels: Arc::from(Vec::new()),
             kick: None,
             request_deadlines: Arc::new(crate::requests::default_deadlines()),
+            client_header: None,
         };
         let path = state.endpoint_path.to_string();
         state.with_endpoint_path(path)
@@ -136,6 +151,14 @@ impl AppState {
             .with_rate_limit(&config.rate_limit)
             .with_notify_channels(&config.notify.channels());
         state.request_deadlines = Arc::new(config.request_deadline_days.clone());
+        if let Some(name) = &config.proxy.client_address_header {
+            let name = header::HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| StateError::ClientHeader(name.clone()))?;
+            state.client_header = Some(Arc::new(ClientHeader {
+                name,
+                secret: config.proxy.origin_secret.clone(),
+            }));
+        }
         if !config.allowed_origins.is_empty() {
             state = state.with_allowed_origins(&config.allowed_origins)?;
         }
@@ -373,6 +396,9 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<Option<String>,
 /// The client's address, as far as it is known; used only as the rate limiter's input
 /// (which keeps a keyed hash of it) and never logged.
 ///
+/// - Behind a CDN (`[proxy] client_address_header`, e.g. CloudFront's
+///   `CloudFront-Viewer-Address`): that header, when the request also carries the origin
+///   secret in `X-Origin-Verify` (or no secret is configured).
 /// - Under Lambda: the request context's `sourceIp` (set by AWS, not by the client).
 /// - Behind a trusted reverse proxy (`trust_forwarded_for`): the last `X-Forwarded-For`
 ///   entry, the one the proxy itself appended; earlier entries are whatever the client sent.
@@ -389,6 +415,11 @@ impl FromRequestParts<AppState> for ClientAddr {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        if let Some(client) = &state.client_header
+            && let Some(ip) = cdn_client_addr(client, &parts.headers)
+        {
+            return Ok(Self(Some(ip)));
+        }
         Ok(Self(client_addr(
             &parts.extensions,
             &parts.headers,
@@ -413,6 +444,36 @@ fn client_addr(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(peer)| peer.ip().to_canonical())
         .filter(|ip| !ip.is_loopback())
+}
+
+/// The viewer's address from the CDN's header (`IP`, `IP:port`, `[IPv6]:port`, or an
+/// unbracketed IPv6 address with its port after the last colon, as CloudFront writes it),
+/// if the origin secret matches.
+fn cdn_client_addr(client: &ClientHeader, headers: &HeaderMap) -> Option<IpAddr> {
+    if let Some(secret) = &client.secret {
+        let sent = headers.get(ORIGIN_VERIFY_HEADER)?.as_bytes();
+        let expected = secret.expose().as_bytes();
+        let same = sent.len() == expected.len()
+            && sent
+                .iter()
+                .zip(expected)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if !same {
+            return None;
+        }
+    }
+    let value = headers.get(&client.name)?.to_str().ok()?.trim();
+    let ip = value
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| value.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            let (host, port) = value.rsplit_once(':')?;
+            port.parse::<u16>().ok()?;
+            host.parse::<IpAddr>().ok()
+        })?;
+    Some(ip.to_canonical())
 }
 
 /// The last entry of the last `X-Forwarded-For` header, if it is an address.

@@ -41,6 +41,8 @@ pub mod messages;
 pub mod rate_limit;
 #[cfg(feature = "http")]
 pub mod request_form;
+#[cfg(feature = "server")]
+pub mod server;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "http")]

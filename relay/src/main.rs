@@ -420,14 +420,9 @@ async fn serve(
     // Black-box tests and scripts read this line to learn the port.
     println!("listening on http://{local}");
     tracing::info!(%local, %endpoint, %origins, "relay listening");
-    // Connect info gives the handler the TCP peer address, which the rate limiter hashes.
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("serving")?;
+    // Timeouts, a connection cap and a bounded graceful shutdown (see `server`); each request
+    // carries the TCP peer address, which the rate limiter hashes.
+    kelisim_relay::server::serve(listener, router, config.server, shutdown_signal()).await;
     background.abort();
     tracing::info!("relay stopped");
     Ok(())

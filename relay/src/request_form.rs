@@ -22,6 +22,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::audit::{AuditAction, AuditEntry};
+use crate::confirm::{ConfirmQuery, link_query};
 use crate::deliver::{DeliverySettings, Mail};
 use crate::fields::{Email, ErrorCode};
 use crate::http::{AppState, see_other_public};
@@ -142,24 +143,12 @@ async fn receive(state: &AppState, fields: &RequestFields, lang: &str) -> Posted
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ConfirmQuery {
-    token: Option<String>,
-    lang: Option<String>,
-}
-
 /// `GET <endpoint>/request/confirm?token=…`.
 pub async fn confirm(
     State(state): State<AppState>,
     query: Result<Query<ConfirmQuery>, QueryRejection>,
 ) -> Response {
-    let (token, lang) = match query {
-        Ok(Query(q)) => (q.token, q.lang),
-        Err(_) => (None, None),
-    };
-    let mut lang = lang
-        .filter(|l| state.manifest().languages.contains_key(l))
-        .unwrap_or_else(|| state.manifest().default_language.clone());
+    let (token, mut lang) = link_query(&state, query);
     let outcome = match token {
         Some(token) => apply(&state, &token, &mut lang).await,
         None => Err("invalid"),

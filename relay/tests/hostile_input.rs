@@ -325,3 +325,69 @@ async fn junk_from_many_clients_does_not_lock_a_real_visitor_out() {
     assert_eq!(send(&state, visitor).await.status, StatusCode::CREATED);
     assert_eq!(stored(&store).await, 1);
 }
+
+#[tokio::test]
+async fn behind_cloudfront_the_viewer_address_counts_only_with_the_origin_secret() {
+    use kelisim_relay::config::RelayConfig;
+    use kelisim_relay::secret::Secret;
+    let mut config = RelayConfig {
+        hmac_key_env: Some(Secret::new(HMAC_KEY_HEX.to_owned())),
+        ..RelayConfig::default()
+    };
+    config.proxy.client_address_header = Some("CloudFront-Viewer-Address".to_owned());
+    config.proxy.origin_secret = Some(Secret::new("edge-secret-1".to_owned()));
+    config.rate_limit.per_client = 1;
+    let store = memory_store();
+    let state = kelisim_relay::AppState::from_config(store.clone(), manifest(), &config).unwrap();
+    let post = |n: usize, viewer: &str, secret: Option<&str>| {
+        let fields = with(
+            valid_fields("kk"),
+            "message",
+            Some(&format!("{MESSAGE} {n}")),
+        );
+        let mut request = json_request(json_body(&fields), None);
+        request
+            .headers_mut()
+            .insert("cloudfront-viewer-address", viewer.parse().unwrap());
+        if let Some(secret) = secret {
+            request
+                .headers_mut()
+                .insert("x-origin-verify", secret.parse().unwrap());
+        }
+        // The TCP peer is the edge: the same for every viewer.
+        from_peer(request, "130.176.1.1")
+    };
+    let ok = Some("edge-secret-1");
+    // CloudFront writes IPv6 unbracketed, with the port after the last colon.
+    assert_eq!(
+        send(&state, post(1, "2001:db8:1:2::7:443", ok))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        send(&state, post(2, "2001:db8:1:2::7:51000", ok))
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the same viewer again"
+    );
+    assert_eq!(
+        send(&state, post(3, "203.0.113.9:50000", ok)).await.status,
+        StatusCode::CREATED
+    );
+    // Without the secret (or with a wrong one) the header is anybody's claim: not believed,
+    // so claiming a fresh address every time does not buy a fresh allowance: the edge peer
+    // is the client.
+    assert_eq!(
+        send(&state, post(4, "198.51.100.1:1", Some("guess")))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        send(&state, post(5, "198.51.100.2:1", None)).await.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "counted as the edge address, which has used its allowance"
+    );
+}

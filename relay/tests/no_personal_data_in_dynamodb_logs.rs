@@ -8,8 +8,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use common::*;
@@ -17,27 +16,6 @@ use kelisim_relay::dynamodb::{self, DynamoStore};
 use kelisim_relay::fields::Email;
 use kelisim_relay::store::Store;
 use kelisim_relay::telemetry::{self, LogFormat};
-use tracing_subscriber::fmt::MakeWriter;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 fn store() -> DynamoStore {
     let endpoint = std::env::var("KELISIM_TEST_DYNAMODB_ENDPOINT")
@@ -87,7 +65,7 @@ async fn no_submitted_personal_data_reaches_the_logs_on_dynamodb_even_at_trace()
         assert!(store.delete(record.id).await.unwrap());
     }
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = String::from_utf8(captured.bytes()).unwrap();
     assert!(logs.contains("form received"), "capture works: {logs}");
     assert!(
         logs.contains("\"level\":\"TRACE\"") || logs.contains("\"level\":\"DEBUG\""),

@@ -45,7 +45,8 @@ impl Server {
         let config = dir.path().join("relay.toml");
         std::fs::write(
             &config,
-            "storage_location = \"black-box test host\"\n[sqlite]\nbusy_timeout_ms = 300\n",
+            "storage_location = \"black-box test host\"\n[sqlite]\nbusy_timeout_ms = 300\n\
+             [server]\nheader_read_timeout_secs = 2\n",
         )
         .unwrap();
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
@@ -632,4 +633,41 @@ fn a_persons_email_can_come_from_standard_input() {
     let exported: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(exported.as_array().unwrap().len(), 1);
     assert_eq!(exported[0]["subject"]["email"], EMAIL);
+}
+
+#[test]
+fn a_client_trickling_header_bytes_is_disconnected() {
+    use std::io::Read as _;
+    let server = Server::start();
+    let addr = server.url().trim_start_matches("http://").to_owned();
+    let addr = addr.split('/').next().unwrap().to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"POST /api/contact HTTP/1.1\r\nHost: relay\r\nX-Slow: ")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let started = Instant::now();
+    // One byte a second, never finishing the headers; the server allows 2 s for them.
+    let mut closed = false;
+    while !closed && started.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_secs(1));
+        let mut buf = [0u8; 256];
+        closed = match stream.write_all(b"a").and_then(|()| stream.read(&mut buf)) {
+            // EOF, or the server's 408 before it closes.
+            Ok(_) => true,
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        };
+    }
+    assert!(
+        closed,
+        "the trickling client was still connected after 15 s"
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+    // The server still serves everyone else.
+    assert_eq!(form(&server, &fields("kk"), None).status, 303);
 }
