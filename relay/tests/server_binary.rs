@@ -38,6 +38,11 @@ impl Server {
     }
 
     fn start_with_env(vars: &[(&str, &str)]) -> Self {
+        Self::start_with(vars, "")
+    }
+
+    /// With more `[server]` settings (appended to that table).
+    fn start_with(vars: &[(&str, &str)], server_settings: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let site = dir.path().join("site");
         std::fs::create_dir(&site).unwrap();
@@ -45,8 +50,10 @@ impl Server {
         let config = dir.path().join("relay.toml");
         std::fs::write(
             &config,
-            "storage_location = \"black-box test host\"\n[sqlite]\nbusy_timeout_ms = 300\n\
-             [server]\nheader_read_timeout_secs = 2\n",
+            format!(
+                "storage_location = \"black-box test host\"\n[sqlite]\nbusy_timeout_ms = 300\n\
+                 [server]\nheader_read_timeout_secs = 2\n{server_settings}"
+            ),
         )
         .unwrap();
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
@@ -670,4 +677,66 @@ fn a_client_trickling_header_bytes_is_disconnected() {
     assert!(started.elapsed() < Duration::from_secs(15));
     // The server still serves everyone else.
     assert_eq!(form(&server, &fields("kk"), None).status, 303);
+}
+
+/// The `host:port` the server listens on.
+fn addr_of(server: &Server) -> String {
+    let addr = server.url().trim_start_matches("http://").to_owned();
+    addr.split('/').next().unwrap().to_owned()
+}
+
+#[test]
+fn connections_over_the_cap_wait_for_a_free_one() {
+    let server = Server::start_with(&[], "max_connections = 2\n");
+    let addr = addr_of(&server);
+    // Two connections that send nothing hold both places until the 2 s header timeout.
+    let idle: Vec<_> = (0..2)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    assert_eq!(form(&server, &fields("kk"), None).status, 303);
+    let waited = started.elapsed();
+    // Without a cap the post is answered at once; with it, only once an idle one is dropped.
+    assert!(
+        waited >= Duration::from_millis(1200),
+        "the third connection was served after {waited:?}"
+    );
+    drop(idle);
+}
+
+#[test]
+fn sigterm_exits_within_the_grace_even_with_a_request_stuck_mid_body() {
+    use std::io::Read as _;
+    let mut server = Server::start_with(&[], "shutdown_grace_secs = 1\n");
+    let addr = addr_of(&server);
+    let mut stuck = std::net::TcpStream::connect(&addr).unwrap();
+    // Headers complete, body promised and never sent: the body timeout (20 s) would hold the
+    // drain that long; the grace period (1 s) must not.
+    stuck
+        .write_all(
+            b"POST /api/contact HTTP/1.1\r\nHost: relay\r\nContent-Type: application/json\r\n\
+              Content-Length: 500\r\n\r\n{\"surname\"",
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(8);
+    let exited = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exited.is_some(), "still running 8 s after SIGTERM");
+    let mut rest = Vec::new();
+    let _ = stuck.read_to_end(&mut rest);
 }
