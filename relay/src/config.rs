@@ -61,9 +61,7 @@ pub mod env {
     pub const PUBLIC_URL: &str = "KELISIM_PUBLIC_URL";
 }
 
-/// The longest retention accepted: 100 years. Far past any purpose's need, far below what
-/// a date can hold, so no setting can make a time overflow on a request.
-pub const MAX_RETENTION_DAYS: u32 = 36_500;
+pub use crate::intake::MAX_RETENTION_DAYS;
 /// The longest double-click window, rate-limit window and delivery interval: one week.
 pub const MAX_WINDOW_SECS: u64 = 7 * 24 * 3600;
 /// The longest wait for a double opt-in confirmation: one year.

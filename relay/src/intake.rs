@@ -22,6 +22,10 @@ pub const DEFAULT_RETENTION_DAYS: [(&str, u32); 2] = [("reply", 365), ("newslett
 /// Default double-click window (seconds).
 pub const DEFAULT_FINGERPRINT_WINDOW_SECS: u64 = 60;
 
+/// The longest retention accepted: 100 years. Far past any purpose's need, far below what
+/// a date can hold, so no setting can make a time overflow on a request.
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
 /// Default days a double opt-in grant waits for its confirmation before it lapses.
 pub const DEFAULT_CONFIRM_WITHIN_DAYS: u32 = 7;
 
@@ -47,16 +51,16 @@ pub struct MissingRetention(pub String);
 impl IntakeSettings {
     /// Checks that every purpose the site offers has a retention period, so building a
     /// record can never meet an unknown one, and that no period is past what a date can
-    /// hold (see [`crate::config::MAX_RETENTION_DAYS`]).
+    /// hold (see [`MAX_RETENTION_DAYS`]).
     pub fn check(&self, manifest: &ConsentManifest) -> Result<(), MissingRetention> {
         if let Some((purpose, _)) = self
             .retention_days
             .iter()
-            .find(|(_, days)| **days > crate::config::MAX_RETENTION_DAYS)
+            .find(|(_, days)| **days > MAX_RETENTION_DAYS)
         {
             return Err(MissingRetention(format!(
                 "{purpose}` is over {} days; `{purpose}",
-                crate::config::MAX_RETENTION_DAYS
+                MAX_RETENTION_DAYS
             )));
         }
         match manifest
