@@ -339,7 +339,7 @@ impl Deliverer {
         };
         let mail = match &item.kind {
             OutboxKind::ConfirmRequest { .. } if request.confirmed_at.is_none() => {
-                crate::request_form::confirmation_mail(
+                request_confirmation_mail(
                     &request,
                     &self.key,
                     &self.manifest,
@@ -349,7 +349,7 @@ impl Deliverer {
                 )
             }
             OutboxKind::NotifyRequest { .. } if !self.settings.notify_to.is_empty() => {
-                crate::request_form::operator_mail(
+                request_operator_mail(
                     &request,
                     &self.manifest,
                     &self.messages,
@@ -504,6 +504,93 @@ pub fn spawn_background(
             }
         }
     })
+}
+
+/// The mail that asks the owner of the address to confirm `request`.
+pub fn request_confirmation_mail(
+    request: &crate::requests::SubjectRequest,
+    key: &HmacKey,
+    manifest: &ConsentManifest,
+    messages: &Messages,
+    settings: &DeliverySettings,
+    item: &OutboxItem,
+) -> Mail {
+    let lang = request.language.as_str();
+    let expires_at = request.received_at.saturating_add(settings.confirm_within);
+    let claims = TokenClaims {
+        action: TokenAction::Request,
+        subject: request.id,
+        purpose: request.kind.as_str().to_owned(),
+        expires_at,
+    };
+    let link = format!(
+        "{}{}?token={}&lang={lang}",
+        settings.public_url.trim_end_matches('/'),
+        crate::request_form::REQUEST_CONFIRM_SUFFIX,
+        token::sign(key, &claims)
+    );
+    let kind = messages.format(
+        lang,
+        &format!("request-kind-{}", request.kind.as_str()),
+        &[],
+    );
+    let days = settings.confirm_within.whole_days().max(1);
+    let args = [
+        (
+            "operator",
+            FluentValue::from(manifest.operator.name.as_str()),
+        ),
+        (
+            "website",
+            FluentValue::from(manifest.operator.website.as_str()),
+        ),
+        ("kind", FluentValue::from(kind)),
+        ("link", FluentValue::from(link)),
+        ("days", FluentValue::from(days)),
+    ];
+    Mail {
+        to: vec![request.email.clone()],
+        subject: messages.format(lang, "mail-request-subject", &args),
+        body: messages.format(lang, "mail-request-body", &args),
+        message_id: format!("<{}@kelisim>", item.id),
+    }
+}
+
+/// The operator's notice of a confirmed request: its id, kind and due date, no address.
+pub fn request_operator_mail(
+    request: &crate::requests::SubjectRequest,
+    manifest: &ConsentManifest,
+    messages: &Messages,
+    settings: &DeliverySettings,
+    item: &OutboxItem,
+) -> Mail {
+    let lang = settings.operator_language.as_str();
+    let kind = messages.format(
+        lang,
+        &format!("request-kind-{}", request.kind.as_str()),
+        &[],
+    );
+    let due = request
+        .due_at
+        .map(|d| d.date().to_string())
+        .unwrap_or_default();
+    let id = request.id.to_string();
+    let args = [
+        (
+            "website",
+            FluentValue::from(manifest.operator.website.as_str()),
+        ),
+        ("id", FluentValue::from(id.as_str())),
+        ("kind", FluentValue::from(kind)),
+        ("due", FluentValue::from(due)),
+        ("language", FluentValue::from(request.language.as_str())),
+    ];
+    Mail {
+        to: settings.notify_to.clone(),
+        subject: messages.format(lang, "mail-request-notify-subject", &args),
+        body: messages.format(lang, "mail-request-notify-body", &args),
+        message_id: format!("<{}@kelisim>", item.id),
+    }
 }
 
 #[cfg(test)]

@@ -7,14 +7,12 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use time::OffsetDateTime;
 
 use crate::config::{ConfigError, RateLimitConfig, RelayConfig, origin_of};
@@ -274,40 +272,6 @@ impl AppState {
     }
 }
 
-/// The whole relay as a router: mount it, `merge` it, or hand it to `lambda_http::run`.
-pub fn app(state: AppState) -> Router {
-    let path = state.endpoint_path.to_string();
-    let confirm_path = format!(
-        "{}{}",
-        path.trim_end_matches('/'),
-        crate::deliver::CONFIRM_SUFFIX
-    );
-    Router::new()
-        .route(
-            &path,
-            post(submit).options(preflight).fallback(method_not_allowed),
-        )
-        .route(&confirm_path, get(crate::confirm::confirm))
-        .route(
-            &format!(
-                "{}{}",
-                path.trim_end_matches('/'),
-                crate::request_form::REQUEST_SUFFIX
-            ),
-            post(crate::request_form::submit),
-        )
-        .route(
-            &format!(
-                "{}{}",
-                path.trim_end_matches('/'),
-                crate::request_form::REQUEST_CONFIRM_SUFFIX
-            ),
-            get(crate::request_form::confirm),
-        )
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(state)
-}
-
 /// How the caller wants to be answered: the page's script asks for JSON, a plain browser
 /// form post gets redirects and HTML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -406,7 +370,7 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<Option<String>,
 ///   is a local proxy or the operator's own tools, whose many clients would otherwise share
 ///   one allowance, so it counts as unknown.
 /// - Unknown (tests through `oneshot`, `kelisim serve`): only the global ceiling applies.
-struct ClientAddr(Option<IpAddr>);
+pub(crate) struct ClientAddr(Option<IpAddr>);
 
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
@@ -506,7 +470,7 @@ fn lambda_source_ip(extensions: &Extensions) -> Option<IpAddr> {
     None
 }
 
-async fn submit(
+pub(crate) async fn submit(
     State(state): State<AppState>,
     client: ClientAddr,
     headers: HeaderMap,
@@ -682,7 +646,7 @@ async fn reused_for_other_content(state: &AppState, earlier: RecordId, dedup: &D
 }
 
 /// Answers a CORS preflight for an allowed origin; refuses it for any other.
-async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match check_origin(&state, &headers) {
         Ok(Some(origin)) => {
             let mut response = StatusCode::NO_CONTENT.into_response();
@@ -706,7 +670,10 @@ async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Respons
     }
 }
 
-async fn method_not_allowed(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn method_not_allowed(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
     render(
         &state,
         Reply::for_request(&headers),

@@ -14,8 +14,9 @@ use axum::Router;
 
 use crate::config::{ConfigError, RelayConfig, StoreKind, env};
 use crate::dynamodb::{DynamoConfig, DynamoStore};
-use crate::http::{AppState, StateError, app};
+use crate::http::{AppState, StateError};
 use crate::manifest::{ConsentManifest, ManifestError};
+use crate::router::app;
 use crate::store::Store;
 
 /// The manifest's file name inside the deployment zip, beside `bootstrap`.

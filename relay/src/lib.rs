@@ -5,7 +5,7 @@
 //! writes it next to the pages it publishes, and the relay accepts only submissions that
 //! name a policy version and hash found in it.
 //!
-//! Features: `http` (parsing, the axum router [`http::app`], configuration, logging),
+//! Features: `http` (parsing, the axum router [`router::app`], configuration, logging),
 //! `sqlite` ([`sqlite::SqliteStore`]), `notify` (SMTP and webhook delivery), `server` (the `kelisim-relay` binary), `dynamodb`,
 //! `lambda`. With none, only the shared types are built (the generator's view).
 
@@ -41,6 +41,8 @@ pub mod messages;
 pub mod rate_limit;
 #[cfg(feature = "http")]
 pub mod request_form;
+#[cfg(feature = "http")]
+pub mod router;
 #[cfg(feature = "server")]
 pub mod server;
 #[cfg(feature = "sqlite")]
@@ -62,6 +64,8 @@ pub mod dynamodb;
 pub mod lambda;
 
 #[cfg(feature = "http")]
-pub use http::{AppState, app};
+pub use http::AppState;
+#[cfg(feature = "http")]
+pub use router::app;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;

@@ -17,20 +17,16 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use fluent_bundle::FluentValue;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::audit::{AuditAction, AuditEntry};
 use crate::confirm::{ConfirmQuery, link_query};
-use crate::deliver::{DeliverySettings, Mail};
 use crate::fields::{Email, ErrorCode};
 use crate::http::{AppState, see_other_public};
-use crate::manifest::ConsentManifest;
-use crate::messages::Messages;
 use crate::outbox::{OutboxItem, OutboxKind};
 use crate::requests::{Channel, RequestKind, SubjectRequest};
-use crate::token::{self, TokenAction, TokenClaims, TokenError};
+use crate::token::{self, TokenAction, TokenError};
 
 /// The request routes, under the form endpoint.
 pub const REQUEST_SUFFIX: &str = "/request";
@@ -226,91 +222,5 @@ async fn apply(state: &AppState, token: &str, lang: &mut String) -> Result<(), &
             tracing::error!(%error, "store failed while confirming a request");
             Err("invalid")
         }
-    }
-}
-
-/// The mail that asks the owner of the address to confirm `request`.
-pub fn confirmation_mail(
-    request: &SubjectRequest,
-    key: &crate::fingerprint::HmacKey,
-    manifest: &ConsentManifest,
-    messages: &Messages,
-    settings: &DeliverySettings,
-    item: &OutboxItem,
-) -> Mail {
-    let lang = request.language.as_str();
-    let expires_at = request.received_at.saturating_add(settings.confirm_within);
-    let claims = TokenClaims {
-        action: TokenAction::Request,
-        subject: request.id,
-        purpose: request.kind.as_str().to_owned(),
-        expires_at,
-    };
-    let link = format!(
-        "{}{REQUEST_CONFIRM_SUFFIX}?token={}&lang={lang}",
-        settings.public_url.trim_end_matches('/'),
-        token::sign(key, &claims)
-    );
-    let kind = messages.format(
-        lang,
-        &format!("request-kind-{}", request.kind.as_str()),
-        &[],
-    );
-    let days = settings.confirm_within.whole_days().max(1);
-    let args = [
-        (
-            "operator",
-            FluentValue::from(manifest.operator.name.as_str()),
-        ),
-        (
-            "website",
-            FluentValue::from(manifest.operator.website.as_str()),
-        ),
-        ("kind", FluentValue::from(kind)),
-        ("link", FluentValue::from(link)),
-        ("days", FluentValue::from(days)),
-    ];
-    Mail {
-        to: vec![request.email.clone()],
-        subject: messages.format(lang, "mail-request-subject", &args),
-        body: messages.format(lang, "mail-request-body", &args),
-        message_id: format!("<{}@kelisim>", item.id),
-    }
-}
-
-/// The operator's notice of a confirmed request: its id, kind and due date, no address.
-pub fn operator_mail(
-    request: &SubjectRequest,
-    manifest: &ConsentManifest,
-    messages: &Messages,
-    settings: &DeliverySettings,
-    item: &OutboxItem,
-) -> Mail {
-    let lang = settings.operator_language.as_str();
-    let kind = messages.format(
-        lang,
-        &format!("request-kind-{}", request.kind.as_str()),
-        &[],
-    );
-    let due = request
-        .due_at
-        .map(|d| d.date().to_string())
-        .unwrap_or_default();
-    let id = request.id.to_string();
-    let args = [
-        (
-            "website",
-            FluentValue::from(manifest.operator.website.as_str()),
-        ),
-        ("id", FluentValue::from(id.as_str())),
-        ("kind", FluentValue::from(kind)),
-        ("due", FluentValue::from(due)),
-        ("language", FluentValue::from(request.language.as_str())),
-    ];
-    Mail {
-        to: settings.notify_to.clone(),
-        subject: messages.format(lang, "mail-request-notify-subject", &args),
-        body: messages.format(lang, "mail-request-notify-body", &args),
-        message_id: format!("<{}@kelisim>", item.id),
     }
 }
