@@ -12,7 +12,8 @@
 pub mod access_report;
 pub mod audit;
 pub mod key_check;
-pub mod manifest;
+/// The consent manifest, the contract with the generator (the `kelisim-manifest` crate).
+pub use kelisim_manifest as manifest;
 pub mod outbox;
 pub mod record;
 pub mod requests;

@@ -347,10 +347,7 @@ async fn deliver(
 }
 
 fn load_manifest(config: &RelayConfig) -> anyhow::Result<ConsentManifest> {
-    let text = std::fs::read_to_string(&config.manifest)
-        .with_context(|| format!("reading {}", config.manifest.display()))?;
-    ConsentManifest::from_json(&text)
-        .with_context(|| format!("checking {}", config.manifest.display()))
+    Ok(ConsentManifest::from_path(&config.manifest)?)
 }
 
 async fn open_store(config: &RelayConfig) -> anyhow::Result<Arc<dyn Store>> {
