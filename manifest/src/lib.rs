@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub mod form;
+pub mod html;
 
 /// The manifest format's version. Bump it when a field changes meaning.
 pub const MANIFEST_SCHEMA_VERSION: u32 = 1;

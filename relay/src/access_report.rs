@@ -6,6 +6,7 @@
 //! [`crate::messages`], the words are a small table checked by the compiler (kk and ru);
 //! any language other than `ru` reads Kazakh, the site's default.
 
+use crate::manifest::html::escape;
 use std::fmt::Write as _;
 
 use time::{Month, OffsetDateTime};
@@ -164,22 +165,6 @@ pub fn long_date(lang: &str, t: OffsetDateTime) -> String {
         };
         format!("{} жылғы {} {name}", t.year(), t.day())
     }
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 /// The report for one person's `records` in `lang` (`kk` or `ru`).

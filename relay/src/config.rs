@@ -116,7 +116,10 @@ pub struct DynamoConfig {
 impl DynamoConfig {
     /// The table's name, unless it is unset or blank.
     pub fn table_name(&self) -> Option<&str> {
-        self.table.as_deref().map(str::trim).filter(|t| !t.is_empty())
+        self.table
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
     }
 }
 

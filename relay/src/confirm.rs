@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
-use crate::http::{AppState, escape, see_other_public};
+use crate::http::{AppState, see_other_public};
+use crate::manifest::html::escape;
 use crate::record::{ConsentRecord, ConsentStatus, RecordId};
 use crate::token::{self, TokenAction, TokenError};
 

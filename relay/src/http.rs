@@ -19,6 +19,7 @@ use crate::config::{ConfigError, RateLimitConfig, RelayConfig, origin_of};
 use crate::fields::ErrorCode;
 use crate::intake::{self, IntakeSettings, MissingRetention};
 use crate::manifest::ConsentManifest;
+use crate::manifest::html::escape;
 use crate::messages::{Messages, MessagesError, Notice};
 use crate::outbox::Channel;
 use crate::rate_limit::{Limits, RateLimiter};
@@ -899,12 +900,4 @@ fn notice(
             (status, axum::response::Html(page)).into_response()
         }
     }
-}
-
-/// Minimal HTML escaping for the few manifest values put in the error page.
-pub(crate) fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
