@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod record;
 pub mod requests;
 pub mod secret;
+pub mod security_headers;
 pub mod store;
 
 #[cfg(feature = "http")]

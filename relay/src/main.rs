@@ -410,6 +410,9 @@ async fn serve(
     if let Some(dir) = static_dir {
         router = router.fallback_service(tower_http::services::ServeDir::new(dir));
     }
+    // The same headers as the CloudFront policy and the Caddy file, on pages and form answers
+    // alike, so a host without a proxy is as protected as one behind it.
+    let router = kelisim_relay::security_headers::apply(router);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
