@@ -21,12 +21,16 @@ pub mod secret;
 pub mod security_headers;
 pub mod store;
 
+#[cfg(feature = "server")]
+pub mod backup;
 #[cfg(feature = "http")]
 pub mod config;
 #[cfg(feature = "http")]
 pub mod confirm;
 #[cfg(feature = "http")]
 pub mod deliver;
+#[cfg(feature = "server")]
+pub mod doctor;
 #[cfg(feature = "http")]
 pub mod fields;
 #[cfg(feature = "http")]
