@@ -61,3 +61,113 @@ fn the_caddyfile_reader_notices_a_drifted_value() {
     let drifted = repo_file("deploy/host/Caddyfile").replace("same-origin", "unsafe-url");
     assert_ne!(caddy_headers(&drifted), relay_headers());
 }
+
+/// The unit files of `deploy/host/`, with the install path of the binary replaced by the one
+/// just built (`systemd-analyze verify` checks that `ExecStart` exists and is executable).
+#[cfg(feature = "server")]
+fn units_in(dir: &std::path::Path) -> Vec<PathBuf> {
+    let host = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../deploy/host");
+    let mut units = Vec::new();
+    for entry in std::fs::read_dir(&host).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if !(name.ends_with(".service") || name.ends_with(".timer")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "/usr/local/bin/kelisim-relay",
+            env!("CARGO_BIN_EXE_kelisim-relay"),
+        );
+        let copy = dir.join(name);
+        std::fs::write(&copy, text).unwrap();
+        units.push(copy);
+    }
+    units.sort();
+    units
+}
+
+/// `systemd-analyze verify` exits 0 even for unknown keys or bad values; it reports them on
+/// standard error, so a clean verification is an empty one.
+#[cfg(feature = "server")]
+fn verify(units: &[PathBuf]) -> std::process::Output {
+    std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .args(units)
+        .output()
+        .unwrap()
+}
+
+#[cfg(feature = "server")]
+#[test]
+fn the_systemd_units_pass_systemd_analyze_verify() {
+    let available = std::process::Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        println!("skipped: systemd-analyze is not installed on this machine");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let units = units_in(dir.path());
+    let names: Vec<_> = units
+        .iter()
+        .map(|u| u.file_name().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "kelisim-relay-backup.service",
+            "kelisim-relay-backup.timer",
+            "kelisim-relay-purge.service",
+            "kelisim-relay-purge.timer",
+            "kelisim-relay.service",
+        ]
+    );
+    let output = verify(&units);
+    assert!(
+        output.status.success() && output.stderr.is_empty(),
+        "systemd-analyze verify: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // The same check on a broken copy complains: the clean result above is not vacuous.
+    let service = dir.path().join("kelisim-relay.service");
+    let broken = std::fs::read_to_string(&service)
+        .unwrap()
+        .replace("MemoryMax=256M", "MemoryMax=lots");
+    std::fs::write(&service, broken).unwrap();
+    let output = verify(&units);
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("'lots'"),
+        "{output:?}"
+    );
+}
+
+/// The sandbox the issue asks for is in the relay's unit, and the backup timer keeps N copies.
+#[test]
+fn the_relay_unit_is_sandboxed_and_the_backup_keeps_n_copies() {
+    let unit = repo_file("deploy/host/kelisim-relay.service");
+    for setting in [
+        "User=kelisim-relay",
+        "StateDirectory=kelisim-relay",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=true",
+        "PrivateTmp=true",
+        "SystemCallFilter=@system-service",
+        "MemoryMax=",
+        "UMask=0077",
+        "--static-dir",
+    ] {
+        assert!(
+            unit.contains(setting),
+            "kelisim-relay.service lacks {setting}"
+        );
+    }
+    let backup = repo_file("deploy/host/kelisim-relay-backup.service");
+    assert!(backup.contains("kelisim-relay backup ") && backup.contains("--keep 7"));
+    let timer = repo_file("deploy/host/kelisim-relay-backup.timer");
+    assert!(timer.contains("OnCalendar=") && timer.contains("Persistent=true"));
+}
