@@ -476,7 +476,7 @@ async fn dispatch(State(preview): State<Arc<Preview>>, request: Request) -> Resp
             Err(never) => match never {},
         };
     }
-    files::answer(preview.site().as_deref(), &request)
+    files::answer(preview.site(), request).await
 }
 
 /// `path` is `endpoint` or below it.

@@ -51,6 +51,8 @@ pub mod request_form;
 pub mod router;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "http")]
+pub mod site_files;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "http")]

@@ -22,6 +22,7 @@ use kelisim_relay::fingerprint::HmacKey;
 use kelisim_relay::inbox;
 use kelisim_relay::manifest::ConsentManifest;
 use kelisim_relay::record::{Answered, ConsentRecord, RecordId};
+use kelisim_relay::site_files::{DirFiles, StaticSite};
 use kelisim_relay::sqlite::SqliteStore;
 use kelisim_relay::store::Store;
 use kelisim_relay::subject_requests;
@@ -380,16 +381,8 @@ async fn open_store(config: &RelayConfig) -> anyhow::Result<Arc<dyn Store>> {
         StoreKind::Dynamodb => {
             // The same store the Lambda `bootstrap` uses, so an operator can answer
             // data-subject requests (export, withdraw, erase, purge) from any machine.
-            let Some(table) = config.dynamodb.table.clone() else {
-                bail!("no DynamoDB table: set KELISIM_DYNAMODB_TABLE or `[dynamodb] table`");
-            };
-            let dynamo = kelisim_relay::dynamodb::DynamoConfig {
-                table,
-                region: config.dynamodb.region.clone(),
-                endpoint_url: config.dynamodb.endpoint_url.clone(),
-            };
             Ok(Arc::new(
-                kelisim_relay::dynamodb::DynamoStore::from_config(&dynamo).await,
+                kelisim_relay::dynamodb::DynamoStore::from_config(&config.dynamodb).await?,
             ))
         }
         #[cfg(not(feature = "dynamodb"))]
@@ -424,7 +417,10 @@ async fn serve(
     let origins = state.allowed_origins().join(", ");
     let mut router = app(state);
     if let Some(dir) = static_dir {
-        router = router.fallback_service(tower_http::services::ServeDir::new(dir));
+        // The same file service as the preview's: the language's own 404 page, `/kk` → `/kk/`,
+        // and `no-cache` with an ETag, so a new build shows at once and an old one costs a 304.
+        let site = StaticSite::new(DirFiles::new(dir));
+        router = router.fallback(move |request| async move { site.answer(request).await });
     }
     // The same headers as the CloudFront policy and the Caddy file, on pages and form answers
     // alike, so a host without a proxy is as protected as one behind it.
