@@ -18,14 +18,19 @@ pub mod outbox;
 pub mod record;
 pub mod requests;
 pub mod secret;
+pub mod security_headers;
 pub mod store;
 
+#[cfg(feature = "server")]
+pub mod backup;
 #[cfg(feature = "http")]
 pub mod config;
 #[cfg(feature = "http")]
 pub mod confirm;
 #[cfg(feature = "http")]
 pub mod deliver;
+#[cfg(feature = "server")]
+pub mod doctor;
 #[cfg(feature = "http")]
 pub mod fields;
 #[cfg(feature = "http")]

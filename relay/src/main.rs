@@ -5,6 +5,8 @@
 //! erase, anonymize), `purge-expired`, `audit` and `rekey` carry out data-subject requests and
 //! retention (policy §2.2, §2.5, §2.14, §4.1, §5.7, §8.3, §8.4, §8.8, §8.9).
 
+#[path = "cli/operate.rs"]
+mod operate_cli;
 #[path = "cli/rights.rs"]
 mod rights_cli;
 
@@ -96,6 +98,16 @@ enum Command {
     Audit(rights_cli::AuditArgs),
     /// Re-derive every lookup hash under a new HMAC key (resumable).
     Rekey(rights_cli::RekeyArgs),
+    /// Copy the SQLite database, consistently, while the relay serves (nightly from the
+    /// systemd timer), keeping the newest N copies.
+    Backup(operate_cli::BackupArgs),
+    /// Replace the database with a backup, after checking it is intact and this
+    /// deployment's (its key-check value).
+    Restore(operate_cli::RestoreArgs),
+    /// Delete backups older than the erasure window.
+    PurgeBackups(operate_cli::PurgeBackupsArgs),
+    /// Check this deployment's configuration and say what is wrong in plain words.
+    Doctor(operate_cli::DoctorArgs),
     /// Same as `records export --email X` (JSON).
     #[command(hide = true)]
     Export {
@@ -221,6 +233,10 @@ async fn main() -> anyhow::Result<()> {
             let store = open_checked_store(&config, &cli.confirm).await?.0;
             rights_cli::audit(store.as_ref(), &args).await
         }
+        Command::Backup(args) => operate_cli::backup(&config, &args),
+        Command::Restore(args) => operate_cli::restore(&config, &args),
+        Command::PurgeBackups(args) => operate_cli::purge_backups(&args),
+        Command::Doctor(args) => operate_cli::doctor(&config, &args).await,
         Command::Rekey(args) => {
             let store = open_store(&config).await?;
             rights_cli::rekey(store.as_ref(), &config.hmac_key()?, &args, &cli.confirm).await
@@ -406,6 +422,9 @@ async fn serve(
         let site = StaticSite::new(DirFiles::new(dir));
         router = router.fallback(move |request| async move { site.answer(request).await });
     }
+    // The same headers as the CloudFront policy and the Caddy file, on pages and form answers
+    // alike, so a host without a proxy is as protected as one behind it.
+    let router = kelisim_relay::security_headers::apply(router);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;

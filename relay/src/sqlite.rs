@@ -127,6 +127,7 @@ impl SqliteStore {
     /// Like [`SqliteStore::open`] with a chosen lock wait; past it a write reports
     /// [`StoreError::Busy`].
     pub fn open_with_timeout(path: &Path, busy_timeout: Duration) -> Result<Self, StoreError> {
+        create_private(path)?;
         let conn = Connection::open(path).map_err(map_err)?;
         Self::setup(conn, busy_timeout)
     }
@@ -171,6 +172,26 @@ impl SqliteStore {
         })
         .await
         .map_err(|_| StoreError::Backend("blocking task failed".to_owned()))?
+    }
+}
+
+/// Creates a missing database file readable by its owner only (0600): it holds personal
+/// data. SQLite gives the `-wal` and `-shm` files the same permissions.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Backend(format!(
+            "cannot create the database file {}: {e}",
+            path.display()
+        ))),
     }
 }
 
@@ -311,7 +332,7 @@ fn set_key_state_blocking(
     tx.commit().map_err(map_err)
 }
 
-fn read_key_state(conn: &Connection) -> Result<KeyState, StoreError> {
+pub(crate) fn read_key_state(conn: &Connection) -> Result<KeyState, StoreError> {
     let value: Option<String> = conn
         .query_row(
             "SELECT value FROM meta WHERE name = 'key_state'",

@@ -441,6 +441,44 @@ fn serves_the_static_site_from_the_same_origin() {
     assert!(!outside.body.contains("storage_location"));
 }
 
+/// Issue #11: the security headers on every response of `serve`: a page, a missing page, a
+/// stored form, a refused form and a wrong method, with exactly the relay's one definition.
+#[test]
+fn every_response_carries_the_security_headers() {
+    let server = Server::start();
+    let page = reply(agent().get(format!("{}/", server.base)).call().unwrap());
+    let missing = reply(
+        agent()
+            .get(format!("{}/no-such-page", server.base))
+            .call()
+            .unwrap(),
+    );
+    let stored = form(&server, &fields("kk"), None);
+    let refused = json(&server, &set(fields("ru"), "email", "not-an-address"), None);
+    let wrong_method = reply(agent().get(server.url()).call().unwrap());
+    assert_eq!(
+        [
+            page.status,
+            missing.status,
+            stored.status,
+            refused.status,
+            wrong_method.status
+        ],
+        [200, 404, 303, 422, 405]
+    );
+    for (what, answer) in [
+        ("page", &page),
+        ("missing page", &missing),
+        ("stored form", &stored),
+        ("refused form", &refused),
+        ("wrong method", &wrong_method),
+    ] {
+        for (name, value) in kelisim_relay::security_headers::all() {
+            assert_eq!(answer.header(name), Some(value.as_str()), "{what}: {name}");
+        }
+    }
+}
+
 #[test]
 fn subject_requests_withdraw_and_erase() {
     let server = Server::start();

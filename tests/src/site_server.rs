@@ -5,6 +5,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use axum::Router;
@@ -20,7 +21,16 @@ pub struct SiteServer {
     root: PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    /// The CSP violation reports browsers posted (with [`SiteServer::serve_with_csp`]).
+    csp_reports: Arc<Mutex<Vec<String>>>,
 }
+
+/// Where a server started by [`SiteServer::serve_with_csp`] receives CSP violation reports.
+pub const CSP_REPORT_PATH: &str = "/__csp-report";
+
+/// A page that violates the CSP on purpose (an inline script), so a test can show that
+/// violations are reported at all before it trusts an empty report list.
+pub const CSP_CONTROL_PATH: &str = "/__csp-control";
 
 impl SiteServer {
     /// Serves `root` on `127.0.0.1:<free port>`. A missing file answers 404 with its
@@ -41,7 +51,77 @@ impl SiteServer {
 
         let site = StaticSite::new(DirFiles::new(root));
         let app = Router::new().fallback(move |request| async move { site.answer(request).await });
+        Self::start(listener, addr, root, app, Arc::default())
+    }
 
+    /// Like [`SiteServer::serve`], with the relay's security headers on every answer
+    /// (`kelisim_relay::security_headers`, what production serves) and the CSP extended by a
+    /// `report-uri`, so every violation a browser meets is posted back to this server
+    /// ([`SiteServer::csp_reports`]). [`CSP_CONTROL_PATH`] serves a page that violates it.
+    pub fn serve_with_csp(root: &Path) -> Result<Self, HarnessError> {
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .map_err(|e| HarnessError::io("binding the site server", e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| HarnessError::io("reading the site server's address", e))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| HarnessError::io("configuring the site server socket", e))?;
+        let reports: Arc<Mutex<Vec<String>>> = Arc::default();
+        let site = StaticSite::new(DirFiles::new(root));
+        let received = Arc::clone(&reports);
+        let app = Router::new()
+            .route(
+                CSP_REPORT_PATH,
+                axum::routing::post(move |body: String| async move {
+                    if let Ok(mut reports) = received.lock() {
+                        reports.push(body);
+                    }
+                    axum::http::StatusCode::NO_CONTENT
+                }),
+            )
+            .route(
+                CSP_CONTROL_PATH,
+                axum::routing::get(|| async {
+                    axum::response::Html(
+                        "<!doctype html><html lang=\"en\"><title>CSP control</title>\
+                         <script>document.title = 'ran';</script></html>",
+                    )
+                }),
+            )
+            .fallback(move |request| async move { site.answer(request).await });
+        let app = kelisim_relay::security_headers::apply(app).layer(
+            axum::middleware::map_response(|mut response: axum::response::Response| async move {
+                let csp = format!(
+                    "{}; report-uri {CSP_REPORT_PATH}",
+                    kelisim_relay::security_headers::CONTENT_SECURITY_POLICY
+                );
+                if let Ok(value) = axum::http::HeaderValue::from_str(&csp) {
+                    response
+                        .headers_mut()
+                        .insert(axum::http::header::CONTENT_SECURITY_POLICY, value);
+                }
+                response
+            }),
+        );
+        Self::start(listener, addr, root, app, reports)
+    }
+
+    /// The CSP violation reports received so far (JSON bodies as the browser sent them).
+    pub fn csp_reports(&self) -> Vec<String> {
+        self.csp_reports
+            .lock()
+            .map(|reports| reports.clone())
+            .unwrap_or_default()
+    }
+
+    fn start(
+        listener: std::net::TcpListener,
+        addr: SocketAddr,
+        root: &Path,
+        app: Router,
+        csp_reports: Arc<Mutex<Vec<String>>>,
+    ) -> Result<Self, HarnessError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -70,6 +150,7 @@ impl SiteServer {
             root: root.to_path_buf(),
             shutdown: Some(shutdown),
             thread: Some(thread),
+            csp_reports,
         })
     }
 
