@@ -297,13 +297,14 @@ impl Html<'_> {
             .collect()
     }
 
-    /// What every template sees: `site`, `lang`, `links` to the built-in pages, the current
+    /// What every template sees: `site`, `lang`, `operator_name` (in that language), `links` to the built-in pages, the current
     /// `policy` and the `previous_policies`.
     fn common_context(&self, lang: &str) -> tera::Context {
         let model = self.model;
         let mut context = tera::Context::new();
         context.insert("site", &model.config);
         context.insert("lang", lang);
+        context.insert("operator_name", model.config.operator_name(lang));
         let mut links = BTreeMap::new();
         links.insert("home", model.home_url(lang));
         for (name, kind) in [
