@@ -73,3 +73,12 @@ policy-rights-note = Осы Саясатта көзделген құқықтар
 request-kind-legend = Сіз не сұрайсыз?
 request-email-hint = Осы мекенжайға растау сілтемесі жіберіледі. Өтініш тек расталғаннан кейін қаралады.
 request-submit = Өтініш жіберу
+
+# The "what changed" page of a policy version (§12.2), generated from the previous version.
+policy-changes-link = { $version } нұсқасында не өзгерді
+policy-changes-title = Саясаттың { $version } нұсқасындағы өзгерістер
+policy-changes-intro = Саясаттың <a href="{ $from_url }">{ $from } нұсқасы</a> мен <a href="{ $url }">{ $version } нұсқасы</a> (күшіне енген күні: { $date }) арасындағы айырмашылық. Алынып тасталған сөздер сызылған, қосылған сөздердің асты сызылған.
+policy-changes-none = Мәтін өзгерген жоқ.
+policy-changes-added = Қосылды
+policy-changes-removed = Алынып тасталды
+policy-changes-changed = Өзгертілді

@@ -75,3 +75,12 @@ policy-rights-note = Права, предусмотренные настояще
 request-kind-legend = О чём вы просите?
 request-email-hint = На этот адрес придёт ссылка для подтверждения. Запрос рассматривается только после подтверждения.
 request-submit = Отправить запрос
+
+# The "what changed" page of a policy version (§12.2), generated from the previous version.
+policy-changes-link = Что изменилось в версии { $version }
+policy-changes-title = Изменения в версии { $version } политики
+policy-changes-intro = Отличия <a href="{ $url }">версии { $version }</a> политики (действует с { $date }) от <a href="{ $from_url }">версии { $from }</a>. Удалённые слова зачёркнуты, добавленные подчёркнуты.
+policy-changes-none = Текст не изменился.
+policy-changes-added = Добавлено
+policy-changes-removed = Удалено
+policy-changes-changed = Изменено
