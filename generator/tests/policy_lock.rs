@@ -10,7 +10,7 @@ use std::path::Path;
 
 use kelisim::lock::PolicyLock;
 use kelisim::manifest::published_policy_text;
-use kelisim_relay::manifest::{ConsentManifest, sha256_hex};
+use kelisim_manifest::{ConsentManifest, sha256_hex};
 use support::*;
 
 fn manifest(root: &Path) -> ConsentManifest {
