@@ -27,6 +27,23 @@ enum Command {
         #[arg(long)]
         base_url: Option<String>,
     },
+    /// Build the site in memory and report broken links and anchors, missing translations,
+    /// policy sections that differ between languages, Fluent keys, hreflang pairs, the policy
+    /// lock, images without alt text and external links. Exit 1 on errors.
+    Check {
+        /// The site root, where site.toml is.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// `text` (one line per finding) or `json` (for CI).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Exit 1 on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Fetch every external link (needs a network).
+        #[arg(long)]
+        external: bool,
+    },
     /// Policy versions: start a new one, or compare two.
     Policy {
         #[command(subcommand)]
@@ -46,6 +63,12 @@ enum Command {
         #[arg(long)]
         db: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,6 +112,12 @@ fn main() -> ExitCode {
             output,
             base_url,
         }),
+        Command::Check {
+            root,
+            format,
+            deny_warnings,
+            external,
+        } => check(&root, format, deny_warnings, external),
         Command::Policy { command } => match command {
             PolicyCommand::NewVersion {
                 version,
@@ -131,6 +160,40 @@ fn build(options: kelisim::BuildOptions) -> ExitCode {
             eprintln!("error: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn check(root: &Path, format: Format, deny_warnings: bool, external: bool) -> ExitCode {
+    use kelisim::check::Severity;
+    let started = std::time::Instant::now();
+    let report = kelisim::check::run(root, &kelisim::check::CheckOptions { external });
+    let (errors, warnings) = (
+        report.count(Severity::Error),
+        report.count(Severity::Warning),
+    );
+    match format {
+        Format::Json => match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(error) => {
+                eprintln!("error: could not write the report as JSON: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+        Format::Text => {
+            for finding in &report.findings {
+                println!("{finding}");
+            }
+            println!(
+                "kelisim check: {errors} errors, {warnings} warnings, {} notes in {} ms.",
+                report.count(Severity::Note),
+                started.elapsed().as_millis()
+            );
+        }
+    }
+    if errors > 0 || (deny_warnings && warnings > 0) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
