@@ -632,6 +632,12 @@ fn fluent(loaded: &LoadedSite, root: &Path) -> Vec<Finding> {
                 .map(str::to_owned),
         );
     }
+    // The form's labels and hints are named in code from the fields the manifest defines.
+    for field in kelisim_manifest::form::person_fields() {
+        let key = format!("form-{}", field.name.replace('_', "-"));
+        used.insert(format!("{key}-hint"));
+        used.insert(key);
+    }
     // `t(key="consent-" ~ purpose.id)` names one key per purpose.
     for purpose in &loaded.model.config.purposes {
         used.insert(format!("consent-{}", purpose.id));

@@ -85,6 +85,16 @@ struct PolicyContext<'a> {
     changes_url: Option<String>,
 }
 
+/// A form field as the theme renders it: the manifest's definition (name, kind, limit,
+/// autocomplete) plus the Fluent keys of its label and, where the locales have one, its hint.
+#[derive(Serialize)]
+struct FieldContext {
+    #[serde(flatten)]
+    field: kelisim_manifest::form::FormField,
+    label_key: String,
+    hint_key: Option<String>,
+}
+
 /// One entry of the language switcher.
 #[derive(Serialize)]
 struct LanguageLink<'a> {
@@ -407,7 +417,25 @@ impl Html<'_> {
             .collect()
     }
 
-    /// What every template sees: `site`, `lang`, `operator_name` (in that language), `links` to the built-in pages, the current
+    /// The contact form's fields, from the definition the manifest publishes and the relay
+    /// enforces ([`kelisim_manifest::form::person_fields`]): the page cannot drift from it.
+    fn form_fields(&self, lang: &str) -> Vec<FieldContext> {
+        kelisim_manifest::form::person_fields()
+            .into_iter()
+            .map(|field| {
+                let key = format!("form-{}", field.name.replace('_', "-"));
+                let hint = format!("{key}-hint");
+                FieldContext {
+                    hint_key: self.locales.has(lang, &hint).then_some(hint),
+                    label_key: key,
+                    field,
+                }
+            })
+            .collect()
+    }
+
+    /// What every template sees: `site`, `lang`, `operator_name` (in that language),
+    /// `form_fields`, `links` to the built-in pages, the current
     /// `policy` and the `previous_policies`.
     fn common_context(&self, lang: &str) -> tera::Context {
         let model = self.model;
@@ -415,6 +443,7 @@ impl Html<'_> {
         context.insert("site", &model.config);
         context.insert("lang", lang);
         context.insert("operator_name", model.config.operator_name(lang));
+        context.insert("form_fields", &self.form_fields(lang));
         let mut links = BTreeMap::new();
         links.insert("home", model.home_url(lang));
         for (name, kind) in [
