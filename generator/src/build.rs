@@ -15,6 +15,7 @@ use crate::config::SiteConfig;
 use crate::content;
 use crate::error::BuildError;
 use crate::i18n::Locales;
+use crate::lock::{LOCK_FILE, PolicyLock};
 use crate::manifest;
 use crate::model::{self, SiteModel};
 use crate::page::HtmlPage;
@@ -62,6 +63,8 @@ pub struct BuildReport {
     pub files_written: usize,
     /// Problems that did not stop the build (missing translations, ...), one sentence each.
     pub warnings: Vec<String>,
+    /// Whether `policy.lock` was written (a newly published version was locked).
+    pub lock_updated: bool,
     pub elapsed: Duration,
 }
 
@@ -71,18 +74,58 @@ pub fn build(options: &BuildOptions) -> Result<BuildReport, BuildError> {
     let site = render_site(options)?;
     let output = options.output_dir();
     site.write_to(&output)?;
+    let lock_updated = write_lock(&options.root, &site.policy_lock)?;
     Ok(BuildReport {
         output,
         pages_written: site.page_count(),
         files_written: site.file_count(),
         warnings: site.warnings,
+        lock_updated,
         elapsed: started.elapsed(),
     })
 }
 
+/// Writes `policy.lock` when its text changed (a version published for the first time).
+fn write_lock(root: &Path, text: &str) -> Result<bool, BuildError> {
+    let path = root.join(LOCK_FILE);
+    if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
+        return Ok(false);
+    }
+    std::fs::write(&path, text).map_err(|e| BuildError::io(&path, "write the policy lock", e))?;
+    Ok(true)
+}
+
 /// Loads, models and renders the whole site in memory, static files included; nothing is
-/// written.
+/// written. A published policy text that no longer matches `policy.lock` stops it.
 pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
+    let loaded = load_site(options)?;
+    if let Some(problem) = loaded
+        .lock
+        .problems(&loaded.model.policies)
+        .into_iter()
+        .next()
+    {
+        return Err(problem.into());
+    }
+    render_loaded(&loaded, &options.root)
+}
+
+/// The site loaded and modelled, not yet rendered: what `kelisim check` and
+/// `kelisim policy diff` read.
+#[derive(Debug)]
+pub struct LoadedSite {
+    pub model: SiteModel,
+    pub renderer: Renderer,
+    pub locales: Arc<Locales>,
+    /// Problems found so far; rendering adds its own.
+    pub warnings: Warnings,
+    /// `policy.lock` as committed (empty when the site has none yet).
+    pub lock: PolicyLock,
+}
+
+/// Loads `site.toml`, the UI strings, the templates, the content and `policy.lock`, and builds
+/// the site model.
+pub fn load_site(options: &BuildOptions) -> Result<LoadedSite, BuildError> {
     let root = &options.root;
     let config = load_config(root, options.base_url.as_deref())?;
     let languages: Vec<String> = config
@@ -110,11 +153,32 @@ pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
     let codes: Vec<_> = config.languages.iter().map(|l| l.code.clone()).collect();
     model::warn_about_unknown_language_folders(root, &codes, &warnings);
     let model = SiteModel::new(config, sources, &renderer, &warnings)?;
-    let pages = pages::render(&model, &renderer, &locales, &warnings)?;
-    let manifest = manifest::build(&model, &pages, &locales)?;
-    let sitemap = seo::sitemap(&model, &renderer)?;
-    let mut site = emit(&model, pages, sitemap, manifest, warnings.take())?;
+    let lock = PolicyLock::load(root)?;
+    Ok(LoadedSite {
+        model,
+        renderer,
+        locales,
+        warnings,
+        lock,
+    })
+}
+
+/// Renders a loaded site: pages, manifest, sitemap, static files, and the `policy.lock` text
+/// with every published version in it. Does not compare the lock (see [`render_site`]).
+pub fn render_loaded(loaded: &LoadedSite, root: &Path) -> Result<BuiltSite, BuildError> {
+    let LoadedSite {
+        model,
+        renderer,
+        locales,
+        warnings,
+        lock,
+    } = loaded;
+    let pages = pages::render(model, renderer, locales, warnings)?;
+    let manifest = manifest::build(model, &pages, locales)?;
+    let sitemap = seo::sitemap(model, renderer)?;
+    let mut site = emit(model, pages, sitemap, manifest, warnings.take())?;
     add_static_files(&mut site, root, &model.config.theme)?;
+    site.policy_lock = lock.updated(&model.policies).to_toml();
     Ok(site)
 }
 

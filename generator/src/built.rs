@@ -23,6 +23,9 @@ pub struct BuiltSite {
     pub manifest: ConsentManifest,
     /// Problems that did not stop the build, one sentence each.
     pub warnings: Vec<String>,
+    /// The text of `policy.lock` with every published version locked; `build` writes it to
+    /// the site root (not into the output: it belongs with the sources).
+    pub policy_lock: String,
 }
 
 impl BuiltSite {
@@ -31,6 +34,7 @@ impl BuiltSite {
             files: BTreeMap::new(),
             manifest,
             warnings,
+            policy_lock: String::new(),
         }
     }
 

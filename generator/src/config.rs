@@ -38,6 +38,10 @@ pub struct Language {
     pub code: Lang,
     /// The language's name in itself (Қазақша), shown in the switcher.
     pub name: String,
+    /// The operator's name as pages in this language write it (ТОО «…» in Russian for
+    /// «…» ЖШС): footer, contact block and consent labels. `[operator] name` when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_name: Option<String>,
 }
 
 /// Why `site.toml` could not be used.
@@ -80,6 +84,14 @@ impl SiteConfig {
     /// The language with this code, if the site has it.
     pub fn language(&self, code: &str) -> Option<&Language> {
         self.languages.iter().find(|l| l.code == code)
+    }
+
+    /// The operator's name on pages in `lang`: the language's `operator_name`, else the
+    /// legal name from `[operator]`.
+    pub fn operator_name(&self, lang: &str) -> &str {
+        self.language(lang)
+            .and_then(|l| l.operator_name.as_deref())
+            .unwrap_or(&self.operator.name)
     }
 
     /// Replaces the base URL (`--base-url`), normalised like the one in the file.
@@ -144,6 +156,7 @@ fn unreachable_language() -> &'static Language {
     FALLBACK.get_or_init(|| Language {
         code: Lang::new("kk"),
         name: "Қазақша".to_owned(),
+        operator_name: None,
     })
 }
 
@@ -181,6 +194,14 @@ data_categories = ["email"]
             config.language("ru").map(|l| l.name.as_str()),
             Some("Русский")
         );
+        assert_eq!(config.operator_name("ru"), "Op");
+        let named = SITE.replace(
+            "name = \"Русский\"",
+            "name = \"Русский\"\noperator_name = \"ТОО Op\"",
+        );
+        let config: SiteConfig = named.parse().expect("valid");
+        assert_eq!(config.operator_name("ru"), "ТОО Op");
+        assert_eq!(config.operator_name("kk"), "Op");
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub enum BuildError {
     Manifest(#[from] crate::manifest::ManifestBuildError),
     #[error(transparent)]
     Source(#[from] crate::source::SourceError),
+    /// Boxed: a lock problem carries two hashes and a location.
+    #[error(transparent)]
+    Lock(Box<crate::lock::LockError>),
     #[error("{path}: could not {action}: {source}. Check the path and its permissions.")]
     Io {
         path: PathBuf,
@@ -34,6 +37,18 @@ pub enum BuildError {
         "{0}: the output folder already exists and was not made by kelisim (it has no consent-manifest.json). Choose another --output folder or empty this one."
     )]
     ForeignOutput(PathBuf),
+}
+
+impl From<Box<crate::lock::LockError>> for BuildError {
+    fn from(error: Box<crate::lock::LockError>) -> Self {
+        Self::Lock(error)
+    }
+}
+
+impl From<crate::lock::LockError> for BuildError {
+    fn from(error: crate::lock::LockError) -> Self {
+        Self::Lock(Box::new(error))
+    }
 }
 
 impl BuildError {

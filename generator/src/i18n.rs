@@ -193,6 +193,11 @@ impl Locales {
             })
     }
 
+    /// Where `key` is defined in `lang` (`locales/kk/main.ftl:12`).
+    pub fn origin(&self, lang: &str, key: &str) -> Option<&Location> {
+        self.origins.get(&(lang.to_owned(), key.to_owned()))
+    }
+
     /// Every message id defined for `lang`.
     pub fn keys(&self, lang: &str) -> Vec<String> {
         self.origins

@@ -1,6 +1,6 @@
 //! `kelisim`: the command line. It only parses arguments and prints; the work is in the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +27,28 @@ enum Command {
         #[arg(long)]
         base_url: Option<String>,
     },
+    /// Build the site in memory and report broken links and anchors, missing translations,
+    /// policy sections that differ between languages, Fluent keys, hreflang pairs, the policy
+    /// lock, images without alt text and external links. Exit 1 on errors.
+    Check {
+        /// The site root, where site.toml is.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// `text` (one line per finding) or `json` (for CI).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Exit 1 on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Fetch every external link (needs a network).
+        #[arg(long)]
+        external: bool,
+    },
+    /// Policy versions: start a new one, or compare two.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Build, serve on 127.0.0.1 with a working form (local SQLite), rebuild and live-reload
     /// on every change.
     #[cfg(feature = "serve")]
@@ -43,6 +65,41 @@ enum Command {
     },
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum PolicyCommand {
+    /// Archive the current policy text in every language and raise `version` (and
+    /// `effective_date`) in each privacy.md; then edit the new text.
+    NewVersion {
+        /// The new version, for example 1.1.
+        version: String,
+        /// The date the new version takes effect, YYYY-MM-DD (default: today, UTC).
+        #[arg(long)]
+        effective: Option<String>,
+        /// The site root, where site.toml is.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
+    /// Show, word by word, what changed from version A to version B.
+    Diff {
+        /// The older version.
+        a: String,
+        /// The newer version.
+        b: String,
+        /// The language to compare (default: the site's default language).
+        #[arg(long)]
+        lang: Option<String>,
+        /// The site root, where site.toml is.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -55,6 +112,20 @@ fn main() -> ExitCode {
             output,
             base_url,
         }),
+        Command::Check {
+            root,
+            format,
+            deny_warnings,
+            external,
+        } => check(&root, format, deny_warnings, external),
+        Command::Policy { command } => match command {
+            PolicyCommand::NewVersion {
+                version,
+                effective,
+                root,
+            } => policy_new_version(&root, &version, effective.as_deref()),
+            PolicyCommand::Diff { a, b, lang, root } => policy_diff(&root, &a, &b, lang.as_deref()),
+        },
         #[cfg(feature = "serve")]
         Command::Serve { root, port, db } => {
             let mut options = kelisim::serve::ServeOptions::new(root);
@@ -78,6 +149,96 @@ fn build(options: kelisim::BuildOptions) -> ExitCode {
                 report.output.display(),
                 report.elapsed.as_millis()
             );
+            if report.lock_updated {
+                println!(
+                    "Locked the newly published policy version in policy.lock: commit it with the site."
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(root: &Path, format: Format, deny_warnings: bool, external: bool) -> ExitCode {
+    use kelisim::check::Severity;
+    let started = std::time::Instant::now();
+    let report = kelisim::check::run(root, &kelisim::check::CheckOptions { external });
+    let (errors, warnings) = (
+        report.count(Severity::Error),
+        report.count(Severity::Warning),
+    );
+    match format {
+        Format::Json => match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(error) => {
+                eprintln!("error: could not write the report as JSON: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+        Format::Text => {
+            for finding in &report.findings {
+                println!("{finding}");
+            }
+            println!(
+                "kelisim check: {errors} errors, {warnings} warnings, {} notes in {} ms.",
+                report.count(Severity::Note),
+                started.elapsed().as_millis()
+            );
+        }
+    }
+    if errors > 0 || (deny_warnings && warnings > 0) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn policy_new_version(root: &Path, version: &str, effective: Option<&str>) -> ExitCode {
+    let effective = match effective {
+        None => kelisim::new_version::today(),
+        Some(text) => match kelisim::dates::parse_date(text) {
+            Some(date) => date,
+            None => {
+                eprintln!("error: --effective `{text}` is not a date: write it as YYYY-MM-DD.");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    match kelisim::new_version::new_version(root, version, effective) {
+        Ok(raised) => {
+            for r in &raised {
+                println!(
+                    "{}: version {} archived unchanged as {}; raised to {version}, effective {}.",
+                    r.policy.display(),
+                    r.old_version,
+                    r.archived.display(),
+                    kelisim::dates::iso(effective)
+                );
+            }
+            println!(
+                "Now edit the new text, then `kelisim build` locks version {version} in policy.lock."
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn policy_diff(root: &Path, a: &str, b: &str, lang: Option<&str>) -> ExitCode {
+    match kelisim::diff::diff_versions(root, a, b, lang) {
+        Ok(text) if text.is_empty() => {
+            println!("Versions {a} and {b} have the same text.");
+            ExitCode::SUCCESS
+        }
+        Ok(text) => {
+            print!("{text}");
             ExitCode::SUCCESS
         }
         Err(error) => {

@@ -14,6 +14,9 @@ pub struct Rendered {
     pub html: String,
     /// `h2` entries with their `h3` children, in document order.
     pub toc: Vec<TocEntry>,
+    /// The plain text of each block (heading, paragraph, list item, table cell), white space
+    /// collapsed, in document order: what a word-level diff of two policy versions compares.
+    pub blocks: Vec<String>,
 }
 
 /// One heading in the table of contents.
@@ -86,9 +89,36 @@ pub fn render(markdown: &str) -> Rendered {
         i = j + 1;
     }
 
+    let blocks = plain_blocks(&events);
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events.into_iter());
-    Rendered { html, toc }
+    Rendered { html, toc, blocks }
+}
+
+/// The plain text of every block: link text kept, URLs and markup dropped.
+fn plain_blocks(events: &[Event<'_>]) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current = String::new();
+    let mut flush = |current: &mut String| {
+        let text = current.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !text.is_empty() {
+            blocks.push(text);
+        }
+        current.clear();
+    };
+    for event in events {
+        match event {
+            Event::Start(Tag::Paragraph | Tag::Heading { .. } | Tag::Item | Tag::TableCell)
+            | Event::End(
+                TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::TableCell,
+            ) => flush(&mut current),
+            Event::Text(t) | Event::Code(t) => current.push_str(t),
+            Event::SoftBreak | Event::HardBreak => current.push(' '),
+            _ => {}
+        }
+    }
+    flush(&mut current);
+    blocks
 }
 
 /// The plain text of the heading whose content starts at `events[from]`, white space
@@ -185,5 +215,16 @@ mod tests {
         assert!(out.html.contains("<table>"));
         assert!(out.html.contains("<del>old</del>"));
         assert!(out.html.contains("footnote-definition"));
+    }
+
+    #[test]
+    fn blocks_are_the_plain_text_of_headings_paragraphs_and_items() {
+        let out = render(
+            "## 1. Title {#section-1}\n\nA [link](/x/) and\n*more*.\n\n- one\n- two `code`\n",
+        );
+        assert_eq!(
+            out.blocks,
+            ["1. Title", "A link and more.", "one", "two code"]
+        );
     }
 }

@@ -12,7 +12,7 @@ use crate::i18n::{Arg, Locales};
 use crate::manifest::{POLICY_END, POLICY_START, plain_text, published_policy_text};
 use crate::markdown::TocEntry;
 use crate::model::SiteModel;
-use crate::page::{HtmlPage, Page, PageKind};
+use crate::page::{HtmlPage, Page, PageKind, Translation};
 use crate::policy::PolicyText;
 use crate::render::{RenderError, Renderer};
 use crate::seo;
@@ -81,6 +81,8 @@ struct PolicyContext<'a> {
     current_url: &'a str,
     sha256: &'a str,
     translation_of: Option<&'a str>,
+    /// The "what changed" page of this version, when an earlier version exists.
+    changes_url: Option<String>,
 }
 
 /// A form field as the theme renders it: the manifest's definition (name, kind, limit,
@@ -136,6 +138,11 @@ pub fn render(
         .map(|(page, copy)| html.page(page, *copy))
         .collect::<Result<Vec<_>, _>>()?;
     pages.push(html.chooser()?);
+    for lang in &model.languages {
+        for (older, newer) in model.policies.changes(lang.as_str()) {
+            pages.push(html.changes(older, newer)?);
+        }
+    }
     // Servers look for /404.html at the root: the default language's not-found page.
     if let Some(not_found) = model.find(PageKind::NotFound, model.default_lang().as_str())
         && let Some(page) = pages.iter().find(|p| p.url == not_found.url)
@@ -286,6 +293,109 @@ impl Html<'_> {
         })
     }
 
+    /// The "what changed" page of a policy version (§12.2): the word-level difference from
+    /// the version before it, generated, `noindex` (it repeats the policy texts). Its
+    /// translations are the same version's page in the other languages.
+    fn changes(&self, older: &PolicyText, newer: &PolicyText) -> Result<HtmlPage, PagesError> {
+        let model = self.model;
+        let lang = newer.lang.as_str();
+        let url = newer.changes_url();
+        let version = |v: &str| ("version".to_owned(), Arg::Text(v.to_owned()));
+        let date = |d| {
+            (
+                "date".to_owned(),
+                Arg::Text(crate::dates::format_long(d, lang)),
+            )
+        };
+        let title =
+            self.plain_string_with(lang, "policy-changes-title", &[version(&newer.version)]);
+        let intro = self.html_string(
+            lang,
+            "policy-changes-intro",
+            &[
+                ("from".to_owned(), Arg::Text(older.version.clone())),
+                ("from_url".to_owned(), Arg::Text(older.url.clone())),
+                version(&newer.version),
+                ("url".to_owned(), Arg::Text(newer.url.clone())),
+                date(newer.effective_date),
+            ],
+        );
+        let changes = crate::diff::diff(&older.blocks, &newer.blocks);
+        let body = if changes.is_empty() {
+            format!(
+                "<p>{}</p>\n",
+                self.html_string(lang, "policy-changes-none", &[])
+            )
+        } else {
+            crate::diff::to_html(
+                &changes,
+                &crate::diff::ChangeLabels {
+                    added: self.html_string(lang, "policy-changes-added", &[]),
+                    removed: self.html_string(lang, "policy-changes-removed", &[]),
+                    changed: self.html_string(lang, "policy-changes-changed", &[]),
+                },
+            )
+        };
+        let content = format!("<p>{intro}</p>\n{body}");
+        let translations: Vec<Translation> = model
+            .languages
+            .iter()
+            .filter_map(|l| {
+                let other = model.policies.version(l.as_str(), &newer.version)?;
+                let has_page = model
+                    .policies
+                    .changes(l.as_str())
+                    .iter()
+                    .any(|(_, n)| n.version == newer.version);
+                has_page.then(|| Translation {
+                    lang: l.clone(),
+                    url: other.changes_url(),
+                    noindex: true,
+                })
+            })
+            .collect();
+        let context = PageContext {
+            key: "policy-changes",
+            title: &title,
+            description: title.clone(),
+            lang,
+            url: &url,
+            permalink: model.abs(&url),
+            template: "page.html",
+            date: None,
+            updated: None,
+            content: &content,
+            toc: &[],
+            show_toc: false,
+            section_count: 0,
+            version: Some(&newer.version),
+            effective_date: Some(crate::dates::iso(newer.effective_date)),
+            translation_of: None,
+            is_versioned: true,
+            superseded: false,
+            noindex: true,
+            extra: None,
+        };
+        let x_default = model.x_default(PageKind::Page, &translations, &url);
+        let mut tera = self.common_context(lang);
+        tera.insert("page", &context);
+        tera.insert("canonical", &model.abs(&url));
+        tera.insert(
+            "alternates",
+            &seo::alternates(model, &translations, x_default),
+        );
+        let switcher = self.switcher(lang, |l| {
+            translations
+                .iter()
+                .find(|t| t.lang == l)
+                .map(|t| t.url.clone())
+                .or_else(|| model.policies.current(l).map(|c| c.current_url.clone()))
+        });
+        tera.insert("languages", &switcher);
+        let html = self.renderer.render(lang, "page.html", &tera)?;
+        Ok(HtmlPage { url, html })
+    }
+
     /// The language switcher: every language, linking to the same page where it exists and
     /// to its home page otherwise.
     fn switcher(
@@ -324,13 +434,15 @@ impl Html<'_> {
             .collect()
     }
 
-    /// What every template sees: `site`, `lang`, `links` to the built-in pages, the current
+    /// What every template sees: `site`, `lang`, `operator_name` (in that language),
+    /// `form_fields`, `links` to the built-in pages, the current
     /// `policy` and the `previous_policies`.
     fn common_context(&self, lang: &str) -> tera::Context {
         let model = self.model;
         let mut context = tera::Context::new();
         context.insert("site", &model.config);
         context.insert("lang", lang);
+        context.insert("operator_name", model.config.operator_name(lang));
         context.insert("form_fields", &self.form_fields(lang));
         let mut links = BTreeMap::new();
         links.insert("home", model.home_url(lang));
@@ -357,6 +469,11 @@ impl Html<'_> {
                     current_url: &policy.current_url,
                     sha256: &policy.sha256,
                     translation_of: policy.translation_of.as_deref(),
+                    changes_url: model
+                        .policies
+                        .archived_in(lang)
+                        .next()
+                        .map(|_| policy.changes_url()),
                 },
             );
         }
@@ -371,6 +488,32 @@ impl Html<'_> {
                 self.warnings.push(format!(
                     "locales/{lang}/: add `{key} = ...`; it is used as the default page description."
                 ));
+                String::new()
+            }
+        }
+    }
+
+    /// A UI string with arguments as plain text (a generated page's title).
+    fn plain_string_with(&self, lang: &str, key: &str, args: &[(String, Arg)]) -> String {
+        plain_text(&self.html_string(lang, key, args))
+    }
+
+    /// A UI string with arguments as HTML, for pages generated in code; a missing or broken
+    /// string is a warning naming the key, and the page shows nothing in its place.
+    fn html_string(&self, lang: &str, key: &str, args: &[(String, Arg)]) -> String {
+        match self.locales.format(lang, key, args) {
+            Ok(t) => {
+                if t.fell_back {
+                    self.warnings.push(format!(
+                        "locales/{lang}/: the UI string `{key}` is missing; the {} text is shown instead. Add `{key} = ...` to locales/{lang}/*.ftl.",
+                        self.locales.default_language()
+                    ));
+                }
+                t.html
+            }
+            Err(error) => {
+                self.warnings
+                    .push(format!("{error} (used by the \"what changed\" page)"));
                 String::new()
             }
         }

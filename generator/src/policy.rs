@@ -10,6 +10,7 @@ use crate::archive::ArchiveEntry;
 use crate::front_matter::MissingPolicyField;
 use crate::lang::Lang;
 use crate::page::{Page, PageKind, Translation};
+use crate::source::Location;
 
 /// A policy page without the facts the consent manifest needs.
 #[derive(Debug, thiserror::Error)]
@@ -35,9 +36,19 @@ pub struct PolicyText {
     pub sha256: String,
     /// For a translation: the language of the original.
     pub translation_of: Option<String>,
+    /// The file the text comes from, at its `version` line (for `policy.lock` messages).
+    pub source: Location,
+    /// The plain text of each block, for word-level diffs between versions.
+    pub blocks: Vec<String>,
 }
 
 impl PolicyText {
+    /// Site-relative URL of the page that shows what changed in this version since the one
+    /// before it (`/kk/privacy/1.1/changes/`): under the permanent URL, so it never moves.
+    pub fn changes_url(&self) -> String {
+        format!("{}changes/", self.url)
+    }
+
     fn new(
         page: &Page,
         version: String,
@@ -53,6 +64,8 @@ impl PolicyText {
             current_url,
             sha256: kelisim_manifest::sha256_hex(page.body.html.as_bytes()),
             translation_of: page.front.translation_of.clone(),
+            source: Location::new(&page.source, page.front.version_line),
+            blocks: page.body.blocks.clone(),
         }
     }
 }
@@ -181,6 +194,30 @@ impl PolicySet {
             .chain(self.archived_in(lang))
             .find(|t| t.version == version)
             .map(|t| t.url.as_str())
+    }
+
+    /// Every published text: the current ones, then the archived ones.
+    pub fn all(&self) -> impl Iterator<Item = &PolicyText> {
+        self.current
+            .iter()
+            .chain(self.archived.iter().map(|a| &a.text))
+    }
+
+    /// `version` in `lang`, current or archived.
+    pub fn version(&self, lang: &str, version: &str) -> Option<&PolicyText> {
+        self.all().find(|t| t.lang == lang && t.version == version)
+    }
+
+    /// A language's versions, newest first: the current one, then the archived ones.
+    pub fn history<'s>(&'s self, lang: &'s str) -> impl Iterator<Item = &'s PolicyText> + 's {
+        self.current(lang).into_iter().chain(self.archived_in(lang))
+    }
+
+    /// Every (older, newer) pair of consecutive versions in `lang`, newest first: each newer
+    /// version gets a "what changed" page.
+    pub fn changes<'s>(&'s self, lang: &'s str) -> Vec<(&'s PolicyText, &'s PolicyText)> {
+        let history: Vec<&PolicyText> = self.history(lang).collect();
+        history.windows(2).map(|w| (w[1], w[0])).collect()
     }
 
     /// Links to a language's earlier versions for the current policy page, newest first.

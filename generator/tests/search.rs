@@ -122,6 +122,8 @@ fn every_page_kind_is_indexed_once_or_not_at_all_in_both_languages() {
                 Expect::CopyOf(current_policy),
             ),
             (format!("/{lang}/privacy/1/"), Expect::NoIndex),
+            // The generated "what changed" page repeats the two texts: not for search.
+            (format!("/{lang}/privacy/2/changes/"), Expect::NoIndex),
             (format!("/{lang}/thanks/"), Expect::NoIndex),
             (format!("/{lang}/error/"), Expect::NoIndex),
             (format!("/{lang}/confirmed/"), Expect::NoIndex),

@@ -519,6 +519,37 @@ fn the_real_site_builds_without_warnings() {
             );
         }
     }
+    // The operator's name as each language writes it (issue #7): both consent labels, the
+    // footer and the contact block.
+    for (lang, name, other) in [
+        (
+            "kk",
+            "«Z Distribution Company» ЖШС",
+            "ТОО «Z Distribution Company»",
+        ),
+        (
+            "ru",
+            "ТОО «Z Distribution Company»",
+            "«Z Distribution Company» ЖШС",
+        ),
+    ] {
+        let consent = &manifest.languages[lang];
+        for label in consent.labels.values() {
+            assert!(label.text.contains(name), "{lang}: {}", label.text);
+        }
+        let html =
+            std::fs::read_to_string(out.path().join(format!("public/{lang}/contact/index.html")))
+                .unwrap();
+        assert!(
+            html.contains(&format!("<dd>{name}</dd>")),
+            "{lang} contact block"
+        );
+        assert!(!html.contains(other), "{lang} contact page names {other}");
+    }
+    // Every page names a first-party icon, so no browser asks for a missing /favicon.ico.
+    let home = std::fs::read_to_string(out.path().join("public/ru/index.html")).unwrap();
+    assert!(home.contains(r#"<link rel="icon" href="/static/favicon.svg""#));
+    assert!(out.path().join("public/static/favicon.svg").is_file());
 }
 
 #[test]
