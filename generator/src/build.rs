@@ -1,18 +1,22 @@
 //! The build driver: **load** (`site.toml`, UI strings, templates, content) → **model**
 //! ([`SiteModel`]: typed pages and the policy set) → **render** (the three consumers: HTML
 //! [`pages`](crate::pages), [`seo`](crate::seo) and the consent [`manifest`](crate::manifest))
-//! → **emit** (a [`BuiltSite`] in memory, static files included). [`build`] writes it to
-//! disk; `serve` calls [`render_site`] after every change and answers from memory.
+//! → **emit** (each file handed to an [`Emit`] sink as soon as it is made). [`build`] streams
+//! them into the output folder; `serve` calls [`render_site`] after every change and answers
+//! from the [`BuiltSite`] it keeps in memory.
 
 use std::path::{Path, PathBuf};
 
-use kelisim_relay::manifest::ConsentManifest;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::built::{BuiltSite, MANIFEST_FILE};
+use kelisim_relay::manifest::ConsentManifest;
+
+use crate::built::{BuiltSite, MemorySink};
 use crate::config::SiteConfig;
 use crate::content;
+use crate::emit::{Emit, MANIFEST_FILE, OutputDir};
 use crate::error::BuildError;
 use crate::i18n::Locales;
 use crate::manifest;
@@ -65,17 +69,19 @@ pub struct BuildReport {
     pub elapsed: Duration,
 }
 
-/// Builds the site and writes it to the output folder, replacing it atomically.
+/// Builds the site and writes it to the output folder, replacing it atomically. Pages are
+/// written as they are rendered, so memory does not grow with the number of pages.
 pub fn build(options: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
-    let site = render_site(options)?;
     let output = options.output_dir();
-    site.write_to(&output)?;
+    let dir = OutputDir::create(&output)?;
+    let done = render_into(options, &dir)?;
+    dir.finish()?;
     Ok(BuildReport {
         output,
-        pages_written: site.page_count(),
-        files_written: site.file_count(),
-        warnings: site.warnings,
+        pages_written: done.pages,
+        files_written: done.files,
+        warnings: done.warnings,
         elapsed: started.elapsed(),
     })
 }
@@ -83,6 +89,31 @@ pub fn build(options: &BuildOptions) -> Result<BuildReport, BuildError> {
 /// Loads, models and renders the whole site in memory, static files included; nothing is
 /// written.
 pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
+    let files = MemorySink::default();
+    let done = render_into(options, &files)?;
+    Ok(BuiltSite::new(
+        files.into_files(),
+        done.manifest,
+        done.warnings,
+    ))
+}
+
+/// What [`render_into`] made, besides the files it emitted.
+#[derive(Debug)]
+pub struct Rendered {
+    /// The consent manifest (also emitted as [`MANIFEST_FILE`]).
+    pub manifest: ConsentManifest,
+    /// Problems that did not stop the build, one sentence each.
+    pub warnings: Vec<String>,
+    /// HTML pages emitted.
+    pub pages: usize,
+    /// Files emitted, pages included.
+    pub files: usize,
+}
+
+/// Loads, models and renders the site, handing every file to `sink` as soon as it is made:
+/// pages, the sitemap, robots.txt, the consent manifest and the static files.
+pub fn render_into(options: &BuildOptions, sink: &dyn Emit) -> Result<Rendered, BuildError> {
     let root = &options.root;
     let config = load_config(root, options.base_url.as_deref())?;
     let languages: Vec<String> = config
@@ -110,12 +141,62 @@ pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
     let codes: Vec<_> = config.languages.iter().map(|l| l.code.clone()).collect();
     model::warn_about_unknown_language_folders(root, &codes, &warnings);
     let model = SiteModel::new(config, sources, &renderer, &warnings)?;
-    let pages = pages::render(&model, &renderer, &locales, &warnings)?;
-    let manifest = manifest::build(&model, &pages, &locales)?;
+    let counted = Counted::new(sink);
+    let emit_page = |page: HtmlPage| -> Result<(), BuildError> {
+        let path = content::output_path(&page.url)
+            .to_string_lossy()
+            .replace('\\', "/");
+        counted.emit(&path, page.html.into_bytes())
+    };
+    let contact_pages = pages::render(&model, &renderer, &locales, &warnings, &emit_page)?;
+    let manifest = manifest::build(&model, &contact_pages, &locales)?;
     let sitemap = seo::sitemap(&model, &renderer)?;
-    let mut site = emit(&model, pages, sitemap, manifest, warnings.take())?;
-    add_static_files(&mut site, root, &model.config.theme)?;
-    Ok(site)
+    counted.emit("sitemap.xml", sitemap.into_bytes())?;
+    let robots = seo::robots(&model.config.base_url);
+    counted.emit("robots.txt", robots.into_bytes())?;
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| {
+        BuildError::io(
+            Path::new(MANIFEST_FILE),
+            "serialize the manifest",
+            std::io::Error::other(e),
+        )
+    })?;
+    counted.emit(MANIFEST_FILE, format!("{json}\n").into_bytes())?;
+    emit_static_files(&counted, root, &model.config.theme)?;
+    Ok(Rendered {
+        manifest,
+        warnings: warnings.take(),
+        pages: counted.pages.load(Ordering::Relaxed),
+        files: counted.files.load(Ordering::Relaxed),
+    })
+}
+
+/// A sink that counts what passes through it, for the build report.
+struct Counted<'s> {
+    sink: &'s dyn Emit,
+    pages: AtomicUsize,
+    files: AtomicUsize,
+}
+
+impl<'s> Counted<'s> {
+    fn new(sink: &'s dyn Emit) -> Self {
+        Self {
+            sink,
+            pages: AtomicUsize::new(0),
+            files: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Emit for Counted<'_> {
+    fn emit(&self, path: &str, bytes: Vec<u8>) -> Result<(), BuildError> {
+        self.sink.emit(path, bytes)?;
+        if path.ends_with(".html") {
+            self.pages.fetch_add(1, Ordering::Relaxed);
+        }
+        self.files.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 /// `site.toml`, with `--base-url` applied.
@@ -129,49 +210,24 @@ fn load_config(root: &Path, base_url: Option<&str>) -> Result<SiteConfig, BuildE
     Ok(config)
 }
 
-/// The built site's files: every page, the sitemap, robots.txt and the consent manifest.
-fn emit(
-    model: &SiteModel,
-    pages: Vec<HtmlPage>,
-    sitemap: String,
-    manifest: ConsentManifest,
-    warnings: Vec<String>,
-) -> Result<BuiltSite, BuildError> {
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| {
-        BuildError::io(
-            Path::new(MANIFEST_FILE),
-            "serialize the manifest",
-            std::io::Error::other(e),
-        )
-    })?;
-    let mut site = BuiltSite::new(manifest, warnings);
-    for page in pages {
-        let path = content::output_path(&page.url)
-            .to_string_lossy()
-            .replace('\\', "/");
-        site.insert(path, page.html.into_bytes());
-    }
-    site.insert("sitemap.xml".to_owned(), sitemap.into_bytes());
-    let robots = seo::robots(&model.config.base_url);
-    site.insert("robots.txt".to_owned(), robots.into_bytes());
-    site.insert(MANIFEST_FILE.to_owned(), format!("{json}\n").into_bytes());
-    Ok(site)
-}
-
 /// The theme's `static/`, then the site's own `static/` (whose files win), under `static/`.
-fn add_static_files(site: &mut BuiltSite, root: &Path, theme: &str) -> Result<(), BuildError> {
+fn emit_static_files(sink: &dyn Emit, root: &Path, theme: &str) -> Result<(), BuildError> {
+    let mut files = std::collections::BTreeMap::new();
     for dir in [
         root.join("themes").join(theme).join("static"),
         root.join("static"),
     ] {
-        let files = files_under(&dir, |_| true).map_err(|e| {
+        let found = files_under(&dir, |_| true).map_err(|e| {
             BuildError::io(&dir, "read the static folder", std::io::Error::other(e))
         })?;
-        for file in files {
-            let bytes = std::fs::read(&file)
-                .map_err(|e| BuildError::io(&file, "read the static file", e))?;
-            site.insert(format!("static/{}", relative_name(&dir, &file)), bytes);
+        for file in found {
+            files.insert(format!("static/{}", relative_name(&dir, &file)), file);
         }
+    }
+    for (path, file) in files {
+        let bytes =
+            std::fs::read(&file).map_err(|e| BuildError::io(&file, "read the static file", e))?;
+        sink.emit(&path, bytes)?;
     }
     Ok(())
 }

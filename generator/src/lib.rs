@@ -19,6 +19,7 @@ pub mod built;
 pub mod config;
 pub mod content;
 pub mod dates;
+pub mod emit;
 pub mod error;
 pub mod front_matter;
 pub mod i18n;
