@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use kelisim_relay::manifest::ConsentManifest;
+use kelisim_manifest::ConsentManifest;
 
 use crate::built::{BuiltSite, MemorySink};
 use crate::config::SiteConfig;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use kelisim_relay::manifest::ConsentManifest;
+use kelisim_manifest::ConsentManifest;
 
 use crate::emit::Emit;
 use crate::error::BuildError;

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use kelisim::i18n::{Arg, Locales};
 use kelisim::manifest::{consent_label_html, plain_text, published_policy_text};
-use kelisim_relay::manifest::{ConsentManifest, sha256_hex};
+use kelisim_manifest::{ConsentManifest, sha256_hex};
 use support::*;
 
 const BASE: &str = "https://example.kz";

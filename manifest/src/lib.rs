@@ -6,9 +6,12 @@
 //! relay loads the same file and refuses a submission whose policy version or hash is not in
 //! it, so every stored record points at a text that was really published (policy §7.1, §12.2).
 //!
-//! These types are shared by both crates so the two sides cannot drift apart.
+//! This crate is the one contract between the two sides: the generator writes these types and
+//! the relay reads them through [`ConsentManifest::from_path`], so they cannot drift apart. It
+//! depends on serde and a hash only, so neither side pulls the other's dependencies in.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -162,6 +165,18 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Why a manifest could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
+    #[error("cannot read the consent manifest {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    InFile {
+        path: PathBuf,
+        #[source]
+        source: Box<ManifestError>,
+    },
     #[error("the consent manifest is not valid JSON for schema {MANIFEST_SCHEMA_VERSION}: {0}")]
     Parse(#[from] serde_json::Error),
     #[error(
@@ -173,6 +188,20 @@ pub enum ManifestError {
 }
 
 impl ConsentManifest {
+    /// Reads, parses and checks the manifest file at `path` (the site's
+    /// `consent-manifest.json`); every error names the file. The one way the relay's binaries
+    /// load it.
+    pub fn from_path(path: &Path) -> Result<Self, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_json(&text).map_err(|source| ManifestError::InFile {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
     /// Parses and checks a manifest: schema version, a default language that exists, and a
     /// label for every purpose in every language.
     pub fn from_json(json: &str) -> Result<Self, ManifestError> {
@@ -214,6 +243,8 @@ impl ConsentManifest {
 
 #[cfg(test)]
 mod tests {
+    // A failed unwrap is a failed test, with the value in the message.
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -228,6 +259,23 @@ mod tests {
     fn label_hash_is_of_its_text() {
         let label = ConsentLabel::new("Келісемін");
         assert_eq!(label.sha256, sha256_hex("Келісемін".as_bytes()));
+    }
+
+    #[test]
+    fn from_path_names_the_file_in_every_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("consent-manifest.json");
+        let err = ConsentManifest::from_path(&missing).unwrap_err();
+        assert!(matches!(err, ManifestError::Read { .. }));
+        assert!(err.to_string().contains("consent-manifest.json"), "{err}");
+
+        std::fs::write(&missing, "{not json").unwrap();
+        let err = ConsentManifest::from_path(&missing).unwrap_err();
+        assert!(
+            matches!(&err, ManifestError::InFile { source, .. } if matches!(**source, ManifestError::Parse(_)))
+        );
+        assert!(err.to_string().contains("consent-manifest.json"), "{err}");
+        assert!(err.to_string().contains("not valid JSON"), "{err}");
     }
 
     #[test]
