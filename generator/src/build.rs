@@ -36,6 +36,8 @@ pub struct BuildOptions {
     pub output: Option<PathBuf>,
     /// Replaces `base_url` from `site.toml` (for previews on another host).
     pub base_url: Option<String>,
+    /// Writes `.br` and `.gz` beside each HTML, CSS and JS file (`build` only).
+    pub precompress: bool,
 }
 
 impl BuildOptions {
@@ -45,6 +47,7 @@ impl BuildOptions {
             root: root.into(),
             output: None,
             base_url: None,
+            precompress: true,
         }
     }
 
@@ -74,7 +77,7 @@ pub struct BuildReport {
 pub fn build(options: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
     let output = options.output_dir();
-    let dir = OutputDir::create(&output)?;
+    let dir = OutputDir::create(&output)?.precompress(options.precompress);
     let done = render_into(options, &dir)?;
     dir.finish()?;
     Ok(BuildReport {
@@ -127,13 +130,15 @@ pub fn render_into(options: &BuildOptions, sink: &dyn Emit) -> Result<Rendered, 
         &languages,
         config.default_language().code.as_str(),
     )?);
-    let renderer = Renderer::new(
+    let assets = StaticFiles::load(root, &config.theme)?;
+    let mut renderer = Renderer::new(
         render::load_templates(root, &config.theme)?,
         Arc::clone(&locales),
         &languages,
         &config.base_url,
         warnings.clone(),
     )?;
+    renderer.set_assets(assets.urls());
     let mut sources = Vec::new();
     for language in &config.languages {
         sources.extend(content::load_language(root, &language.code)?);
@@ -162,7 +167,7 @@ pub fn render_into(options: &BuildOptions, sink: &dyn Emit) -> Result<Rendered, 
         )
     })?;
     counted.emit(MANIFEST_FILE, format!("{json}\n").into_bytes())?;
-    emit_static_files(&counted, root, &model.config.theme)?;
+    assets.emit(&counted)?;
     Ok(Rendered {
         manifest,
         warnings: warnings.take(),
@@ -210,24 +215,81 @@ fn load_config(root: &Path, base_url: Option<&str>) -> Result<SiteConfig, BuildE
     Ok(config)
 }
 
-/// The theme's `static/`, then the site's own `static/` (whose files win), under `static/`.
-fn emit_static_files(sink: &dyn Emit, root: &Path, theme: &str) -> Result<(), BuildError> {
-    let mut files = std::collections::BTreeMap::new();
-    for dir in [
-        root.join("themes").join(theme).join("static"),
-        root.join("static"),
-    ] {
-        let found = files_under(&dir, |_| true).map_err(|e| {
-            BuildError::io(&dir, "read the static folder", std::io::Error::other(e))
-        })?;
-        for file in found {
-            files.insert(format!("static/{}", relative_name(&dir, &file)), file);
+/// The theme's `static/`, then the site's own `static/` (whose files win), published under
+/// `static/` twice: at their own name and at a content-hashed one (`static/style.1a2b3c4d5e.css`)
+/// that templates link with `asset(path=...)`, so a server can let browsers keep it for good.
+struct StaticFiles {
+    /// By name inside `static/` (`style.css`): the file and its hashed name.
+    files: std::collections::BTreeMap<String, (PathBuf, String)>,
+}
+
+impl StaticFiles {
+    fn load(root: &Path, theme: &str) -> Result<Self, BuildError> {
+        let mut found = std::collections::BTreeMap::new();
+        for dir in [
+            root.join("themes").join(theme).join("static"),
+            root.join("static"),
+        ] {
+            let files = files_under(&dir, |_| true).map_err(|e| {
+                BuildError::io(&dir, "read the static folder", std::io::Error::other(e))
+            })?;
+            for file in files {
+                found.insert(relative_name(&dir, &file), file);
+            }
         }
+        let mut files = std::collections::BTreeMap::new();
+        for (name, file) in found {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| BuildError::io(&file, "read the static file", e))?;
+            let hashed = hashed_name(&name, &kelisim_manifest::sha256_hex(&bytes));
+            files.insert(name, (file, hashed));
+        }
+        Ok(Self { files })
     }
-    for (path, file) in files {
-        let bytes =
-            std::fs::read(&file).map_err(|e| BuildError::io(&file, "read the static file", e))?;
-        sink.emit(&path, bytes)?;
+
+    /// `style.css` → `/static/style.1a2b3c4d5e.css`, for the `asset` template function.
+    fn urls(&self) -> std::collections::BTreeMap<String, String> {
+        self.files
+            .iter()
+            .map(|(name, (_, hashed))| (name.clone(), format!("/static/{hashed}")))
+            .collect()
     }
-    Ok(())
+
+    fn emit(&self, sink: &dyn Emit) -> Result<(), BuildError> {
+        for (name, (file, hashed)) in &self.files {
+            let bytes =
+                std::fs::read(file).map_err(|e| BuildError::io(file, "read the static file", e))?;
+            sink.emit(&format!("static/{hashed}"), bytes.clone())?;
+            sink.emit(&format!("static/{name}"), bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// The first 10 hex digits of the content's SHA-256 before the extension:
+/// `css/style.css` → `css/style.1a2b3c4d5e.css` (a name without an extension gets it at the end).
+pub fn hashed_name(name: &str, sha256_hex: &str) -> String {
+    let hash = &sha256_hex[..10.min(sha256_hex.len())];
+    let (dir, file) = match name.rsplit_once('/') {
+        Some((dir, file)) => (format!("{dir}/"), file),
+        None => (String::new(), name),
+    };
+    match file.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{dir}{stem}.{hash}.{ext}"),
+        _ => format!("{dir}{file}.{hash}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names_keep_folder_and_extension() {
+        let hash = "0123456789abcdef";
+        assert_eq!(hashed_name("style.css", hash), "style.0123456789.css");
+        assert_eq!(hashed_name("img/a.b.png", hash), "img/a.b.0123456789.png");
+        assert_eq!(hashed_name("LICENSE", hash), "LICENSE.0123456789");
+        assert_eq!(hashed_name(".hidden", hash), ".hidden.0123456789");
+    }
 }

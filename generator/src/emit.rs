@@ -1,13 +1,15 @@
 //! Where a build's files go, one at a time, as soon as each is rendered: the [`Emit`] sink.
 //! `build` streams them into a staging folder beside the output ([`OutputDir`]) and swaps it
 //! in when the build succeeded, so memory does not grow with the number of pages and a
-//! server reading the output never sees a half-written site; `serve` keeps them in memory
+//! server reading the output never sees a half-written site, with precompressed `.br` and
+//! `.gz` copies beside each HTML, CSS and JS file ([`crate::compress`]); `serve` keeps them in memory
 //! ([`crate::built::BuiltSite`]).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::compress;
 use crate::error::BuildError;
 
 /// The name of the manifest file; its presence marks a folder kelisim wrote.
@@ -30,6 +32,8 @@ pub struct OutputDir {
     old: PathBuf,
     /// Folders already created, so each file costs one write, not a walk up its path.
     made: Mutex<HashSet<PathBuf>>,
+    /// Writes `.br` and `.gz` beside each HTML, CSS and JS file ([`compress`]).
+    precompress: bool,
     finished: bool,
 }
 
@@ -45,8 +49,15 @@ impl OutputDir {
             made: Mutex::new(HashSet::from([staging.clone()])),
             staging,
             old,
+            precompress: true,
             finished: false,
         })
+    }
+
+    /// Whether to write `.br` and `.gz` copies (on unless turned off).
+    pub fn precompress(mut self, on: bool) -> Self {
+        self.precompress = on;
+        self
     }
 
     /// Swaps the written site in place of the previous one.
@@ -91,7 +102,17 @@ impl Emit for OutputDir {
         if let Some(dir) = target.parent() {
             self.make_dir(dir)?;
         }
-        std::fs::write(&target, &bytes).map_err(|e| BuildError::io(&target, "write the file", e))
+        let write = |target: &Path, bytes: &[u8]| {
+            std::fs::write(target, bytes).map_err(|e| BuildError::io(target, "write the file", e))
+        };
+        if self.precompress && compress::wanted(path) {
+            let compressed = |how: fn(&[u8]) -> std::io::Result<Vec<u8>>| {
+                how(&bytes).map_err(|e| BuildError::io(&target, "compress the file", e))
+            };
+            write(&with_suffix(&target, ".gz"), &compressed(compress::gzip)?)?;
+            write(&with_suffix(&target, ".br"), &compressed(compress::brotli)?)?;
+        }
+        write(&target, &bytes)
     }
 }
 
@@ -101,6 +122,13 @@ impl Drop for OutputDir {
             let _ = std::fs::remove_dir_all(&self.staging);
         }
     }
+}
+
+/// `file.html` → `file.html.gz`.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 /// An existing, non-empty output folder without a manifest was not made by kelisim.

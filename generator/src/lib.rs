@@ -16,6 +16,7 @@
 pub mod archive;
 pub mod build;
 pub mod built;
+pub mod compress;
 pub mod config;
 pub mod content;
 pub mod dates;

@@ -26,6 +26,9 @@ enum Command {
         /// Publish under another address than site.toml's base_url (for previews).
         #[arg(long)]
         base_url: Option<String>,
+        /// Do not write the .br and .gz copies of HTML, CSS and JS files.
+        #[arg(long)]
+        no_precompress: bool,
     },
     /// Build, serve on 127.0.0.1 with a working form (local SQLite), rebuild and live-reload
     /// on every change.
@@ -50,10 +53,12 @@ fn main() -> ExitCode {
             root,
             output,
             base_url,
+            no_precompress,
         } => build(kelisim::BuildOptions {
             root,
             output,
             base_url,
+            precompress: !no_precompress,
         }),
         #[cfg(feature = "serve")]
         Command::Serve { root, port, db } => {
