@@ -111,6 +111,7 @@ pub fn build(
         operator: config.operator.clone(),
         form_endpoint: config.form_endpoint.clone(),
         purposes: config.purposes.clone(),
+        fields: kelisim_manifest::form::person_fields(),
         languages: out,
     })
 }

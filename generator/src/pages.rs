@@ -84,6 +84,16 @@ struct PolicyContext<'a> {
     translation_of: Option<&'a str>,
 }
 
+/// A form field as the theme renders it: the manifest's definition (name, kind, limit,
+/// autocomplete) plus the Fluent keys of its label and, where the locales have one, its hint.
+#[derive(Serialize)]
+struct FieldContext {
+    #[serde(flatten)]
+    field: kelisim_manifest::form::FormField,
+    label_key: String,
+    hint_key: Option<String>,
+}
+
 /// One entry of the language switcher.
 #[derive(Serialize)]
 struct LanguageLink<'a> {
@@ -106,7 +116,12 @@ pub fn render<E: From<PagesError> + Send>(
     let common = model
         .languages
         .iter()
-        .map(|lang| (lang.to_string(), common_context(model, lang.as_str())))
+        .map(|lang| {
+            (
+                lang.to_string(),
+                common_context(model, locales, lang.as_str()),
+            )
+        })
         .collect();
     let html = Html {
         model,
@@ -323,7 +338,7 @@ impl Html<'_> {
     fn common_context(&self, lang: &str) -> tera::Context {
         match self.common.get(lang) {
             Some(context) => context.clone(),
-            None => common_context(self.model, lang),
+            None => common_context(self.model, self.locales, lang),
         }
     }
 
@@ -343,10 +358,11 @@ impl Html<'_> {
 
 /// What every template sees: `site`, `lang`, `links` to the built-in pages, the current
 /// `policy` and the `previous_policies`.
-fn common_context(model: &SiteModel, lang: &str) -> tera::Context {
+fn common_context(model: &SiteModel, locales: &Locales, lang: &str) -> tera::Context {
     let mut context = tera::Context::new();
     context.insert("site", &model.config);
     context.insert("lang", lang);
+    context.insert("form_fields", &form_fields(locales, lang));
     let mut links = BTreeMap::new();
     links.insert("home", model.home_url(lang));
     for (name, kind) in [
@@ -376,4 +392,21 @@ fn common_context(model: &SiteModel, lang: &str) -> tera::Context {
         );
     }
     context
+}
+
+/// The contact form's fields, from the definition the manifest publishes and the relay
+/// enforces ([`kelisim_manifest::form::person_fields`]): the page cannot drift from it.
+fn form_fields(locales: &Locales, lang: &str) -> Vec<FieldContext> {
+    kelisim_manifest::form::person_fields()
+        .into_iter()
+        .map(|field| {
+            let key = format!("form-{}", field.name.replace('_', "-"));
+            let hint = format!("{key}-hint");
+            FieldContext {
+                hint_key: locales.has(lang, &hint).then_some(hint),
+                label_key: key,
+                field,
+            }
+        })
+        .collect()
 }

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub mod form;
+
 /// The manifest format's version. Bump it when a field changes meaning.
 pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
 
@@ -45,6 +47,10 @@ pub struct ConsentManifest {
     pub form_endpoint: String,
     /// Purposes in the order the form shows them.
     pub purposes: Vec<Purpose>,
+    /// The fields a person fills in, in form order, with their limits ([`form::person_fields`]):
+    /// what the page renders and the relay accepts. Absent in manifests written before it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<form::FormField>,
     /// Per language tag (`kk`, `ru`): the policy and labels shown in that language.
     pub languages: BTreeMap<String, LanguageConsent>,
 }
@@ -185,6 +191,10 @@ pub enum ManifestError {
     SchemaVersion { found: u32 },
     #[error("the consent manifest is inconsistent: {0}")]
     Inconsistent(String),
+    #[error(
+        "the consent manifest's form fields differ from this relay's ({0}): rebuild the site with the kelisim of the same version"
+    )]
+    FormFields(String),
 }
 
 impl ConsentManifest {
@@ -222,6 +232,7 @@ impl ConsentManifest {
                 self.default_language
             )));
         }
+        self.check_fields()?;
         for (lang, consent) in &self.languages {
             for purpose in &self.purposes {
                 if !consent.labels.contains_key(&purpose.id) {
@@ -233,6 +244,42 @@ impl ConsentManifest {
             }
         }
         Ok(())
+    }
+
+    /// A page built for other fields or limits than [`form::person_fields`] would offer what
+    /// the relay refuses (or miss what it requires), so such a manifest is refused whole.
+    fn check_fields(&self) -> Result<(), ManifestError> {
+        if self.fields.is_empty() {
+            return Ok(());
+        }
+        let ours = form::person_fields();
+        for field in &self.fields {
+            match ours.iter().find(|f| f.name == field.name) {
+                None => {
+                    return Err(ManifestError::FormFields(format!(
+                        "unknown field `{}`",
+                        field.name
+                    )));
+                }
+                Some(own) if own != field => {
+                    return Err(ManifestError::FormFields(format!(
+                        "field `{}` has other settings",
+                        field.name
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        match ours
+            .iter()
+            .find(|f| !self.fields.iter().any(|g| g.name == f.name))
+        {
+            Some(missing) => Err(ManifestError::FormFields(format!(
+                "field `{}` is missing",
+                missing.name
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The purpose with this id, if the site offers it.
@@ -276,6 +323,55 @@ mod tests {
         );
         assert!(err.to_string().contains("consent-manifest.json"), "{err}");
         assert!(err.to_string().contains("not valid JSON"), "{err}");
+    }
+
+    fn minimal(fields: &str) -> String {
+        format!(
+            r#"{{"schema_version":1,"generator":"x","base_url":"https://e","default_language":"kk",
+            "operator":{{"name":"n","email":"e@x","website":"https://e"}},"form_endpoint":"/f",
+            "purposes":[],{fields}"languages":{{"kk":{{"policy":{{"version":"1","effective_date":"2024-01-01",
+            "url":"https://e/kk/privacy/","sha256":"00"}},"contact_url":"c","thanks_url":"t","error_url":"e",
+            "labels":{{}}}}}}}}"#
+        )
+    }
+
+    #[test]
+    fn form_fields_must_be_this_relays_own() {
+        let ours = serde_json::to_string(&form::person_fields()).unwrap();
+        assert!(ConsentManifest::from_json(&minimal(&format!(r#""fields":{ours},"#))).is_ok());
+        // Written before the manifest carried fields: accepted as it is.
+        assert!(ConsentManifest::from_json(&minimal("")).is_ok());
+
+        let mut longer = form::person_fields();
+        longer[5].max_chars = 9000;
+        let json = serde_json::to_string(&longer).unwrap();
+        let err =
+            ConsentManifest::from_json(&minimal(&format!(r#""fields":{json},"#))).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("field `message` has other settings"),
+            "{err}"
+        );
+
+        let mut fewer = form::person_fields();
+        fewer.remove(1);
+        let json = serde_json::to_string(&fewer).unwrap();
+        let err =
+            ConsentManifest::from_json(&minimal(&format!(r#""fields":{json},"#))).unwrap_err();
+        assert!(
+            err.to_string().contains("field `first_name` is missing"),
+            "{err}"
+        );
+
+        let mut more = form::person_fields();
+        more[0].name = "passport".into();
+        let json = serde_json::to_string(&more).unwrap();
+        let err =
+            ConsentManifest::from_json(&minimal(&format!(r#""fields":{json},"#))).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `passport`"),
+            "{err}"
+        );
     }
 
     #[test]
