@@ -13,6 +13,7 @@ fn real_site(c: &mut Criterion) {
         root: root.to_path_buf(),
         output: Some(out.path().join("public")),
         base_url: None,
+        precompress: true,
     };
     // Fail loudly, once, if the site does not build: a benchmark of an error is meaningless.
     let report = kelisim::build(&options).unwrap();

@@ -1,18 +1,22 @@
 //! The build driver: **load** (`site.toml`, UI strings, templates, content) → **model**
 //! ([`SiteModel`]: typed pages and the policy set) → **render** (the three consumers: HTML
 //! [`pages`](crate::pages), [`seo`](crate::seo) and the consent [`manifest`](crate::manifest))
-//! → **emit** (a [`BuiltSite`] in memory, static files included). [`build`] writes it to
-//! disk; `serve` calls [`render_site`] after every change and answers from memory.
+//! → **emit** (each file handed to an [`Emit`] sink as soon as it is made). [`build`] streams
+//! them into the output folder; `serve` calls [`render_site`] after every change and answers
+//! from the [`BuiltSite`] it keeps in memory.
 
 use std::path::{Path, PathBuf};
 
-use kelisim_manifest::ConsentManifest;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::built::{BuiltSite, MANIFEST_FILE};
+use kelisim_manifest::ConsentManifest;
+
+use crate::built::{BuiltSite, MemorySink};
 use crate::config::SiteConfig;
 use crate::content;
+use crate::emit::{Emit, MANIFEST_FILE, OutputDir};
 use crate::error::BuildError;
 use crate::i18n::Locales;
 use crate::lock::{LOCK_FILE, PolicyLock};
@@ -33,6 +37,8 @@ pub struct BuildOptions {
     pub output: Option<PathBuf>,
     /// Replaces `base_url` from `site.toml` (for previews on another host).
     pub base_url: Option<String>,
+    /// Writes `.br` and `.gz` beside each HTML, CSS and JS file (`build` only).
+    pub precompress: bool,
 }
 
 impl BuildOptions {
@@ -42,6 +48,7 @@ impl BuildOptions {
             root: root.into(),
             output: None,
             base_url: None,
+            precompress: true,
         }
     }
 
@@ -68,18 +75,22 @@ pub struct BuildReport {
     pub elapsed: Duration,
 }
 
-/// Builds the site and writes it to the output folder, replacing it atomically.
+/// Builds the site and writes it to the output folder, replacing it atomically. Pages are
+/// written as they are rendered, so memory does not grow with the number of pages. A published
+/// policy text that no longer matches `policy.lock` stops it before anything is written.
 pub fn build(options: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
-    let site = render_site(options)?;
+    let loaded = load_checked(options)?;
     let output = options.output_dir();
-    site.write_to(&output)?;
-    let lock_updated = write_lock(&options.root, &site.policy_lock)?;
+    let dir = OutputDir::create(&output)?.precompress(options.precompress);
+    let done = render_loaded_into(&loaded, &dir)?;
+    dir.finish()?;
+    let lock_updated = write_lock(&options.root, &done.policy_lock)?;
     Ok(BuildReport {
         output,
-        pages_written: site.page_count(),
-        files_written: site.file_count(),
-        warnings: site.warnings,
+        pages_written: done.pages,
+        files_written: done.files,
+        warnings: done.warnings,
         lock_updated,
         elapsed: started.elapsed(),
     })
@@ -98,6 +109,11 @@ fn write_lock(root: &Path, text: &str) -> Result<bool, BuildError> {
 /// Loads, models and renders the whole site in memory, static files included; nothing is
 /// written. A published policy text that no longer matches `policy.lock` stops it.
 pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
+    render_loaded(&load_checked(options)?)
+}
+
+/// [`load_site`], refusing a policy that drifted from `policy.lock`.
+fn load_checked(options: &BuildOptions) -> Result<LoadedSite, BuildError> {
     let loaded = load_site(options)?;
     if let Some(problem) = loaded
         .lock
@@ -107,7 +123,7 @@ pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
     {
         return Err(problem.into());
     }
-    render_loaded(&loaded, &options.root)
+    Ok(loaded)
 }
 
 /// The site loaded and modelled, not yet rendered: what `kelisim check` and
@@ -121,10 +137,27 @@ pub struct LoadedSite {
     pub warnings: Warnings,
     /// `policy.lock` as committed (empty when the site has none yet).
     pub lock: PolicyLock,
+    /// The theme's and the site's static files.
+    assets: StaticFiles,
 }
 
-/// Loads `site.toml`, the UI strings, the templates, the content and `policy.lock`, and builds
-/// the site model.
+/// What [`render_loaded_into`] made, besides the files it emitted.
+#[derive(Debug)]
+pub struct Rendered {
+    /// The consent manifest (also emitted as [`MANIFEST_FILE`]).
+    pub manifest: ConsentManifest,
+    /// Problems that did not stop the build, one sentence each.
+    pub warnings: Vec<String>,
+    /// HTML pages emitted.
+    pub pages: usize,
+    /// Files emitted, pages included.
+    pub files: usize,
+    /// The text of `policy.lock` with every published version in it.
+    pub policy_lock: String,
+}
+
+/// Loads `site.toml`, the UI strings, the templates, the static files, the content and
+/// `policy.lock`, and builds the site model.
 pub fn load_site(options: &BuildOptions) -> Result<LoadedSite, BuildError> {
     let root = &options.root;
     let config = load_config(root, options.base_url.as_deref())?;
@@ -139,13 +172,15 @@ pub fn load_site(options: &BuildOptions) -> Result<LoadedSite, BuildError> {
         &languages,
         config.default_language().code.as_str(),
     )?);
-    let renderer = Renderer::new(
+    let assets = StaticFiles::load(root, &config.theme)?;
+    let mut renderer = Renderer::new(
         render::load_templates(root, &config.theme)?,
         Arc::clone(&locales),
         &languages,
         &config.base_url,
         warnings.clone(),
     )?;
+    renderer.set_assets(assets.urls());
     let mut sources = Vec::new();
     for language in &config.languages {
         sources.extend(content::load_language(root, &language.code)?);
@@ -160,26 +195,87 @@ pub fn load_site(options: &BuildOptions) -> Result<LoadedSite, BuildError> {
         locales,
         warnings,
         lock,
+        assets,
     })
 }
 
-/// Renders a loaded site: pages, manifest, sitemap, static files, and the `policy.lock` text
-/// with every published version in it. Does not compare the lock (see [`render_site`]).
-pub fn render_loaded(loaded: &LoadedSite, root: &Path) -> Result<BuiltSite, BuildError> {
+/// Renders a loaded site into memory. Does not compare the lock (see [`render_site`]).
+pub fn render_loaded(loaded: &LoadedSite) -> Result<BuiltSite, BuildError> {
+    let files = MemorySink::default();
+    let done = render_loaded_into(loaded, &files)?;
+    let mut site = BuiltSite::new(files.into_files(), done.manifest, done.warnings);
+    site.policy_lock = done.policy_lock;
+    Ok(site)
+}
+
+/// Renders a loaded site, handing every file to `sink` as soon as it is made: pages, the
+/// sitemap, robots.txt, the consent manifest and the static files.
+pub fn render_loaded_into(loaded: &LoadedSite, sink: &dyn Emit) -> Result<Rendered, BuildError> {
     let LoadedSite {
         model,
         renderer,
         locales,
         warnings,
         lock,
+        assets,
     } = loaded;
-    let pages = pages::render(model, renderer, locales, warnings)?;
-    let manifest = manifest::build(model, &pages, locales)?;
+    let counted = Counted::new(sink);
+    let emit_page = |page: HtmlPage| -> Result<(), BuildError> {
+        let path = content::output_path(&page.url)
+            .to_string_lossy()
+            .replace('\\', "/");
+        counted.emit(&path, page.html.into_bytes())
+    };
+    let contact_pages = pages::render(model, renderer, locales, warnings, &emit_page)?;
+    let manifest = manifest::build(model, &contact_pages, locales)?;
     let sitemap = seo::sitemap(model, renderer)?;
-    let mut site = emit(model, pages, sitemap, manifest, warnings.take())?;
-    add_static_files(&mut site, root, &model.config.theme)?;
-    site.policy_lock = lock.updated(&model.policies).to_toml();
-    Ok(site)
+    counted.emit("sitemap.xml", sitemap.into_bytes())?;
+    let robots = seo::robots(&model.config.base_url);
+    counted.emit("robots.txt", robots.into_bytes())?;
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| {
+        BuildError::io(
+            Path::new(MANIFEST_FILE),
+            "serialize the manifest",
+            std::io::Error::other(e),
+        )
+    })?;
+    counted.emit(MANIFEST_FILE, format!("{json}\n").into_bytes())?;
+    assets.emit(&counted)?;
+    Ok(Rendered {
+        manifest,
+        warnings: warnings.take(),
+        pages: counted.pages.load(Ordering::Relaxed),
+        files: counted.files.load(Ordering::Relaxed),
+        policy_lock: lock.updated(&model.policies).to_toml(),
+    })
+}
+
+/// A sink that counts what passes through it, for the build report.
+struct Counted<'s> {
+    sink: &'s dyn Emit,
+    pages: AtomicUsize,
+    files: AtomicUsize,
+}
+
+impl<'s> Counted<'s> {
+    fn new(sink: &'s dyn Emit) -> Self {
+        Self {
+            sink,
+            pages: AtomicUsize::new(0),
+            files: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Emit for Counted<'_> {
+    fn emit(&self, path: &str, bytes: Vec<u8>) -> Result<(), BuildError> {
+        self.sink.emit(path, bytes)?;
+        if path.ends_with(".html") {
+            self.pages.fetch_add(1, Ordering::Relaxed);
+        }
+        self.files.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 /// `site.toml`, with `--base-url` applied.
@@ -193,49 +289,82 @@ fn load_config(root: &Path, base_url: Option<&str>) -> Result<SiteConfig, BuildE
     Ok(config)
 }
 
-/// The built site's files: every page, the sitemap, robots.txt and the consent manifest.
-fn emit(
-    model: &SiteModel,
-    pages: Vec<HtmlPage>,
-    sitemap: String,
-    manifest: ConsentManifest,
-    warnings: Vec<String>,
-) -> Result<BuiltSite, BuildError> {
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| {
-        BuildError::io(
-            Path::new(MANIFEST_FILE),
-            "serialize the manifest",
-            std::io::Error::other(e),
-        )
-    })?;
-    let mut site = BuiltSite::new(manifest, warnings);
-    for page in pages {
-        let path = content::output_path(&page.url)
-            .to_string_lossy()
-            .replace('\\', "/");
-        site.insert(path, page.html.into_bytes());
-    }
-    site.insert("sitemap.xml".to_owned(), sitemap.into_bytes());
-    let robots = seo::robots(&model.config.base_url);
-    site.insert("robots.txt".to_owned(), robots.into_bytes());
-    site.insert(MANIFEST_FILE.to_owned(), format!("{json}\n").into_bytes());
-    Ok(site)
+/// The theme's `static/`, then the site's own `static/` (whose files win), published under
+/// `static/` twice: at their own name and at a content-hashed one (`static/style.1a2b3c4d5e.css`)
+/// that templates link with `asset(path=...)`, so a server can let browsers keep it for good.
+#[derive(Debug)]
+struct StaticFiles {
+    /// By name inside `static/` (`style.css`): the file and its hashed name.
+    files: std::collections::BTreeMap<String, (PathBuf, String)>,
 }
 
-/// The theme's `static/`, then the site's own `static/` (whose files win), under `static/`.
-fn add_static_files(site: &mut BuiltSite, root: &Path, theme: &str) -> Result<(), BuildError> {
-    for dir in [
-        root.join("themes").join(theme).join("static"),
-        root.join("static"),
-    ] {
-        let files = files_under(&dir, |_| true).map_err(|e| {
-            BuildError::io(&dir, "read the static folder", std::io::Error::other(e))
-        })?;
-        for file in files {
+impl StaticFiles {
+    fn load(root: &Path, theme: &str) -> Result<Self, BuildError> {
+        let mut found = std::collections::BTreeMap::new();
+        for dir in [
+            root.join("themes").join(theme).join("static"),
+            root.join("static"),
+        ] {
+            let files = files_under(&dir, |_| true).map_err(|e| {
+                BuildError::io(&dir, "read the static folder", std::io::Error::other(e))
+            })?;
+            for file in files {
+                found.insert(relative_name(&dir, &file), file);
+            }
+        }
+        let mut files = std::collections::BTreeMap::new();
+        for (name, file) in found {
             let bytes = std::fs::read(&file)
                 .map_err(|e| BuildError::io(&file, "read the static file", e))?;
-            site.insert(format!("static/{}", relative_name(&dir, &file)), bytes);
+            let hashed = hashed_name(&name, &kelisim_manifest::sha256_hex(&bytes));
+            files.insert(name, (file, hashed));
         }
+        Ok(Self { files })
     }
-    Ok(())
+
+    /// `style.css` → `/static/style.1a2b3c4d5e.css`, for the `asset` template function.
+    fn urls(&self) -> std::collections::BTreeMap<String, String> {
+        self.files
+            .iter()
+            .map(|(name, (_, hashed))| (name.clone(), format!("/static/{hashed}")))
+            .collect()
+    }
+
+    fn emit(&self, sink: &dyn Emit) -> Result<(), BuildError> {
+        for (name, (file, hashed)) in &self.files {
+            let bytes =
+                std::fs::read(file).map_err(|e| BuildError::io(file, "read the static file", e))?;
+            sink.emit(&format!("static/{hashed}"), bytes.clone())?;
+            sink.emit(&format!("static/{name}"), bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// The first 10 hex digits of the content's SHA-256 before the extension:
+/// `css/style.css` → `css/style.1a2b3c4d5e.css` (a name without an extension gets it at the end).
+pub fn hashed_name(name: &str, sha256_hex: &str) -> String {
+    let hash = &sha256_hex[..10.min(sha256_hex.len())];
+    let (dir, file) = match name.rsplit_once('/') {
+        Some((dir, file)) => (format!("{dir}/"), file),
+        None => (String::new(), name),
+    };
+    match file.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{dir}{stem}.{hash}.{ext}"),
+        _ => format!("{dir}{file}.{hash}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashed_names_keep_folder_and_extension() {
+        let hash = "0123456789abcdef";
+        assert_eq!(hashed_name("style.css", hash), "style.0123456789.css");
+        assert_eq!(hashed_name("img/a.b.png", hash), "img/a.b.0123456789.png");
+        assert_eq!(hashed_name("LICENSE", hash), "LICENSE.0123456789");
+        assert_eq!(hashed_name(".hidden", hash), ".hidden.0123456789");
+    }
 }

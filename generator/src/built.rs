@@ -1,18 +1,16 @@
-//! The built site in memory, the build's only output: every file by its path (pages, static
-//! assets, sitemap, robots.txt, the consent manifest) and the manifest itself. `build` writes
-//! it to disk atomically ([`BuiltSite::write_to`]); `serve` answers from it directly.
+//! The built site in memory, what `serve` answers from: every file by its path (pages, static
+//! assets, sitemap, robots.txt, the consent manifest) and the manifest itself. It is an
+//! [`Emit`] sink ([`MemorySink`]) filled as the build renders; `build` streams to disk instead.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use kelisim_manifest::ConsentManifest;
-use rayon::prelude::*;
 
+use crate::emit::Emit;
 use crate::error::BuildError;
 
-/// The name of the manifest file; its presence marks a folder kelisim wrote.
-pub const MANIFEST_FILE: &str = "consent-manifest.json";
+pub use crate::emit::MANIFEST_FILE;
 
 /// A built site, in memory.
 #[derive(Debug, Clone)]
@@ -29,18 +27,17 @@ pub struct BuiltSite {
 }
 
 impl BuiltSite {
-    pub(crate) fn new(manifest: ConsentManifest, warnings: Vec<String>) -> Self {
+    pub(crate) fn new(
+        files: BTreeMap<String, Arc<[u8]>>,
+        manifest: ConsentManifest,
+        warnings: Vec<String>,
+    ) -> Self {
         Self {
-            files: BTreeMap::new(),
+            files,
             manifest,
             warnings,
             policy_lock: String::new(),
         }
-    }
-
-    /// Adds (or replaces) a file.
-    pub(crate) fn insert(&mut self, path: String, bytes: Vec<u8>) {
-        self.files.insert(path, bytes.into());
     }
 
     /// A file's contents, by its path relative to the site root (`kk/index.html`).
@@ -62,69 +59,25 @@ impl BuiltSite {
     pub fn file_count(&self) -> usize {
         self.files.len()
     }
+}
 
-    /// Writes the site into a fresh sibling folder, then swaps it in, so a server reading the
-    /// output never sees a half-written site. Refuses to replace a folder kelisim did not make.
-    pub fn write_to(&self, output: &Path) -> Result<(), BuildError> {
-        refuse_foreign(output)?;
-        let (staging, old) = sibling_folders(output)?;
-        self.files
-            .par_iter()
-            .try_for_each(|(path, bytes)| -> Result<(), BuildError> {
-                let target = staging.join(path);
-                if let Some(p) = target.parent() {
-                    std::fs::create_dir_all(p)
-                        .map_err(|e| BuildError::io(p, "create the folder", e))?;
-                }
-                std::fs::write(&target, bytes)
-                    .map_err(|e| BuildError::io(&target, "write the file", e))
-            })?;
-        if output.exists() {
-            std::fs::rename(output, &old)
-                .map_err(|e| BuildError::io(output, "replace the folder", e))?;
-        }
-        std::fs::rename(&staging, output)
-            .map_err(|e| BuildError::io(output, "move the new site into place", e))?;
-        if old.exists() {
-            std::fs::remove_dir_all(&old)
-                .map_err(|e| BuildError::io(&old, "remove the old site", e))?;
-        }
+/// Collects emitted files in memory, for a [`BuiltSite`].
+#[derive(Debug, Default)]
+pub struct MemorySink(Mutex<BTreeMap<String, Arc<[u8]>>>);
+
+impl MemorySink {
+    /// The files collected.
+    pub fn into_files(self) -> BTreeMap<String, Arc<[u8]>> {
+        self.0.into_inner().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Emit for MemorySink {
+    fn emit(&self, path: &str, bytes: Vec<u8>) -> Result<(), BuildError> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(path.to_owned(), bytes.into());
         Ok(())
     }
-}
-
-/// An existing, non-empty output folder without a manifest was not made by kelisim.
-fn refuse_foreign(output: &Path) -> Result<(), BuildError> {
-    if output.exists() && !output.join(MANIFEST_FILE).exists() {
-        let empty = std::fs::read_dir(output)
-            .map(|mut d| d.next().is_none())
-            .unwrap_or(false);
-        if !empty {
-            return Err(BuildError::ForeignOutput(output.to_path_buf()));
-        }
-    }
-    Ok(())
-}
-
-/// `.<name>.kelisim-new` (where the site is written) and `.<name>.kelisim-old` (where the
-/// previous one waits to be removed), next to `output`, cleared of any leftovers.
-fn sibling_folders(output: &Path) -> Result<(PathBuf, PathBuf), BuildError> {
-    let name = output
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "public".to_owned());
-    let parent = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| BuildError::io(parent, "create the folder", e))?;
-    let staging = parent.join(format!(".{name}.kelisim-new"));
-    let old = parent.join(format!(".{name}.kelisim-old"));
-    for leftover in [&staging, &old] {
-        if leftover.exists() {
-            std::fs::remove_dir_all(leftover)
-                .map_err(|e| BuildError::io(leftover, "remove the leftover folder", e))?;
-        }
-    }
-    Ok((staging, old))
 }

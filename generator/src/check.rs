@@ -134,7 +134,7 @@ pub fn run(root: &Path, options: &CheckOptions) -> CheckReport {
             ),
         ));
     }
-    let site = match render_loaded(&loaded, root) {
+    let site = match render_loaded(&loaded) {
         Ok(site) => site,
         Err(error) => {
             let mut report = build_failed(&error.to_string());

@@ -26,6 +26,9 @@ enum Command {
         /// Publish under another address than site.toml's base_url (for previews).
         #[arg(long)]
         base_url: Option<String>,
+        /// Do not write the .br and .gz copies of HTML, CSS and JS files.
+        #[arg(long)]
+        no_precompress: bool,
     },
     /// Build the site in memory and report broken links and anchors, missing translations,
     /// policy sections that differ between languages, Fluent keys, hreflang pairs, the policy
@@ -107,10 +110,12 @@ fn main() -> ExitCode {
             root,
             output,
             base_url,
+            no_precompress,
         } => build(kelisim::BuildOptions {
             root,
             output,
             base_url,
+            precompress: !no_precompress,
         }),
         Command::Check {
             root,

@@ -4,6 +4,7 @@
 //! ([`crate::pages`]), sitemap and robots ([`crate::seo`]) and the consent manifest
 //! ([`crate::manifest`]).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -13,7 +14,7 @@ use crate::config::SiteConfig;
 use crate::content::{ContentError, SourcePage};
 use crate::lang::Lang;
 use crate::markdown;
-use crate::page::{Page, PageKind, Translation};
+use crate::page::{Body, Page, PageKind, Translation};
 use crate::policy::{PolicyError, PolicySet};
 use crate::render::{RenderError, Renderer};
 use crate::source::{Location, Warnings};
@@ -40,6 +41,9 @@ pub struct SiteModel {
     /// Published pages in the order their files sort, language by language.
     pub pages: Vec<Page>,
     pub policies: PolicySet,
+    /// Where each built-in page ([`PageKind`] other than `Page`) is in `pages`, by language,
+    /// so [`SiteModel::find`] does not scan every page.
+    builtin: HashMap<(PageKind, Lang), usize>,
 }
 
 impl SiteModel {
@@ -80,11 +84,18 @@ impl SiteModel {
             })
             .collect::<Result<Vec<_>, ModelError>>()?;
         let policies = PolicySet::new(&pages, archived, &languages)?;
+        let mut builtin = HashMap::new();
+        for (at, page) in pages.iter().enumerate() {
+            if page.kind != PageKind::Page {
+                builtin.entry((page.kind, page.lang.clone())).or_insert(at);
+            }
+        }
         Ok(Self {
             config,
             languages,
             pages,
             policies,
+            builtin,
         })
     }
 
@@ -95,7 +106,11 @@ impl SiteModel {
 
     /// The page of a built-in kind in `lang`, if the site has it.
     pub fn find(&self, kind: PageKind, lang: &str) -> Option<&Page> {
-        self.pages.iter().find(|p| p.kind == kind && p.lang == lang)
+        if kind == PageKind::Page {
+            return self.pages.iter().find(|p| p.kind == kind && p.lang == lang);
+        }
+        let at = self.builtin.get(&(kind, Lang::new(lang)))?;
+        self.pages.get(*at)
     }
 
     /// A language's home page URL (`/<lang>/` when it has no `_index.md`).
@@ -159,7 +174,12 @@ fn page(source: SourcePage, kind: PageKind, templates: &Renderer) -> Result<Page
         url: source.url,
         template,
         noindex: source.front.noindex.unwrap_or(kind.default_noindex()),
-        body: markdown::render(&source.body),
+        // The policy's hash needs its rendered body before any page is rendered.
+        body: if kind == PageKind::Policy {
+            Body::Rendered(markdown::render(&source.body))
+        } else {
+            Body::Markdown(source.body)
+        },
         front: source.front,
         source: source.source,
         translations: Vec::new(),
@@ -168,29 +188,32 @@ fn page(source: SourcePage, kind: PageKind, templates: &Renderer) -> Result<Page
 
 /// Gives each page its translations (same key), warning once per page that lacks a language.
 fn join_translations(pages: &mut [Page], languages: &[Lang], warnings: &Warnings) {
+    // Pages by key, in file order: linear in the number of pages.
+    let mut groups: HashMap<&str, Vec<&Page>> = HashMap::new();
+    for page in pages.iter() {
+        groups.entry(page.key.as_str()).or_default().push(page);
+    }
     let translations: Vec<Vec<Translation>> = pages
         .iter()
         .map(|page| {
+            let group = groups.get(page.key.as_str()).map_or(&[][..], Vec::as_slice);
             languages
                 .iter()
                 .filter_map(|lang| {
-                    pages
-                        .iter()
-                        .find(|p| p.key == page.key && &p.lang == lang)
-                        .map(|p| Translation {
-                            lang: lang.clone(),
-                            url: p.url.clone(),
-                            noindex: p.noindex,
-                        })
+                    group.iter().find(|p| &p.lang == lang).map(|p| Translation {
+                        lang: lang.clone(),
+                        url: p.url.clone(),
+                        noindex: p.noindex,
+                    })
                 })
                 .collect()
         })
         .collect();
     for (page, found) in pages.iter().zip(&translations) {
         // Named after the first file of the group, so the group gets one warning.
-        let first = pages
-            .iter()
-            .find(|p| p.key == page.key)
+        let first = groups
+            .get(page.key.as_str())
+            .and_then(|g| g.first())
             .map_or(&page.source, |p| &p.source);
         let key = &page.key;
         for lang in languages
@@ -203,6 +226,7 @@ fn join_translations(pages: &mut [Page], languages: &[Lang], warnings: &Warnings
             ));
         }
     }
+    drop(groups);
     for (page, found) in pages.iter_mut().zip(translations) {
         page.translations = found;
     }

@@ -1,19 +1,20 @@
 //! A published page, typed: its [`PageKind`], language, URL, template, `noindex`, front matter,
 //! rendered body and [`Translation`]s. Built by [`crate::model`], read by every consumer.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 use crate::front_matter::FrontMatter;
 use crate::lang::Lang;
-use crate::markdown::Rendered;
+use crate::markdown::{self, Rendered};
 
 /// What a page is for. The built-in kinds come from the content file's translation key
 /// (`_index`, `privacy`, `contact`, `thanks`, `error`, `404`, `confirmed`, `confirm-error`);
 /// every other file is a
 /// [`PageKind::Page`]. A new kind is one variant here plus its default template.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PageKind {
     /// `_index.md`: a language's home page.
@@ -136,7 +137,7 @@ pub struct Page {
     /// Kept out of search: `noindex` in its head, not in the sitemap.
     pub noindex: bool,
     pub front: FrontMatter,
-    pub body: Rendered,
+    pub body: Body,
     /// This page in every language that has it, itself included, in the site's order.
     pub translations: Vec<Translation>,
 }
@@ -148,6 +149,25 @@ impl Page {
             .updated
             .or(self.front.date)
             .or(self.front.effective_date)
+    }
+}
+
+/// A page's body. Most pages keep their Markdown and render it when their HTML is made, so a
+/// build holds the sources and no second, rendered copy of every page; a policy's body is
+/// rendered once up front, because its hash is needed before any page is rendered.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Markdown(String),
+    Rendered(Rendered),
+}
+
+impl Body {
+    /// The rendered body (rendered now, for a body kept as Markdown).
+    pub fn rendered(&self) -> Cow<'_, Rendered> {
+        match self {
+            Self::Markdown(text) => Cow::Owned(markdown::render(text)),
+            Self::Rendered(rendered) => Cow::Borrowed(rendered),
+        }
     }
 }
 

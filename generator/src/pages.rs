@@ -3,7 +3,8 @@
 //! the root `404.html`. Pages render in parallel; a policy page must publish exactly the
 //! hashed text between the markers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, PoisonError};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -104,18 +105,32 @@ struct LanguageLink<'a> {
     current: bool,
 }
 
-/// Renders every page of the site.
-pub fn render(
+/// Renders every page of the site and hands each to `emit` as soon as it is rendered, so no
+/// more than a page per thread is held at once. Returns the contact pages, which the consent
+/// manifest reads its labels from.
+pub fn render<E: From<PagesError> + Send>(
     model: &SiteModel,
     renderer: &Renderer,
     locales: &Locales,
     warnings: &Warnings,
-) -> Result<Vec<HtmlPage>, PagesError> {
+    emit: &(dyn Fn(HtmlPage) -> Result<(), E> + Sync),
+) -> Result<Vec<HtmlPage>, E> {
+    let common = model
+        .languages
+        .iter()
+        .map(|lang| {
+            (
+                lang.to_string(),
+                common_context(model, locales, lang.as_str()),
+            )
+        })
+        .collect();
     let html = Html {
         model,
         renderer,
         locales,
         warnings,
+        common,
     };
     let mut jobs: Vec<(&Page, Copy<'_>)> = Vec::new();
     for page in &model.pages {
@@ -133,26 +148,36 @@ pub fn render(
             .iter()
             .map(|a| (&a.page, Copy::Superseded)),
     );
-    let mut pages = jobs
-        .par_iter()
-        .map(|(page, copy)| html.page(page, *copy))
-        .collect::<Result<Vec<_>, _>>()?;
-    pages.push(html.chooser()?);
+    // Servers look for /404.html at the root: the default language's not-found page.
+    let root_not_found = model
+        .find(PageKind::NotFound, model.default_lang().as_str())
+        .map(|p| p.url.as_str());
+    let kept = Mutex::new(Vec::new());
+    jobs.par_iter()
+        .try_for_each(|(page, copy)| -> Result<(), E> {
+            let rendered = html.page(page, *copy)?;
+            if matches!(copy, Copy::Own) {
+                if page.kind == PageKind::Contact {
+                    kept.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(rendered.clone());
+                }
+                if root_not_found == Some(page.url.as_str()) {
+                    emit(HtmlPage {
+                        url: "/404.html".to_owned(),
+                        html: rendered.html.clone(),
+                    })?;
+                }
+            }
+            emit(rendered)
+        })?;
+    emit(html.chooser()?)?;
     for lang in &model.languages {
         for (older, newer) in model.policies.changes(lang.as_str()) {
-            pages.push(html.changes(older, newer)?);
+            emit(html.changes(older, newer)?)?;
         }
     }
-    // Servers look for /404.html at the root: the default language's not-found page.
-    if let Some(not_found) = model.find(PageKind::NotFound, model.default_lang().as_str())
-        && let Some(page) = pages.iter().find(|p| p.url == not_found.url)
-    {
-        pages.push(HtmlPage {
-            url: "/404.html".to_owned(),
-            html: page.html.clone(),
-        });
-    }
-    Ok(pages)
+    Ok(kept.into_inner().unwrap_or_else(PoisonError::into_inner))
 }
 
 struct Html<'m> {
@@ -160,6 +185,8 @@ struct Html<'m> {
     renderer: &'m Renderer,
     locales: &'m Locales,
     warnings: &'m Warnings,
+    /// [`common_context`] of each language, made once and copied for each page.
+    common: HashMap<String, tera::Context>,
 }
 
 impl Html<'_> {
@@ -171,6 +198,7 @@ impl Html<'_> {
             Copy::Permanent(text) => text.url.as_str(),
         };
         let switcher = self.switcher(lang, |l| self.same_page(page, copy, l));
+        let body = page.body.rendered();
         let description = match &page.front.description {
             Some(d) => d.clone(),
             None => self.plain_string(lang, "site-description"),
@@ -185,10 +213,10 @@ impl Html<'_> {
             template: &page.template,
             date: page.front.date.map(crate::dates::iso),
             updated: page.front.updated.map(crate::dates::iso),
-            content: &page.body.html,
-            toc: &page.body.toc,
+            content: &body.html,
+            toc: &body.toc,
             show_toc: page.front.toc,
-            section_count: page.body.toc.len(),
+            section_count: body.toc.len(),
             version: page.front.version.as_deref(),
             effective_date: page.front.effective_date.map(crate::dates::iso),
             translation_of: page.front.translation_of.as_deref(),
@@ -210,8 +238,7 @@ impl Html<'_> {
         );
         tera.insert("languages", &switcher);
         let html = self.renderer.render(lang, &page.template, &tera)?;
-        if page.kind == PageKind::Policy
-            && published_policy_text(&html) != Some(page.body.html.as_str())
+        if page.kind == PageKind::Policy && published_policy_text(&html) != Some(body.html.as_str())
         {
             return Err(PagesError::PolicyMarkers {
                 template: page.template.clone(),
@@ -417,67 +444,12 @@ impl Html<'_> {
             .collect()
     }
 
-    /// The contact form's fields, from the definition the manifest publishes and the relay
-    /// enforces ([`kelisim_manifest::form::person_fields`]): the page cannot drift from it.
-    fn form_fields(&self, lang: &str) -> Vec<FieldContext> {
-        kelisim_manifest::form::person_fields()
-            .into_iter()
-            .map(|field| {
-                let key = format!("form-{}", field.name.replace('_', "-"));
-                let hint = format!("{key}-hint");
-                FieldContext {
-                    hint_key: self.locales.has(lang, &hint).then_some(hint),
-                    label_key: key,
-                    field,
-                }
-            })
-            .collect()
-    }
-
-    /// What every template sees: `site`, `lang`, `operator_name` (in that language),
-    /// `form_fields`, `links` to the built-in pages, the current
-    /// `policy` and the `previous_policies`.
+    /// What every template sees in `lang` (see [`common_context`]).
     fn common_context(&self, lang: &str) -> tera::Context {
-        let model = self.model;
-        let mut context = tera::Context::new();
-        context.insert("site", &model.config);
-        context.insert("lang", lang);
-        context.insert("operator_name", model.config.operator_name(lang));
-        context.insert("form_fields", &self.form_fields(lang));
-        let mut links = BTreeMap::new();
-        links.insert("home", model.home_url(lang));
-        for (name, kind) in [
-            ("privacy", PageKind::Policy),
-            ("contact", PageKind::Contact),
-            ("thanks", PageKind::Thanks),
-            ("error", PageKind::FormError),
-            ("request", PageKind::Request),
-        ] {
-            if let Some(page) = model.find(kind, lang) {
-                links.insert(name, page.url.clone());
-            }
+        match self.common.get(lang) {
+            Some(context) => context.clone(),
+            None => common_context(self.model, self.locales, lang),
         }
-        context.insert("links", &links);
-        context.insert("previous_policies", &model.policies.links(lang));
-        if let Some(policy) = model.policies.current(lang) {
-            context.insert(
-                "policy",
-                &PolicyContext {
-                    version: &policy.version,
-                    effective_date: crate::dates::iso(policy.effective_date),
-                    url: &policy.url,
-                    current_url: &policy.current_url,
-                    sha256: &policy.sha256,
-                    translation_of: policy.translation_of.as_deref(),
-                    changes_url: model
-                        .policies
-                        .archived_in(lang)
-                        .next()
-                        .map(|_| policy.changes_url()),
-                },
-            );
-        }
-        context
     }
 
     /// A UI string as plain text (for meta descriptions computed in code).
@@ -518,4 +490,66 @@ impl Html<'_> {
             }
         }
     }
+}
+
+/// What every template sees: `site`, `lang`, `operator_name` (in that language),
+/// `form_fields`, `links` to the built-in pages, the current `policy` and the
+/// `previous_policies`.
+fn common_context(model: &SiteModel, locales: &Locales, lang: &str) -> tera::Context {
+    let mut context = tera::Context::new();
+    context.insert("site", &model.config);
+    context.insert("lang", lang);
+    context.insert("operator_name", model.config.operator_name(lang));
+    context.insert("form_fields", &form_fields(locales, lang));
+    let mut links = BTreeMap::new();
+    links.insert("home", model.home_url(lang));
+    for (name, kind) in [
+        ("privacy", PageKind::Policy),
+        ("contact", PageKind::Contact),
+        ("thanks", PageKind::Thanks),
+        ("error", PageKind::FormError),
+        ("request", PageKind::Request),
+    ] {
+        if let Some(page) = model.find(kind, lang) {
+            links.insert(name, page.url.clone());
+        }
+    }
+    context.insert("links", &links);
+    context.insert("previous_policies", &model.policies.links(lang));
+    if let Some(policy) = model.policies.current(lang) {
+        context.insert(
+            "policy",
+            &PolicyContext {
+                version: &policy.version,
+                effective_date: crate::dates::iso(policy.effective_date),
+                url: &policy.url,
+                current_url: &policy.current_url,
+                sha256: &policy.sha256,
+                translation_of: policy.translation_of.as_deref(),
+                changes_url: model
+                    .policies
+                    .archived_in(lang)
+                    .next()
+                    .map(|_| policy.changes_url()),
+            },
+        );
+    }
+    context
+}
+
+/// The contact form's fields, from the definition the manifest publishes and the relay
+/// enforces ([`kelisim_manifest::form::person_fields`]): the page cannot drift from it.
+fn form_fields(locales: &Locales, lang: &str) -> Vec<FieldContext> {
+    kelisim_manifest::form::person_fields()
+        .into_iter()
+        .map(|field| {
+            let key = format!("form-{}", field.name.replace('_', "-"));
+            let hint = format!("{key}-hint");
+            FieldContext {
+                hint_key: locales.has(lang, &hint).then_some(hint),
+                label_key: key,
+                field,
+            }
+        })
+        .collect()
 }

@@ -56,16 +56,17 @@ impl PolicyText {
         url: String,
         current_url: String,
     ) -> Self {
+        let rendered = page.body.rendered();
         Self {
             lang: page.lang.clone(),
             version,
             effective_date,
             url,
             current_url,
-            sha256: kelisim_manifest::sha256_hex(page.body.html.as_bytes()),
+            sha256: kelisim_manifest::sha256_hex(rendered.html.as_bytes()),
             translation_of: page.front.translation_of.clone(),
             source: Location::new(&page.source, page.front.version_line),
-            blocks: page.body.blocks.clone(),
+            blocks: rendered.blocks.clone(),
         }
     }
 }

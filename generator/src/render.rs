@@ -156,6 +156,19 @@ impl Renderer {
         })
     }
 
+    /// Binds `asset(path="style.css")`: the content-hashed URL of a file in `static/`.
+    pub fn set_assets(&mut self, assets: std::collections::BTreeMap<String, String>) {
+        let assets = Arc::new(assets);
+        for tera in self.per_language.values_mut() {
+            tera.register_function(
+                "asset",
+                AssetUrl {
+                    assets: Arc::clone(&assets),
+                },
+            );
+        }
+    }
+
     /// Whether a template with this name exists.
     pub fn has_template(&self, name: &str) -> bool {
         self.sources.iter().any(|s| s.name == name)
@@ -405,6 +418,33 @@ pub fn absolute(base_url: &str, path: &str) -> String {
         base_url.trim_end_matches('/'),
         path.trim_start_matches('/')
     )
+}
+
+/// `asset(path="style.css")`: `/static/style.1a2b3c4d5e.css`, the name that changes with the
+/// content, so servers can let browsers keep it for a year.
+struct AssetUrl {
+    assets: Arc<std::collections::BTreeMap<String, String>>,
+}
+
+impl tera::Function for AssetUrl {
+    fn call(&self, args: &HashMap<String, Value>) -> tera::Result<Value> {
+        let path = args
+            .get("path")
+            .and_then(Value::as_str)
+            .ok_or_else(|| tera::Error::msg("asset() needs path=\"file in static/\""))?;
+        let name = path.trim_start_matches('/').trim_start_matches("static/");
+        match self.assets.get(name) {
+            Some(url) => Ok(Value::String(url.clone())),
+            None => Err(tera::Error::msg(format!(
+                "asset(path=\"{path}\"): there is no static/{name}. Use one of: {}",
+                self.assets.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+
+    fn is_safe(&self) -> bool {
+        true
+    }
 }
 
 /// `{{ "2024-02-11" | date }}`: the long date in the page's language.

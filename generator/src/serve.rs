@@ -294,6 +294,7 @@ impl Preview {
                 root: root.to_path_buf(),
                 output: None,
                 base_url: Some(base_url.clone()),
+                precompress: false,
             },
             relay_config: preview_relay_config(state_dir, db)?,
             store: Arc::new(SqliteStore::open(db)?),

@@ -410,7 +410,21 @@ fn contact_form_has_exactly_the_policy_fields() {
     let honeypot = input("f-website");
     assert_eq!(attr(honeypot, "tabindex"), Some("-1"));
     assert_eq!(attr(honeypot, "autocomplete"), Some("off"));
-    assert!(html.contains("<script src=\"/static/form.js\" defer></script>"));
+    // The script is linked at its content-hashed name, which the build wrote with its bytes.
+    let script = html
+        .lines()
+        .find(|l| l.starts_with("<script src=\"/static/form."))
+        .unwrap();
+    let src = attr(script, "src").unwrap();
+    let hash = src
+        .strip_prefix("/static/form.")
+        .and_then(|rest| rest.strip_suffix(".js"))
+        .unwrap();
+    assert_eq!(hash.len(), 10, "{src}");
+    let source = std::fs::read(repo_root().join("themes/default/static/form.js")).unwrap();
+    assert!(sha256_hex(&source).starts_with(hash), "{src}");
+    let published = std::fs::read(site.path().join("public").join(src.trim_start_matches('/')));
+    assert_eq!(published.unwrap(), source);
 }
 
 #[test]
@@ -548,7 +562,16 @@ fn the_real_site_builds_without_warnings() {
     }
     // Every page names a first-party icon, so no browser asks for a missing /favicon.ico.
     let home = std::fs::read_to_string(out.path().join("public/ru/index.html")).unwrap();
-    assert!(home.contains(r#"<link rel="icon" href="/static/favicon.svg""#));
+    let icon = home
+        .split(r#"<link rel="icon" href=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a <link rel=\"icon\"> on the page");
+    assert!(
+        icon.starts_with("/static/favicon.") && icon.ends_with(".svg"),
+        "{icon}"
+    );
+    assert!(out.path().join(format!("public{icon}")).is_file());
     assert!(out.path().join("public/static/favicon.svg").is_file());
 }
 
@@ -577,6 +600,7 @@ fn refuses_to_replace_a_folder_it_did_not_make() {
         root: site.path().to_path_buf(),
         output: Some(foreign.clone()),
         base_url: None,
+        precompress: true,
     })
     .unwrap_err();
     assert!(err.to_string().contains("was not made by kelisim"), "{err}");
@@ -584,4 +608,58 @@ fn refuses_to_replace_a_folder_it_did_not_make() {
         std::fs::read_to_string(foreign.join("notes.txt")).unwrap(),
         "keep me"
     );
+}
+
+/// Every page of the real site but the policy text fits the first round trip of a new
+/// connection: its HTML plus the CSS and JS it links, gzipped as the build writes them,
+/// within 14 KB. And every HTML, CSS and JS file has `.gz` and `.br` copies with its bytes.
+#[test]
+fn real_pages_fit_in_14_kb_gzipped_with_their_css_and_js() {
+    use std::io::Read as _;
+    let out = tempfile::tempdir().unwrap();
+    let public = out.path().join("public");
+    build_real_site(&public);
+    let gz_size = |rel: &str| std::fs::metadata(public.join(format!("{rel}.gz"))).map(|m| m.len());
+    let mut checked = 0;
+    for page in html_files(&public) {
+        let html = std::fs::read_to_string(public.join(&page)).unwrap();
+        let mut total = gz_size(&page).unwrap();
+        let linked = tags(&html, "<link rel=\"stylesheet\"")
+            .into_iter()
+            .filter_map(|t| attr(t, "href"))
+            .chain(
+                tags(&html, "<script")
+                    .into_iter()
+                    .filter_map(|t| attr(t, "src")),
+            );
+        for url in linked {
+            total += gz_size(url.trim_start_matches('/')).unwrap();
+        }
+        if page.contains("privacy/") {
+            continue; // the policy text itself is long by law
+        }
+        assert!(total <= 14 * 1024, "{page}: {total} bytes gzipped");
+        checked += 1;
+    }
+    assert!(checked >= 15, "{checked} pages checked");
+    for entry in walkdir::WalkDir::new(&public) {
+        let path = entry.unwrap().into_path();
+        let name = path.to_string_lossy().into_owned();
+        if !(name.ends_with(".html") || name.ends_with(".css") || name.ends_with(".js")) {
+            continue;
+        }
+        let original = std::fs::read(&path).unwrap();
+        let mut gunzipped = Vec::new();
+        flate2::read::GzDecoder::new(std::fs::File::open(format!("{name}.gz")).unwrap())
+            .read_to_end(&mut gunzipped)
+            .unwrap();
+        assert_eq!(gunzipped, original, "{name}.gz");
+        let mut unbrotli = Vec::new();
+        brotli::BrotliDecompress(
+            &mut std::fs::File::open(format!("{name}.br")).unwrap(),
+            &mut unbrotli,
+        )
+        .unwrap();
+        assert_eq!(unbrotli, original, "{name}.br");
+    }
 }

@@ -8,6 +8,11 @@
 //! `.`, a backslash or a NUL segment is not found rather than resolved. Where the bytes come
 //! from is a [`SiteFiles`]; what else a server adds (the preview's live-reload script, its
 //! `no-store`) is a [`StaticSite`] setting.
+//!
+//! In production a file's precompressed copy (`<file>.br`, `<file>.gz`, written by `kelisim
+//! build`) is sent when the request's `Accept-Encoding` allows it, with `Vary:
+//! Accept-Encoding`; a content-hashed asset (`static/style.1a2b3c4d5e.css`) is `immutable` for
+//! a year, everything else `no-cache` with an `ETag`.
 
 use std::sync::Arc;
 
@@ -126,14 +131,28 @@ impl StaticSite {
         }
         let files = Arc::clone(&self.files);
         let uri = request.uri().clone();
-        let resolved =
-            tokio::task::spawn_blocking(move || resolve(files.as_ref(), uri.path(), uri.query()))
-                .await;
-        let Ok(resolved) = resolved else {
+        // A page the server rewrites (the preview's) cannot be sent precompressed.
+        let accepted = match self.rewrite {
+            Some(_) => Vec::new(),
+            None => accepted_codings(request.headers()),
+        };
+        let resolved = tokio::task::spawn_blocking(move || {
+            let resolved = resolve(files.as_ref(), uri.path(), uri.query());
+            let encoded = match &resolved {
+                Resolved::File { path, .. } => precompressed(files.as_ref(), path, &accepted),
+                _ => None,
+            };
+            (resolved, encoded)
+        })
+        .await;
+        let Ok((resolved, encoded)) = resolved else {
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         };
         let mut response = match resolved {
-            Resolved::File { path, bytes } => self.file(&path, bytes, request.headers()),
+            Resolved::File { path, bytes } => match encoded {
+                Some(encoded) => self.encoded(&path, encoded, request.headers()),
+                None => self.file(&path, bytes, request.headers()),
+            },
             Resolved::Redirect(location) => (
                 StatusCode::TEMPORARY_REDIRECT,
                 [(header::LOCATION, location)],
@@ -152,6 +171,16 @@ impl StaticSite {
         response
     }
 
+    /// A found file's precompressed form, `Content-Encoding` set; the type is the file's own.
+    fn encoded(&self, path: &str, encoded: Encoded, request: &HeaderMap) -> Response {
+        let mut response = self.file(path, encoded.bytes, request);
+        response.headers_mut().insert(
+            header::CONTENT_ENCODING,
+            HeaderValue::from_static(encoded.coding.token()),
+        );
+        response
+    }
+
     /// A found file with its media type and caching headers.
     fn file(&self, path: &str, bytes: Bytes, request: &HeaderMap) -> Response {
         let is_html = path.ends_with(".html");
@@ -164,12 +193,21 @@ impl StaticSite {
             header::CONTENT_TYPE,
             HeaderValue::from_static(media_type(path)),
         );
+        if self.rewrite.is_none() && has_precompressed_forms(path) {
+            headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        }
         match self.caching {
             Caching::NoStore => {
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             }
             Caching::Revalidate => {
-                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                // A content-hashed asset never changes under its name: browsers keep it a year.
+                let keep = if is_fingerprinted(path) {
+                    IMMUTABLE
+                } else {
+                    "no-cache"
+                };
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(keep));
                 let tag = etag(&bytes);
                 let unchanged = request
                     .get(header::IF_NONE_MATCH)
@@ -185,6 +223,104 @@ impl StaticSite {
         }
         (StatusCode::OK, headers, bytes).into_response()
     }
+}
+
+/// `Cache-Control` of a content-hashed static asset.
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// A content coding the build writes precompressed copies in, as `<file>.br` or `<file>.gz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coding {
+    Brotli,
+    Gzip,
+}
+
+impl Coding {
+    /// The `Content-Encoding` / `Accept-Encoding` token.
+    pub fn token(self) -> &'static str {
+        match self {
+            Self::Brotli => "br",
+            Self::Gzip => "gzip",
+        }
+    }
+
+    /// The suffix of the precompressed copy.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Self::Brotli => ".br",
+            Self::Gzip => ".gz",
+        }
+    }
+}
+
+/// A precompressed copy of a file.
+#[derive(Debug)]
+struct Encoded {
+    coding: Coding,
+    bytes: Bytes,
+}
+
+/// The codings a request accepts (`q=0` refuses one), Brotli first: it is the smaller.
+fn accepted_codings(headers: &HeaderMap) -> Vec<Coding> {
+    let mut accepted = Vec::new();
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            let coding = match name.as_str() {
+                "br" => Coding::Brotli,
+                "gzip" | "x-gzip" => Coding::Gzip,
+                _ => continue,
+            };
+            if !refused && !accepted.contains(&coding) {
+                accepted.push(coding);
+            }
+        }
+    }
+    accepted.sort_by_key(|c| *c != Coding::Brotli);
+    accepted
+}
+
+/// Whether the build writes `.br` and `.gz` copies of this kind of file.
+fn has_precompressed_forms(path: &str) -> bool {
+    [".html", ".css", ".js"].iter().any(|e| path.ends_with(e))
+}
+
+/// The first precompressed copy of `path` the request accepts and the site has.
+fn precompressed(files: &dyn SiteFiles, path: &str, accepted: &[Coding]) -> Option<Encoded> {
+    if !has_precompressed_forms(path) {
+        return None;
+    }
+    accepted.iter().find_map(|&coding| {
+        files
+            .read(&format!("{path}{}", coding.suffix()))
+            .map(|bytes| Encoded { coding, bytes })
+    })
+}
+
+/// A static asset whose name carries its content hash (`static/style.1a2b3c4d5e.css`, as the
+/// generator names them): 10 lowercase hex digits before the extension.
+pub fn is_fingerprinted(path: &str) -> bool {
+    let Some(file) = path.strip_prefix("static/") else {
+        return false;
+    };
+    let name = file.rsplit('/').next().unwrap_or(file);
+    let mut parts = name.rsplit('.');
+    let (Some(_ext), Some(hash), Some(stem)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !stem.is_empty()
+        && hash.len() == 10
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// What `raw` (a request path, percent-encoded) names in `files`.
@@ -398,6 +534,82 @@ mod tests {
         assert!(body(again).await.is_empty());
         let other = get(&site, Method::GET, "/static/style.css", Some("\"x\"")).await;
         assert_eq!(other.status(), StatusCode::OK);
+    }
+
+    fn precompressed_site() -> Memory {
+        Memory(BTreeMap::from([
+            ("kk/index.html", "kk home"),
+            ("kk/index.html.br", "BR kk home"),
+            ("kk/index.html.gz", "GZ kk home"),
+            ("static/style.0123456789.css", "css"),
+            ("static/style.0123456789.css.gz", "GZ css"),
+            ("static/style.css", "css"),
+        ]))
+    }
+
+    async fn get_encoded(site: &StaticSite, path: &str, accept: &str) -> Response {
+        let request = Request::builder()
+            .uri(path)
+            .header(header::ACCEPT_ENCODING, accept)
+            .body(Body::empty())
+            .unwrap();
+        site.answer(request).await
+    }
+
+    #[tokio::test]
+    async fn precompressed_copies_are_sent_by_accept_encoding() {
+        let site = StaticSite::new(precompressed_site());
+        let br = get_encoded(&site, "/kk/", "gzip, deflate, br").await;
+        assert_eq!(br.headers()[header::CONTENT_ENCODING], "br");
+        assert_eq!(br.headers()[header::VARY], "Accept-Encoding");
+        assert_eq!(
+            br.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        let br_tag = br.headers()[header::ETAG].clone();
+        assert_eq!(body(br).await, b"BR kk home");
+        let gz = get_encoded(&site, "/kk/", "gzip, br;q=0").await;
+        assert_eq!(gz.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_ne!(
+            gz.headers()[header::ETAG],
+            br_tag,
+            "each form has its own tag"
+        );
+        assert_eq!(body(gz).await, b"GZ kk home");
+        let plain = get_encoded(&site, "/kk/", "identity").await;
+        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+        assert_eq!(plain.headers()[header::VARY], "Accept-Encoding");
+        assert_eq!(body(plain).await, b"kk home");
+        // Only a form the site has: this CSS has no .br, so a Brotli client gets gzip.
+        let css = get_encoded(&site, "/static/style.0123456789.css", "br, gzip").await;
+        assert_eq!(css.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(body(css).await, b"GZ css");
+    }
+
+    #[tokio::test]
+    async fn content_hashed_assets_are_immutable_and_the_rest_revalidates() {
+        let site = StaticSite::new(precompressed_site());
+        let hashed = get(&site, Method::GET, "/static/style.0123456789.css", None).await;
+        assert_eq!(hashed.headers()[header::CACHE_CONTROL], IMMUTABLE);
+        let plain = get(&site, Method::GET, "/static/style.css", None).await;
+        assert_eq!(plain.headers()[header::CACHE_CONTROL], "no-cache");
+        let page = get(&site, Method::GET, "/kk/", None).await;
+        assert_eq!(page.headers()[header::CACHE_CONTROL], "no-cache");
+        assert!(is_fingerprinted("static/img/logo.abcdef0123.png"));
+        assert!(!is_fingerprinted("static/style.ABCDEF0123.css"));
+        assert!(!is_fingerprinted("kk/page.0123456789.html"));
+        assert!(!is_fingerprinted("static/.0123456789.css"));
+    }
+
+    #[tokio::test]
+    async fn the_preview_sends_nothing_precompressed() {
+        let rewrite: PageRewrite = Arc::new(|page| [page, b"+reload"].concat());
+        let site = StaticSite::new(precompressed_site())
+            .caching(Caching::NoStore)
+            .rewrite_pages(rewrite);
+        let page = get_encoded(&site, "/kk/", "br, gzip").await;
+        assert!(page.headers().get(header::CONTENT_ENCODING).is_none());
+        assert_eq!(body(page).await, b"kk home+reload");
     }
 
     #[tokio::test]

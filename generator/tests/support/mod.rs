@@ -49,6 +49,7 @@ pub fn build_real_site(out: &Path) -> kelisim::BuildReport {
         root: repo_root(),
         output: Some(out.to_path_buf()),
         base_url: None,
+        precompress: true,
     })
     .unwrap()
 }

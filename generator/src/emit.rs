@@ -1,0 +1,217 @@
+//! Where a build's files go, one at a time, as soon as each is rendered: the [`Emit`] sink.
+//! `build` streams them into a staging folder beside the output ([`OutputDir`]) and swaps it
+//! in when the build succeeded, so memory does not grow with the number of pages and a
+//! server reading the output never sees a half-written site, with precompressed `.br` and
+//! `.gz` copies beside each HTML, CSS and JS file ([`crate::compress`]); `serve` keeps them in memory
+//! ([`crate::built::BuiltSite`]).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::compress;
+use crate::error::BuildError;
+
+/// The name of the manifest file; its presence marks a folder kelisim wrote.
+pub const MANIFEST_FILE: &str = "consent-manifest.json";
+
+/// Receives the built site's files as they are made, from several threads at once.
+pub trait Emit: Sync {
+    /// One file, by its `/`-separated path relative to the site root (`kk/index.html`).
+    /// A path is emitted once per build.
+    fn emit(&self, path: &str, bytes: Vec<u8>) -> Result<(), BuildError>;
+}
+
+/// An output folder being written: files go into `.<name>.kelisim-new` beside it, and
+/// [`OutputDir::finish`] swaps that folder in. Dropped unfinished (a failed build), it removes
+/// the staging folder and leaves the previous site in place.
+#[derive(Debug)]
+pub struct OutputDir {
+    output: PathBuf,
+    staging: PathBuf,
+    old: PathBuf,
+    /// Folders already created, so each file costs one write, not a walk up its path.
+    made: Mutex<HashSet<PathBuf>>,
+    /// Writes `.br` and `.gz` beside each HTML, CSS and JS file ([`compress`]).
+    precompress: bool,
+    finished: bool,
+}
+
+impl OutputDir {
+    /// Prepares to replace `output`. Refuses a folder kelisim did not make.
+    pub fn create(output: &Path) -> Result<Self, BuildError> {
+        refuse_foreign(output)?;
+        let (staging, old) = sibling_folders(output)?;
+        std::fs::create_dir_all(&staging)
+            .map_err(|e| BuildError::io(&staging, "create the folder", e))?;
+        Ok(Self {
+            output: output.to_path_buf(),
+            made: Mutex::new(HashSet::from([staging.clone()])),
+            staging,
+            old,
+            precompress: true,
+            finished: false,
+        })
+    }
+
+    /// Whether to write `.br` and `.gz` copies (on unless turned off).
+    pub fn precompress(mut self, on: bool) -> Self {
+        self.precompress = on;
+        self
+    }
+
+    /// Swaps the written site in place of the previous one.
+    pub fn finish(mut self) -> Result<(), BuildError> {
+        let output = &self.output;
+        if output.exists() {
+            std::fs::rename(output, &self.old)
+                .map_err(|e| BuildError::io(output, "replace the folder", e))?;
+        }
+        std::fs::rename(&self.staging, output)
+            .map_err(|e| BuildError::io(output, "move the new site into place", e))?;
+        self.finished = true;
+        if self.old.exists() {
+            std::fs::remove_dir_all(&self.old)
+                .map_err(|e| BuildError::io(&self.old, "remove the old site", e))?;
+        }
+        Ok(())
+    }
+
+    /// Creates `dir` and its parents unless this build already did.
+    fn make_dir(&self, dir: &Path) -> Result<(), BuildError> {
+        let known = |d: &Path| {
+            self.made
+                .lock()
+                .map(|made| made.contains(d))
+                .unwrap_or(false)
+        };
+        if known(dir) {
+            return Ok(());
+        }
+        std::fs::create_dir_all(dir).map_err(|e| BuildError::io(dir, "create the folder", e))?;
+        if let Ok(mut made) = self.made.lock() {
+            made.insert(dir.to_path_buf());
+        }
+        Ok(())
+    }
+}
+
+impl Emit for OutputDir {
+    fn emit(&self, path: &str, bytes: Vec<u8>) -> Result<(), BuildError> {
+        let target = self.staging.join(path);
+        if let Some(dir) = target.parent() {
+            self.make_dir(dir)?;
+        }
+        let write = |target: &Path, bytes: &[u8]| {
+            std::fs::write(target, bytes).map_err(|e| BuildError::io(target, "write the file", e))
+        };
+        if self.precompress && compress::wanted(path) {
+            let compressed = |how: fn(&[u8]) -> std::io::Result<Vec<u8>>| {
+                how(&bytes).map_err(|e| BuildError::io(&target, "compress the file", e))
+            };
+            write(&with_suffix(&target, ".gz"), &compressed(compress::gzip)?)?;
+            write(&with_suffix(&target, ".br"), &compressed(compress::brotli)?)?;
+        }
+        write(&target, &bytes)
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+/// `file.html` → `file.html.gz`.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// An existing, non-empty output folder without a manifest was not made by kelisim.
+fn refuse_foreign(output: &Path) -> Result<(), BuildError> {
+    if output.exists() && !output.join(MANIFEST_FILE).exists() {
+        let empty = std::fs::read_dir(output)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !empty {
+            return Err(BuildError::ForeignOutput(output.to_path_buf()));
+        }
+    }
+    Ok(())
+}
+
+/// `.<name>.kelisim-new` (where the site is written) and `.<name>.kelisim-old` (where the
+/// previous one waits to be removed), next to `output`, cleared of any leftovers.
+fn sibling_folders(output: &Path) -> Result<(PathBuf, PathBuf), BuildError> {
+    let name = output
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "public".to_owned());
+    let parent = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| BuildError::io(parent, "create the folder", e))?;
+    let staging = parent.join(format!(".{name}.kelisim-new"));
+    let old = parent.join(format!(".{name}.kelisim-old"));
+    for leftover in [&staging, &old] {
+        if leftover.exists() {
+            std::fs::remove_dir_all(leftover)
+                .map_err(|e| BuildError::io(leftover, "remove the leftover folder", e))?;
+        }
+    }
+    Ok((staging, old))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_build_leaves_the_old_site_and_no_staging_folder() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let output = dir.path().join("public");
+        let first = OutputDir::create(&output).expect("create");
+        first.emit(MANIFEST_FILE, b"{}".to_vec()).expect("emit");
+        first
+            .emit("kk/a/index.html", b"old".to_vec())
+            .expect("emit");
+        first.finish().expect("finish");
+
+        let second = OutputDir::create(&output).expect("create");
+        second
+            .emit("kk/a/index.html", b"new".to_vec())
+            .expect("emit");
+        drop(second);
+        assert_eq!(
+            std::fs::read(output.join("kk/a/index.html")).expect("read"),
+            b"old"
+        );
+        assert!(!dir.path().join(".public.kelisim-new").exists());
+
+        let third = OutputDir::create(&output).expect("create");
+        third.emit(MANIFEST_FILE, b"{}".to_vec()).expect("emit");
+        third.emit("kk/b/index.html", b"b".to_vec()).expect("emit");
+        third.finish().expect("finish");
+        assert!(
+            !output.join("kk/a/index.html").exists(),
+            "the old site is gone"
+        );
+        assert_eq!(
+            std::fs::read(output.join("kk/b/index.html")).expect("read"),
+            b"b"
+        );
+    }
+
+    #[test]
+    fn refuses_a_folder_kelisim_did_not_make() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("notes.txt"), "mine").expect("write");
+        let err = OutputDir::create(dir.path()).expect_err("foreign");
+        assert!(matches!(err, BuildError::ForeignOutput(_)));
+    }
+}
