@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kelisim_relay::manifest::ConsentManifest;
+use kelisim_manifest::ConsentManifest;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

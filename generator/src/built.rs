@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use kelisim_relay::manifest::ConsentManifest;
+use kelisim_manifest::ConsentManifest;
 use rayon::prelude::*;
 
 use crate::error::BuildError;

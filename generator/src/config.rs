@@ -21,9 +21,9 @@ pub struct SiteConfig {
     /// Languages in menu order; the first is the default (and `x-default`).
     pub languages: Vec<Language>,
     /// The data controller, exactly as the policy names it.
-    pub operator: kelisim_relay::manifest::Operator,
+    pub operator: kelisim_manifest::Operator,
     /// Purposes offered in the contact form, in the order shown.
-    pub purposes: Vec<kelisim_relay::manifest::Purpose>,
+    pub purposes: Vec<kelisim_manifest::Purpose>,
 }
 
 fn default_theme() -> String {

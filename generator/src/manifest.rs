@@ -1,5 +1,5 @@
 //! The consent manifest (`consent-manifest.json`): what the published site asks people to
-//! agree to, in each language, in the shape [`kelisim_relay::manifest::ConsentManifest`]
+//! agree to, in each language, in the shape [`kelisim_manifest::ConsentManifest`]
 //! defines.
 //!
 //! Two things are hashed, both taken from the very HTML the site publishes so that the record
@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use kelisim_relay::manifest::{
+use kelisim_manifest::{
     ConsentLabel, ConsentManifest, LanguageConsent, MANIFEST_SCHEMA_VERSION, PolicyVersion,
 };
 
@@ -111,6 +111,7 @@ pub fn build(
         operator: config.operator.clone(),
         form_endpoint: config.form_endpoint.clone(),
         purposes: config.purposes.clone(),
+        fields: kelisim_manifest::form::person_fields(),
         languages: out,
     })
 }

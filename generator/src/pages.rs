@@ -83,6 +83,16 @@ struct PolicyContext<'a> {
     translation_of: Option<&'a str>,
 }
 
+/// A form field as the theme renders it: the manifest's definition (name, kind, limit,
+/// autocomplete) plus the Fluent keys of its label and, where the locales have one, its hint.
+#[derive(Serialize)]
+struct FieldContext {
+    #[serde(flatten)]
+    field: kelisim_manifest::form::FormField,
+    label_key: String,
+    hint_key: Option<String>,
+}
+
 /// One entry of the language switcher.
 #[derive(Serialize)]
 struct LanguageLink<'a> {
@@ -297,6 +307,23 @@ impl Html<'_> {
             .collect()
     }
 
+    /// The contact form's fields, from the definition the manifest publishes and the relay
+    /// enforces ([`kelisim_manifest::form::person_fields`]): the page cannot drift from it.
+    fn form_fields(&self, lang: &str) -> Vec<FieldContext> {
+        kelisim_manifest::form::person_fields()
+            .into_iter()
+            .map(|field| {
+                let key = format!("form-{}", field.name.replace('_', "-"));
+                let hint = format!("{key}-hint");
+                FieldContext {
+                    hint_key: self.locales.has(lang, &hint).then_some(hint),
+                    label_key: key,
+                    field,
+                }
+            })
+            .collect()
+    }
+
     /// What every template sees: `site`, `lang`, `links` to the built-in pages, the current
     /// `policy` and the `previous_policies`.
     fn common_context(&self, lang: &str) -> tera::Context {
@@ -304,6 +331,7 @@ impl Html<'_> {
         let mut context = tera::Context::new();
         context.insert("site", &model.config);
         context.insert("lang", lang);
+        context.insert("form_fields", &self.form_fields(lang));
         let mut links = BTreeMap::new();
         links.insert("home", model.home_url(lang));
         for (name, kind) in [

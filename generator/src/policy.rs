@@ -51,7 +51,7 @@ impl PolicyText {
             effective_date,
             url,
             current_url,
-            sha256: kelisim_relay::manifest::sha256_hex(page.body.html.as_bytes()),
+            sha256: kelisim_manifest::sha256_hex(page.body.html.as_bytes()),
             translation_of: page.front.translation_of.clone(),
         }
     }

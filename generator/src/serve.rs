@@ -26,8 +26,8 @@ use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use kelisim_manifest::ConsentManifest;
 use kelisim_relay::config::RelayConfig;
-use kelisim_relay::manifest::ConsentManifest;
 use kelisim_relay::outbox::Channel;
 use kelisim_relay::store::Store;
 use kelisim_relay::{AppState, SqliteStore};
@@ -476,7 +476,7 @@ async fn dispatch(State(preview): State<Arc<Preview>>, request: Request) -> Resp
             Err(never) => match never {},
         };
     }
-    files::answer(preview.site().as_deref(), &request)
+    files::answer(preview.site(), request).await
 }
 
 /// `path` is `endpoint` or below it.

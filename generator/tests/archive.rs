@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 
 use kelisim::manifest::published_policy_text;
-use kelisim_relay::manifest::{ConsentManifest, sha256_hex};
+use kelisim_manifest::{ConsentManifest, sha256_hex};
 use support::*;
 
 fn write(root: &Path, rel: &str, text: &str) {

@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use kelisim::serve::{RunningPreview, ServeOptions, start};
-use kelisim_relay::manifest::ConsentManifest;
+use kelisim_manifest::ConsentManifest;
 use kelisim_relay::record::{CollectionMethod, RecordId};
 use kelisim_relay::store::Store;
 

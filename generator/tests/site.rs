@@ -10,7 +10,7 @@ use std::path::Path;
 
 use kelisim::i18n::{Arg, Locales};
 use kelisim::manifest::{consent_label_html, plain_text, published_policy_text};
-use kelisim_relay::manifest::{ConsentManifest, sha256_hex};
+use kelisim_manifest::{ConsentManifest, sha256_hex};
 use support::*;
 
 const BASE: &str = "https://example.kz";
@@ -388,6 +388,21 @@ fn contact_form_has_exactly_the_policy_fields() {
     }
     assert_eq!(attr(input("f-email"), "inputmode"), Some("email"));
     assert_eq!(attr(input("f-phone"), "inputmode"), Some("tel"));
+    // Every limit the page states is the one the manifest publishes (and the relay enforces).
+    let manifest =
+        ConsentManifest::from_path(&site.path().join("public/consent-manifest.json")).unwrap();
+    assert_eq!(manifest.fields.len(), 6);
+    for field in &manifest.fields {
+        let tag = input(&format!("f-{}", field.name));
+        let maxlength = field.max_chars.to_string();
+        assert_eq!(
+            attr(tag, "maxlength"),
+            Some(maxlength.as_str()),
+            "{}",
+            field.name
+        );
+        assert_eq!(tag.contains(" required"), field.required, "{}", field.name);
+    }
     let reply = input("f-consent-reply");
     let newsletter = input("f-consent-newsletter");
     assert!(reply.contains(" required") && !reply.contains("checked"));

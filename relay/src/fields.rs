@@ -9,26 +9,9 @@ use std::str::FromStr;
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
-/// The form's field names: the contract with the page and its script (see the helper brief
-/// and `relay/openapi.yaml`). Nothing else is accepted (policy §5.4-5.5: collect no more
-/// than the purposes need).
-pub mod name {
-    pub const SURNAME: &str = "surname";
-    pub const FIRST_NAME: &str = "first_name";
-    pub const PATRONYMIC: &str = "patronymic";
-    pub const EMAIL: &str = "email";
-    pub const PHONE: &str = "phone";
-    pub const MESSAGE: &str = "message";
-    pub const LANG: &str = "lang";
-    pub const CONSENT: &str = "consent";
-    pub const POLICY_VERSION: &str = "policy_version";
-    pub const POLICY_HASH: &str = "policy_hash";
-    pub const IDEMPOTENCY_KEY: &str = "idempotency_key";
-    /// The honeypot: hidden from people, filled by naive bots.
-    pub const HONEYPOT: &str = "website";
-    /// Not a field: where errors about the body as a whole are reported.
-    pub const FORM: &str = "form";
-}
+/// The form's field names and limits: the contract with the page and its script, defined
+/// once in the manifest crate (see also `relay/openapi.yaml`).
+pub use kelisim_manifest::form::{limit, name};
 
 /// Every field name the relay accepts, in form order.
 pub const ACCEPTED_FIELDS: [&str; 12] = [
@@ -45,28 +28,6 @@ pub const ACCEPTED_FIELDS: [&str; 12] = [
     name::IDEMPOTENCY_KEY,
     name::HONEYPOT,
 ];
-
-/// Length limits, in Unicode scalar values after normalization. Generous for real names
-/// (Kazakh and Russian compound names fit easily), tight enough to keep records small.
-pub mod limit {
-    pub const NAME: usize = 100;
-    /// RFC 5321's practical maximum for a forward path.
-    pub const EMAIL: usize = 254;
-    /// Raw phone input, with spaces, brackets and dashes.
-    pub const PHONE: usize = 32;
-    /// The form's `maxlength`. A form post percent-encodes a character as up to 12 bytes
-    /// (a four-byte one; a Cyrillic letter as 6, «№» as 9), JSON as up to 12 (`\\uXXXX` twice).
-    pub const MESSAGE: usize = 4000;
-    pub const IDEMPOTENCY_KEY: usize = 128;
-    pub const POLICY_VERSION: usize = 64;
-
-    /// The longest body a valid submission can need: every field at its limit, every
-    /// character at 12 bytes encoded, plus 1 KiB for names, separators, the hash, the
-    /// language, the consent values and the honeypot. The relay's body limit must not be
-    /// below it (a test holds it so).
-    pub const LONGEST_BODY: usize =
-        (3 * NAME + EMAIL + PHONE + MESSAGE + IDEMPOTENCY_KEY + POLICY_VERSION) * 12 + 1024;
-}
 
 /// Why a field was refused. The wire names (`as_str`) are part of the public contract: the
 /// error page and the page's script key their texts on them.

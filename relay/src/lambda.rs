@@ -7,7 +7,7 @@
 //! mistake is a 4xx response, and a store failure a 503 the page's script can retry, whereas
 //! an `Err` would become a Lambda invocation error the browser can do nothing with.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
@@ -35,16 +35,8 @@ pub enum SetupError {
         env::DYNAMODB_TABLE
     )]
     NoTable,
-    #[error("cannot read the consent manifest {path}: {source}")]
-    ReadManifest {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the consent manifest {path} is invalid: {source}")]
-    Manifest {
-        path: PathBuf,
-        source: ManifestError,
-    },
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
     #[error("cannot configure the relay: {0}")]
     State(#[from] StateError),
 }
@@ -89,20 +81,8 @@ pub async fn dynamo_store(config: &RelayConfig) -> Result<DynamoStore, SetupErro
     Ok(DynamoStore::from_config(&dynamo_config(config)?).await)
 }
 
-/// Reads and checks the consent manifest at `path`.
-pub fn load_manifest(path: &Path) -> Result<ConsentManifest, SetupError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SetupError::ReadManifest {
-        path: path.to_owned(),
-        source,
-    })?;
-    ConsentManifest::from_json(&text).map_err(|source| SetupError::Manifest {
-        path: path.to_owned(),
-        source,
-    })
-}
-
 /// The relay's router on `store`, configured by `config`: what `lambda_http::run` serves.
 pub fn router(config: &RelayConfig, store: Arc<dyn Store>) -> Result<Router, SetupError> {
-    let manifest = load_manifest(&config.manifest)?;
+    let manifest = ConsentManifest::from_path(&config.manifest)?;
     Ok(app(AppState::from_config(store, manifest, config)?))
 }

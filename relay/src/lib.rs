@@ -12,7 +12,8 @@
 pub mod access_report;
 pub mod audit;
 pub mod key_check;
-pub mod manifest;
+/// The consent manifest, the contract with the generator (the `kelisim-manifest` crate).
+pub use kelisim_manifest as manifest;
 pub mod outbox;
 pub mod record;
 pub mod requests;
@@ -45,6 +46,8 @@ pub mod request_form;
 pub mod router;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(feature = "http")]
+pub mod site_files;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 #[cfg(feature = "http")]

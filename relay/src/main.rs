@@ -20,6 +20,7 @@ use kelisim_relay::fingerprint::HmacKey;
 use kelisim_relay::inbox;
 use kelisim_relay::manifest::ConsentManifest;
 use kelisim_relay::record::{Answered, ConsentRecord, RecordId};
+use kelisim_relay::site_files::{DirFiles, StaticSite};
 use kelisim_relay::sqlite::SqliteStore;
 use kelisim_relay::store::Store;
 use kelisim_relay::subject_requests;
@@ -347,10 +348,7 @@ async fn deliver(
 }
 
 fn load_manifest(config: &RelayConfig) -> anyhow::Result<ConsentManifest> {
-    let text = std::fs::read_to_string(&config.manifest)
-        .with_context(|| format!("reading {}", config.manifest.display()))?;
-    ConsentManifest::from_json(&text)
-        .with_context(|| format!("checking {}", config.manifest.display()))
+    Ok(ConsentManifest::from_path(&config.manifest)?)
 }
 
 async fn open_store(config: &RelayConfig) -> anyhow::Result<Arc<dyn Store>> {
@@ -411,7 +409,10 @@ async fn serve(
     let origins = state.allowed_origins().join(", ");
     let mut router = app(state);
     if let Some(dir) = static_dir {
-        router = router.fallback_service(tower_http::services::ServeDir::new(dir));
+        // The same file service as the preview's: the language's own 404 page, `/kk` → `/kk/`,
+        // and `no-cache` with an ETag, so a new build shows at once and an old one costs a 304.
+        let site = StaticSite::new(DirFiles::new(dir));
+        router = router.fallback(move |request| async move { site.answer(request).await });
     }
     let listener = tokio::net::TcpListener::bind(listen)
         .await

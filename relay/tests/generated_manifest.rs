@@ -18,8 +18,7 @@ const GENERATED: &str = concat!(
 
 #[tokio::test]
 async fn a_generator_built_manifest_drives_the_relay() {
-    let manifest =
-        ConsentManifest::from_json(&std::fs::read_to_string(GENERATED).unwrap()).unwrap();
+    let manifest = ConsentManifest::from_path(std::path::Path::new(GENERATED)).unwrap();
     let store = memory_store();
     let state = AppState::new(store.clone(), manifest.clone(), settings()).unwrap();
     for lang in manifest.languages.keys() {

@@ -47,6 +47,10 @@ impl Server {
         let site = dir.path().join("site");
         std::fs::create_dir(&site).unwrap();
         std::fs::write(site.join("index.html"), "<p>static site marker</p>").unwrap();
+        std::fs::write(site.join("404.html"), "<p>root not found</p>").unwrap();
+        std::fs::create_dir(site.join("ru")).unwrap();
+        std::fs::write(site.join("ru/index.html"), "<p>ru home</p>").unwrap();
+        std::fs::write(site.join("ru/404.html"), "<p>ru not found</p>").unwrap();
         let config = dir.path().join("relay.toml");
         std::fs::write(
             &config,
@@ -384,6 +388,57 @@ fn serves_the_static_site_from_the_same_origin() {
     let page = reply(agent().get(format!("{}/", server.base)).call().unwrap());
     assert_eq!(page.status, 200);
     assert!(page.body.contains("static site marker"));
+    assert_eq!(page.header("cache-control"), Some("no-cache"));
+
+    // A miss under /ru/ gets the Russian 404 page, anything else the root one.
+    let missing = reply(
+        agent()
+            .get(format!("{}/ru/nothing/", server.base))
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("ru not found"), "{}", missing.body);
+    let missing = reply(
+        agent()
+            .get(format!("{}/nothing", server.base))
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("root not found"), "{}", missing.body);
+
+    // `/ru` is the directory: redirected to `/ru/`, its query kept.
+    let bare = reply(
+        agent()
+            .get(format!("{}/ru?x=1", server.base))
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(bare.status, 307);
+    assert_eq!(bare.location.as_deref(), Some("/ru/?x=1"));
+
+    // An unchanged page revalidates to a 304 through its ETag.
+    let home = reply(agent().get(format!("{}/ru/", server.base)).call().unwrap());
+    let tag = home.header("etag").unwrap().to_owned();
+    let again = reply(
+        agent()
+            .get(format!("{}/ru/", server.base))
+            .header("if-none-match", &tag)
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(again.status, 304);
+
+    // Nothing outside the site's directory is reachable (the config file is beside it).
+    let outside = reply(
+        agent()
+            .get(format!("{}/%2e%2e/relay.toml", server.base))
+            .call()
+            .unwrap(),
+    );
+    assert_eq!(outside.status, 404);
+    assert!(!outside.body.contains("storage_location"));
 }
 
 #[test]

@@ -1,14 +1,15 @@
 //! An in-process static file server for a built site, on a free loopback port, so the browser
-//! loads pages over real HTTP (same-origin rules, MIME types, `/kk/` → `kk/index.html`) exactly
-//! as a static host would serve them.
+//! loads pages over real HTTP (same-origin rules, MIME types, `/kk/` → `kk/index.html`, each
+//! language's own 404 page) through the same file service as production
+//! ([`kelisim_relay::site_files`]).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use axum::Router;
+use kelisim_relay::site_files::{DirFiles, StaticSite};
 use tokio::sync::oneshot;
-use tower_http::services::{ServeDir, ServeFile};
 
 use crate::HarnessError;
 
@@ -22,8 +23,9 @@ pub struct SiteServer {
 }
 
 impl SiteServer {
-    /// Serves `root` on `127.0.0.1:<free port>`. A missing file answers 404 with the site's
-    /// `/404.html` when there is one, like the static hosts the site is published on.
+    /// Serves `root` on `127.0.0.1:<free port>`. A missing file answers 404 with its
+    /// language's 404 page (`/ru/…` → `ru/404.html`, else `/404.html`), as `kelisim-relay
+    /// serve --static-dir` does.
     ///
     /// The server runs on its own thread and runtime, so it keeps answering whatever the
     /// calling test does (including blocking calls) and works from sync and async tests alike.
@@ -37,14 +39,8 @@ impl SiteServer {
             .set_nonblocking(true)
             .map_err(|e| HarnessError::io("configuring the site server socket", e))?;
 
-        // ServeDir maps `/kk/` to `kk/index.html` and redirects `/kk` to `/kk/` by default.
-        let files = ServeDir::new(root);
-        let not_found = root.join("404.html");
-        let app = if not_found.is_file() {
-            Router::new().fallback_service(files.not_found_service(ServeFile::new(not_found)))
-        } else {
-            Router::new().fallback_service(files)
-        };
+        let site = StaticSite::new(DirFiles::new(root));
+        let app = Router::new().fallback(move |request| async move { site.answer(request).await });
 
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

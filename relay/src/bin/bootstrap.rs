@@ -141,7 +141,7 @@ fn deliverer(
     config: &kelisim_relay::config::RelayConfig,
     store: kelisim_relay::dynamodb::DynamoStore,
 ) -> anyhow::Result<Deliverer> {
-    let manifest = lambda::load_manifest(&config.manifest)?;
+    let manifest = kelisim_relay::manifest::ConsentManifest::from_path(&config.manifest)?;
     Ok(kelisim_relay::transport::deliverer(
         config,
         Arc::new(store),

@@ -40,8 +40,7 @@ pub fn fixture_path() -> PathBuf {
 }
 
 pub fn manifest() -> ConsentManifest {
-    let text = std::fs::read_to_string(fixture_path()).unwrap();
-    ConsentManifest::from_json(&text).unwrap()
+    ConsentManifest::from_path(&fixture_path()).unwrap()
 }
 
 pub fn hmac_key() -> HmacKey {

@@ -6,12 +6,17 @@
 //! relay loads the same file and refuses a submission whose policy version or hash is not in
 //! it, so every stored record points at a text that was really published (policy §7.1, §12.2).
 //!
-//! These types are shared by both crates so the two sides cannot drift apart.
+//! This crate is the one contract between the two sides: the generator writes these types and
+//! the relay reads them through [`ConsentManifest::from_path`], so they cannot drift apart. It
+//! depends on serde and a hash only, so neither side pulls the other's dependencies in.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+pub mod form;
 
 /// The manifest format's version. Bump it when a field changes meaning.
 pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
@@ -42,6 +47,10 @@ pub struct ConsentManifest {
     pub form_endpoint: String,
     /// Purposes in the order the form shows them.
     pub purposes: Vec<Purpose>,
+    /// The fields a person fills in, in form order, with their limits ([`form::person_fields`]):
+    /// what the page renders and the relay accepts. Absent in manifests written before it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<form::FormField>,
     /// Per language tag (`kk`, `ru`): the policy and labels shown in that language.
     pub languages: BTreeMap<String, LanguageConsent>,
 }
@@ -162,6 +171,18 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Why a manifest could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
+    #[error("cannot read the consent manifest {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", path.display())]
+    InFile {
+        path: PathBuf,
+        #[source]
+        source: Box<ManifestError>,
+    },
     #[error("the consent manifest is not valid JSON for schema {MANIFEST_SCHEMA_VERSION}: {0}")]
     Parse(#[from] serde_json::Error),
     #[error(
@@ -170,9 +191,27 @@ pub enum ManifestError {
     SchemaVersion { found: u32 },
     #[error("the consent manifest is inconsistent: {0}")]
     Inconsistent(String),
+    #[error(
+        "the consent manifest's form fields differ from this relay's ({0}): rebuild the site with the kelisim of the same version"
+    )]
+    FormFields(String),
 }
 
 impl ConsentManifest {
+    /// Reads, parses and checks the manifest file at `path` (the site's
+    /// `consent-manifest.json`); every error names the file. The one way the relay's binaries
+    /// load it.
+    pub fn from_path(path: &Path) -> Result<Self, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_json(&text).map_err(|source| ManifestError::InFile {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
     /// Parses and checks a manifest: schema version, a default language that exists, and a
     /// label for every purpose in every language.
     pub fn from_json(json: &str) -> Result<Self, ManifestError> {
@@ -193,6 +232,7 @@ impl ConsentManifest {
                 self.default_language
             )));
         }
+        self.check_fields()?;
         for (lang, consent) in &self.languages {
             for purpose in &self.purposes {
                 if !consent.labels.contains_key(&purpose.id) {
@@ -206,6 +246,42 @@ impl ConsentManifest {
         Ok(())
     }
 
+    /// A page built for other fields or limits than [`form::person_fields`] would offer what
+    /// the relay refuses (or miss what it requires), so such a manifest is refused whole.
+    fn check_fields(&self) -> Result<(), ManifestError> {
+        if self.fields.is_empty() {
+            return Ok(());
+        }
+        let ours = form::person_fields();
+        for field in &self.fields {
+            match ours.iter().find(|f| f.name == field.name) {
+                None => {
+                    return Err(ManifestError::FormFields(format!(
+                        "unknown field `{}`",
+                        field.name
+                    )));
+                }
+                Some(own) if own != field => {
+                    return Err(ManifestError::FormFields(format!(
+                        "field `{}` has other settings",
+                        field.name
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        match ours
+            .iter()
+            .find(|f| !self.fields.iter().any(|g| g.name == f.name))
+        {
+            Some(missing) => Err(ManifestError::FormFields(format!(
+                "field `{}` is missing",
+                missing.name
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// The purpose with this id, if the site offers it.
     pub fn purpose(&self, id: &str) -> Option<&Purpose> {
         self.purposes.iter().find(|p| p.id == id)
@@ -214,6 +290,8 @@ impl ConsentManifest {
 
 #[cfg(test)]
 mod tests {
+    // A failed unwrap is a failed test, with the value in the message.
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -228,6 +306,72 @@ mod tests {
     fn label_hash_is_of_its_text() {
         let label = ConsentLabel::new("Келісемін");
         assert_eq!(label.sha256, sha256_hex("Келісемін".as_bytes()));
+    }
+
+    #[test]
+    fn from_path_names_the_file_in_every_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("consent-manifest.json");
+        let err = ConsentManifest::from_path(&missing).unwrap_err();
+        assert!(matches!(err, ManifestError::Read { .. }));
+        assert!(err.to_string().contains("consent-manifest.json"), "{err}");
+
+        std::fs::write(&missing, "{not json").unwrap();
+        let err = ConsentManifest::from_path(&missing).unwrap_err();
+        assert!(
+            matches!(&err, ManifestError::InFile { source, .. } if matches!(**source, ManifestError::Parse(_)))
+        );
+        assert!(err.to_string().contains("consent-manifest.json"), "{err}");
+        assert!(err.to_string().contains("not valid JSON"), "{err}");
+    }
+
+    fn minimal(fields: &str) -> String {
+        format!(
+            r#"{{"schema_version":1,"generator":"x","base_url":"https://e","default_language":"kk",
+            "operator":{{"name":"n","email":"e@x","website":"https://e"}},"form_endpoint":"/f",
+            "purposes":[],{fields}"languages":{{"kk":{{"policy":{{"version":"1","effective_date":"2024-01-01",
+            "url":"https://e/kk/privacy/","sha256":"00"}},"contact_url":"c","thanks_url":"t","error_url":"e",
+            "labels":{{}}}}}}}}"#
+        )
+    }
+
+    #[test]
+    fn form_fields_must_be_this_relays_own() {
+        let ours = serde_json::to_string(&form::person_fields()).unwrap();
+        assert!(ConsentManifest::from_json(&minimal(&format!(r#""fields":{ours},"#))).is_ok());
+        // Written before the manifest carried fields: accepted as it is.
+        assert!(ConsentManifest::from_json(&minimal("")).is_ok());
+
+        let mut longer = form::person_fields();
+        longer[5].max_chars = 9000;
+        let json = serde_json::to_string(&longer).unwrap();
+        let err =
+            ConsentManifest::from_json(&minimal(&format!(r#""fields":{json},"#))).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("field `message` has other settings"),
+            "{err}"
+        );
+
+        let mut fewer = form::person_fields();
+        fewer.remove(1);
+        let json = serde_json::to_string(&fewer).unwrap();
+        let err =
+            ConsentManifest::from_json(&minimal(&format!(r#""fields":{json},"#))).unwrap_err();
+        assert!(
+            err.to_string().contains("field `first_name` is missing"),
+            "{err}"
+        );
+
+        let mut more = form::person_fields();
+        more[0].name = "passport".into();
+        let json = serde_json::to_string(&more).unwrap();
+        let err =
+            ConsentManifest::from_json(&minimal(&format!(r#""fields":{json},"#))).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `passport`"),
+            "{err}"
+        );
     }
 
     #[test]
