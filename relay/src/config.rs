@@ -96,15 +96,28 @@ impl Default for SqliteConfig {
     }
 }
 
-/// `[dynamodb]`: read by the DynamoDB store (feature `dynamodb`). Same names and meaning as
-/// `dynamodb::DynamoConfig`.
+/// `[dynamodb]`: where the DynamoDB store (feature `dynamodb`) finds its table. The one
+/// definition: the Lambda, the standalone binary's `--store dynamodb` and the tests all build
+/// the store from it (`DynamoStore::from_config`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct DynamoConfig {
+    /// Table name (also `KELISIM_DYNAMODB_TABLE`). Required by the DynamoDB store.
     pub table: Option<String>,
+    /// AWS region, or whatever a compatible server expects. `None`: the SDK's usual chain
+    /// (`AWS_REGION`, profile).
     pub region: Option<String>,
-    /// A DynamoDB-compatible endpoint (for a server on Kazakhstan's territory).
+    /// A DynamoDB-compatible endpoint (`https://dynamo.example.kz`). Law 94-V Art. 12(2) wants
+    /// the database on Kazakhstan's territory, where AWS has no region, so the relay must be
+    /// able to talk to a compatible server hosted there. `None`: AWS's own endpoint.
     pub endpoint_url: Option<String>,
+}
+
+impl DynamoConfig {
+    /// The table's name, unless it is unset or blank.
+    pub fn table_name(&self) -> Option<&str> {
+        self.table.as_deref().map(str::trim).filter(|t| !t.is_empty())
+    }
 }
 
 /// `[rate_limit]`: abuse control in place of a CAPTCHA (see [`crate::rate_limit`]).
@@ -672,6 +685,17 @@ pub fn origin_of(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_blank_table_name_is_no_table() {
+        let named = |table: Option<&str>| DynamoConfig {
+            table: table.map(str::to_owned),
+            ..DynamoConfig::default()
+        };
+        assert_eq!(named(Some(" kelisim ")).table_name(), Some("kelisim"));
+        assert_eq!(named(Some("  ")).table_name(), None);
+        assert_eq!(named(None).table_name(), None);
+    }
 
     #[test]
     fn toml_then_environment() -> Result<(), ConfigError> {

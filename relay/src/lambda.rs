@@ -13,7 +13,7 @@ use std::sync::Arc;
 use axum::Router;
 
 use crate::config::{ConfigError, RelayConfig, StoreKind, env};
-use crate::dynamodb::{DynamoConfig, DynamoStore};
+use crate::dynamodb::{DynamoStore, NoTable};
 use crate::http::{AppState, StateError};
 use crate::manifest::{ConsentManifest, ManifestError};
 use crate::router::app;
@@ -30,11 +30,8 @@ pub const ENV_CONFIG_FILE: &str = "KELISIM_CONFIG";
 pub enum SetupError {
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
-    #[error(
-        "no DynamoDB table: set {} (or `[dynamodb] table` in the configuration file)",
-        env::DYNAMODB_TABLE
-    )]
-    NoTable,
+    #[error(transparent)]
+    NoTable(#[from] NoTable),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error("cannot configure the relay: {0}")]
@@ -60,25 +57,10 @@ fn task_root() -> PathBuf {
     std::env::var_os("LAMBDA_TASK_ROOT").map_or_else(|| PathBuf::from("."), PathBuf::from)
 }
 
-/// The DynamoDB settings of `config`, the table being required.
-pub fn dynamo_config(config: &RelayConfig) -> Result<DynamoConfig, SetupError> {
-    let table = config
-        .dynamodb
-        .table
-        .clone()
-        .filter(|t| !t.trim().is_empty())
-        .ok_or(SetupError::NoTable)?;
-    Ok(DynamoConfig {
-        table,
-        region: config.dynamodb.region.clone(),
-        endpoint_url: config.dynamodb.endpoint_url.clone(),
-    })
-}
-
 /// Builds the store once per cold start (the SDK client holds the connection pool and the
 /// credentials cache that later invocations reuse).
 pub async fn dynamo_store(config: &RelayConfig) -> Result<DynamoStore, SetupError> {
-    Ok(DynamoStore::from_config(&dynamo_config(config)?).await)
+    Ok(DynamoStore::from_config(&config.dynamodb).await?)
 }
 
 /// The relay's router on `store`, configured by `config`: what `lambda_http::run` serves.

@@ -365,16 +365,8 @@ async fn open_store(config: &RelayConfig) -> anyhow::Result<Arc<dyn Store>> {
         StoreKind::Dynamodb => {
             // The same store the Lambda `bootstrap` uses, so an operator can answer
             // data-subject requests (export, withdraw, erase, purge) from any machine.
-            let Some(table) = config.dynamodb.table.clone() else {
-                bail!("no DynamoDB table: set KELISIM_DYNAMODB_TABLE or `[dynamodb] table`");
-            };
-            let dynamo = kelisim_relay::dynamodb::DynamoConfig {
-                table,
-                region: config.dynamodb.region.clone(),
-                endpoint_url: config.dynamodb.endpoint_url.clone(),
-            };
             Ok(Arc::new(
-                kelisim_relay::dynamodb::DynamoStore::from_config(&dynamo).await,
+                kelisim_relay::dynamodb::DynamoStore::from_config(&config.dynamodb).await?,
             ))
         }
         #[cfg(not(feature = "dynamodb"))]

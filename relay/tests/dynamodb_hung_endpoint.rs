@@ -27,14 +27,14 @@ async fn a_hung_endpoint_gets_the_visitor_a_503_within_seconds() {
     });
     // Dummy credentials from the environment, so the SDK never looks further.
     let config = DynamoConfig {
-        table: "kelisim-hung".to_owned(),
+        table: Some("kelisim-hung".to_owned()),
         region: Some("us-east-1".to_owned()),
         endpoint_url: Some(endpoint),
     };
     if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
         panic!("set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (scripts/test sets dummy ones)");
     }
-    let store = DynamoStore::from_config(&config).await;
+    let store = DynamoStore::from_config(&config).await.unwrap();
     let state = state(Arc::new(store));
     let started = Instant::now();
     // Without SDK timeouts this would hang; the outer bound turns a hang into a failure.

@@ -52,6 +52,7 @@ pub use rights::{ATTR_PHONE_HMAC, ATTR_REVISION, INDEX_BY_PHONE_HMAC, KIND_AUDIT
 pub use table::{TABLE_DEFINITION_JSON, TableDefinition, create_table};
 
 use crate::audit::AuditEntry;
+pub use crate::config::DynamoConfig;
 use crate::key_check::KeyState;
 use crate::outbox::{LEASE, OutboxId, OutboxItem};
 use crate::record::{ConsentRecord, RecordId};
@@ -103,36 +104,29 @@ pub const INDEX_BY_KIND_SORT: &str = "by_kind_sort";
 /// of the earlier id) before telling the caller the store is busy.
 const INSERT_ATTEMPTS: u32 = 4;
 
-/// Where to find the table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DynamoConfig {
-    /// Table name.
-    pub table: String,
-    /// AWS region, or whatever a compatible server expects. `None`: the SDK's usual chain
-    /// (`AWS_REGION`, profile).
-    pub region: Option<String>,
-    /// A DynamoDB-compatible endpoint (`https://dynamo.example.kz`). Law 94-V Art. 12(2) wants
-    /// the database on Kazakhstan's territory, where AWS has no region, so the relay must be able
-    /// to talk to a compatible server hosted there. `None`: AWS's own endpoint for the region.
-    pub endpoint_url: Option<String>,
-}
+/// The configuration named no table (`[dynamodb] table`, or `KELISIM_DYNAMODB_TABLE`).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error(
+    "no DynamoDB table: set {} (or `[dynamodb] table` in the configuration file)",
+    crate::config::env::DYNAMODB_TABLE
+)]
+pub struct NoTable;
 
-impl DynamoConfig {
-    /// Builds an SDK client for this configuration. Credentials come from the SDK's usual
-    /// chain (environment, Lambda's role, profile). HTTPS uses rustls with ring, so the build
-    /// needs no aws-lc C library.
-    pub async fn client(&self) -> Client {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .http_client(https_client())
-            .timeout_config(timeouts());
-        if let Some(region) = &self.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        if let Some(endpoint) = &self.endpoint_url {
-            loader = loader.endpoint_url(endpoint);
-        }
-        Client::new(&loader.load().await)
+/// An SDK client for the one `[dynamodb]` configuration: AWS's endpoint for the region, or a
+/// DynamoDB-compatible server (on Kazakhstan's territory, as Law 94-V Art. 12(2) wants).
+/// Credentials come from the SDK's usual chain (environment, Lambda's role, profile). HTTPS
+/// uses rustls with ring, so the build needs no aws-lc C library.
+pub async fn client(config: &DynamoConfig) -> Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https_client())
+        .timeout_config(timeouts());
+    if let Some(region) = &config.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
     }
+    if let Some(endpoint) = &config.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    Client::new(&loader.load().await)
 }
 
 /// How long one DynamoDB call may take in all (retries included).
@@ -181,9 +175,10 @@ impl DynamoStore {
         }
     }
 
-    /// A store from configuration, with its own client.
-    pub async fn from_config(config: &DynamoConfig) -> Self {
-        Self::new(config.client().await, config.table.clone())
+    /// A store from configuration, with its own client; the table must be named.
+    pub async fn from_config(config: &DynamoConfig) -> Result<Self, NoTable> {
+        let table = config.table_name().ok_or(NoTable)?.to_owned();
+        Ok(Self::new(client(config).await, table))
     }
 
     /// The SDK client, for setup steps such as [`create_table`].
