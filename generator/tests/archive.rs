@@ -3,7 +3,7 @@
 //! archive changes nothing about the current policy's hash.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

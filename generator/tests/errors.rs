@@ -2,7 +2,7 @@
 //! with that sentence; garbage input never panics.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

@@ -5,7 +5,7 @@
 //! hides nothing (a disallowed page could not show its `noindex`).
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::Path;

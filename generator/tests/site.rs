@@ -3,7 +3,7 @@
 //! contact form's hidden fields, plural forms from the real `locales/`, and the real site.
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -16,7 +16,7 @@ use support::*;
 const BASE: &str = "https://example.kz";
 
 /// Golden files: every built HTML page, the sitemap, robots.txt and the manifest, byte for
-/// byte. `KELISIM_BLESS=1 cargo test -p kelisim --test site` rewrites them (check the diff by
+/// byte. `KELISIM_BLESS=1 cargo test -p kelisim --test generator site::` rewrites them (check the diff by
 /// hand before committing).
 #[test]
 fn built_pages_match_the_golden_files() {

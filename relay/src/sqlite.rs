@@ -1,10 +1,13 @@
 //! [`SqliteStore`]: the one-machine store. One file, WAL journal, `synchronous=FULL`, so a
 //! record is on disk (the WAL fsynced) before `insert` returns and the visitor is told.
 //!
-//! All SQLite calls run on tokio's blocking pool behind one mutex-guarded connection: the
-//! relay's write rate is a few per minute, and a single writer makes the dedup checks and the
-//! insert trivially atomic (they also share one `BEGIN IMMEDIATE` transaction, which keeps
-//! them atomic against a second process on the same file, such as the `erase` command).
+//! All SQLite calls run on tokio's blocking pool behind one mutex-guarded connection: a single
+//! writer makes the dedup checks and the insert trivially atomic (they also share one
+//! `BEGIN IMMEDIATE` transaction, which keeps them atomic against a second process on the same
+//! file, such as the `erase` command). Concurrent inserts share a transaction and its fsync
+//! ([`group_commit`]), each still answered only after that commit.
+
+mod group_commit;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -20,6 +23,9 @@ use crate::outbox::{LEASE, OutboxId, OutboxItem};
 use crate::record::{ConsentRecord, RecordId, RecordState};
 use crate::requests::SubjectRequest;
 use crate::store::{DedupKeys, Inserted, Store, StoreError};
+
+/// The most inserts committed in one transaction (see [`group_commit`]).
+pub const MAX_INSERT_BATCH: usize = group_commit::MAX_BATCH;
 
 /// The schema this code writes; `PRAGMA user_version` holds the one a file has.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -109,6 +115,7 @@ const MIGRATIONS: [&str; 4] = [
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    inserts: Arc<group_commit::GroupCommit>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -155,7 +162,38 @@ impl SqliteStore {
         migrate(&mut conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            inserts: Arc::default(),
         })
+    }
+
+    /// Inserts several records, each with its dedup keys and outbox items, and answers each
+    /// on its own, in order (as [`Store::insert_with_outbox`] would). They share transactions
+    /// with each other and with concurrent inserts: up to [`MAX_INSERT_BATCH`] at a time are
+    /// committed together. A failing one is rolled back alone; a later one that duplicates an
+    /// earlier one is a [`Inserted::Duplicate`] of it.
+    pub async fn insert_all(
+        &self,
+        records: &[(ConsentRecord, DedupKeys, Vec<OutboxItem>)],
+    ) -> Vec<Result<Inserted, StoreError>> {
+        let mut rows = Vec::with_capacity(records.len());
+        let mut unserializable = Vec::new();
+        for (index, (record, dedup, outbox)) in records.iter().enumerate() {
+            match new_record(record, dedup, outbox) {
+                Ok(row) => rows.push(row),
+                Err(error) => unserializable.push((index, error)),
+            }
+        }
+        let mut results = self.inserts.insert(&self.conn, rows).await;
+        for (index, error) in unserializable {
+            results.insert(index, Err(error));
+        }
+        results
+    }
+
+    /// How many insert transactions this store (and its clones) committed since it was
+    /// opened: fewer than the records inserted when concurrent inserts were grouped.
+    pub fn insert_commits(&self) -> u64 {
+        self.inserts.commits()
     }
 
     /// Runs `work` on the blocking pool with the connection.
@@ -384,89 +422,25 @@ fn parse_id(text: &str) -> Result<RecordId, StoreError> {
         .map_err(|_| StoreError::Corrupt("a stored record id is not a UUID".to_owned()))
 }
 
-fn insert_blocking(
-    conn: &mut Connection,
+/// A record ready for the writer: its columns and JSON, and its outbox items'.
+fn new_record(
     record: &ConsentRecord,
-    body: &str,
     dedup: &DedupKeys,
-    outbox: &[(OutboxItem, String)],
-    now: OffsetDateTime,
-) -> Result<Inserted, StoreError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(map_err)?;
-    let earlier: Option<String> = match &dedup.idempotency_key {
-        Some(key) => tx
-            .query_row(
-                "SELECT record_id FROM idempotency_keys WHERE key = ?1",
-                [key],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(map_err)?,
-        None => None,
-    };
-    let earlier = match earlier {
-        Some(id) => Some(id),
-        None => tx
-            .query_row(
-                "SELECT record_id FROM fingerprints WHERE fingerprint = ?1 AND until_ms > ?2",
-                params![dedup.fingerprint, millis(now)],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(map_err)?,
-    };
-    let id_text = record.id.to_string();
-    let earlier = match earlier {
-        Some(id) => Some(id),
-        None => tx
-            .query_row("SELECT id FROM records WHERE id = ?1", [&id_text], |row| {
-                row.get(0)
-            })
-            .optional()
-            .map_err(map_err)?,
-    };
-    if let Some(id) = earlier {
-        // Nothing written; dropping `tx` rolls the empty transaction back.
-        return Ok(Inserted::Duplicate(parse_id(&id)?));
-    }
-    tx.execute(
-        "INSERT INTO records (id, email_hmac, phone_hmac, expires_ms, revision, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            id_text,
-            record.email_hmac,
-            record.phone_hmac,
-            millis(record.expires_at),
-            revision_value(record.revision),
-            body
-        ],
-    )
-    .map_err(map_err)?;
-    if let Some(key) = &dedup.idempotency_key {
-        tx.execute(
-            "INSERT INTO idempotency_keys (key, record_id) VALUES (?1, ?2)",
-            params![key, id_text],
-        )
-        .map_err(map_err)?;
-    }
-    tx.execute(
-        "INSERT INTO fingerprints (fingerprint, record_id, until_ms) VALUES (?1, ?2, ?3)
-         ON CONFLICT (fingerprint) DO UPDATE SET record_id = excluded.record_id,
-                                                 until_ms = excluded.until_ms",
-        params![dedup.fingerprint, id_text, millis(dedup.fingerprint_until)],
-    )
-    .map_err(map_err)?;
-    for (item, item_body) in outbox {
-        tx.execute(
-            "INSERT INTO outbox (id, subject_id, due_ms, body) VALUES (?1, ?2, ?3, ?4)",
-            params![item.id.to_string(), id_text, millis(item.due_at), item_body],
-        )
-        .map_err(map_err)?;
-    }
-    tx.commit().map_err(map_err)?;
-    Ok(Inserted::New(record.id))
+    outbox: &[OutboxItem],
+) -> Result<group_commit::NewRecord, StoreError> {
+    Ok(group_commit::NewRecord {
+        id: record.id.to_string(),
+        email_hmac: record.email_hmac.clone(),
+        phone_hmac: record.phone_hmac.clone(),
+        expires_ms: millis(record.expires_at),
+        revision: record.revision,
+        body: to_json(record)?,
+        dedup: dedup.clone(),
+        outbox: outbox
+            .iter()
+            .map(|item| Ok((item.id.to_string(), millis(item.due_at), outbox_json(item)?)))
+            .collect::<Result<_, StoreError>>()?,
+    })
 }
 
 fn outbox_json(item: &OutboxItem) -> Result<String, StoreError> {
@@ -540,24 +514,16 @@ impl Store for SqliteStore {
         dedup: &DedupKeys,
         outbox: &[OutboxItem],
     ) -> Result<Inserted, StoreError> {
-        let record = record.clone();
-        let dedup = dedup.clone();
-        let body = to_json(&record)?;
-        let outbox = outbox
-            .iter()
-            .map(|item| Ok((item.clone(), outbox_json(item)?)))
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        self.run(move |conn| {
-            insert_blocking(
-                conn,
-                &record,
-                &body,
-                &dedup,
-                &outbox,
-                OffsetDateTime::now_utc(),
-            )
-        })
-        .await
+        let row = new_record(record, dedup, outbox)?;
+        self.inserts
+            .insert(&self.conn, vec![row])
+            .await
+            .pop()
+            .unwrap_or_else(|| {
+                Err(StoreError::Backend(
+                    "the insert was not answered".to_owned(),
+                ))
+            })
     }
 
     async fn list_records(&self) -> Result<Vec<ConsentRecord>, StoreError> {

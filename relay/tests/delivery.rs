@@ -5,9 +5,8 @@
 #![cfg(all(feature = "notify", feature = "sqlite"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-#[path = "support/smtp_sink.rs"]
-mod smtp_sink;
+use crate::common;
+use crate::smtp_sink;
 
 use std::sync::{Arc, Mutex};
 

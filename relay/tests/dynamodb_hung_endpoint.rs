@@ -5,7 +5,7 @@
 #![cfg(all(feature = "dynamodb", feature = "http", feature = "sqlite"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -3,8 +3,7 @@
 //! with the errors a real table sends under load or on a bad day, which moto cannot produce.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "conformance/mod.rs"]
-mod conformance;
+use crate::conformance;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ErrorMetadata;

@@ -6,8 +6,7 @@
 //! looks exactly like a passing one in a CI log.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "conformance/mod.rs"]
-mod conformance;
+use crate::conformance;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 #![cfg(all(feature = "http", feature = "sqlite"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -2,11 +2,11 @@
 //! setup at `RUST_LOG=trace`: the AWS SDK and hyper log request and response bodies at
 //! debug and trace, and here a body is a record, so `telemetry` must hold them to `info`.
 //! Needs a DynamoDB-compatible server (`KELISIM_TEST_DYNAMODB_ENDPOINT`, as `scripts/test`
-//! sets). One test per binary, because it installs the global subscriber.
+//! sets). It installs the global subscriber, so it runs in a process of its own.
 #![cfg(all(feature = "dynamodb", feature = "http", feature = "sqlite"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -39,6 +39,13 @@ fn store() -> DynamoStore {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_submitted_personal_data_reaches_the_logs_on_dynamodb_even_at_trace() {
+    // The global subscriber can be installed once per process, and must see only this test.
+    if !crate::own_process::in_own_process(concat!(
+        module_path!(),
+        "::no_submitted_personal_data_reaches_the_logs_on_dynamodb_even_at_trace"
+    )) {
+        return;
+    }
     let captured = Captured::default();
     telemetry::init_with(LogFormat::Json, captured.clone(), Some("trace"));
 
