@@ -3,13 +3,11 @@
 //! the exit status follows errors and `--deny-warnings`.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
+use crate::support::*;
 use kelisim::check::{CheckOptions, CheckReport, Finding, Severity, run};
-use support::*;
 
 fn append(root: &Path, rel: &str, text: &str) {
     let path = root.join(rel);

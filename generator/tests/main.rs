@@ -6,7 +6,9 @@
 mod support;
 
 mod archive;
+mod check;
 mod errors;
+mod policy_lock;
 mod search;
 mod serve;
 mod site;

@@ -4,14 +4,12 @@
 //! word-level difference.
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::path::Path;
 
+use crate::support::*;
 use kelisim::lock::PolicyLock;
 use kelisim::manifest::published_policy_text;
 use kelisim_manifest::{ConsentManifest, sha256_hex};
-use support::*;
 
 fn manifest(root: &Path) -> ConsentManifest {
     ConsentManifest::from_json(&read(root, "consent-manifest.json")).unwrap()

@@ -4,8 +4,7 @@
 #![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/smtp_sink.rs"]
-mod smtp_sink;
+use crate::smtp_sink;
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};

@@ -13,8 +13,11 @@ mod own_process;
 #[path = "support/smtp_sink.rs"]
 mod smtp_sink;
 
+mod backup_restore;
 mod crash_durability;
 mod delivery;
+mod deploy_files;
+mod doctor;
 mod dynamodb_hung_endpoint;
 mod dynamodb_mocks;
 mod dynamodb_store;
