@@ -35,6 +35,7 @@ pub mod new_version;
 pub mod page;
 pub mod pages;
 pub mod policy;
+pub mod policy_diff;
 pub mod render;
 pub mod seo;
 #[cfg(feature = "serve")]

@@ -237,7 +237,7 @@ fn policy_new_version(root: &Path, version: &str, effective: Option<&str>) -> Ex
 }
 
 fn policy_diff(root: &Path, a: &str, b: &str, lang: Option<&str>) -> ExitCode {
-    match kelisim::diff::diff_versions(root, a, b, lang) {
+    match kelisim::policy_diff::diff_versions(root, a, b, lang) {
         Ok(text) if text.is_empty() => {
             println!("Versions {a} and {b} have the same text.");
             ExitCode::SUCCESS

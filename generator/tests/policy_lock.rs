@@ -215,10 +215,10 @@ fn new_version_then_build_publishes_both_versions_with_their_hashes() {
     assert!(unchanged.contains("Текст не изменился."), "{unchanged}");
 
     assert_eq!(
-        kelisim::diff::diff_versions(root, "2", "3", Some("kk")).unwrap(),
+        kelisim::policy_diff::diff_versions(root, "2", "3", Some("kk")).unwrap(),
         "+ {+Жаңа сөйлем.+}\n\n"
     );
-    let err = kelisim::diff::diff_versions(root, "2", "9", None)
+    let err = kelisim::policy_diff::diff_versions(root, "2", "9", None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("published: 3, 2"), "{err}");

@@ -21,7 +21,7 @@ use time::{Duration, OffsetDateTime};
 
 const ENDPOINT_VAR: &str = "KELISIM_TEST_DYNAMODB_ENDPOINT";
 
-fn endpoint() -> String {
+pub(crate) fn endpoint() -> String {
     match std::env::var(ENDPOINT_VAR) {
         Ok(url) if !url.trim().is_empty() => url,
         _ => panic!(
@@ -52,7 +52,7 @@ fn client() -> Client {
 }
 
 /// A store on a new table with a unique name, created from `relay/dynamodb-table.json`.
-async fn fresh_store() -> DynamoStore {
+pub(crate) async fn fresh_store() -> DynamoStore {
     let table = format!("kelisim-test-{}", uuid::Uuid::now_v7().simple());
     let store = DynamoStore::new(client(), table);
     store.create_table().await.expect("create the test table");

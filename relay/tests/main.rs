@@ -32,6 +32,7 @@ mod no_personal_data_in_logs;
 mod openapi;
 mod properties;
 mod rights_binary;
+mod rights_dynamodb_binary;
 mod server_binary;
 mod sqlite_group_commit;
 mod sqlite_store;
