@@ -13,37 +13,11 @@ mod search;
 mod serve;
 mod site;
 
+#[path = "../../tests/shared/declared_test_files.rs"]
+mod declared_test_files;
+
 /// Every `*.rs` file directly in `tests/` is declared as a module above.
 #[test]
 fn every_test_file_is_a_module_of_this_binary() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
-    let main = std::fs::read_to_string(dir.join("main.rs")).expect("tests/main.rs");
-    let declared: std::collections::BTreeSet<&str> = main
-        .lines()
-        .filter_map(|line| line.strip_prefix("mod ")?.strip_suffix(';'))
-        .collect();
-    let mut missing = Vec::new();
-    let mut files = 0;
-    for entry in std::fs::read_dir(&dir).expect("tests/") {
-        let path = entry.expect("a directory entry").path();
-        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        if path.extension().is_some_and(|e| e == "rs") && stem != "main" {
-            files += 1;
-            if !declared.contains(stem) {
-                missing.push(stem.to_owned());
-            }
-        }
-    }
-    assert!(
-        files >= 5,
-        "found only {files} test files in {}",
-        dir.display()
-    );
-    assert!(
-        missing.is_empty(),
-        "tests/{{{}}}.rs not in tests/main.rs: add `mod NAME;` there",
-        missing.join(",")
-    );
+    declared_test_files::assert_every_file_declared(env!("CARGO_MANIFEST_DIR"), 5);
 }
