@@ -214,7 +214,7 @@ fn run(target: &str, input: &[u8], manifest: &ConsentManifest) -> u64 {
                 Ok(raw) => {
                     outcome.write_u8(u8::from(raw.honeypot_filled()));
                     outcome.write(raw.response_lang(manifest).as_bytes());
-                    match Submission::parse(&raw, manifest) {
+                    match Submission::parse(&raw, manifest, time::OffsetDateTime::now_utc()) {
                         Err(errors) => {
                             assert_safe_errors(&errors);
                             outcome.write(errors.to_query_value().as_bytes());
@@ -329,7 +329,8 @@ fn check_fixed_point(submission: &Submission, manifest: &ConsentManifest) {
     }
     let form = serde_html_form::to_string(&pairs).expect("pairs encode");
     let raw = RawSubmission::from_form(form.as_bytes()).expect("own encoding decodes");
-    let again = Submission::parse(&raw, manifest).expect("a normalized submission parses");
+    let again = Submission::parse(&raw, manifest, time::OffsetDateTime::now_utc())
+        .expect("a normalized submission parses");
     assert_eq!(&again, submission, "parse is not idempotent");
 }
 

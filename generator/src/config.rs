@@ -24,6 +24,17 @@ pub struct SiteConfig {
     pub operator: kelisim_manifest::Operator,
     /// Purposes offered in the contact form, in the order shown.
     pub purposes: Vec<kelisim_manifest::Purpose>,
+    /// Hours after a new policy version takes effect during which the relay still accepts the
+    /// previous one from pages opened before the deploy (the manifest's `policy_grace_hours`).
+    #[serde(default = "default_policy_grace_hours")]
+    pub policy_grace_hours: u32,
+}
+
+/// The longest grace a site may set: a month covers any visitor who kept a tab open.
+pub const MAX_POLICY_GRACE_HOURS: u32 = 720;
+
+fn default_policy_grace_hours() -> u32 {
+    kelisim_manifest::DEFAULT_POLICY_GRACE_HOURS
 }
 
 fn default_theme() -> String {
@@ -105,6 +116,12 @@ impl SiteConfig {
             return Err(ConfigError::Invalid(format!(
                 "base_url must be an absolute http(s) URL such as https://example.kz, not `{}`",
                 self.base_url
+            )));
+        }
+        if self.policy_grace_hours > MAX_POLICY_GRACE_HOURS {
+            return Err(ConfigError::Invalid(format!(
+                "policy_grace_hours is {}, more than {MAX_POLICY_GRACE_HOURS} (30 days): a page opened before a deploy is reloaded long before that",
+                self.policy_grace_hours
             )));
         }
         if self.languages.is_empty() {

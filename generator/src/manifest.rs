@@ -113,6 +113,7 @@ pub fn build(
         purposes: config.purposes.clone(),
         fields: kelisim_manifest::form::person_fields(),
         languages: out,
+        policy_grace_hours: config.policy_grace_hours,
     })
 }
 

@@ -25,6 +25,10 @@ pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
 /// Identifier of a processing purpose a visitor can consent to.
 pub type PurposeId = String;
 
+/// Hours the relay keeps accepting the previous policy version after the current one takes
+/// effect, unless `site.toml` sets `policy_grace_hours`.
+pub const DEFAULT_POLICY_GRACE_HOURS: u32 = 24;
+
 /// Purpose: answering the visitor's own request (policy §6, "feedback"). Required.
 pub const PURPOSE_REPLY: &str = "reply";
 /// Purpose: informational emails (policy §6). Optional and unticked (§4.1: prior consent).
@@ -54,6 +58,17 @@ pub struct ConsentManifest {
     pub fields: Vec<form::FormField>,
     /// Per language tag (`kk`, `ru`): the policy and labels shown in that language.
     pub languages: BTreeMap<String, LanguageConsent>,
+    /// For how many hours after the current policy version's effective date (from 00:00 UTC)
+    /// the relay still accepts a submission naming the previous version and its hash. A visitor
+    /// who opened the contact page just before a new version was deployed agreed to the text
+    /// they were shown; the record is stamped with that version, not the new one. After the
+    /// window such a submission gets the "the policy changed, please reload" answer.
+    #[serde(default = "default_policy_grace_hours")]
+    pub policy_grace_hours: u32,
+}
+
+fn default_policy_grace_hours() -> u32 {
+    DEFAULT_POLICY_GRACE_HOURS
 }
 
 /// The operator (data controller) as named in the policy.
@@ -103,8 +118,9 @@ pub struct LanguageConsent {
     pub labels: BTreeMap<PurposeId, ConsentLabel>,
     /// Superseded versions of the policy in this language, newest first, each still published
     /// at its versioned URL with the hash it had when it was current, so records made under
-    /// it stay verifiable (policy §7.1, §12.2). For proof and audits only: the relay accepts
-    /// submissions against [`Self::policy`] alone. Absent in manifests without an archive.
+    /// it stay verifiable (policy §7.1, §12.2). The relay accepts submissions against
+    /// [`Self::policy`], and against the newest entry here only within
+    /// [`ConsentManifest::policy_grace_hours`]. Absent in manifests without an archive.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_policies: Vec<PolicyVersion>,
     /// Absolute URL of the page a confirmed double opt-in lands on.

@@ -58,12 +58,15 @@ fn intake(c: &mut Criterion) {
     });
     let raw = RawSubmission::from_form(body.as_bytes()).expect("decodes");
     c.bench_function("parse submission", |b| {
-        b.iter(|| Submission::parse(&raw, &manifest).expect("valid"))
+        b.iter(|| {
+            Submission::parse(&raw, &manifest, time::OffsetDateTime::now_utc()).expect("valid")
+        })
     });
     c.bench_function("decode + parse + stamp", |b| {
         b.iter(|| {
             let raw = RawSubmission::from_form(body.as_bytes()).expect("decodes");
-            let submission = Submission::parse(&raw, &manifest).expect("valid");
+            let submission =
+                Submission::parse(&raw, &manifest, time::OffsetDateTime::now_utc()).expect("valid");
             intake::stamp(
                 submission,
                 &manifest,

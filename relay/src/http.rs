@@ -572,20 +572,15 @@ async fn receive(
             id: RecordId::new(),
         };
     }
-    let submission = match Submission::parse(&raw, &state.manifest) {
+    let now = OffsetDateTime::now_utc();
+    let submission = match Submission::parse(&raw, &state.manifest, now) {
         Ok(submission) => submission,
         Err(errors) => {
             tracing::info!(outcome = "invalid", errors = %errors.to_query_value(), "form refused");
             return Outcome::Invalid { lang, errors };
         }
     };
-    let stamped = intake::stamp(
-        submission,
-        &state.manifest,
-        &state.settings,
-        method,
-        OffsetDateTime::now_utc(),
-    );
+    let stamped = intake::stamp(submission, &state.manifest, &state.settings, method, now);
     let (record, dedup) = match stamped {
         Ok(stamped) => stamped,
         Err(error) => {

@@ -144,7 +144,7 @@ pub fn stamp(
             language: submission.lang,
             policy_version: submission.policy_version,
             policy_sha256: submission.policy_sha256,
-            policy_url: language.map(|l| l.policy.url.clone()).unwrap_or_default(),
+            policy_url: submission.policy_url,
             purposes,
             collection_method: method,
             page_url: language.map(|l| l.contact_url.clone()).unwrap_or_default(),

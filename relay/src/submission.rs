@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use crate::fields::{
     self, ACCEPTED_FIELDS, Email, ErrorCode, IdempotencyKey, Message, PersonName, PhoneE164, name,
 };
-use crate::manifest::ConsentManifest;
+use time::{Duration, OffsetDateTime};
+
+use crate::manifest::{ConsentManifest, LanguageConsent, PolicyVersion};
 
 /// How many unknown field names an error answer names; the rest are only counted, so a body
 /// with thousands of made-up fields gets an answer (and a `Location`, and a log line) of the
@@ -201,10 +203,13 @@ pub struct Submission {
     pub message: Message,
     /// Granted purposes: all known to the manifest, every required one included.
     pub consents: BTreeSet<String>,
-    /// Equal to the manifest's policy version for `lang`.
+    /// The policy version the person was shown: the manifest's current one for `lang`, or
+    /// within the grace window the previous one.
     pub policy_version: String,
-    /// Equal to the manifest's policy hash for `lang`.
+    /// That version's hash, as the manifest publishes it.
     pub policy_sha256: String,
+    /// That version's URL, as the manifest publishes it.
+    pub policy_url: String,
     pub idempotency_key: Option<IdempotencyKey>,
 }
 
@@ -230,13 +235,46 @@ fn take<T>(errors: &mut FieldErrors, field: &str, result: Result<T, ErrorCode>) 
     }
 }
 
-/// Single-valued fields as found in the body.
+/// The body's fields sorted by kind: single-valued ones, and the `consent` values.
 #[derive(Default)]
 struct Singles<'a> {
     values: Vec<(&'a str, &'a str)>,
+    consents: Vec<&'a str>,
 }
 
 impl<'a> Singles<'a> {
+    /// Sorts `raw`'s pairs, noting unknown, malformed and repeated fields in `errors`.
+    fn sort(raw: &'a RawSubmission, errors: &mut FieldErrors) -> Self {
+        for field in raw.malformed.iter().chain(&raw.duplicated) {
+            if ACCEPTED_FIELDS.contains(&field.as_str()) {
+                // A wrong type, or a name given twice: which value did the person mean?
+                errors.add(field, ErrorCode::InvalidEncoding);
+            } else {
+                errors.add_unknown(field);
+            }
+        }
+        let mut singles = Self::default();
+        for (key, value) in &raw.pairs {
+            let key = key.as_str();
+            if !ACCEPTED_FIELDS.contains(&key) {
+                errors.add_unknown(key);
+            } else if key == name::CONSENT {
+                singles.consents.push(value.as_str());
+            } else if singles.get(key).is_some() {
+                // A repeated single-valued field: which one did the person mean?
+                errors.add(key, ErrorCode::InvalidEncoding);
+            } else {
+                singles.values.push((key, value.as_str()));
+            }
+        }
+        singles
+    }
+
+    /// The field's value, or `""` when absent.
+    fn text(&self, field: &str) -> &'a str {
+        self.get(field).unwrap_or("")
+    }
+
     fn get(&self, field: &str) -> Option<&'a str> {
         self.values
             .iter()
@@ -246,98 +284,70 @@ impl<'a> Singles<'a> {
 }
 
 impl Submission {
-    /// Parses `raw` against `manifest`, collecting every field's error at once so the visitor
-    /// can fix them all in one go.
-    pub fn parse(raw: &RawSubmission, manifest: &ConsentManifest) -> Result<Self, FieldErrors> {
+    /// Parses `raw` against `manifest` as received at `at` (which decides whether the previous
+    /// policy version is still inside its grace window), collecting every field's error at
+    /// once so the visitor can fix them all in one go.
+    pub fn parse(
+        raw: &RawSubmission,
+        manifest: &ConsentManifest,
+        at: OffsetDateTime,
+    ) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        for field in raw.malformed.iter().chain(&raw.duplicated) {
-            if ACCEPTED_FIELDS.contains(&field.as_str()) {
-                // A wrong type, or a name given twice: which value did the person mean?
-                errors.add(field, ErrorCode::InvalidEncoding);
-            } else {
-                errors.add_unknown(field);
-            }
-        }
-        let mut singles = Singles::default();
-        let mut consent_values = Vec::new();
-        for (key, value) in &raw.pairs {
-            let key = key.as_str();
-            if !ACCEPTED_FIELDS.contains(&key) {
-                errors.add_unknown(key);
-            } else if key == name::CONSENT {
-                consent_values.push(value.as_str());
-            } else if singles.get(key).is_some() {
-                // A repeated single-valued field: which one did the person mean?
-                errors.add(key, ErrorCode::InvalidEncoding);
-            } else {
-                singles.values.push((key, value.as_str()));
-            }
-        }
+        let singles = Singles::sort(raw, &mut errors);
+        let text = |f: &str| singles.text(f);
+        let errors = &mut errors;
 
-        let text = |f: &str| singles.get(f).unwrap_or("");
-
-        let lang = take(
-            &mut errors,
-            name::LANG,
-            parse_lang(text(name::LANG), manifest),
-        );
+        let lang = take(errors, name::LANG, parse_lang(text(name::LANG), manifest));
         let surname = take(
-            &mut errors,
+            errors,
             name::SURNAME,
             PersonName::parse(text(name::SURNAME)),
         );
         let first_name = take(
-            &mut errors,
+            errors,
             name::FIRST_NAME,
             PersonName::parse(text(name::FIRST_NAME)),
         );
         let patronymic = take(
-            &mut errors,
+            errors,
             name::PATRONYMIC,
             parse_optional_name(text(name::PATRONYMIC)),
         );
-        let email = take(&mut errors, name::EMAIL, Email::parse(text(name::EMAIL)));
-        let phone = take(
-            &mut errors,
-            name::PHONE,
-            PhoneE164::parse(text(name::PHONE)),
-        );
-        let message = take(
-            &mut errors,
-            name::MESSAGE,
-            Message::parse(text(name::MESSAGE)),
-        );
+        let email = take(errors, name::EMAIL, Email::parse(text(name::EMAIL)));
+        let phone = take(errors, name::PHONE, PhoneE164::parse(text(name::PHONE)));
+        let message = take(errors, name::MESSAGE, Message::parse(text(name::MESSAGE)));
         let consents = take(
-            &mut errors,
+            errors,
             name::CONSENT,
-            parse_consents(&consent_values, manifest),
+            parse_consents(&singles.consents, manifest),
         );
-        let policy = lang
-            .as_deref()
-            .and_then(|lang| manifest.languages.get(lang));
-        let policy_version = take(
-            &mut errors,
-            name::POLICY_VERSION,
-            check_policy_field(
-                text(name::POLICY_VERSION),
-                policy.map(|p| &p.policy.version),
-            ),
-        );
-        let policy_sha256 = take(
-            &mut errors,
-            name::POLICY_HASH,
-            check_policy_field(
-                &text(name::POLICY_HASH).to_ascii_lowercase(),
-                policy.map(|p| &p.policy.sha256),
-            ),
+        let language = lang.as_deref().and_then(|l| manifest.languages.get(l));
+        let policy = ShownPolicy::parse(
+            text(name::POLICY_VERSION),
+            text(name::POLICY_HASH),
+            language,
+            manifest.policy_grace_hours,
+            at,
+            errors,
         );
         let idempotency_key = take(
-            &mut errors,
+            errors,
             name::IDEMPOTENCY_KEY,
             IdempotencyKey::parse(text(name::IDEMPOTENCY_KEY)),
         );
 
-        match (
+        let (
+            Some(lang),
+            Some(surname),
+            Some(first_name),
+            Some(patronymic),
+            Some(email),
+            Some(phone),
+            Some(message),
+            Some(consents),
+            Some(policy),
+            Some(idempotency_key),
+        ) = (
             lang,
             surname,
             first_name,
@@ -346,38 +356,116 @@ impl Submission {
             phone,
             message,
             consents,
-            policy_version,
-            policy_sha256,
+            policy,
             idempotency_key,
-        ) {
-            (
-                Some(lang),
-                Some(surname),
-                Some(first_name),
-                Some(patronymic),
-                Some(email),
-                Some(phone),
-                Some(message),
-                Some(consents),
-                Some(policy_version),
-                Some(policy_sha256),
-                Some(idempotency_key),
-            ) if errors.is_empty() => Ok(Self {
-                lang,
-                surname,
-                first_name,
-                patronymic,
-                email,
-                phone,
-                message,
-                consents,
-                policy_version,
-                policy_sha256,
-                idempotency_key,
-            }),
-            _ => Err(errors),
+        )
+        else {
+            return Err(std::mem::take(errors));
+        };
+        if !errors.is_empty() {
+            return Err(std::mem::take(errors));
         }
+        Ok(Self {
+            lang,
+            surname,
+            first_name,
+            patronymic,
+            email,
+            phone,
+            message,
+            consents,
+            policy_version: policy.version,
+            policy_sha256: policy.sha256,
+            policy_url: policy.url,
+            idempotency_key,
+        })
     }
+}
+
+/// The policy version a submission says its page showed, checked against the manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ShownPolicy {
+    version: String,
+    sha256: String,
+    /// The version's own URL, as the manifest publishes it (empty for an unknown language,
+    /// where the submission fails on `lang` anyway).
+    url: String,
+}
+
+impl ShownPolicy {
+    /// The version and hash must be those of one policy the relay accepts now for this
+    /// language ([`accepted_policies`]); otherwise the person agreed to a text that is no
+    /// longer (or never was) the policy, and the answer asks them to reload. Each field gets
+    /// its own error: `required` when empty, `policy_mismatch` when no accepted version has
+    /// it (the hash field, too, when both exist but belong to different versions). With an
+    /// unknown `lang` there is nothing to compare with, and `lang` carries the error.
+    fn parse(
+        version: &str,
+        sha256: &str,
+        language: Option<&LanguageConsent>,
+        grace_hours: u32,
+        at: OffsetDateTime,
+        errors: &mut FieldErrors,
+    ) -> Option<Self> {
+        let version = version.trim();
+        let sha256 = sha256.trim().to_ascii_lowercase();
+        if version.is_empty() {
+            errors.add(name::POLICY_VERSION, ErrorCode::Required);
+        }
+        if sha256.is_empty() {
+            errors.add(name::POLICY_HASH, ErrorCode::Required);
+        }
+        if version.is_empty() || sha256.is_empty() {
+            return None;
+        }
+        let Some(language) = language else {
+            return Some(Self {
+                version: version.to_owned(),
+                sha256,
+                url: String::new(),
+            });
+        };
+        let accepted: Vec<&PolicyVersion> = accepted_policies(language, grace_hours, at).collect();
+        if let Some(shown) = accepted
+            .iter()
+            .find(|p| p.version == version && p.sha256 == sha256)
+        {
+            return Some(Self {
+                version: shown.version.clone(),
+                sha256: shown.sha256.clone(),
+                url: shown.url.clone(),
+            });
+        }
+        if !accepted.iter().any(|p| p.version == version) {
+            errors.add(name::POLICY_VERSION, ErrorCode::PolicyMismatch);
+        }
+        errors.add(name::POLICY_HASH, ErrorCode::PolicyMismatch);
+        None
+    }
+}
+
+/// The policies a submission in `language` may name at `at`: the current one, and the newest
+/// superseded one until [`grace_ends`] for the current one.
+pub fn accepted_policies(
+    language: &LanguageConsent,
+    grace_hours: u32,
+    at: OffsetDateTime,
+) -> impl Iterator<Item = &PolicyVersion> {
+    let previous = language
+        .previous_policies
+        .first()
+        .filter(|_| grace_ends(&language.policy, grace_hours).is_some_and(|end| at < end));
+    std::iter::once(&language.policy).chain(previous)
+}
+
+/// When the grace for the version before `current` ends: `grace_hours` after 00:00 UTC of
+/// `current`'s effective date. `None` (no grace) when the date cannot be read.
+pub fn grace_ends(current: &PolicyVersion, grace_hours: u32) -> Option<OffsetDateTime> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let day = time::Date::parse(&current.effective_date, format).ok()?;
+    day.midnight()
+        .assume_utc()
+        .checked_add(Duration::hours(i64::from(grace_hours)))
 }
 
 fn parse_lang(raw: &str, manifest: &ConsentManifest) -> Result<String, ErrorCode> {
@@ -422,21 +510,4 @@ fn parse_consents(
         return Err(ErrorCode::ConsentRequired);
     }
     Ok(granted)
-}
-
-/// The policy version or hash the page was built with must be the one published now for
-/// this language; otherwise the person agreed to a text that is no longer (or never was) the
-/// policy. With an unknown `lang` there is nothing to compare with, and `lang` carries the
-/// error.
-fn check_policy_field(raw: &str, expected: Option<&String>) -> Result<String, ErrorCode> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err(ErrorCode::Required);
-    }
-    match expected {
-        Some(expected) if expected == value => Ok(value.to_owned()),
-        Some(_) => Err(ErrorCode::PolicyMismatch),
-        // The submission already fails on `lang`; one error there says it all.
-        None => Ok(value.to_owned()),
-    }
 }

@@ -30,6 +30,7 @@ mod lambda_runtime_api;
 mod no_personal_data_in_dynamodb_logs;
 mod no_personal_data_in_logs;
 mod openapi;
+mod policy_grace;
 mod properties;
 mod rights_binary;
 mod rights_dynamodb_binary;

@@ -202,7 +202,7 @@ proptest! {
                     let _ = raw.honeypot_filled();
                     let lang = raw.response_lang(&manifest);
                     prop_assert!(manifest.languages.contains_key(lang));
-                    if let Err(errors) = Submission::parse(&raw, &manifest) {
+                    if let Err(errors) = Submission::parse(&raw, &manifest, time::OffsetDateTime::now_utc()) {
                         assert_safe_errors(&errors, &[]);
                     }
                 }
@@ -238,17 +238,17 @@ proptest! {
         }
 
         let form = serde_html_form::to_string(&pairs).unwrap();
-        let from_form = Submission::parse(&RawSubmission::from_form(form.as_bytes()).unwrap(), &manifest);
+        let from_form = Submission::parse(&RawSubmission::from_form(form.as_bytes()).unwrap(), &manifest, time::OffsetDateTime::now_utc());
         let json = serde_json::Value::Object(
             pairs.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
         )
         .to_string();
-        let from_json = Submission::parse(&RawSubmission::from_json(json.as_bytes()).unwrap(), &manifest);
+        let from_json = Submission::parse(&RawSubmission::from_json(json.as_bytes()).unwrap(), &manifest, time::OffsetDateTime::now_utc());
         prop_assert_eq!(&from_form, &from_json);
 
         match from_form {
             Ok(submission) => {
-                let again = Submission::parse(&raw_of(&submission), &manifest).unwrap();
+                let again = Submission::parse(&raw_of(&submission), &manifest, time::OffsetDateTime::now_utc()).unwrap();
                 prop_assert_eq!(again, submission);
             }
             Err(errors) => {
