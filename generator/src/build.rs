@@ -279,7 +279,7 @@ impl Emit for Counted<'_> {
 }
 
 /// `site.toml`, with `--base-url` applied.
-fn load_config(root: &Path, base_url: Option<&str>) -> Result<SiteConfig, BuildError> {
+pub fn load_config(root: &Path, base_url: Option<&str>) -> Result<SiteConfig, BuildError> {
     let shown = Path::new("site.toml");
     let text = read_text(&root.join(shown), shown)?;
     let mut config: SiteConfig = text.parse()?;

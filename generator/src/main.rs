@@ -47,6 +47,33 @@ enum Command {
         #[arg(long)]
         external: bool,
     },
+    /// Create a page in every language of the site (content/<lang>/PATH), front matter
+    /// filled in, so the translations are linked from the start.
+    New {
+        /// The page's path under content/<lang>/, for example `about.md` or `help/faq.md`.
+        path: String,
+        /// The title in every language (translate it afterwards); default: from the file name.
+        #[arg(long)]
+        title: Option<String>,
+        /// The site root, where site.toml is.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
+    /// Create a new site in DIR (new or empty) from the default theme: settings, strings,
+    /// every page in kk and ru, and a placeholder policy to replace with the operator's own.
+    Init {
+        /// The folder to create the site in.
+        dir: PathBuf,
+        /// The operator's name without its legal form (pages write «NAME» ЖШС, ТОО «NAME»).
+        #[arg(long, default_value = "Example Company")]
+        operator: String,
+        /// The address for data-subject requests.
+        #[arg(long, default_value = "info@example.kz")]
+        email: String,
+        /// Where the site will be published.
+        #[arg(long, default_value = "https://example.kz")]
+        base_url: String,
+    },
     /// Policy versions: start a new one, or compare two.
     Policy {
         #[command(subcommand)]
@@ -123,6 +150,21 @@ fn main() -> ExitCode {
             deny_warnings,
             external,
         } => check(&root, format, deny_warnings, external),
+        Command::New { path, title, root } => new_page(&root, &path, title.as_deref()),
+        Command::Init {
+            dir,
+            operator,
+            email,
+            base_url,
+        } => init(
+            &dir,
+            kelisim::init::InitOptions {
+                operator,
+                email,
+                base_url,
+                ..kelisim::init::InitOptions::default()
+            },
+        ),
         Command::Policy { command } => match command {
             PolicyCommand::NewVersion {
                 version,
@@ -199,6 +241,44 @@ fn check(root: &Path, format: Format, deny_warnings: bool, external: bool) -> Ex
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn new_page(root: &Path, path: &str, title: Option<&str>) -> ExitCode {
+    let today = kelisim::new_version::today();
+    match kelisim::new_page::new_page(root, path, title, today) {
+        Ok(created) => {
+            for file in &created {
+                println!("Created {}.", file.display());
+            }
+            println!("Translate the titles, write the texts, then `kelisim serve` to see them.");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init(dir: &Path, options: kelisim::init::InitOptions) -> ExitCode {
+    match kelisim::init::init(dir, &options) {
+        Ok(created) => {
+            println!(
+                "Created a kelisim site in {} ({} files).",
+                dir.display(),
+                created.len()
+            );
+            println!(
+                "Next: write the operator's policy in content/kk/privacy.md and content/ru/privacy.md (they hold placeholders), check site.toml, then `kelisim serve --root {}`.",
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 
