@@ -244,3 +244,76 @@ fn the_real_site_passes_check_with_warnings_denied() {
         .collect();
     assert!(serious.is_empty(), "{serious:#?}");
 }
+
+/// A one-thread HTTP server on loopback: 200 for `/ok`, 404 for anything else. Returns its
+/// address; it answers `requests` requests and stops.
+fn link_server(requests: usize) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request_line = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            reader.read_line(&mut request_line).unwrap();
+            // Read the headers up to the blank line.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let status = if request_line.starts_with("GET /ok ") {
+                "200 OK"
+            } else {
+                "404 Not Found"
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nhi"
+            );
+        }
+    });
+    address
+}
+
+#[test]
+fn external_fetches_each_external_link_and_reports_the_broken_ones_as_errors() {
+    let site = fixture_site();
+    let root = site.path();
+    let server = link_server(2);
+    let page = "content/kk/siltemeler.md";
+    std::fs::write(
+        root.join(page),
+        format!(
+            "+++\ntitle = \"Сілтемелер\"\ntranslation_key = \"links\"\n+++\n\n[бар]({server}/ok)\n\n[жоқ]({server}/gone)\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("content/ru/ssylki.md"),
+        "+++\ntitle = \"Ссылки\"\ntranslation_key = \"links\"\n+++\n\nТекст.\n",
+    )
+    .unwrap();
+    build(root).unwrap();
+
+    let report = run(root, &CheckOptions { external: true });
+    let broken = expect(
+        &report,
+        "external",
+        page,
+        line_with(root, page, "/gone"),
+        &format!("the external link {server}/gone does not answer"),
+    );
+    assert_eq!(broken.severity, Severity::Error);
+    let external: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.check == "external")
+        .collect();
+    assert_eq!(
+        external.len(),
+        1,
+        "the answering link is not reported: {external:#?}"
+    );
+    assert!(report.count(Severity::Error) >= 1);
+}
