@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kelisim_manifest::ConsentManifest;
@@ -112,6 +112,19 @@ pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
     render_loaded(&load_checked(options)?)
 }
 
+/// [`render_site`], ending with [`BuildError::Stopped`] as soon as `stop` is set (checked
+/// after loading and before each file), for the preview's rebuilds.
+pub fn render_site_until(
+    options: &BuildOptions,
+    stop: &Arc<AtomicBool>,
+) -> Result<BuiltSite, BuildError> {
+    let loaded = load_checked(options)?;
+    if stop.load(Ordering::Relaxed) {
+        return Err(BuildError::Stopped);
+    }
+    render_loaded_with(&loaded, MemorySink::stoppable(Arc::clone(stop)))
+}
+
 /// [`load_site`], refusing a policy that drifted from `policy.lock`.
 fn load_checked(options: &BuildOptions) -> Result<LoadedSite, BuildError> {
     let loaded = load_site(options)?;
@@ -201,7 +214,10 @@ pub fn load_site(options: &BuildOptions) -> Result<LoadedSite, BuildError> {
 
 /// Renders a loaded site into memory. Does not compare the lock (see [`render_site`]).
 pub fn render_loaded(loaded: &LoadedSite) -> Result<BuiltSite, BuildError> {
-    let files = MemorySink::default();
+    render_loaded_with(loaded, MemorySink::default())
+}
+
+fn render_loaded_with(loaded: &LoadedSite, files: MemorySink) -> Result<BuiltSite, BuildError> {
     let done = render_loaded_into(loaded, &files)?;
     let mut site = BuiltSite::new(files.into_files(), done.manifest, done.warnings);
     site.policy_lock = done.policy_lock;

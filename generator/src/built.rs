@@ -3,6 +3,7 @@
 //! [`Emit`] sink ([`MemorySink`]) filled as the build renders; `build` streams to disk instead.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use kelisim_manifest::ConsentManifest;
@@ -63,18 +64,40 @@ impl BuiltSite {
 
 /// Collects emitted files in memory, for a [`BuiltSite`].
 #[derive(Debug, Default)]
-pub struct MemorySink(Mutex<BTreeMap<String, Arc<[u8]>>>);
+pub struct MemorySink {
+    files: Mutex<BTreeMap<String, Arc<[u8]>>>,
+    /// Once set, every further file is refused with [`BuildError::Stopped`].
+    stop: Option<Arc<AtomicBool>>,
+}
 
 impl MemorySink {
+    /// A sink that refuses files once `stop` is set: the build fails at its next page, so a
+    /// preview asked to quit in the middle of a large rebuild need not wait for the rest.
+    pub fn stoppable(stop: Arc<AtomicBool>) -> Self {
+        Self {
+            files: Mutex::default(),
+            stop: Some(stop),
+        }
+    }
+
     /// The files collected.
     pub fn into_files(self) -> BTreeMap<String, Arc<[u8]>> {
-        self.0.into_inner().unwrap_or_else(PoisonError::into_inner)
+        self.files
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 impl Emit for MemorySink {
     fn emit(&self, path: &str, bytes: Vec<u8>) -> Result<(), BuildError> {
-        self.0
+        if self
+            .stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::Relaxed))
+        {
+            return Err(BuildError::Stopped);
+        }
+        self.files
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(path.to_owned(), bytes.into());

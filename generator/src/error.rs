@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 pub enum BuildError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The caller asked the build to stop (the preview is quitting); nothing is wrong.
+    #[error("the build was stopped before it finished")]
+    Stopped,
     #[error(transparent)]
     Content(#[from] crate::content::ContentError),
     #[error(transparent)]

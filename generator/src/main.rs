@@ -344,7 +344,7 @@ fn serve(options: kelisim::serve::ServeOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         let preview = match kelisim::serve::start(options).await {
             Ok(preview) => preview,
             Err(error) => {
@@ -363,7 +363,11 @@ fn serve(options: kelisim::serve::ServeOptions) -> ExitCode {
         shutdown_signal().await;
         preview.stop().await;
         ExitCode::SUCCESS
-    })
+    });
+    // A rebuild still loading sources runs on a blocking thread that cannot be interrupted
+    // there; it notices the stop at its next page, and the process does not wait longer.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    code
 }
 
 #[cfg(feature = "serve")]

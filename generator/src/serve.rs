@@ -17,6 +17,7 @@ mod files;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -37,8 +38,9 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use tower::ServiceExt;
 
-use crate::build::{BuildOptions, render_site};
+use crate::build::{BuildOptions, render_site_until};
 use crate::built::BuiltSite;
+use crate::error::BuildError;
 
 mod mailbox;
 pub use mailbox::MAIL_PATH;
@@ -135,6 +137,8 @@ struct Preview {
     rebuilding: Mutex<()>,
     /// Mail the preview's relay would have sent.
     mailbox: Arc<Mailbox>,
+    /// Set when the preview is stopping: a rebuild under way ends at its next page.
+    stopping: Arc<AtomicBool>,
 }
 
 /// A running preview server.
@@ -161,6 +165,7 @@ impl RunningPreview {
 
     /// Stops the server and waits for it to finish.
     pub async fn stop(mut self) {
+        self.preview.stopping.store(true, Ordering::Relaxed);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -305,6 +310,7 @@ impl Preview {
             events: broadcast::channel(16).0,
             rebuilding: Mutex::new(()),
             mailbox: Arc::new(Mailbox::new()),
+            stopping: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -324,7 +330,11 @@ impl Preview {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let started = std::time::Instant::now();
-        let outcome = render_site(&self.build)
+        let outcome = match render_site_until(&self.build, &self.stopping) {
+            Err(BuildError::Stopped) => return,
+            built => built,
+        };
+        let outcome = outcome
             .map_err(|e| e.to_string())
             .and_then(|site| Ok((self.relay_for(site.manifest.clone())?, site)));
         match outcome {

@@ -372,3 +372,102 @@ fn the_preview_captures_the_double_opt_in_mail_and_its_link_confirms() {
     assert_eq!(get(&format!("{url}/ru/confirm-error/")).status, 200);
     runtime.block_on(preview.stop());
 }
+
+/// The real site plus `per_lang` generated pages in each language, so a rebuild takes long
+/// enough to be caught in the middle.
+fn large_site(per_lang: usize) -> tempfile::TempDir {
+    let site = real_site();
+    let paragraph = "Дербес деректер тек келісіммен өңделеді, сақталады және жойылады. ".repeat(12);
+    for lang in ["kk", "ru"] {
+        let dir = site.path().join("content").join(lang).join("bulk");
+        std::fs::create_dir_all(&dir).unwrap();
+        for n in 0..per_lang {
+            let body = format!(
+                "+++\ntitle = \"Бет {n}\"\n+++\n\n## Бөлім {{#s}}\n\n{paragraph}\n\n- бір\n- екі\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n{paragraph}\n"
+            );
+            std::fs::write(dir.join(format!("p{n}.md")), body).unwrap();
+        }
+    }
+    site
+}
+
+/// `kelisim serve` stops within a second of SIGTERM even while a large rebuild is running:
+/// the rebuild ends at its next page instead of finishing (it used to run on for seconds).
+#[cfg(unix)]
+#[test]
+fn sigterm_in_the_middle_of_a_rebuild_stops_the_preview_within_a_second() {
+    use std::process::{Command, Stdio};
+    use std::time::Instant;
+
+    let site = large_site(2500);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kelisim"))
+        .args(["serve", "--port", "0", "--root"])
+        .arg(site.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (lines_tx, lines) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut serving = String::new();
+    stdout.read_line(&mut serving).unwrap();
+    assert!(serving.starts_with("Serving the preview at"), "{serving}");
+
+    // The first build's time, from its "Built N pages in T ms." line.
+    let first = lines
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_default();
+    let first_ms: u64 = first
+        .rsplit_once(" in ")
+        .and_then(|(_, t)| t.trim_end_matches(" ms.").parse().ok())
+        .unwrap_or_else(|| panic!("no build time in {first:?}"));
+
+    // Edit a page, let the rebuild start, then stop the preview well before it could end.
+    let page = site.path().join("content/kk/bulk/p7.md");
+    let text = std::fs::read_to_string(&page).unwrap();
+    std::fs::write(&page, format!("{text}\nӨзгеріс.\n")).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let signalled = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        if signalled.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("still running 10 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stopped_after = signalled.elapsed();
+    let rest: Vec<String> = lines.try_iter().collect();
+    eprintln!(
+        "first build {first_ms} ms; stopped {} ms after SIGTERM; after it: {rest:?}",
+        stopped_after.as_millis()
+    );
+    assert!(exit.success(), "{exit:?}");
+    // Meaningful only if a rebuild takes clearly longer than the wait before the signal.
+    assert!(
+        first_ms > 1500,
+        "the site builds too fast ({first_ms} ms) to catch a rebuild"
+    );
+    assert!(
+        !rest.iter().any(|l| l.starts_with("Built ")),
+        "the rebuild ran to its end: {rest:?}"
+    );
+    assert!(
+        stopped_after < Duration::from_secs(1),
+        "stopped {} ms after SIGTERM",
+        stopped_after.as_millis()
+    );
+}
