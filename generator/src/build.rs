@@ -113,16 +113,18 @@ pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
 }
 
 /// [`render_site`], ending with [`BuildError::Stopped`] as soon as `stop` is set (checked
-/// after loading and before each file), for the preview's rebuilds.
+/// after loading and before each file), for the preview's rebuilds. The loaded site comes
+/// back too, for the preview's later re-render of edited pages ([`crate::rerender`]).
 pub fn render_site_until(
     options: &BuildOptions,
     stop: &Arc<AtomicBool>,
-) -> Result<BuiltSite, BuildError> {
+) -> Result<(LoadedSite, BuiltSite), BuildError> {
     let loaded = load_checked(options)?;
     if stop.load(Ordering::Relaxed) {
         return Err(BuildError::Stopped);
     }
-    render_loaded_with(&loaded, MemorySink::stoppable(Arc::clone(stop)))
+    let site = render_loaded_with(&loaded, MemorySink::stoppable(Arc::clone(stop)))?;
+    Ok((loaded, site))
 }
 
 /// [`load_site`], refusing a policy that drifted from `policy.lock`.

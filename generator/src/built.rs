@@ -41,6 +41,16 @@ impl BuiltSite {
         }
     }
 
+    /// This site with some files replaced (a re-rendered page): the other files are shared,
+    /// not copied.
+    pub fn with_files(&self, replaced: impl IntoIterator<Item = (String, Vec<u8>)>) -> Self {
+        let mut site = self.clone();
+        for (path, bytes) in replaced {
+            site.files.insert(path, bytes.into());
+        }
+        site
+    }
+
     /// A file's contents, by its path relative to the site root (`kk/index.html`).
     pub fn file(&self, path: &str) -> Option<&Arc<[u8]>> {
         self.files.get(path)

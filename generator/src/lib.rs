@@ -39,6 +39,7 @@ pub mod pages;
 pub mod policy;
 pub mod policy_diff;
 pub mod render;
+pub mod rerender;
 pub mod seo;
 #[cfg(feature = "serve")]
 pub mod serve;

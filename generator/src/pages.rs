@@ -180,6 +180,40 @@ pub fn render<E: From<PagesError> + Send>(
     Ok(kept.into_inner().unwrap_or_else(PoisonError::into_inner))
 }
 
+/// Renders one ordinary page (its own copy only) after an edit to its body, with the extra
+/// `/404.html` copy when it is the default language's not-found page: what the preview
+/// re-renders instead of the whole site when nothing else can have changed.
+pub fn render_one(
+    model: &SiteModel,
+    renderer: &Renderer,
+    locales: &Locales,
+    warnings: &Warnings,
+    page: &Page,
+) -> Result<Vec<HtmlPage>, PagesError> {
+    let lang = page.lang.to_string();
+    let common = HashMap::from([(lang.clone(), common_context(model, locales, &lang))]);
+    let html = Html {
+        model,
+        renderer,
+        locales,
+        warnings,
+        common,
+    };
+    let rendered = html.page(page, Copy::Own)?;
+    let root_not_found = model
+        .find(PageKind::NotFound, model.default_lang().as_str())
+        .is_some_and(|p| p.url == page.url);
+    let mut out = Vec::with_capacity(2);
+    if root_not_found {
+        out.push(HtmlPage {
+            url: "/404.html".to_owned(),
+            html: rendered.html.clone(),
+        });
+    }
+    out.push(rendered);
+    Ok(out)
+}
+
 struct Html<'m> {
     model: &'m SiteModel,
     renderer: &'m Renderer,

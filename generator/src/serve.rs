@@ -38,7 +38,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use tower::ServiceExt;
 
-use crate::build::{BuildOptions, render_site_until};
+use crate::build::{BuildOptions, LoadedSite, render_site_until};
 use crate::built::BuiltSite;
 use crate::error::BuildError;
 
@@ -133,8 +133,9 @@ struct Preview {
     relay: RwLock<Option<(String, Router)>>,
     status: RwLock<BuildStatus>,
     events: broadcast::Sender<LiveEvent>,
-    /// Serializes rebuilds: a burst of saves never runs two builds at once.
-    rebuilding: Mutex<()>,
+    /// Serializes rebuilds (a burst of saves never runs two builds at once), and keeps the
+    /// last good build's loaded sources for re-rendering edited pages only.
+    rebuilding: Mutex<Option<LoadedSite>>,
     /// Mail the preview's relay would have sent.
     mailbox: Arc<Mailbox>,
     /// Set when the preview is stopping: a rebuild under way ends at its next page.
@@ -199,7 +200,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningPreview, ServeError> 
     let preview = Arc::new(Preview::new(&options.root, &state_dir, &db, addr)?);
 
     let first = Arc::clone(&preview);
-    tokio::task::spawn_blocking(move || first.rebuild())
+    tokio::task::spawn_blocking(move || first.rebuild(&Changes::everything()))
         .await
         .map_err(|e| ServeError::Relay(format!("the first build stopped: {e}")))?;
 
@@ -235,10 +236,40 @@ pub async fn start(options: ServeOptions) -> Result<RunningPreview, ServeError> 
     })
 }
 
-/// Watches the site's sources; every write, creation or removal sends a change.
+/// What changed in the sources during one burst of file events.
+#[derive(Debug, Default)]
+struct Changes {
+    /// Every file an event named.
+    paths: Vec<PathBuf>,
+    /// A file was created, removed or renamed (or an event named no file): the set of pages
+    /// may differ, so only a full build is right.
+    structural: bool,
+}
+
+impl Changes {
+    /// A change that asks for a full build (the first one).
+    fn everything() -> Self {
+        Self {
+            paths: Vec::new(),
+            structural: true,
+        }
+    }
+
+    fn add(&mut self, event: &notify::Event) {
+        let in_place = matches!(event.kind, EventKind::Modify(kind) if !matches!(kind, notify::event::ModifyKind::Name(_)));
+        self.structural |= !in_place || event.paths.is_empty();
+        for path in &event.paths {
+            if !self.paths.contains(path) {
+                self.paths.push(path.clone());
+            }
+        }
+    }
+}
+
+/// Watches the site's sources; every write, creation or removal sends its event.
 fn watch(
     root: &Path,
-    changes: mpsc::UnboundedSender<()>,
+    changes: mpsc::UnboundedSender<notify::Event>,
 ) -> Result<notify::RecommendedWatcher, ServeError> {
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         // Only writes count: the build itself reads every source, and on Linux reads show up
@@ -249,7 +280,7 @@ fn watch(
                 EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
             )
         {
-            let _ = changes.send(());
+            let _ = changes.send(event);
         }
     })?;
     for name in WATCHED {
@@ -308,7 +339,7 @@ impl Preview {
             relay: RwLock::new(None),
             status: RwLock::new(BuildStatus::Ok),
             events: broadcast::channel(16).0,
-            rebuilding: Mutex::new(()),
+            rebuilding: Mutex::new(None),
             mailbox: Arc::new(Mailbox::new()),
             stopping: Arc::new(AtomicBool::new(false)),
         })
@@ -322,23 +353,40 @@ impl Preview {
             .clone()
     }
 
-    /// One full build in memory, then: hand the relay the new manifest, swap the served site
-    /// and tell open pages. On failure the last good pages and relay stay in place.
-    fn rebuild(&self) {
-        let _one_at_a_time = self
+    /// Shows the sources' latest state: edited page bodies alone are re-rendered
+    /// ([`crate::rerender`]); anything else, or a first build, is one full build in memory,
+    /// then the relay gets the new manifest. Either way the served site is swapped and open
+    /// pages reload. On failure the last good pages and relay stay in place.
+    fn rebuild(&self, changes: &Changes) {
+        let mut loaded = self
             .rebuilding
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let started = std::time::Instant::now();
+        if let Some(fast) = self.rerender(&mut loaded, changes) {
+            for warning in &fast.warnings {
+                eprintln!("warning: {warning}");
+            }
+            eprintln!(
+                "Re-rendered {} edited page(s) in {} ms.",
+                fast.pages,
+                started.elapsed().as_millis()
+            );
+            *self.site.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(fast.site));
+            let _ = self.events.send(LiveEvent::Reload);
+            return;
+        }
         let outcome = match render_site_until(&self.build, &self.stopping) {
             Err(BuildError::Stopped) => return,
             built => built,
         };
         let outcome = outcome
             .map_err(|e| e.to_string())
-            .and_then(|site| Ok((self.relay_for(site.manifest.clone())?, site)));
+            .and_then(|(sources, site)| {
+                Ok((self.relay_for(site.manifest.clone())?, sources, site))
+            });
         match outcome {
-            Ok((relay, site)) => {
+            Ok((relay, sources, site)) => {
                 for warning in &site.warnings {
                     eprintln!("warning: {warning}");
                 }
@@ -347,6 +395,7 @@ impl Preview {
                     site.page_count(),
                     started.elapsed().as_millis()
                 );
+                *loaded = Some(sources);
                 *self.relay.write().unwrap_or_else(PoisonError::into_inner) = Some(relay);
                 *self.site.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(site));
                 *self.status.write().unwrap_or_else(PoisonError::into_inner) = BuildStatus::Ok;
@@ -360,6 +409,25 @@ impl Preview {
                 let _ = self.events.send(LiveEvent::BuildError(message));
             }
         }
+    }
+
+    /// The fast path, when the last build is good and only files changed in place.
+    fn rerender(
+        &self,
+        loaded: &mut Option<LoadedSite>,
+        changes: &Changes,
+    ) -> Option<crate::rerender::Rerendered> {
+        if changes.structural || changes.paths.is_empty() {
+            return None;
+        }
+        if !matches!(
+            *self.status.read().unwrap_or_else(PoisonError::into_inner),
+            BuildStatus::Ok
+        ) {
+            return None;
+        }
+        let site = self.site()?;
+        crate::rerender::body_edits(loaded.as_mut()?, &site, &self.build.root, &changes.paths)
     }
 
     /// The relay router for a freshly built site, checking against its manifest.
@@ -391,20 +459,29 @@ impl Preview {
 }
 
 /// How long a burst of file events (an editor's save is often several) settles before a rebuild.
-const SETTLE: Duration = Duration::from_millis(120);
+const SETTLE: Duration = Duration::from_millis(40);
 
 /// Rebuilds once per burst of changes; changes that arrive during a build cause one more.
-async fn rebuild_on_change(preview: Arc<Preview>, mut changes: mpsc::UnboundedReceiver<()>) {
-    while changes.recv().await.is_some() {
+async fn rebuild_on_change(
+    preview: Arc<Preview>,
+    mut events: mpsc::UnboundedReceiver<notify::Event>,
+) {
+    while let Some(first) = events.recv().await {
+        let mut changes = Changes::default();
+        changes.add(&first);
         loop {
             tokio::time::sleep(SETTLE).await;
-            if changes.try_recv().is_err() {
+            let mut more = false;
+            while let Ok(event) = events.try_recv() {
+                changes.add(&event);
+                more = true;
+            }
+            if !more {
                 break;
             }
-            while changes.try_recv().is_ok() {}
         }
         let preview = Arc::clone(&preview);
-        if tokio::task::spawn_blocking(move || preview.rebuild())
+        if tokio::task::spawn_blocking(move || preview.rebuild(&changes))
             .await
             .is_err()
         {

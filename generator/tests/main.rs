@@ -9,6 +9,7 @@ mod archive;
 mod check;
 mod errors;
 mod policy_lock;
+mod rerender;
 mod scaffold;
 mod search;
 mod serve;

@@ -391,11 +391,12 @@ fn large_site(per_lang: usize) -> tempfile::TempDir {
     site
 }
 
-/// `kelisim serve` stops within a second of SIGTERM even while a large rebuild is running:
-/// the rebuild ends at its next page instead of finishing (it used to run on for seconds).
+/// On a 5,000-page site, `kelisim serve` shows a body edit by re-rendering that page alone,
+/// and stops within a second of SIGTERM even while a full rebuild is running: the rebuild ends
+/// at its next page instead of finishing (it used to run on for seconds).
 #[cfg(unix)]
 #[test]
-fn sigterm_in_the_middle_of_a_rebuild_stops_the_preview_within_a_second() {
+fn a_body_edit_is_rerendered_alone_and_sigterm_mid_rebuild_stops_within_a_second() {
     use std::process::{Command, Stdio};
     use std::time::Instant;
 
@@ -428,10 +429,34 @@ fn sigterm_in_the_middle_of_a_rebuild_stops_the_preview_within_a_second() {
         .and_then(|(_, t)| t.trim_end_matches(" ms.").parse().ok())
         .unwrap_or_else(|| panic!("no build time in {first:?}"));
 
-    // Edit a page, let the rebuild start, then stop the preview well before it could end.
+    // A body edit: only that page is re-rendered, and the preview serves it at once.
+    let base = serving
+        .trim()
+        .trim_start_matches("Serving the preview at ")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
     let page = site.path().join("content/kk/bulk/p7.md");
     let text = std::fs::read_to_string(&page).unwrap();
-    std::fs::write(&page, format!("{text}\nӨзгеріс.\n")).unwrap();
+    let edited_at = Instant::now();
+    std::fs::write(&page, format!("{text}\nЖылдам өзгеріс.\n")).unwrap();
+    let fast = lines.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(
+        fast.starts_with("Re-rendered 1 edited page(s) in "),
+        "{fast}"
+    );
+    let body = wait_for(&format!("{base}/kk/bulk/p7/"), "Жылдам өзгеріс.");
+    eprintln!(
+        "body edit visible after {} ms ({fast})",
+        edited_at.elapsed().as_millis()
+    );
+    assert!(body.contains("hreflang=\"ru\""), "{body}");
+
+    // A title edit needs the whole site: let that rebuild start, then stop the preview well
+    // before it could end.
+    std::fs::write(&page, text.replacen("title = \"", "title = \"Жаңа ", 1)).unwrap();
     std::thread::sleep(Duration::from_millis(400));
     let signalled = Instant::now();
     let status = Command::new("kill")

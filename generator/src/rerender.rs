@@ -1,0 +1,98 @@
+//! The preview's fast path: an edit to the text of ordinary pages re-renders those pages
+//! only, instead of the whole site.
+//!
+//! A page's HTML depends on its own body and front matter, and on what every page shares
+//! (templates, strings, settings, the other pages' URLs and titles). When the only change is
+//! the Markdown body of some ordinary pages (front matter untouched), nothing shared changed:
+//! the hreflang and switcher links, the sitemap, the manifest and every other page stay what
+//! a full build would make, and re-rendering the edited pages gives the same site. Anything
+//! else (a front-matter edit, a new or removed file, a template, a string, the policy, the
+//! contact page whose labels the manifest reads) is not taken here, and the caller does a
+//! full build. So the fast path can only be fast, never different.
+
+use std::path::{Path, PathBuf};
+
+use crate::build::LoadedSite;
+use crate::built::BuiltSite;
+use crate::content;
+use crate::page::{Body, PageKind};
+use crate::pages;
+use crate::source::{Warnings, read_text, relative_name};
+
+/// What a fast re-render made: the new site and how many pages it rendered.
+#[derive(Debug)]
+pub struct Rerendered {
+    pub site: BuiltSite,
+    pub pages: usize,
+    pub warnings: Vec<String>,
+}
+
+/// Applies body-only edits of the files `changed` (absolute paths) to `loaded` and `site`.
+/// `None` when the change is not one this path takes (see the module doc); `loaded` is then
+/// left as it was, and the caller builds the whole site.
+pub fn body_edits(
+    loaded: &mut LoadedSite,
+    site: &BuiltSite,
+    root: &Path,
+    changed: &[PathBuf],
+) -> Option<Rerendered> {
+    let mut edits = Vec::with_capacity(changed.len());
+    for path in changed {
+        edits.push(body_edit(loaded, root, path)?);
+    }
+    let warnings = Warnings::default();
+    let mut files = Vec::new();
+    let mut rendered = 0;
+    for (index, body) in &edits {
+        let page = &loaded.model.pages[*index];
+        let mut edited = page.clone();
+        edited.body = Body::Markdown(body.clone());
+        let html = pages::render_one(
+            &loaded.model,
+            &loaded.renderer,
+            &loaded.locales,
+            &warnings,
+            &edited,
+        )
+        .ok()?;
+        rendered += 1;
+        for page in html {
+            let path = content::output_path(&page.url)
+                .to_string_lossy()
+                .replace('\\', "/");
+            files.push((path, page.html.into_bytes()));
+        }
+    }
+    // Every edit rendered: only now does the model take the new bodies.
+    for (index, body) in edits {
+        loaded.model.pages[index].body = Body::Markdown(body);
+    }
+    Some(Rerendered {
+        site: site.with_files(files),
+        pages: rendered,
+        warnings: warnings.take(),
+    })
+}
+
+/// The page `path` is, and its new body, if the file is an ordinary page of the model whose
+/// front matter (and so URL, title, template, translations) did not change.
+fn body_edit(loaded: &LoadedSite, root: &Path, path: &Path) -> Option<(usize, String)> {
+    let shown = path.strip_prefix(root).ok()?;
+    if shown.extension().is_none_or(|e| e != "md") {
+        return None;
+    }
+    let index = loaded.model.pages.iter().position(|p| p.source == shown)?;
+    let page = &loaded.model.pages[index];
+    // The policy's hash and the contact page's labels feed the manifest.
+    if matches!(page.kind, PageKind::Policy | PageKind::Contact) {
+        return None;
+    }
+    let lang_dir = root.join("content").join(page.lang.as_str());
+    let name = relative_name(&lang_dir, path);
+    let rel = name.strip_suffix(".md")?;
+    let text = read_text(path, shown).ok()?;
+    let source = content::parse_page(page.lang.as_str(), shown, rel, &text).ok()?;
+    let same_shape =
+        source.front == page.front && source.url == page.url && source.translation_key == page.key;
+    same_shape.then_some((index, source.body))
+}

@@ -1,0 +1,92 @@
+//! The preview's fast path (`kelisim::rerender`): a body-only edit re-renders the edited pages
+//! and gives exactly the site a full build of the same sources gives; any other edit is left
+//! to a full build.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use crate::support::*;
+use kelisim::BuiltSite;
+use kelisim::build::{BuildOptions, render_site_until};
+
+fn load(root: &Path) -> (kelisim::build::LoadedSite, BuiltSite) {
+    render_site_until(&BuildOptions::new(root), &Arc::new(AtomicBool::new(false))).unwrap()
+}
+
+fn edit(root: &Path, rel: &str, from: &str, to: &str) {
+    let path = root.join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{rel} has no {from:?}");
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+/// Every file of `a` and `b`, compared byte for byte.
+fn assert_same_site(a: &BuiltSite, b: &BuiltSite) {
+    let paths_a: Vec<&str> = a.paths().collect();
+    let paths_b: Vec<&str> = b.paths().collect();
+    assert_eq!(paths_a, paths_b);
+    for path in paths_a {
+        assert!(a.file(path) == b.file(path), "{path} differs");
+    }
+}
+
+#[test]
+fn a_body_edit_rerenders_only_that_page_and_equals_a_full_build() {
+    let site = fixture_site();
+    let root = site.path();
+    let (mut loaded, before) = load(root);
+    let page = "content/kk/404.md";
+    let text = std::fs::read_to_string(root.join(page)).unwrap();
+    std::fs::write(root.join(page), format!("{text}\nЖаңа жол: **өзгеріс**.\n")).unwrap();
+
+    let fast = kelisim::rerender::body_edits(&mut loaded, &before, root, &[root.join(page)])
+        .expect("a body edit takes the fast path");
+    assert_eq!(fast.pages, 1);
+    let (_, full) = load(root);
+    assert_same_site(&fast.site, &full);
+    // The default language's not-found page is also /404.html: both copies changed.
+    let html = String::from_utf8(fast.site.file("404.html").unwrap().to_vec()).unwrap();
+    assert!(html.contains("<strong>өзгеріс</strong>"), "{html}");
+    assert!(before.file("404.html") != fast.site.file("404.html"));
+
+    // A second edit of the same page builds on the first.
+    edit(root, page, "өзгеріс", "екінші өзгеріс");
+    let again =
+        kelisim::rerender::body_edits(&mut loaded, &fast.site, root, &[root.join(page)]).unwrap();
+    let (_, full) = load(root);
+    assert_same_site(&again.site, &full);
+}
+
+#[test]
+fn front_matter_policy_contact_and_unknown_files_are_left_to_a_full_build() {
+    let site = fixture_site();
+    let root = site.path();
+    let (mut loaded, built) = load(root);
+    let mut not_taken = |rel: &str, from: &str, to: &str| {
+        let before = std::fs::read_to_string(root.join(rel)).unwrap();
+        edit(root, rel, from, to);
+        let taken = kelisim::rerender::body_edits(&mut loaded, &built, root, &[root.join(rel)]);
+        assert!(taken.is_none(), "{rel}: {from} -> {to}");
+        std::fs::write(root.join(rel), before).unwrap();
+    };
+    // A title is in the switcher, the sitemap and other pages' links.
+    not_taken("content/ru/404.md", "title = \"", "title = \"Новый ");
+    // The policy's text is hashed into the manifest; the contact page's labels are read from it.
+    let policy = std::fs::read_to_string(root.join("content/kk/privacy.md")).unwrap();
+    let last = policy.lines().last().unwrap().to_owned();
+    not_taken("content/kk/privacy.md", &last, &format!("{last} ӨЗГЕРІС"));
+    let contact = std::fs::read_to_string(root.join("content/ru/contact.md")).unwrap();
+    let last = contact.lines().last().unwrap().to_owned();
+    not_taken("content/ru/contact.md", &last, &format!("{last} Изменение"));
+    // A broken front matter: the full build reports it with its line.
+    not_taken("content/kk/404.md", "+++\n", "++\n");
+
+    // A file that is no page (a template) is not taken either.
+    let template = root.join("themes/default/templates/page.html");
+    assert!(kelisim::rerender::body_edits(&mut loaded, &built, root, &[template]).is_none());
+    // One edit not taken leaves the model untouched for the others.
+    let (_, full) = load(root);
+    assert_same_site(&built, &full);
+}
