@@ -364,7 +364,8 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<Option<String>,
 /// - Behind a CDN (`[proxy] client_address_header`, e.g. CloudFront's
 ///   `CloudFront-Viewer-Address`): that header, when the request also carries the origin
 ///   secret in `X-Origin-Verify` (or no secret is configured).
-/// - Under Lambda: the request context's `sourceIp` (set by AWS, not by the client).
+/// - Under Lambda: the request context's `sourceIp` (set by AWS, not by the client), which
+///   `crate::lambda` hands over as a [`RuntimeClientAddr`].
 /// - Behind a trusted reverse proxy (`trust_forwarded_for`): the last `X-Forwarded-For`
 ///   entry, the one the proxy itself appended; earlier entries are whatever the client sent.
 /// - Otherwise: the TCP peer, when the server was started with connect info. A loopback peer
@@ -393,14 +394,19 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
+/// A client address the hosting runtime vouches for, put in the request's extensions by a layer
+/// of that host's glue, never taken from anything the client sent: under Lambda, the request
+/// context's `sourceIp` (see `crate::lambda`).
+#[derive(Clone, Copy, Debug)]
+pub struct RuntimeClientAddr(pub IpAddr);
+
 fn client_addr(
     extensions: &Extensions,
     headers: &HeaderMap,
     trust_forwarded: bool,
 ) -> Option<IpAddr> {
-    #[cfg(feature = "lambda")]
-    if let Some(ip) = lambda_source_ip(extensions) {
-        return Some(ip);
+    if let Some(RuntimeClientAddr(ip)) = extensions.get::<RuntimeClientAddr>() {
+        return Some(*ip);
     }
     if trust_forwarded && let Some(ip) = forwarded_for(headers) {
         return Some(ip);
@@ -455,20 +461,6 @@ fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
         .ok()
         .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
         .map(|ip| ip.to_canonical())
-}
-
-/// `sourceIp` from the API Gateway HTTP API / function URL request context that
-/// `lambda_http` puts in the request's extensions.
-#[cfg(feature = "lambda")]
-fn lambda_source_ip(extensions: &Extensions) -> Option<IpAddr> {
-    use lambda_http::request::RequestContext;
-    // Only the `apigw_http` event kind is enabled, so this pattern is irrefutable today;
-    // written as `if let` so another enabled kind falls through to "unknown".
-    #[allow(irrefutable_let_patterns)]
-    if let RequestContext::ApiGatewayV2(context) = extensions.get::<RequestContext>()? {
-        return context.http.source_ip.as_deref()?.parse().ok();
-    }
-    None
 }
 
 pub(crate) async fn submit(
