@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::build::{BuildOptions, LoadedSite, load_site, render_loaded};
 use crate::built::BuiltSite;
+use crate::policy::PolicyText;
 use crate::source::{Location, line_of};
 
 /// How bad a finding is.
@@ -115,25 +116,7 @@ pub fn run(root: &Path, options: &CheckOptions) -> CheckReport {
         Ok(loaded) => loaded,
         Err(error) => return build_failed(&error.to_string()),
     };
-    for problem in loaded.lock.problems(&loaded.model.policies) {
-        findings.push(Finding::new(
-            Severity::Error,
-            "policy-lock",
-            problem.location(),
-            problem.to_string(),
-        ));
-    }
-    for text in loaded.lock.unlocked(&loaded.model.policies) {
-        findings.push(Finding::new(
-            Severity::Warning,
-            "policy-lock",
-            text.source.clone(),
-            format!(
-                "policy version {} ({}) is not in policy.lock yet. Run `kelisim build` and commit policy.lock.",
-                text.version, text.lang
-            ),
-        ));
-    }
+    findings.extend(policy_lock(&loaded));
     let site = match render_loaded(&loaded) {
         Ok(site) => site,
         Err(error) => {
@@ -158,9 +141,50 @@ pub fn run(root: &Path, options: &CheckOptions) -> CheckReport {
     findings.extend(images(&pages));
     findings.extend(policy_structure(&loaded, root));
     findings.extend(fluent(&loaded, root));
-    let external = external_links(&pages, &loaded.model.config.base_url);
-    for (url, at) in external {
-        if options.external {
+    findings.extend(external(
+        &pages,
+        &loaded.model.config.base_url,
+        options.external,
+    ));
+    findings.sort_by(|a, b| {
+        (a.severity, &a.file, a.line, &a.message).cmp(&(b.severity, &b.file, b.line, &b.message))
+    });
+    findings.dedup();
+    CheckReport { findings }
+}
+
+/// `policy.lock`: a locked text or date that changed (an error), a version not locked yet
+/// (a warning).
+fn policy_lock(loaded: &LoadedSite) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for problem in loaded.lock.problems(&loaded.model.policies) {
+        findings.push(Finding::new(
+            Severity::Error,
+            "policy-lock",
+            problem.location(),
+            problem.to_string(),
+        ));
+    }
+    for text in loaded.lock.unlocked(&loaded.model.policies) {
+        findings.push(Finding::new(
+            Severity::Warning,
+            "policy-lock",
+            text.source.clone(),
+            format!(
+                "policy version {} ({}) is not in policy.lock yet. Run `kelisim build` and commit policy.lock.",
+                text.version, text.lang
+            ),
+        ));
+    }
+    findings
+}
+
+/// The external links: fetched when `fetch_them` (an error for one that does not answer),
+/// otherwise listed as notes.
+fn external(pages: &Pages, base_url: &str, fetch_them: bool) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (url, at) in external_links(pages, base_url) {
+        if fetch_them {
             if let Err(reason) = fetch(&url) {
                 findings.push(Finding::new(
                     Severity::Error,
@@ -178,11 +202,7 @@ pub fn run(root: &Path, options: &CheckOptions) -> CheckReport {
             ));
         }
     }
-    findings.sort_by(|a, b| {
-        (a.severity, &a.file, a.line, &a.message).cmp(&(b.severity, &b.file, b.line, &b.message))
-    });
-    findings.dedup();
-    CheckReport { findings }
+    findings
 }
 
 fn build_failed(message: &str) -> CheckReport {
@@ -533,45 +553,7 @@ fn policy_structure(loaded: &LoadedSite, root: &Path) -> Vec<Finding> {
                 continue;
             };
             let found = structure(&text);
-            let mismatch = expected
-                .iter()
-                .zip(&found)
-                .find(|(want, got)| want.0 != got.0);
-            let message = match mismatch {
-                Some((want, got)) => Some((
-                    got.1,
-                    format!(
-                        "policy version {} has `{}` here where the {reference} text ({}:{}) has `{}`. Keep the same sections, anchors and clause numbers in every language.",
-                        original.version,
-                        got.0,
-                        original.source.file.display(),
-                        want.1,
-                        want.0
-                    ),
-                )),
-                None if expected.len() != found.len() => {
-                    let (line, what) = if found.len() > expected.len() {
-                        (
-                            found[expected.len()].1,
-                            format!("has an extra `{}`", found[expected.len()].0),
-                        )
-                    } else {
-                        (
-                            found.last().map_or(1, |f| f.1),
-                            format!("lacks `{}`", expected[found.len()].0),
-                        )
-                    };
-                    Some((
-                        line,
-                        format!(
-                            "policy version {} {what} compared with the {reference} text ({}). Keep the same sections, anchors and clause numbers in every language.",
-                            original.version,
-                            original.source.file.display()
-                        ),
-                    ))
-                }
-                None => None,
-            };
+            let message = structure_mismatch(&expected, &found, original, reference);
             if let Some((line, message)) = message {
                 findings.push(Finding::new(
                     Severity::Error,
@@ -585,9 +567,58 @@ fn policy_structure(loaded: &LoadedSite, root: &Path) -> Vec<Finding> {
     findings
 }
 
+/// Where a translation's structure (`found`) first departs from the reference language's
+/// (`expected`, from `original`): a different entry, or one extra or missing at the end. The
+/// line in the translation and the sentence to show.
+fn structure_mismatch(
+    expected: &[(String, usize)],
+    found: &[(String, usize)],
+    original: &PolicyText,
+    reference: &str,
+) -> Option<(usize, String)> {
+    let mismatch = expected
+        .iter()
+        .zip(found)
+        .find(|(want, got)| want.0 != got.0);
+    match mismatch {
+        Some((want, got)) => Some((
+            got.1,
+            format!(
+                "policy version {} has `{}` here where the {reference} text ({}:{}) has `{}`. Keep the same sections, anchors and clause numbers in every language.",
+                original.version,
+                got.0,
+                original.source.file.display(),
+                want.1,
+                want.0
+            ),
+        )),
+        None if expected.len() != found.len() => {
+            let (line, what) = if found.len() > expected.len() {
+                (
+                    found[expected.len()].1,
+                    format!("has an extra `{}`", found[expected.len()].0),
+                )
+            } else {
+                (
+                    found.last().map_or(1, |f| f.1),
+                    format!("lacks `{}`", expected[found.len()].0),
+                )
+            };
+            Some((
+                line,
+                format!(
+                    "policy version {} {what} compared with the {reference} text ({}). Keep the same sections, anchors and clause numbers in every language.",
+                    original.version,
+                    original.source.file.display()
+                ),
+            ))
+        }
+        None => None,
+    }
+}
+
 /// Fluent keys defined in one language only, and `main.ftl` keys nothing uses.
 fn fluent(loaded: &LoadedSite, root: &Path) -> Vec<Finding> {
-    let mut findings = Vec::new();
     let locales = &loaded.locales;
     let languages: Vec<&str> = loaded.model.languages.iter().map(|l| l.as_str()).collect();
     let keys: BTreeMap<&str, BTreeSet<String>> = languages
@@ -595,53 +626,8 @@ fn fluent(loaded: &LoadedSite, root: &Path) -> Vec<Finding> {
         .map(|l| (*l, locales.keys(l).into_iter().collect()))
         .collect();
     let all: BTreeSet<&String> = keys.values().flatten().collect();
-    for key in &all {
-        let has: Vec<&str> = languages
-            .iter()
-            .copied()
-            .filter(|l| keys[l].contains(*key))
-            .collect();
-        for lang in languages.iter().filter(|l| !has.contains(l)) {
-            let Some(at) = has.first().and_then(|l| locales.origin(l, key)) else {
-                continue;
-            };
-            findings.push(Finding::new(
-                Severity::Warning,
-                "fluent",
-                at.clone(),
-                format!(
-                    "`{key}` has no `{lang}` text: add `{key} = ...` to locales/{lang}/{}.",
-                    at.file
-                        .file_name()
-                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-                ),
-            ));
-        }
-    }
-    let templates =
-        crate::render::load_templates(root, &loaded.model.config.theme).unwrap_or_default();
-    let mut used: BTreeSet<String> = KEYS_USED_IN_CODE.iter().map(|k| (*k).to_owned()).collect();
-    // Any key-shaped word in a template counts as a use: `t(key="…")`, and macro arguments
-    // such as `label_key="form-surname"` that reach t() later.
-    for template in &templates {
-        used.extend(
-            template
-                .text
-                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-                .filter(|w| !w.is_empty())
-                .map(str::to_owned),
-        );
-    }
-    // The form's labels and hints are named in code from the fields the manifest defines.
-    for field in kelisim_manifest::form::person_fields() {
-        let key = format!("form-{}", field.name.replace('_', "-"));
-        used.insert(format!("{key}-hint"));
-        used.insert(key);
-    }
-    // `t(key="consent-" ~ purpose.id)` names one key per purpose.
-    for purpose in &loaded.model.config.purposes {
-        used.insert(format!("consent-{}", purpose.id));
-    }
+    let mut findings = missing_translations(locales, &languages, &keys, &all);
+    let used = used_keys(loaded, root);
     for key in &all {
         if used.contains(key.as_str()) {
             continue;
@@ -666,6 +652,70 @@ fn fluent(loaded: &LoadedSite, root: &Path) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// A finding for each Fluent key that some language defines and another lacks.
+fn missing_translations(
+    locales: &crate::i18n::Locales,
+    languages: &[&str],
+    keys: &BTreeMap<&str, BTreeSet<String>>,
+    all: &BTreeSet<&String>,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for key in all {
+        let has: Vec<&str> = languages
+            .iter()
+            .copied()
+            .filter(|l| keys[l].contains(*key))
+            .collect();
+        for lang in languages.iter().filter(|l| !has.contains(l)) {
+            let Some(at) = has.first().and_then(|l| locales.origin(l, key)) else {
+                continue;
+            };
+            findings.push(Finding::new(
+                Severity::Warning,
+                "fluent",
+                at.clone(),
+                format!(
+                    "`{key}` has no `{lang}` text: add `{key} = ...` to locales/{lang}/{}.",
+                    at.file
+                        .file_name()
+                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+                ),
+            ));
+        }
+    }
+    findings
+}
+
+/// Every Fluent key the site may use: those named in code, any key-shaped word in a
+/// template, the form fields' labels and hints, and one consent label per purpose.
+fn used_keys(loaded: &LoadedSite, root: &Path) -> BTreeSet<String> {
+    let templates =
+        crate::render::load_templates(root, &loaded.model.config.theme).unwrap_or_default();
+    let mut used: BTreeSet<String> = KEYS_USED_IN_CODE.iter().map(|k| (*k).to_owned()).collect();
+    // Any key-shaped word in a template counts as a use: `t(key="…")`, and macro arguments
+    // such as `label_key="form-surname"` that reach t() later.
+    for template in &templates {
+        used.extend(
+            template
+                .text
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    // The form's labels and hints are named in code from the fields the manifest defines.
+    for field in kelisim_manifest::form::person_fields() {
+        let key = format!("form-{}", field.name.replace('_', "-"));
+        used.insert(format!("{key}-hint"));
+        used.insert(key);
+    }
+    // `t(key="consent-" ~ purpose.id)` names one key per purpose.
+    for purpose in &loaded.model.config.purposes {
+        used.insert(format!("consent-{}", purpose.id));
+    }
+    used
 }
 
 #[cfg(test)]

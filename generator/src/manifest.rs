@@ -57,51 +57,10 @@ pub fn build(
     locales: &Locales,
 ) -> Result<ConsentManifest, ManifestBuildError> {
     let config = &model.config;
-    let policy_version = |policy: &PolicyText| PolicyVersion {
-        version: policy.version.clone(),
-        effective_date: crate::dates::iso(policy.effective_date),
-        url: model.abs(&policy.url),
-        sha256: policy.sha256.clone(),
-        translation_of: policy.translation_of.clone(),
-    };
     let mut out = BTreeMap::new();
     for lang in &model.languages {
         let lang = lang.as_str();
-        let missing = |kind: PageKind| ManifestBuildError::MissingPage {
-            file: PathBuf::from(format!("content/{lang}/{}.md", kind.file_stem())),
-            default: model.default_lang().to_string(),
-        };
-        let policy = model
-            .policies
-            .current(lang)
-            .ok_or_else(|| missing(PageKind::Policy))?;
-        let page = |kind: PageKind| model.find(kind, lang).ok_or_else(|| missing(kind));
-        let contact = page(PageKind::Contact)?;
-        let thanks = page(PageKind::Thanks)?;
-        let error = page(PageKind::FormError)?;
-        // The double opt-in result pages, when the site has them.
-        let optional = |kind: PageKind| model.find(kind, lang).map(|p| model.abs(&p.url));
-        out.insert(
-            lang.to_owned(),
-            LanguageConsent {
-                policy: policy_version(policy),
-                previous_policies: model
-                    .policies
-                    .archived_in(lang)
-                    .map(policy_version)
-                    .collect(),
-                contact_url: model.abs(&contact.url),
-                thanks_url: model.abs(&thanks.url),
-                error_url: model.abs(&error.url),
-                labels: labels(model, contact, pages)?,
-                confirmed_url: optional(PageKind::Confirmed),
-                confirm_error_url: optional(PageKind::ConfirmError),
-                request_url: optional(PageKind::Request),
-                request_sent_url: optional(PageKind::RequestSent),
-                request_confirmed_url: optional(PageKind::RequestConfirmed),
-                messages: locales.relay_source(lang).to_owned(),
-            },
-        );
+        out.insert(lang.to_owned(), language(model, pages, locales, lang)?);
     }
     Ok(ConsentManifest {
         schema_version: MANIFEST_SCHEMA_VERSION,
@@ -114,6 +73,55 @@ pub fn build(
         fields: kelisim_manifest::form::person_fields(),
         languages: out,
         policy_grace_hours: config.policy_grace_hours,
+    })
+}
+
+/// One language's part: its current and earlier policies, the URLs of its form's pages, the
+/// consent labels read from its contact page, and its `relay.ftl` messages.
+fn language(
+    model: &SiteModel,
+    pages: &[HtmlPage],
+    locales: &Locales,
+    lang: &str,
+) -> Result<LanguageConsent, ManifestBuildError> {
+    let policy_version = |policy: &PolicyText| PolicyVersion {
+        version: policy.version.clone(),
+        effective_date: crate::dates::iso(policy.effective_date),
+        url: model.abs(&policy.url),
+        sha256: policy.sha256.clone(),
+        translation_of: policy.translation_of.clone(),
+    };
+    let missing = |kind: PageKind| ManifestBuildError::MissingPage {
+        file: PathBuf::from(format!("content/{lang}/{}.md", kind.file_stem())),
+        default: model.default_lang().to_string(),
+    };
+    let policy = model
+        .policies
+        .current(lang)
+        .ok_or_else(|| missing(PageKind::Policy))?;
+    let page = |kind: PageKind| model.find(kind, lang).ok_or_else(|| missing(kind));
+    let contact = page(PageKind::Contact)?;
+    let thanks = page(PageKind::Thanks)?;
+    let error = page(PageKind::FormError)?;
+    // The double opt-in result pages, when the site has them.
+    let optional = |kind: PageKind| model.find(kind, lang).map(|p| model.abs(&p.url));
+    Ok(LanguageConsent {
+        policy: policy_version(policy),
+        previous_policies: model
+            .policies
+            .archived_in(lang)
+            .map(policy_version)
+            .collect(),
+        contact_url: model.abs(&contact.url),
+        thanks_url: model.abs(&thanks.url),
+        error_url: model.abs(&error.url),
+        labels: labels(model, contact, pages)?,
+        confirmed_url: optional(PageKind::Confirmed),
+        confirm_error_url: optional(PageKind::ConfirmError),
+        request_url: optional(PageKind::Request),
+        request_sent_url: optional(PageKind::RequestSent),
+        request_confirmed_url: optional(PageKind::RequestConfirmed),
+        messages: locales.relay_source(lang).to_owned(),
     })
 }
 

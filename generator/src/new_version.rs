@@ -58,15 +58,48 @@ pub fn new_version(
     version: &str,
     effective: Date,
 ) -> Result<Vec<Raised>, NewVersionError> {
+    check_version(version)?;
+    let plans = plan(root, version)?;
+    // Read and rewrite everything first, so a front matter without `version` stops the command
+    // before any file changed.
+    let mut writes = Vec::new();
+    for (shown, archived, old_version) in plans {
+        let text =
+            std::fs::read_to_string(root.join(&shown)).map_err(|source| NewVersionError::Io {
+                path: shown.clone(),
+                action: "read it",
+                source,
+            })?;
+        let raised = raise(&text, &shown, version, effective)?;
+        writes.push(Rewrite {
+            shown,
+            archived,
+            old_version,
+            text,
+            raised,
+        });
+    }
+    writes.into_iter().map(|w| w.apply(root)).collect()
+}
+
+/// A version is digits, letters, dots and hyphens, not starting or ending with a dot.
+fn check_version(version: &str) -> Result<(), NewVersionError> {
     let valid = !version.is_empty()
         && version
             .chars()
             .all(|c| c.is_alphanumeric() || c == '.' || c == '-')
         && !version.starts_with('.')
         && !version.ends_with('.');
-    if !valid {
-        return Err(NewVersionError::BadVersion(version.to_owned()));
+    if valid {
+        Ok(())
+    } else {
+        Err(NewVersionError::BadVersion(version.to_owned()))
     }
+}
+
+/// Each language's current policy file, its archive path and its version, once the site
+/// builds, matches `policy.lock`, and has no policy at `version` yet.
+fn plan(root: &Path, version: &str) -> Result<Vec<(PathBuf, PathBuf, String)>, NewVersionError> {
     let loaded =
         load_site(&BuildOptions::new(root)).map_err(|e| NewVersionError::Build(Box::new(e)))?;
     if let Some(problem) = loaded
@@ -99,21 +132,32 @@ pub fn new_version(
     if plans.is_empty() {
         return Err(NewVersionError::NoPolicy);
     }
-    // Read and rewrite everything first, so a front matter without `version` stops the command
-    // before any file changed.
-    let mut writes = Vec::new();
-    for (shown, archived, old_version) in plans {
-        let text =
-            std::fs::read_to_string(root.join(&shown)).map_err(|source| NewVersionError::Io {
-                path: shown.clone(),
-                action: "read it",
-                source,
-            })?;
-        let raised = raise(&text, &shown, version, effective)?;
-        writes.push((shown, archived, old_version, text, raised));
-    }
-    let mut done = Vec::new();
-    for (shown, archived, old_version, text, raised) in writes {
+    Ok(plans)
+}
+
+/// One language's change, read and prepared before anything is written.
+struct Rewrite {
+    /// `content/<lang>/privacy.md`.
+    shown: PathBuf,
+    /// Where its current text is archived.
+    archived: PathBuf,
+    old_version: String,
+    /// The current text, archived unchanged.
+    text: String,
+    /// The text with the raised front matter.
+    raised: String,
+}
+
+impl Rewrite {
+    /// Writes the archived copy, then the raised policy.
+    fn apply(self, root: &Path) -> Result<Raised, NewVersionError> {
+        let Self {
+            shown,
+            archived,
+            old_version,
+            text,
+            raised,
+        } = self;
         let archive_path = root.join(&archived);
         if let Some(dir) = archive_path.parent() {
             std::fs::create_dir_all(dir).map_err(|source| NewVersionError::Io {
@@ -132,13 +176,12 @@ pub fn new_version(
             action: "write the raised version",
             source,
         })?;
-        done.push(Raised {
+        Ok(Raised {
             policy: shown,
             archived,
             old_version,
-        });
+        })
     }
-    Ok(done)
 }
 
 /// The policy file's text with `version` and `effective_date` replaced in its front matter

@@ -132,22 +132,7 @@ pub fn render<E: From<PagesError> + Send>(
         warnings,
         common,
     };
-    let mut jobs: Vec<(&Page, Copy<'_>)> = Vec::new();
-    for page in &model.pages {
-        jobs.push((page, Copy::Own));
-        if page.kind == PageKind::Policy
-            && let Some(text) = model.policies.current(page.lang.as_str())
-        {
-            jobs.push((page, Copy::Permanent(text)));
-        }
-    }
-    jobs.extend(
-        model
-            .policies
-            .archived()
-            .iter()
-            .map(|a| (&a.page, Copy::Superseded)),
-    );
+    let jobs = jobs(model);
     // Servers look for /404.html at the root: the default language's not-found page.
     let root_not_found = model
         .find(PageKind::NotFound, model.default_lang().as_str())
@@ -212,6 +197,28 @@ pub fn render_one(
     }
     out.push(rendered);
     Ok(out)
+}
+
+/// Every page to render and which copy: each page itself, the current policy's permanent
+/// copy at its version's URL, and every superseded policy.
+fn jobs(model: &SiteModel) -> Vec<(&Page, Copy<'_>)> {
+    let mut jobs: Vec<(&Page, Copy<'_>)> = Vec::new();
+    for page in &model.pages {
+        jobs.push((page, Copy::Own));
+        if page.kind == PageKind::Policy
+            && let Some(text) = model.policies.current(page.lang.as_str())
+        {
+            jobs.push((page, Copy::Permanent(text)));
+        }
+    }
+    jobs.extend(
+        model
+            .policies
+            .archived()
+            .iter()
+            .map(|a| (&a.page, Copy::Superseded)),
+    );
+    jobs
 }
 
 struct Html<'m> {
@@ -361,60 +368,8 @@ impl Html<'_> {
         let model = self.model;
         let lang = newer.lang.as_str();
         let url = newer.changes_url();
-        let version = |v: &str| ("version".to_owned(), Arg::Text(v.to_owned()));
-        let date = |d| {
-            (
-                "date".to_owned(),
-                Arg::Text(crate::dates::format_long(d, lang)),
-            )
-        };
-        let title =
-            self.plain_string_with(lang, "policy-changes-title", &[version(&newer.version)]);
-        let intro = self.html_string(
-            lang,
-            "policy-changes-intro",
-            &[
-                ("from".to_owned(), Arg::Text(older.version.clone())),
-                ("from_url".to_owned(), Arg::Text(older.url.clone())),
-                version(&newer.version),
-                ("url".to_owned(), Arg::Text(newer.url.clone())),
-                date(newer.effective_date),
-            ],
-        );
-        let changes = crate::diff::diff(&older.blocks, &newer.blocks);
-        let body = if changes.is_empty() {
-            format!(
-                "<p>{}</p>\n",
-                self.html_string(lang, "policy-changes-none", &[])
-            )
-        } else {
-            crate::diff::to_html(
-                &changes,
-                &crate::diff::ChangeLabels {
-                    added: self.html_string(lang, "policy-changes-added", &[]),
-                    removed: self.html_string(lang, "policy-changes-removed", &[]),
-                    changed: self.html_string(lang, "policy-changes-changed", &[]),
-                },
-            )
-        };
-        let content = format!("<p>{intro}</p>\n{body}");
-        let translations: Vec<Translation> = model
-            .languages
-            .iter()
-            .filter_map(|l| {
-                let other = model.policies.version(l.as_str(), &newer.version)?;
-                let has_page = model
-                    .policies
-                    .changes(l.as_str())
-                    .iter()
-                    .any(|(_, n)| n.version == newer.version);
-                has_page.then(|| Translation {
-                    lang: l.clone(),
-                    url: other.changes_url(),
-                    noindex: true,
-                })
-            })
-            .collect();
+        let (title, content) = self.changes_text(older, newer);
+        let translations = self.changes_translations(newer);
         let context = PageContext {
             key: "policy-changes",
             title: &title,
@@ -455,6 +410,71 @@ impl Html<'_> {
         tera.insert("languages", &switcher);
         let html = self.renderer.render(lang, "page.html", &tera)?;
         Ok(HtmlPage { url, html })
+    }
+
+    /// The title and HTML body of the "what changed" page from `older` to `newer`: an intro
+    /// linking both versions, then the word-level difference (or a line saying there is none).
+    fn changes_text(&self, older: &PolicyText, newer: &PolicyText) -> (String, String) {
+        let lang = newer.lang.as_str();
+        let version = |v: &str| ("version".to_owned(), Arg::Text(v.to_owned()));
+        let date = |d| {
+            (
+                "date".to_owned(),
+                Arg::Text(crate::dates::format_long(d, lang)),
+            )
+        };
+        let title =
+            self.plain_string_with(lang, "policy-changes-title", &[version(&newer.version)]);
+        let intro = self.html_string(
+            lang,
+            "policy-changes-intro",
+            &[
+                ("from".to_owned(), Arg::Text(older.version.clone())),
+                ("from_url".to_owned(), Arg::Text(older.url.clone())),
+                version(&newer.version),
+                ("url".to_owned(), Arg::Text(newer.url.clone())),
+                date(newer.effective_date),
+            ],
+        );
+        let changes = crate::diff::diff(&older.blocks, &newer.blocks);
+        let body = if changes.is_empty() {
+            format!(
+                "<p>{}</p>\n",
+                self.html_string(lang, "policy-changes-none", &[])
+            )
+        } else {
+            crate::diff::to_html(
+                &changes,
+                &crate::diff::ChangeLabels {
+                    added: self.html_string(lang, "policy-changes-added", &[]),
+                    removed: self.html_string(lang, "policy-changes-removed", &[]),
+                    changed: self.html_string(lang, "policy-changes-changed", &[]),
+                },
+            )
+        };
+        (title, format!("<p>{intro}</p>\n{body}"))
+    }
+
+    /// The "what changed" pages of the same version in the other languages that have one.
+    fn changes_translations(&self, newer: &PolicyText) -> Vec<Translation> {
+        let model = self.model;
+        model
+            .languages
+            .iter()
+            .filter_map(|l| {
+                let other = model.policies.version(l.as_str(), &newer.version)?;
+                let has_page = model
+                    .policies
+                    .changes(l.as_str())
+                    .iter()
+                    .any(|(_, n)| n.version == newer.version);
+                has_page.then(|| Translation {
+                    lang: l.clone(),
+                    url: other.changes_url(),
+                    noindex: true,
+                })
+            })
+            .collect()
     }
 
     /// The language switcher: every language, linking to the same page where it exists and

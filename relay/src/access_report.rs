@@ -204,6 +204,8 @@ pub fn render(records: &[ConsentRecord], lang: &str, now: OffsetDateTime) -> Str
     html
 }
 
+/// One record's section: its dates and state, the data held, the purposes, the policy agreed
+/// to and the corrections made.
 fn render_record(html: &mut String, w: &Words, lang: &str, number: usize, record: &ConsentRecord) {
     let date = |t: OffsetDateTime| long_date(lang, t);
     let state = match record.state {
@@ -229,13 +231,30 @@ fn render_record(html: &mut String, w: &Words, lang: &str, number: usize, record
         w.storage,
         escape(&record.consent.storage_location),
     );
+    render_data_held(html, w, lang, record);
+    render_purposes(html, w, lang, record);
+    let _ = writeln!(
+        html,
+        "<p>{}: <a href=\"{url}\">{version_word} {version}</a></p>",
+        w.policy,
+        url = escape(&record.consent.policy_url),
+        version_word = w.version,
+        version = escape(&record.consent.policy_version),
+    );
+    render_corrections(html, w, lang, record);
+    html.push_str("</section>\n");
+}
+
+/// The personal data held, one row a field; a removed category says when it was removed, an
+/// empty field has no row.
+fn render_data_held(html: &mut String, w: &Words, lang: &str, record: &ConsentRecord) {
     let _ = writeln!(html, "<h3>{}</h3>\n<table>", w.data_held);
     let removed = |category: &str| -> Option<String> {
         record
             .dropped
             .iter()
             .find(|d| d.category == category)
-            .map(|d| format!("<em>{} {}</em>", w.removed, date(d.at)))
+            .map(|d| format!("<em>{} {}</em>", w.removed, long_date(lang, d.at)))
     };
     let subject = &record.subject;
     let rows = [
@@ -261,6 +280,11 @@ fn render_record(html: &mut String, w: &Words, lang: &str, number: usize, record
         );
     }
     html.push_str("</table>\n");
+}
+
+/// The purposes table: each purpose, whether granted, its legal basis, and until when.
+fn render_purposes(html: &mut String, w: &Words, lang: &str, record: &ConsentRecord) {
+    let date = |t: OffsetDateTime| long_date(lang, t);
     let _ = writeln!(
         html,
         "<h3>{}</h3>\n<table>\n<tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
@@ -286,28 +310,24 @@ fn render_record(html: &mut String, w: &Words, lang: &str, number: usize, record
         );
     }
     html.push_str("</table>\n");
-    let _ = writeln!(
-        html,
-        "<p>{}: <a href=\"{url}\">{version_word} {version}</a></p>",
-        w.policy,
-        url = escape(&record.consent.policy_url),
-        version_word = w.version,
-        version = escape(&record.consent.policy_version),
-    );
-    if !record.history.is_empty() {
-        let _ = writeln!(html, "<h3>{}</h3>\n<ul>", w.corrections);
-        for entry in &record.history {
-            let fields: Vec<&str> = entry.changes.iter().map(|c| c.field.as_str()).collect();
-            let _ = writeln!(
-                html,
-                "<li>{}: {}</li>",
-                date(entry.at),
-                escape(&fields.join(", "))
-            );
-        }
-        html.push_str("</ul>\n");
+}
+
+/// The corrections made to the record (dates and field names only), if any.
+fn render_corrections(html: &mut String, w: &Words, lang: &str, record: &ConsentRecord) {
+    if record.history.is_empty() {
+        return;
     }
-    html.push_str("</section>\n");
+    let _ = writeln!(html, "<h3>{}</h3>\n<ul>", w.corrections);
+    for entry in &record.history {
+        let fields: Vec<&str> = entry.changes.iter().map(|c| c.field.as_str()).collect();
+        let _ = writeln!(
+            html,
+            "<li>{}: {}</li>",
+            long_date(lang, entry.at),
+            escape(&fields.join(", "))
+        );
+    }
+    html.push_str("</ul>\n");
 }
 
 #[cfg(test)]

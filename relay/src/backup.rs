@@ -166,6 +166,26 @@ pub fn list(dir: &Path) -> Result<Vec<(PathBuf, OffsetDateTime)>, BackupError> {
 /// Checks that `src` is an intact backup of this deployment: its checksum file matches, SQLite
 /// finds it intact, it is a relay database, and its key-check value is `key`'s.
 pub fn verify(src: &Path, key: &HmacKey) -> Result<Verified, BackupError> {
+    verify_checksum(src)?;
+    let conn = Connection::open_with_flags(
+        src,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sqlite("opening", src))?;
+    verify_integrity(&conn, src)?;
+    let schema_version = verify_schema(&conn, src)?;
+    verify_key(&conn, src, key)?;
+    let records: i64 = conn
+        .query_row("SELECT count(*) FROM records", [], |row| row.get(0))
+        .map_err(sqlite("counting the records of", src))?;
+    Ok(Verified {
+        records: u64::try_from(records).unwrap_or(0),
+        schema_version,
+    })
+}
+
+/// The file's SHA-256 is the one its `.sha256` file recorded.
+fn verify_checksum(src: &Path) -> Result<(), BackupError> {
     let checksum_file = checksum_path(src);
     let recorded = match std::fs::read_to_string(&checksum_file) {
         Ok(text) => text.split_whitespace().next().unwrap_or("").to_owned(),
@@ -178,11 +198,11 @@ pub fn verify(src: &Path, key: &HmacKey) -> Result<Verified, BackupError> {
     if !constant_time_eq(recorded.to_ascii_lowercase().as_bytes(), actual.as_bytes()) {
         return Err(BackupError::ChecksumMismatch(src.to_owned()));
     }
-    let conn = Connection::open_with_flags(
-        src,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(sqlite("opening", src))?;
+    Ok(())
+}
+
+/// SQLite's own integrity check passes.
+fn verify_integrity(conn: &Connection, src: &Path) -> Result<(), BackupError> {
     let report: String = conn
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))
         .map_err(|e| BackupError::Integrity {
@@ -195,46 +215,44 @@ pub fn verify(src: &Path, key: &HmacKey) -> Result<Verified, BackupError> {
             report,
         });
     }
+    Ok(())
+}
+
+/// The database is the relay's (a `records` table, a known schema version, which it returns)
+/// and has a `meta` table for the key-check value.
+fn verify_schema(conn: &Connection, src: &Path) -> Result<i64, BackupError> {
     let schema_version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .map_err(sqlite("reading the schema version of", src))?;
-    let has_records: bool = conn
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'records')",
-            [],
+    let has_table = |name: &str| -> Result<bool, BackupError> {
+        conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
+            [name],
             |row| row.get(0),
         )
-        .map_err(sqlite("reading the tables of", src))?;
-    if !has_records || !(1..=crate::sqlite::SCHEMA_VERSION).contains(&schema_version) {
+        .map_err(sqlite("reading the tables of", src))
+    };
+    if !has_table("records")? || !(1..=crate::sqlite::SCHEMA_VERSION).contains(&schema_version) {
         return Err(BackupError::NotRelayDatabase(src.to_owned()));
     }
-    let has_meta: bool = conn
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta')",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(sqlite("reading the tables of", src))?;
-    if !has_meta {
+    if !has_table("meta")? {
         return Err(BackupError::NoKeyCheck(src.to_owned()));
     }
-    let state = crate::sqlite::read_key_state(&conn)
+    Ok(schema_version)
+}
+
+/// The data was written with `key`, and no re-keying was under way.
+fn verify_key(conn: &Connection, src: &Path, key: &HmacKey) -> Result<(), BackupError> {
+    let state = crate::sqlite::read_key_state(conn)
         .map_err(|_| BackupError::NotRelayDatabase(src.to_owned()))?;
     if state.rekey_to.is_some() {
         return Err(BackupError::RekeyInProgress(src.to_owned()));
     }
     match state.key_check {
-        None => return Err(BackupError::NoKeyCheck(src.to_owned())),
-        Some(stored) if constant_time_eq(stored.as_bytes(), key.key_check().as_bytes()) => {}
-        Some(_) => return Err(BackupError::ForeignKey(src.to_owned())),
+        None => Err(BackupError::NoKeyCheck(src.to_owned())),
+        Some(stored) if constant_time_eq(stored.as_bytes(), key.key_check().as_bytes()) => Ok(()),
+        Some(_) => Err(BackupError::ForeignKey(src.to_owned())),
     }
-    let records: i64 = conn
-        .query_row("SELECT count(*) FROM records", [], |row| row.get(0))
-        .map_err(sqlite("counting the records of", src))?;
-    Ok(Verified {
-        records: u64::try_from(records).unwrap_or(0),
-        schema_version,
-    })
 }
 
 /// Verifies `src` ([`verify`]) and copies it over the database `db` (created 0600 if

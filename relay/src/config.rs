@@ -396,6 +396,7 @@ impl RelayConfig {
 
     /// Refuses durations that are zero where that makes no sense, or so large that adding
     /// them to a date could overflow: checked once at start-up, so a request never panics.
+    /// Long because it is a flat list, one range per setting, kept in one place to read.
     pub fn check_ranges(&self) -> Result<(), ConfigError> {
         let check = |setting: &str, value: u64, min: u64, max: u64| {
             if (min..=max).contains(&value) {
@@ -471,6 +472,65 @@ impl RelayConfig {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<(), ConfigError> {
         let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        self.apply_store_env(&var)?;
+        if let Some(path) = var(env::MANIFEST) {
+            self.manifest = PathBuf::from(path);
+        }
+        if let Some(path) = var(env::ENDPOINT_PATH) {
+            self.endpoint_path = Some(path);
+        }
+        if let Some(origins) = var(env::ALLOWED_ORIGINS) {
+            self.allowed_origins = origins
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(list) = var(env::RETENTION_DAYS) {
+            set_days(
+                &mut self.retention_days,
+                env::RETENTION_DAYS,
+                &list,
+                "`purpose=days`",
+                |purpose| Some(purpose.to_owned()),
+            )?;
+        }
+        if let Some(list) = var(env::REQUEST_DEADLINE_DAYS) {
+            set_days(
+                &mut self.request_deadline_days,
+                env::REQUEST_DEADLINE_DAYS,
+                &list,
+                "`kind=days` with a known kind",
+                |kind| crate::requests::RequestKind::parse(kind).map(|k| k.as_str().to_owned()),
+            )?;
+        }
+        if let Some(secs) = var(env::FINGERPRINT_WINDOW_SECS) {
+            self.fingerprint_window_secs = secs.trim().parse().map_err(|_| ConfigError::Env {
+                var: env::FINGERPRINT_WINDOW_SECS,
+                reason: "not a whole number of seconds".to_owned(),
+            })?;
+        }
+        self.apply_rate_limit_env(&var)?;
+        self.apply_notify_env(&var);
+        if let Some(location) = var(env::STORAGE_LOCATION) {
+            self.storage_location = Some(location);
+        }
+        if let Some(path) = var(env::HMAC_KEY_FILE) {
+            self.hmac_key_file = Some(PathBuf::from(path));
+        }
+        if let Some(key) = var(env::HMAC_KEY) {
+            self.hmac_key_env = Some(crate::secret::Secret::new(key));
+        }
+        Ok(())
+    }
+
+    /// The store's settings: which store, the SQLite file, the DynamoDB table, endpoint and
+    /// region.
+    fn apply_store_env(
+        &mut self,
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
         if let Some(kind) = var(env::STORE) {
             self.store = match kind.trim() {
                 "sqlite" => StoreKind::Sqlite,
@@ -494,66 +554,6 @@ impl RelayConfig {
         }
         if let Some(region) = var(env::DYNAMODB_REGION) {
             self.dynamodb.region = Some(region);
-        }
-        if let Some(path) = var(env::MANIFEST) {
-            self.manifest = PathBuf::from(path);
-        }
-        if let Some(path) = var(env::ENDPOINT_PATH) {
-            self.endpoint_path = Some(path);
-        }
-        if let Some(origins) = var(env::ALLOWED_ORIGINS) {
-            self.allowed_origins = origins
-                .split(',')
-                .map(str::trim)
-                .filter(|o| !o.is_empty())
-                .map(str::to_owned)
-                .collect();
-        }
-        if let Some(list) = var(env::RETENTION_DAYS) {
-            for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-                let parsed = item
-                    .split_once('=')
-                    .and_then(|(p, d)| Some((p.trim().to_owned(), d.trim().parse::<u32>().ok()?)));
-                let Some((purpose, days)) = parsed else {
-                    return Err(ConfigError::Env {
-                        var: env::RETENTION_DAYS,
-                        reason: format!("`{item}` is not `purpose=days`"),
-                    });
-                };
-                self.retention_days.insert(purpose, days);
-            }
-        }
-        if let Some(list) = var(env::REQUEST_DEADLINE_DAYS) {
-            for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-                let parsed = item.split_once('=').and_then(|(k, d)| {
-                    let kind = crate::requests::RequestKind::parse(k.trim())?;
-                    Some((kind.as_str().to_owned(), d.trim().parse::<u32>().ok()?))
-                });
-                let Some((kind, days)) = parsed else {
-                    return Err(ConfigError::Env {
-                        var: env::REQUEST_DEADLINE_DAYS,
-                        reason: format!("`{item}` is not `kind=days` with a known kind"),
-                    });
-                };
-                self.request_deadline_days.insert(kind, days);
-            }
-        }
-        if let Some(secs) = var(env::FINGERPRINT_WINDOW_SECS) {
-            self.fingerprint_window_secs = secs.trim().parse().map_err(|_| ConfigError::Env {
-                var: env::FINGERPRINT_WINDOW_SECS,
-                reason: "not a whole number of seconds".to_owned(),
-            })?;
-        }
-        self.apply_rate_limit_env(&var)?;
-        self.apply_notify_env(&var);
-        if let Some(location) = var(env::STORAGE_LOCATION) {
-            self.storage_location = Some(location);
-        }
-        if let Some(path) = var(env::HMAC_KEY_FILE) {
-            self.hmac_key_file = Some(PathBuf::from(path));
-        }
-        if let Some(key) = var(env::HMAC_KEY) {
-            self.hmac_key_env = Some(crate::secret::Secret::new(key));
         }
         Ok(())
     }
@@ -683,6 +683,30 @@ pub fn origin_of(url: &str) -> Option<String> {
         scheme.to_ascii_lowercase(),
         authority.to_ascii_lowercase()
     ))
+}
+
+/// Sets `days` from an environment variable's `key=days,key=days` list; `key` gives the key to
+/// store (`None` refuses it), `expected` names the form in the refusal.
+fn set_days(
+    days: &mut BTreeMap<String, u32>,
+    var: &'static str,
+    list: &str,
+    expected: &str,
+    key: impl Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let parsed = item
+            .split_once('=')
+            .and_then(|(k, d)| Some((key(k.trim())?, d.trim().parse::<u32>().ok()?)));
+        let Some((k, d)) = parsed else {
+            return Err(ConfigError::Env {
+                var,
+                reason: format!("`{item}` is not {expected}"),
+            });
+        };
+        days.insert(k, d);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,11 +3,12 @@
 //! permissions, the database path and file, the manifest and the site it must match, the SMTP
 //! server, and the clock.
 
+use std::path::Path;
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::config::{RelayConfig, StoreKind};
+use crate::config::{NotifyConfig, RelayConfig, StoreKind};
 use crate::fingerprint::HmacKey;
 use crate::key_check::KeyState;
 
@@ -113,6 +114,15 @@ fn check_key(config: &RelayConfig, findings: &mut Vec<Finding>) -> Option<HmacKe
         ));
         return None;
     };
+    check_key_file(config, path, findings)
+}
+
+/// The key file at `path`: readable, the owner's alone, and holding a valid key.
+fn check_key_file(
+    config: &RelayConfig,
+    path: &Path,
+    findings: &mut Vec<Finding>,
+) -> Option<HmacKey> {
     let shown = path.display();
     let metadata = match std::fs::metadata(path) {
         Ok(metadata) => metadata,
@@ -175,8 +185,8 @@ fn loose_mode(metadata: &std::fs::Metadata) -> Option<u32> {
 /// The SQLite database: its directory writable (SQLite creates `-wal` and `-shm` beside the
 /// file), the file the owner's alone, and its key-check value this key's.
 fn check_database(config: &RelayConfig, key: Option<&HmacKey>, findings: &mut Vec<Finding>) {
-    if config.store == StoreKind::Dynamodb {
-        findings.push(Finding::new(
+    let finding = if config.store == StoreKind::Dynamodb {
+        Finding::new(
             Status::Ok,
             "database",
             format!(
@@ -184,11 +194,48 @@ fn check_database(config: &RelayConfig, key: Option<&HmacKey>, findings: &mut Ve
                  (this host keeps no database file)",
                 config.dynamodb.table.as_deref().unwrap_or("(no table set)")
             ),
-        ));
-        return;
-    }
-    let path = &config.sqlite.path;
+        )
+    } else {
+        match sqlite_database(&config.sqlite.path, key) {
+            Ok(message) => Finding::new(Status::Ok, "database", message),
+            Err(message) => Finding::new(Status::Fail, "database", message),
+        }
+    };
+    findings.push(finding);
+}
+
+/// The SQLite file at `path`, checked step by step: what is fine, or the first thing wrong.
+fn sqlite_database(path: &Path, key: Option<&HmacKey>) -> Result<String, String> {
     let shown = path.display();
+    directory_writable(path)?;
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(format!(
+                "{shown} does not exist yet; `serve` will create it (mode 600)"
+            ));
+        }
+        Err(error) => return Err(format!("the database {shown} cannot be read: {error}")),
+    };
+    file_private_and_writable(path, &metadata)?;
+    let state = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()
+    .and_then(|conn| crate::sqlite::read_key_state(&conn).ok())
+    .ok_or_else(|| format!("{shown} cannot be read as a kelisim-relay database"))?;
+    if let Some(key) = key {
+        key_matches(&state, key).map_err(|reason| format!("{shown}: {reason}"))?;
+    }
+    Ok(format!(
+        "{shown} is writable and readable by its owner only"
+    ))
+}
+
+/// The database's directory takes a new private file (SQLite creates the database and its
+/// `-wal` and `-shm` files there).
+fn directory_writable(path: &Path) -> Result<(), String> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
         _ => std::path::PathBuf::from("."),
@@ -197,94 +244,32 @@ fn check_database(config: &RelayConfig, key: Option<&HmacKey>, findings: &mut Ve
     match crate::backup::create_private_file(&probe) {
         Ok(()) => {
             let _ = std::fs::remove_file(&probe);
+            Ok(())
         }
-        Err(error) => {
-            findings.push(Finding::new(
-                Status::Fail,
-                "database",
-                format!(
-                    "the database directory {} is not writable ({error}); SQLite must create \
-                     the database and its -wal and -shm files there",
-                    dir.display()
-                ),
-            ));
-            return;
-        }
-    }
-    let metadata = match std::fs::metadata(path) {
-        Ok(metadata) => metadata,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            findings.push(Finding::new(
-                Status::Ok,
-                "database",
-                format!("{shown} does not exist yet; `serve` will create it (mode 600)"),
-            ));
-            return;
-        }
-        Err(error) => {
-            findings.push(Finding::new(
-                Status::Fail,
-                "database",
-                format!("the database {shown} cannot be read: {error}"),
-            ));
-            return;
-        }
-    };
-    if !metadata.is_file() {
-        findings.push(Finding::new(
-            Status::Fail,
-            "database",
-            format!("the database path {shown} is not a file"),
-        ));
-        return;
-    }
-    if let Some(mode) = loose_mode(&metadata) {
-        findings.push(Finding::new(
-            Status::Fail,
-            "database",
-            format!(
-                "the database {shown} holds personal data and can be read by other users \
-                 (mode {mode:o}); run `chmod 600 {shown}` (and the same for its -wal and -shm files)"
-            ),
-        ));
-        return;
-    }
-    if std::fs::OpenOptions::new().write(true).open(path).is_err() {
-        findings.push(Finding::new(
-            Status::Fail,
-            "database",
-            format!("the database {shown} is not writable by this user"),
-        ));
-        return;
-    }
-    let state = rusqlite::Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .ok()
-    .and_then(|conn| crate::sqlite::read_key_state(&conn).ok());
-    let Some(state) = state else {
-        findings.push(Finding::new(
-            Status::Fail,
-            "database",
-            format!("{shown} cannot be read as a kelisim-relay database"),
-        ));
-        return;
-    };
-    match key.map(|key| key_matches(&state, key)) {
-        Some(Err(reason)) => {
-            findings.push(Finding::new(
-                Status::Fail,
-                "database",
-                format!("{shown}: {reason}"),
-            ));
-        }
-        _ => findings.push(Finding::new(
-            Status::Ok,
-            "database",
-            format!("{shown} is writable and readable by its owner only"),
+        Err(error) => Err(format!(
+            "the database directory {} is not writable ({error}); SQLite must create \
+             the database and its -wal and -shm files there",
+            dir.display()
         )),
     }
+}
+
+/// The database is a file, readable by its owner only, and writable by this user.
+fn file_private_and_writable(path: &Path, metadata: &std::fs::Metadata) -> Result<(), String> {
+    let shown = path.display();
+    if !metadata.is_file() {
+        return Err(format!("the database path {shown} is not a file"));
+    }
+    if let Some(mode) = loose_mode(metadata) {
+        return Err(format!(
+            "the database {shown} holds personal data and can be read by other users \
+             (mode {mode:o}); run `chmod 600 {shown}` (and the same for its -wal and -shm files)"
+        ));
+    }
+    if std::fs::OpenOptions::new().write(true).open(path).is_err() {
+        return Err(format!("the database {shown} is not writable by this user"));
+    }
+    Ok(())
 }
 
 fn key_matches(state: &KeyState, key: &HmacKey) -> Result<(), String> {
@@ -302,6 +287,41 @@ fn check_manifest(
     site: &Site,
     findings: &mut Vec<Finding>,
 ) -> Option<OffsetDateTime> {
+    let ours = read_manifest(config, findings)?;
+    let mut compared = false;
+    if let Some(dir) = &site.static_dir {
+        compared = true;
+        findings.push(compare_with_static_dir(&ours, dir));
+    }
+    let mut site_date = None;
+    if let Some(url) = &site.url {
+        compared = true;
+        let address = format!("{}/consent-manifest.json", url.trim_end_matches('/'));
+        match fetch(&address) {
+            Ok((bytes, date)) => {
+                site_date = date;
+                findings.push(compare("site", &ours, &bytes, &address));
+            }
+            Err(reason) => findings.push(Finding::new(
+                Status::Fail,
+                "site",
+                format!("{address} cannot be fetched: {reason}"),
+            )),
+        }
+    }
+    if !compared {
+        findings.push(Finding::new(
+            Status::Warn,
+            "site",
+            "the manifest was not compared with the served site: pass --static-dir DIR or \
+             --site-url URL",
+        ));
+    }
+    site_date
+}
+
+/// The relay's manifest file, if it can be read and is a valid consent manifest.
+fn read_manifest(config: &RelayConfig, findings: &mut Vec<Finding>) -> Option<Vec<u8>> {
     let shown = config.manifest.display();
     let ours = match std::fs::read(&config.manifest) {
         Ok(bytes) => bytes,
@@ -329,53 +349,24 @@ fn check_manifest(
             return None;
         }
     }
-    let mut site_date = None;
-    let mut compared = false;
-    if let Some(dir) = &site.static_dir {
-        compared = true;
-        let served = dir.join("consent-manifest.json");
-        match std::fs::read(&served) {
-            Ok(bytes) => findings.push(compare(
-                "site",
-                &ours,
-                &bytes,
-                &served.display().to_string(),
-            )),
-            Err(error) => findings.push(Finding::new(
-                Status::Fail,
-                "site",
-                format!(
-                    "the served site has no readable {} ({error}); build the site with \
-                     `kelisim build` and serve that directory",
-                    served.display()
-                ),
-            )),
-        }
-    }
-    if let Some(url) = &site.url {
-        compared = true;
-        let address = format!("{}/consent-manifest.json", url.trim_end_matches('/'));
-        match fetch(&address) {
-            Ok((bytes, date)) => {
-                site_date = date;
-                findings.push(compare("site", &ours, &bytes, &address));
-            }
-            Err(reason) => findings.push(Finding::new(
-                Status::Fail,
-                "site",
-                format!("{address} cannot be fetched: {reason}"),
-            )),
-        }
-    }
-    if !compared {
-        findings.push(Finding::new(
-            Status::Warn,
+    Some(ours)
+}
+
+/// The manifest the site directory `dir` publishes, compared with the relay's (`ours`).
+fn compare_with_static_dir(ours: &[u8], dir: &Path) -> Finding {
+    let served = dir.join("consent-manifest.json");
+    match std::fs::read(&served) {
+        Ok(bytes) => compare("site", ours, &bytes, &served.display().to_string()),
+        Err(error) => Finding::new(
+            Status::Fail,
             "site",
-            "the manifest was not compared with the served site: pass --static-dir DIR or \
-             --site-url URL",
-        ));
+            format!(
+                "the served site has no readable {} ({error}); build the site with \
+                 `kelisim build` and serve that directory",
+                served.display()
+            ),
+        ),
     }
-    site_date
 }
 
 fn compare(check: &'static str, ours: &[u8], served: &[u8], where_served: &str) -> Finding {
@@ -396,6 +387,27 @@ fn compare(check: &'static str, ours: &[u8], served: &[u8], where_served: &str) 
             ),
         )
     }
+}
+
+/// The transport `url` names, with the configured login and a 10-second timeout; `None` if
+/// lettre cannot read the URL.
+fn smtp_transport(
+    url: &str,
+    notify: &NotifyConfig,
+) -> Option<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>> {
+    let builder = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+        .ok()?
+        .timeout(Some(Duration::from_secs(10)));
+    let builder = match (&notify.smtp_user, &notify.smtp_password) {
+        (Some(user), Some(password)) => {
+            builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                user.clone(),
+                password.expose().clone(),
+            ))
+        }
+        _ => builder,
+    };
+    Some(builder.build())
 }
 
 /// The body and `Date` of a GET.
@@ -450,27 +462,14 @@ async fn check_smtp(config: &RelayConfig, findings: &mut Vec<Finding>) {
         findings.push(Finding::new(Status::Fail, "smtp", error.to_string()));
         return;
     }
-    let builder = match lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url) {
-        Ok(builder) => builder.timeout(Some(Duration::from_secs(10))),
-        Err(_) => {
-            findings.push(Finding::new(
-                Status::Fail,
-                "smtp",
-                "the SMTP URL is not in lettre's form (smtps://host:465 or smtp://host:587?tls=required)",
-            ));
-            return;
-        }
+    let Some(transport) = smtp_transport(url, notify) else {
+        findings.push(Finding::new(
+            Status::Fail,
+            "smtp",
+            "the SMTP URL is not in lettre's form (smtps://host:465 or smtp://host:587?tls=required)",
+        ));
+        return;
     };
-    let builder = match (&notify.smtp_user, &notify.smtp_password) {
-        (Some(user), Some(password)) => {
-            builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
-                user.clone(),
-                password.expose().clone(),
-            ))
-        }
-        _ => builder,
-    };
-    let transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor> = builder.build();
     match transport.test_connection().await {
         Ok(true) => findings.push(Finding::new(
             Status::Ok,

@@ -379,7 +379,8 @@ mod tests {
     }
 
     /// The class, not one example: every bidi control, zero-width and separator character,
-    /// in each person field, alone and inside real text.
+    /// in each person field, alone and inside real text. Long because it lists the characters
+    /// and the cases side by side, as a table to read.
     #[test]
     fn invisible_characters_are_refused_and_invisible_only_fields_are_empty() {
         let invisible = [

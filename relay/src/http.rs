@@ -23,8 +23,8 @@ use crate::manifest::html::escape;
 use crate::messages::{Messages, MessagesError, Notice};
 use crate::outbox::Channel;
 use crate::rate_limit::{Limits, RateLimiter};
-use crate::record::{CollectionMethod, RecordId};
-use crate::store::{DedupKeys, Store};
+use crate::record::{CollectionMethod, ConsentRecord, RecordId};
+use crate::store::{DedupKeys, Inserted, Store};
 use crate::submission::{FieldErrors, RawSubmission, Submission};
 
 /// The largest body accepted: 64 KiB, above [`crate::fields::limit::LONGEST_BODY`], the
@@ -301,32 +301,54 @@ impl Reply {
 #[derive(Debug)]
 enum Outcome {
     /// Stored (or already stored): 201 or 303 to thanks.
-    Accepted {
-        lang: String,
-        id: RecordId,
-    },
+    Accepted { lang: String, id: RecordId },
     /// 422 or 303 to the error page.
-    Invalid {
-        lang: String,
-        errors: FieldErrors,
-    },
+    Invalid { lang: String, errors: FieldErrors },
     /// 503: the store did not confirm the write.
-    Unavailable {
-        lang: String,
-    },
+    Unavailable { lang: String },
     /// 409, or 303 to the error page: the idempotency key was used for other content.
-    Conflict {
-        lang: String,
-    },
+    Conflict { lang: String },
     /// 429 with `Retry-After`, or 303 to the error page with `form:rate_limited`.
-    RateLimited {
-        lang: String,
-        retry_after_secs: u64,
-    },
+    RateLimited { lang: String, retry_after_secs: u64 },
+    /// Refused before its content is read.
+    Refused(Refusal),
+}
+
+/// A request refused before its content is read, so answered in the site's default language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
     TooLarge,
     UnsupportedMediaType,
     ForbiddenOrigin,
     MethodNotAllowed,
+}
+
+impl Refusal {
+    /// The status, the JSON `error` and the message to answer with.
+    fn answer(self) -> (StatusCode, &'static str, Notice) {
+        match self {
+            Self::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                Notice::PayloadTooLarge,
+            ),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                Notice::UnsupportedMediaType,
+            ),
+            Self::ForbiddenOrigin => (
+                StatusCode::FORBIDDEN,
+                "forbidden_origin",
+                Notice::ForbiddenOrigin,
+            ),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                Notice::MethodNotAllowed,
+            ),
+        }
+    }
 }
 
 /// Refuses a request whose `Origin` is present and not allowed. A missing `Origin` is
@@ -350,10 +372,10 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<Option<String>,
                     .map(|v| v.to_str().unwrap_or("?"));
                 match fetch_site {
                     None | Some("same-origin") => Ok(None),
-                    Some(_) => Err(Outcome::ForbiddenOrigin),
+                    Some(_) => Err(Outcome::Refused(Refusal::ForbiddenOrigin)),
                 }
             }
-            _ => Err(Outcome::ForbiddenOrigin),
+            _ => Err(Outcome::Refused(Refusal::ForbiddenOrigin)),
         },
     }
 }
@@ -364,7 +386,8 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<Option<String>,
 /// - Behind a CDN (`[proxy] client_address_header`, e.g. CloudFront's
 ///   `CloudFront-Viewer-Address`): that header, when the request also carries the origin
 ///   secret in `X-Origin-Verify` (or no secret is configured).
-/// - Under Lambda: the request context's `sourceIp` (set by AWS, not by the client).
+/// - Under Lambda: the request context's `sourceIp` (set by AWS, not by the client), which
+///   `crate::lambda` hands over as a [`RuntimeClientAddr`].
 /// - Behind a trusted reverse proxy (`trust_forwarded_for`): the last `X-Forwarded-For`
 ///   entry, the one the proxy itself appended; earlier entries are whatever the client sent.
 /// - Otherwise: the TCP peer, when the server was started with connect info. A loopback peer
@@ -393,14 +416,19 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
+/// A client address the hosting runtime vouches for, put in the request's extensions by a layer
+/// of that host's glue, never taken from anything the client sent: under Lambda, the request
+/// context's `sourceIp` (see `crate::lambda`).
+#[derive(Clone, Copy, Debug)]
+pub struct RuntimeClientAddr(pub IpAddr);
+
 fn client_addr(
     extensions: &Extensions,
     headers: &HeaderMap,
     trust_forwarded: bool,
 ) -> Option<IpAddr> {
-    #[cfg(feature = "lambda")]
-    if let Some(ip) = lambda_source_ip(extensions) {
-        return Some(ip);
+    if let Some(RuntimeClientAddr(ip)) = extensions.get::<RuntimeClientAddr>() {
+        return Some(*ip);
     }
     if trust_forwarded && let Some(ip) = forwarded_for(headers) {
         return Some(ip);
@@ -457,20 +485,6 @@ fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
         .map(|ip| ip.to_canonical())
 }
 
-/// `sourceIp` from the API Gateway HTTP API / function URL request context that
-/// `lambda_http` puts in the request's extensions.
-#[cfg(feature = "lambda")]
-fn lambda_source_ip(extensions: &Extensions) -> Option<IpAddr> {
-    use lambda_http::request::RequestContext;
-    // Only the `apigw_http` event kind is enabled, so this pattern is irrefutable today;
-    // written as `if let` so another enabled kind falls through to "unknown".
-    #[allow(irrefutable_let_patterns)]
-    if let RequestContext::ApiGatewayV2(context) = extensions.get::<RequestContext>()? {
-        return context.http.source_ip.as_deref()?.parse().ok();
-    }
-    None
-}
-
 pub(crate) async fn submit(
     State(state): State<AppState>,
     client: ClientAddr,
@@ -502,23 +516,32 @@ pub(crate) async fn submit(
 /// The language to refuse a rate-limited post in: only its `lang` field is looked at (the
 /// submission is not validated), falling back to the site's default language.
 fn reply_language(state: &AppState, headers: &HeaderMap, body: Option<&Bytes>) -> String {
+    let decoded = body
+        .and_then(|body| decode(headers, body))
+        .and_then(|(decoded, _)| decoded.ok());
+    match decoded {
+        Some(raw) => raw.response_lang(&state.manifest).to_owned(),
+        None => state.manifest.default_language.clone(),
+    }
+}
+
+/// Decodes `body` as its `Content-Type` says: a browser's form post or the page's script's
+/// JSON, with the collection method that says which. `None` for any other type.
+fn decode(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<(Result<RawSubmission, FieldErrors>, CollectionMethod)> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let decoded = body.and_then(|body| {
-        if content_type.starts_with("application/x-www-form-urlencoded") {
-            RawSubmission::from_form(body).ok()
-        } else if content_type.starts_with("application/json") {
-            RawSubmission::from_json(body).ok()
-        } else {
-            None
-        }
-    });
-    match decoded {
-        Some(raw) => raw.response_lang(&state.manifest).to_owned(),
-        None => state.manifest.default_language.clone(),
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        Some((RawSubmission::from_form(body), CollectionMethod::FormPost))
+    } else if content_type.starts_with("application/json") {
+        Some((RawSubmission::from_json(body), CollectionMethod::Script))
+    } else {
+        None
     }
 }
 
@@ -528,40 +551,9 @@ async fn receive(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Outcome {
-    let body = match body {
-        Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            tracing::info!(outcome = "too_large", "form refused");
-            return Outcome::TooLarge;
-        }
-        Err(_) => {
-            let lang = state.manifest.default_language.clone();
-            return Outcome::Invalid {
-                lang,
-                errors: FieldErrors::whole_form(ErrorCode::InvalidEncoding),
-            };
-        }
-    };
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let (decoded, method) = if content_type.starts_with("application/x-www-form-urlencoded") {
-        (RawSubmission::from_form(&body), CollectionMethod::FormPost)
-    } else if content_type.starts_with("application/json") {
-        (RawSubmission::from_json(&body), CollectionMethod::Script)
-    } else {
-        tracing::info!(outcome = "unsupported_media_type", "form refused");
-        return Outcome::UnsupportedMediaType;
-    };
-    let raw = match decoded {
-        Ok(raw) => raw,
-        Err(errors) => {
-            tracing::info!(outcome = "invalid", errors = %errors.to_query_value(), "form refused");
-            let lang = state.manifest.default_language.clone();
-            return Outcome::Invalid { lang, errors };
-        }
+    let (raw, method) = match read_body(state, headers, body) {
+        Ok(read) => read,
+        Err(outcome) => return outcome,
     };
     let lang = raw.response_lang(&state.manifest).to_owned();
     if raw.honeypot_filled() {
@@ -581,27 +573,72 @@ async fn receive(
         }
     };
     let stamped = intake::stamp(submission, &state.manifest, &state.settings, method, now);
-    let (record, dedup) = match stamped {
-        Ok(stamped) => stamped,
+    match stamped {
+        Ok((record, dedup)) => store_record(state, &record, &dedup, lang).await,
         Err(error) => {
             tracing::error!(%error, "cannot build a record");
-            return Outcome::Unavailable { lang };
+            Outcome::Unavailable { lang }
+        }
+    }
+}
+
+/// The body, decoded, and how it was sent; or the refusal of a body too large, unreadable,
+/// of another media type or not decodable (in the site's default language: the body's own
+/// `lang` is not known yet).
+fn read_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(RawSubmission, CollectionMethod), Outcome> {
+    let default_lang = || state.manifest.default_language.clone();
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            tracing::info!(outcome = "too_large", "form refused");
+            return Err(Outcome::Refused(Refusal::TooLarge));
+        }
+        Err(_) => {
+            return Err(Outcome::Invalid {
+                lang: default_lang(),
+                errors: FieldErrors::whole_form(ErrorCode::InvalidEncoding),
+            });
         }
     };
-    let outbox = intake::outbox_for(&record, &state.notify_channels, record.received_at);
-    match state
-        .store
-        .insert_with_outbox(&record, &dedup, &outbox)
-        .await
-    {
-        Ok(crate::store::Inserted::Duplicate(earlier))
-            if reused_for_other_content(state, earlier, &dedup).await =>
+    let Some((decoded, method)) = decode(headers, &body) else {
+        tracing::info!(outcome = "unsupported_media_type", "form refused");
+        return Err(Outcome::Refused(Refusal::UnsupportedMediaType));
+    };
+    match decoded {
+        Ok(raw) => Ok((raw, method)),
+        Err(errors) => {
+            tracing::info!(outcome = "invalid", errors = %errors.to_query_value(), "form refused");
+            Err(Outcome::Invalid {
+                lang: default_lang(),
+                errors,
+            })
+        }
+    }
+}
+
+/// Stores the stamped record with its outbox items in one write, then wakes the deliverer.
+/// A duplicate (a retry or a double click) is accepted again under the first record's id,
+/// unless its idempotency key was reused for other content.
+async fn store_record(
+    state: &AppState,
+    record: &ConsentRecord,
+    dedup: &DedupKeys,
+    lang: String,
+) -> Outcome {
+    let outbox = intake::outbox_for(record, &state.notify_channels, record.received_at);
+    match state.store.insert_with_outbox(record, dedup, &outbox).await {
+        Ok(Inserted::Duplicate(earlier))
+            if reused_for_other_content(state, earlier, dedup).await =>
         {
             tracing::info!(outcome = "idempotency_conflict", id = %earlier, "form refused");
             Outcome::Conflict { lang }
         }
         Ok(inserted) => {
-            let duplicate = matches!(inserted, crate::store::Inserted::Duplicate(_));
+            let duplicate = matches!(inserted, Inserted::Duplicate(_));
             if !duplicate {
                 // Only stored submissions count against the global ceiling.
                 state.limiter.accepted();
@@ -674,7 +711,7 @@ pub(crate) async fn method_not_allowed(
         &state,
         Reply::for_request(&headers),
         None,
-        Outcome::MethodNotAllowed,
+        Outcome::Refused(Refusal::MethodNotAllowed),
     )
 }
 
@@ -691,54 +728,35 @@ fn cors(headers: &mut HeaderMap, origin: Option<&str>) {
 
 /// The one mapping from outcome to HTTP. Nothing the visitor typed is ever put in a URL.
 fn render(state: &AppState, reply: Reply, origin: Option<&str>, outcome: Outcome) -> Response {
-    let default_lang = state.manifest.default_language.clone();
-    let mut response = match (outcome, reply) {
-        (Outcome::Accepted { id, .. }, Reply::Json) => (
-            StatusCode::CREATED,
-            axum::Json(serde_json::json!({ "id": id })),
-        )
-            .into_response(),
-        (Outcome::Accepted { lang, .. }, Reply::Html) => {
-            match state.manifest.languages.get(&lang) {
-                Some(l) => see_other(&l.thanks_url),
-                None => StatusCode::CREATED.into_response(),
-            }
-        }
-        (Outcome::Conflict { lang }, Reply::Json) => notice(
+    let default_lang = state.manifest.default_language.as_str();
+    let mut response = match outcome {
+        Outcome::Accepted { id, lang } => accepted(state, reply, id, &lang),
+        Outcome::Invalid { lang, errors } => invalid(state, reply, &lang, &errors),
+        Outcome::Conflict { lang } => form_refused(
             state,
-            Reply::Json,
-            StatusCode::CONFLICT,
+            reply,
             &lang,
-            "idempotency_conflict",
-            Notice::Field(ErrorCode::IdempotencyConflict),
-        ),
-        (Outcome::Conflict { lang }, Reply::Html) => error_page(
-            state,
-            &lang,
-            &FieldErrors::whole_form(ErrorCode::IdempotencyConflict),
             StatusCode::CONFLICT,
+            ErrorCode::IdempotencyConflict,
         ),
-        (Outcome::Invalid { lang, errors }, Reply::Json) => {
-            let fields: serde_json::Map<String, serde_json::Value> = errors
-                .iter()
-                .map(|(field, code)| {
-                    let message = state.messages.text(&lang, Notice::Field(code));
-                    (
-                        field.to_owned(),
-                        serde_json::json!({ "code": code.as_str(), "message": message }),
-                    )
-                })
-                .collect();
-            let mut body = serde_json::json!({ "error": "validation", "fields": fields });
-            if errors.unknown_fields() > 0 {
-                body["unknown_fields"] = serde_json::json!(errors.unknown_fields());
+        Outcome::RateLimited {
+            lang,
+            retry_after_secs,
+        } => {
+            let mut response = form_refused(
+                state,
+                reply,
+                &lang,
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+            );
+            // The error page is a redirect: only the script's JSON answer says when to retry.
+            if reply == Reply::Json {
+                retry_after(&mut response, retry_after_secs);
             }
-            (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
+            response
         }
-        (Outcome::Invalid { lang, errors }, Reply::Html) => {
-            error_page(state, &lang, &errors, StatusCode::UNPROCESSABLE_ENTITY)
-        }
-        (Outcome::Unavailable { lang }, reply) => {
+        Outcome::Unavailable { lang } => {
             let mut response = notice(
                 state,
                 reply,
@@ -747,71 +765,15 @@ fn render(state: &AppState, reply: Reply, origin: Option<&str>, outcome: Outcome
                 "unavailable",
                 Notice::Unavailable,
             );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+            retry_after(&mut response, u64::from(RETRY_AFTER_SECS));
             response
         }
-        (
-            Outcome::RateLimited {
-                lang,
-                retry_after_secs,
-            },
-            Reply::Json,
-        ) => {
-            let mut response = notice(
-                state,
-                Reply::Json,
-                StatusCode::TOO_MANY_REQUESTS,
-                &lang,
-                "rate_limited",
-                Notice::Field(ErrorCode::RateLimited),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            response
-        }
-        (Outcome::RateLimited { lang, .. }, Reply::Html) => error_page(
-            state,
-            &lang,
-            &FieldErrors::whole_form(ErrorCode::RateLimited),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
-        (Outcome::TooLarge, reply) => notice(
-            state,
-            reply,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &default_lang,
-            "payload_too_large",
-            Notice::PayloadTooLarge,
-        ),
-        (Outcome::UnsupportedMediaType, reply) => notice(
-            state,
-            reply,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            &default_lang,
-            "unsupported_media_type",
-            Notice::UnsupportedMediaType,
-        ),
-        (Outcome::ForbiddenOrigin, reply) => notice(
-            state,
-            reply,
-            StatusCode::FORBIDDEN,
-            &default_lang,
-            "forbidden_origin",
-            Notice::ForbiddenOrigin,
-        ),
-        (Outcome::MethodNotAllowed, reply) => {
-            let mut response = notice(
-                state,
-                reply,
-                StatusCode::METHOD_NOT_ALLOWED,
-                &default_lang,
-                "method_not_allowed",
-                Notice::MethodNotAllowed,
-            );
-            set(response.headers_mut(), header::ALLOW, "OPTIONS, POST");
+        Outcome::Refused(refusal) => {
+            let (status, error, what) = refusal.answer();
+            let mut response = notice(state, reply, status, default_lang, error, what);
+            if refusal == Refusal::MethodNotAllowed {
+                set(response.headers_mut(), header::ALLOW, "OPTIONS, POST");
+            }
             response
         }
     };
@@ -820,6 +782,72 @@ fn render(state: &AppState, reply: Reply, origin: Option<&str>, outcome: Outcome
     }
     set(response.headers_mut(), header::CACHE_CONTROL, "no-store");
     response
+}
+
+/// Stored: 201 with the record's id for the script, or 303 to the language's thank-you page.
+fn accepted(state: &AppState, reply: Reply, id: RecordId, lang: &str) -> Response {
+    match reply {
+        Reply::Json => (
+            StatusCode::CREATED,
+            axum::Json(serde_json::json!({ "id": id })),
+        )
+            .into_response(),
+        Reply::Html => match state.manifest.languages.get(lang) {
+            Some(l) => see_other(&l.thanks_url),
+            None => StatusCode::CREATED.into_response(),
+        },
+    }
+}
+
+/// Fields refused: 422 with each field's code and localized message (and how many unknown
+/// fields were sent), or 303 to the error page with the codes.
+fn invalid(state: &AppState, reply: Reply, lang: &str, errors: &FieldErrors) -> Response {
+    if reply == Reply::Html {
+        return error_page(state, lang, errors, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let fields: serde_json::Map<String, serde_json::Value> = errors
+        .iter()
+        .map(|(field, code)| {
+            let message = state.messages.text(lang, Notice::Field(code));
+            (
+                field.to_owned(),
+                serde_json::json!({ "code": code.as_str(), "message": message }),
+            )
+        })
+        .collect();
+    let mut body = serde_json::json!({ "error": "validation", "fields": fields });
+    if errors.unknown_fields() > 0 {
+        body["unknown_fields"] = serde_json::json!(errors.unknown_fields());
+    }
+    (StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response()
+}
+
+/// The whole form refused for `code`: a JSON notice with `status`, or 303 to the language's
+/// error page with `form:<code>`.
+fn form_refused(
+    state: &AppState,
+    reply: Reply,
+    lang: &str,
+    status: StatusCode,
+    code: ErrorCode,
+) -> Response {
+    match reply {
+        Reply::Json => notice(
+            state,
+            Reply::Json,
+            status,
+            lang,
+            code.as_str(),
+            Notice::Field(code),
+        ),
+        Reply::Html => error_page(state, lang, &FieldErrors::whole_form(code), status),
+    }
+}
+
+fn retry_after(response: &mut Response, secs: u64) {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
 }
 
 pub(crate) fn see_other_public(location: &str) -> Response {

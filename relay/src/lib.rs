@@ -5,9 +5,15 @@
 //! writes it next to the pages it publishes, and the relay accepts only submissions that
 //! name a policy version and hash found in it.
 //!
-//! Features: `http` (parsing, the axum router [`router::app`], configuration, logging),
-//! `sqlite` ([`sqlite::SqliteStore`]), `notify` (SMTP and webhook delivery), `server` (the `kelisim-relay` binary), `dynamodb`,
-//! `lambda`. With none, only the shared types are built (the generator's view).
+//! Features:
+//! - `intake`: the intake domain without HTTP ([`submission::Submission::parse`], the field
+//!   parsers, the consent stamp, configuration, visitor messages, data-subject requests);
+//! - `http`: `intake` plus the axum router [`router::app`], its handlers, the static file
+//!   service and logging;
+//! - `sqlite` ([`sqlite::SqliteStore`]), `notify` (SMTP and webhook delivery), `server` (the
+//!   `kelisim-relay` binary), `dynamodb` (the store only), `lambda` (the `bootstrap` binary).
+//!
+//! With none, only the shared types are built (records, the store trait, the manifest).
 
 pub mod access_report;
 pub mod audit;
@@ -23,7 +29,7 @@ pub mod store;
 
 #[cfg(feature = "server")]
 pub mod backup;
-#[cfg(feature = "http")]
+#[cfg(feature = "intake")]
 pub mod config;
 #[cfg(feature = "http")]
 pub mod confirm;
@@ -31,19 +37,19 @@ pub mod confirm;
 pub mod deliver;
 #[cfg(feature = "server")]
 pub mod doctor;
-#[cfg(feature = "http")]
+#[cfg(feature = "intake")]
 pub mod fields;
-#[cfg(feature = "http")]
+#[cfg(feature = "intake")]
 pub mod fingerprint;
 #[cfg(feature = "http")]
 pub mod http;
-#[cfg(feature = "http")]
+#[cfg(feature = "intake")]
 pub mod inbox;
-#[cfg(feature = "http")]
+#[cfg(feature = "intake")]
 pub mod intake;
-#[cfg(feature = "http")]
+#[cfg(feature = "intake")]
 pub mod messages;
-#[cfg(feature = "http")]
+#[cfg(feature = "intake")]
 pub mod rate_limit;
 #[cfg(feature = "http")]
 pub mod request_form;
@@ -55,13 +61,13 @@ pub mod server;
 pub mod site_files;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
-#[cfg(feature = "http")]
+#[cfg(feature = "intake")]
 pub mod subject_requests;
-#[cfg(feature = "http")]
+#[cfg(feature = "intake")]
 pub mod submission;
 #[cfg(feature = "http")]
 pub mod telemetry;
-#[cfg(feature = "http")]
+#[cfg(feature = "intake")]
 pub mod token;
 #[cfg(feature = "notify")]
 pub mod transport;

@@ -167,7 +167,17 @@ async fn main() -> anyhow::Result<()> {
     if let Some(db) = cli.db {
         config.sqlite.path = db;
     }
-    match cli.command {
+    run(cli.command, config, &cli.confirm).await
+}
+
+/// Runs one command with the loaded configuration: a flat dispatch, one short arm per
+/// command, which is why it runs to about sixty lines.
+async fn run(
+    command: Command,
+    mut config: RelayConfig,
+    confirm: &rights_cli::Confirm,
+) -> anyhow::Result<()> {
+    match command {
         Command::Serve {
             listen,
             manifest,
@@ -176,61 +186,42 @@ async fn main() -> anyhow::Result<()> {
             if let Some(manifest) = manifest {
                 config.manifest = manifest;
             }
-            serve(&config, listen, static_dir, &cli.confirm).await
+            serve(&config, listen, static_dir, confirm).await
         }
-        Command::Inbox { all, json } => {
-            let (store, _) = open_checked_store(&config, &cli.confirm).await?;
-            // Blocked, withdrawn and anonymized records are in no list (§2.2, §8.4).
-            let mut records = store.list_records().await?;
-            records.retain(ConsentRecord::is_processable);
-            let rows = inbox::inbox(&records, all);
-            if json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else if rows.is_empty() {
-                println!("The inbox is empty.");
-            } else {
-                print!("{}", inbox::inbox_text(&rows));
-            }
-            Ok(())
-        }
-        Command::Records(command) => records(&config, command, &cli.confirm).await,
-        Command::Deliver { status } => deliver(&config, status, &cli.confirm).await,
+        Command::Inbox { all, json } => inbox(&config, all, json, confirm).await,
+        Command::Records(command) => records(&config, command, confirm).await,
+        Command::Deliver { status } => deliver(&config, status, confirm).await,
+        // The old top-level names of three `records` commands.
         Command::Export { email } => {
             let command = rights_cli::RightsCommand::Export {
                 email,
                 format: rights_cli::ExportFormat::Json,
                 lang: None,
             };
-            rights_command(&config, command, &cli.confirm).await
+            rights_command(&config, command, confirm).await
         }
         Command::Withdraw { email, purpose } => {
             let command = rights_cli::RightsCommand::Withdraw { email, purpose };
-            rights_command(&config, command, &cli.confirm).await
+            rights_command(&config, command, confirm).await
         }
         Command::Erase { email } => {
             let command = rights_cli::RightsCommand::Erase(rights_cli::Target {
                 id: None,
                 email: Some(email),
             });
-            rights_command(&config, command, &cli.confirm).await
+            rights_command(&config, command, confirm).await
         }
         Command::PurgeExpired => {
-            let store = open_checked_store(&config, &cli.confirm).await?.0;
-            rights_cli::purge(store.as_ref(), &cli.confirm).await
+            let store = open_checked_store(&config, confirm).await?.0;
+            rights_cli::purge(store.as_ref(), confirm).await
         }
         Command::Requests(command) => {
-            let (store, key) = open_checked_store(&config, &cli.confirm).await?;
-            rights_cli::requests(
-                command,
-                store.as_ref(),
-                &key,
-                &config.request_deadline_days,
-                &cli.confirm,
-            )
-            .await
+            let (store, key) = open_checked_store(&config, confirm).await?;
+            let deadlines = &config.request_deadline_days;
+            rights_cli::requests(command, store.as_ref(), &key, deadlines, confirm).await
         }
         Command::Audit(args) => {
-            let store = open_checked_store(&config, &cli.confirm).await?.0;
+            let store = open_checked_store(&config, confirm).await?.0;
             rights_cli::audit(store.as_ref(), &args).await
         }
         Command::Backup(args) => operate_cli::backup(&config, &args),
@@ -239,9 +230,31 @@ async fn main() -> anyhow::Result<()> {
         Command::Doctor(args) => operate_cli::doctor(&config, &args).await,
         Command::Rekey(args) => {
             let store = open_store(&config).await?;
-            rights_cli::rekey(store.as_ref(), &config.hmac_key()?, &args, &cli.confirm).await
+            rights_cli::rekey(store.as_ref(), &config.hmac_key()?, &args, confirm).await
         }
     }
+}
+
+/// `inbox`: the messages to answer (`all`: answered ones too), as text or JSON.
+async fn inbox(
+    config: &RelayConfig,
+    all: bool,
+    json: bool,
+    confirm: &rights_cli::Confirm,
+) -> anyhow::Result<()> {
+    let (store, _) = open_checked_store(config, confirm).await?;
+    // Blocked, withdrawn and anonymized records are in no list (§2.2, §8.4).
+    let mut records = store.list_records().await?;
+    records.retain(ConsentRecord::is_processable);
+    let rows = inbox::inbox(&records, all);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else if rows.is_empty() {
+        println!("The inbox is empty.");
+    } else {
+        print!("{}", inbox::inbox_text(&rows));
+    }
+    Ok(())
 }
 
 async fn rights_command(

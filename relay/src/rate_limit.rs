@@ -112,6 +112,40 @@ struct Counts {
     last_prune: Option<Instant>,
 }
 
+impl Counts {
+    /// Forgets the clients not seen within `window`: once a window, or sooner when the map
+    /// holds `max_clients`.
+    fn prune(&mut self, now: Instant, window: Duration, max_clients: usize) {
+        let due = self
+            .last_prune
+            .is_none_or(|last| now.saturating_duration_since(last) >= window);
+        if due || self.clients.len() >= max_clients {
+            self.clients.retain(|_, log| {
+                log.last()
+                    .is_some_and(|t| now.saturating_duration_since(t) < window)
+            });
+            self.last_prune = Some(now);
+        }
+    }
+
+    /// Counts a post of the client `key`, making room for a new client if the map is full.
+    fn record_client(&mut self, key: String, now: Instant, max_clients: usize) {
+        if !self.clients.contains_key(&key) && self.clients.len() >= max_clients {
+            // Still full after pruning: forget the client seen longest ago. That client
+            // may then get a fresh allowance, which the global ceiling still bounds.
+            let stalest = self
+                .clients
+                .iter()
+                .min_by_key(|(_, log)| log.last())
+                .map(|(k, _)| k.clone());
+            if let Some(stalest) = stalest {
+                self.clients.remove(&stalest);
+            }
+        }
+        self.clients.entry(key).or_default().0.push_back(now);
+    }
+}
+
 /// The in-memory limiter shared by every request of one process.
 #[derive(Debug)]
 pub struct RateLimiter {
@@ -178,16 +212,7 @@ impl RateLimiter {
         let key = client.map(|ip| self.key.client_hmac(&client_id(ip)));
         // Nothing below can panic, so a poisoned lock still holds consistent counts.
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        let due = counts
-            .last_prune
-            .is_none_or(|last| now.saturating_duration_since(last) >= window);
-        if due || counts.clients.len() >= self.max_clients {
-            counts.clients.retain(|_, log| {
-                log.last()
-                    .is_some_and(|t| now.saturating_duration_since(t) < window)
-            });
-            counts.last_prune = Some(now);
-        }
+        counts.prune(now, window, self.max_clients);
         if let Some(key) = &key
             && let Some(log) = counts.clients.get_mut(key)
         {
@@ -214,19 +239,7 @@ impl RateLimiter {
             counts.unknown.0.push_back(now);
         }
         if let Some(key) = key {
-            if !counts.clients.contains_key(&key) && counts.clients.len() >= self.max_clients {
-                // Still full after pruning: forget the client seen longest ago. That client
-                // may then get a fresh allowance, which the global ceiling still bounds.
-                let stalest = counts
-                    .clients
-                    .iter()
-                    .min_by_key(|(_, log)| log.last())
-                    .map(|(k, _)| k.clone());
-                if let Some(stalest) = stalest {
-                    counts.clients.remove(&stalest);
-                }
-            }
-            counts.clients.entry(key).or_default().0.push_back(now);
+            counts.record_client(key, now, self.max_clients);
         }
         Ok(())
     }

@@ -381,68 +381,15 @@ pub fn plan_rectify(
         format!("fields: {}", fields.join(", ")),
     );
     let mut after = record.clone();
-    let invalid = |field: &str, code: crate::fields::ErrorCode| SubjectRequestError::InvalidValue {
-        field: field.to_owned(),
-        code: code.as_str(),
-    };
     let mut changes = Vec::new();
     for (field, value) in assignments {
-        let held_category = match field.as_str() {
-            "surname" | "first_name" | "patronymic" => category::NAME,
-            "email" => category::EMAIL,
-            "phone" => category::PHONE,
-            _ => category::MESSAGE,
-        };
-        if record.state == RecordState::Anonymized || record.has_dropped(held_category) {
+        if record.state == RecordState::Anonymized || record.has_dropped(held_category(field)) {
             return Err(SubjectRequestError::NotHeld {
                 id: record.id,
                 field: field.clone(),
             });
         }
-        let subject = &mut after.subject;
-        let old = match field.as_str() {
-            "surname" => std::mem::replace(
-                &mut subject.surname,
-                PersonName::parse(value)
-                    .map_err(|c| invalid(field, c))?
-                    .into_inner(),
-            ),
-            "first_name" => std::mem::replace(
-                &mut subject.first_name,
-                PersonName::parse(value)
-                    .map_err(|c| invalid(field, c))?
-                    .into_inner(),
-            ),
-            "patronymic" => {
-                let new = if value.trim().is_empty() {
-                    None
-                } else {
-                    Some(
-                        PersonName::parse(value)
-                            .map_err(|c| invalid(field, c))?
-                            .into_inner(),
-                    )
-                };
-                std::mem::replace(&mut subject.patronymic, new).unwrap_or_default()
-            }
-            "email" => {
-                let email = Email::parse(value).map_err(|c| invalid(field, c))?;
-                after.email_hmac = key.email_hmac(&email);
-                std::mem::replace(&mut subject.email, email.into_inner())
-            }
-            "phone" => {
-                let phone = PhoneE164::parse(value).map_err(|c| invalid(field, c))?;
-                after.phone_hmac = key.phone_hmac(phone.as_str());
-                std::mem::replace(&mut subject.phone, phone.into_inner())
-            }
-            "message" => std::mem::replace(
-                &mut after.message,
-                Message::parse(value)
-                    .map_err(|c| invalid(field, c))?
-                    .into_inner(),
-            ),
-            other => return Err(SubjectRequestError::UnknownField(field_name_only(other))),
-        };
+        let old = rectify_field(&mut after, key, field, value)?;
         changes.push(FieldChange {
             field: field.clone(),
             old: Some(old),
@@ -465,6 +412,60 @@ pub fn plan_rectify(
     );
     plan.push(record, Some(after), summary);
     Ok(plan)
+}
+
+/// The category of held data a rectifiable field belongs to.
+fn held_category(field: &str) -> &'static str {
+    match field {
+        "surname" | "first_name" | "patronymic" => category::NAME,
+        "email" => category::EMAIL,
+        "phone" => category::PHONE,
+        _ => category::MESSAGE,
+    }
+}
+
+/// Sets `field` of `record` to `value`, checked as the form checks it (an email or phone
+/// also gets its new lookup hash). Returns the old value (empty for a patronymic not given).
+fn rectify_field(
+    record: &mut ConsentRecord,
+    key: &HmacKey,
+    field: &str,
+    value: &str,
+) -> Result<String, SubjectRequestError> {
+    let invalid = |code: crate::fields::ErrorCode| SubjectRequestError::InvalidValue {
+        field: field.to_owned(),
+        code: code.as_str(),
+    };
+    let name = |value: &str| PersonName::parse(value).map(PersonName::into_inner);
+    let subject = &mut record.subject;
+    let old = match field {
+        "surname" => std::mem::replace(&mut subject.surname, name(value).map_err(invalid)?),
+        "first_name" => std::mem::replace(&mut subject.first_name, name(value).map_err(invalid)?),
+        "patronymic" => {
+            let new = if value.trim().is_empty() {
+                None
+            } else {
+                Some(name(value).map_err(invalid)?)
+            };
+            std::mem::replace(&mut subject.patronymic, new).unwrap_or_default()
+        }
+        "email" => {
+            let email = Email::parse(value).map_err(invalid)?;
+            record.email_hmac = key.email_hmac(&email);
+            std::mem::replace(&mut subject.email, email.into_inner())
+        }
+        "phone" => {
+            let phone = PhoneE164::parse(value).map_err(invalid)?;
+            record.phone_hmac = key.phone_hmac(phone.as_str());
+            std::mem::replace(&mut subject.phone, phone.into_inner())
+        }
+        "message" => std::mem::replace(
+            &mut record.message,
+            Message::parse(value).map_err(invalid)?.into_inner(),
+        ),
+        other => return Err(SubjectRequestError::UnknownField(field_name_only(other))),
+    };
+    Ok(old)
 }
 
 /// Suspends (`block = true`) or resumes processing of one record (§2.2).
@@ -710,6 +711,26 @@ pub struct Rekeyed {
     pub unlinkable: usize,
 }
 
+/// `record` with its lookup hashes derived under `new`, and whether it lost an email lookup
+/// hash it had (its email was dropped, so the hash cannot be re-derived).
+fn rekeyed(record: &ConsentRecord, new: &HmacKey, new_check: &str) -> (ConsentRecord, bool) {
+    let mut after = record.clone();
+    let mut unlinkable = false;
+    after.email_hmac = match Email::parse(&record.subject.email) {
+        Ok(email) => new.email_hmac(&email),
+        Err(_) => {
+            unlinkable = !record.email_hmac.is_empty();
+            String::new()
+        }
+    };
+    after.phone_hmac = match PhoneE164::parse(&record.subject.phone) {
+        Ok(phone) => new.phone_hmac(phone.as_str()),
+        Err(_) => String::new(),
+    };
+    new_check.clone_into(&mut after.key_check);
+    (after, unlinkable)
+}
+
 /// Re-derives every lookup hash under `new`, resumably: the store first records that a
 /// rekey to `new` is under way (every other command refuses to run meanwhile), each record
 /// is then rewritten conditionally and marked with the new key's check value, and only at
@@ -743,21 +764,10 @@ pub async fn rekey(
             outcome.already += 1;
             continue;
         }
-        let mut after = record.clone();
-        after.email_hmac = match Email::parse(&record.subject.email) {
-            Ok(email) => new.email_hmac(&email),
-            Err(_) => {
-                if !record.email_hmac.is_empty() {
-                    outcome.unlinkable += 1;
-                }
-                String::new()
-            }
-        };
-        after.phone_hmac = match PhoneE164::parse(&record.subject.phone) {
-            Ok(phone) => new.phone_hmac(phone.as_str()),
-            Err(_) => String::new(),
-        };
-        after.key_check = new_check.clone();
+        let (after, unlinkable) = rekeyed(&record, new, &new_check);
+        if unlinkable {
+            outcome.unlinkable += 1;
+        }
         if store.update(&after).await? {
             outcome.rekeyed += 1;
         }

@@ -6,7 +6,7 @@
 //! unchanged (the stored value is a fixed point); accepted values respect the length limits
 //! and carry no control characters; error answers hold field names and codes only, never a
 //! submitted value, and stay URL-safe.
-#![cfg(feature = "http")]
+#![cfg(feature = "intake")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use kelisim_relay::fields::{

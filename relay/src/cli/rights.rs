@@ -248,7 +248,8 @@ async fn targets(
     }
 }
 
-/// Runs one `records …` command.
+/// Runs one `records …` command: a flat dispatch, one short arm per command (the longer
+/// ones are functions of their own).
 pub async fn run(
     command: RightsCommand,
     store: &dyn Store,
@@ -258,50 +259,12 @@ pub async fn run(
     let now = OffsetDateTime::now_utc();
     let actor = confirm.actor();
     match command {
-        RightsCommand::Find(person) => {
-            let (records, detail) = match (&person.email, &person.phone) {
-                (Some(email), _) => {
-                    let email = email_arg(email)?;
-                    (
-                        rights::find(store, key, Lookup::Email(&email)).await?,
-                        "by email",
-                    )
-                }
-                (None, Some(phone)) => (
-                    rights::find(store, key, Lookup::Phone(phone)).await?,
-                    "by phone",
-                ),
-                (None, None) => bail!("give --email or --phone"),
-            };
-            rights::audit_read(store, &actor, AuditAction::Find, &records, detail).await?;
-            if records.is_empty() {
-                println!("no record found");
-            }
-            for record in &records {
-                println!("{}", summary_line(record, now));
-            }
-        }
+        RightsCommand::Find(person) => find(store, key, &actor, &person, now).await?,
         RightsCommand::Export {
             email,
             format,
             lang,
-        } => {
-            let email = email_arg(&email)?;
-            let records = rights::for_the_person(rights::export(store, key, &email).await?);
-            let detail = match format {
-                ExportFormat::Json => "json",
-                ExportFormat::Html => "html",
-            };
-            rights::audit_read(store, &actor, AuditAction::Export, &records, detail).await?;
-            match format {
-                ExportFormat::Json => println!("{}", serde_json::to_string_pretty(&records)?),
-                ExportFormat::Html => {
-                    let lang =
-                        lang.unwrap_or_else(|| access_report::language_of(&records).to_owned());
-                    print!("{}", access_report::render(&records, &lang, now));
-                }
-            }
-        }
+        } => export(store, key, &actor, &email, format, lang, now).await?,
         RightsCommand::Rectify {
             id,
             set,
@@ -327,20 +290,8 @@ pub async fn run(
             let stdin_used = email == "-";
             let email = email_arg(&email)?;
             let records = rights::export(store, key, &email).await?;
-            if let Some(purpose) = &purpose
-                && !records.is_empty()
-                && !records
-                    .iter()
-                    .any(|r| r.consent.purposes.iter().any(|p| &p.purpose == purpose))
-            {
-                bail!(
-                    "no record of this person has the purpose `{}`",
-                    purpose
-                        .chars()
-                        .filter(char::is_ascii_alphanumeric)
-                        .take(32)
-                        .collect::<String>()
-                );
+            if let Some(purpose) = &purpose {
+                check_purpose_held(&records, purpose)?;
             }
             let plan = rights::plan_withdraw(records, purpose.as_deref(), now);
             let changed = confirm_and_apply(store, &plan, confirm, stdin_used).await?;
@@ -358,6 +309,86 @@ pub async fn run(
             let changed = confirm_and_apply(store, &plan, confirm, stdin_used).await?;
             report(confirm, changed, "anonymized");
         }
+    }
+    Ok(())
+}
+
+/// `records find`: one summary line per record of the person, audited as a read.
+async fn find(
+    store: &dyn Store,
+    key: &HmacKey,
+    actor: &str,
+    person: &Person,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let (records, detail) = match (&person.email, &person.phone) {
+        (Some(email), _) => {
+            let email = email_arg(email)?;
+            (
+                rights::find(store, key, Lookup::Email(&email)).await?,
+                "by email",
+            )
+        }
+        (None, Some(phone)) => (
+            rights::find(store, key, Lookup::Phone(phone)).await?,
+            "by phone",
+        ),
+        (None, None) => bail!("give --email or --phone"),
+    };
+    rights::audit_read(store, actor, AuditAction::Find, &records, detail).await?;
+    if records.is_empty() {
+        println!("no record found");
+    }
+    for record in &records {
+        println!("{}", summary_line(record, now));
+    }
+    Ok(())
+}
+
+/// `records export`: the person's records as JSON, or as the HTML access report in `lang`
+/// (default: the language of the person's latest record), audited as a read.
+async fn export(
+    store: &dyn Store,
+    key: &HmacKey,
+    actor: &str,
+    email: &str,
+    format: ExportFormat,
+    lang: Option<String>,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    let email = email_arg(email)?;
+    let records = rights::for_the_person(rights::export(store, key, &email).await?);
+    let detail = match format {
+        ExportFormat::Json => "json",
+        ExportFormat::Html => "html",
+    };
+    rights::audit_read(store, actor, AuditAction::Export, &records, detail).await?;
+    match format {
+        ExportFormat::Json => println!("{}", serde_json::to_string_pretty(&records)?),
+        ExportFormat::Html => {
+            let lang = lang.unwrap_or_else(|| access_report::language_of(&records).to_owned());
+            print!("{}", access_report::render(&records, &lang, now));
+        }
+    }
+    Ok(())
+}
+
+/// A withdrawal of one purpose must name a purpose the person's records have (none found
+/// is not an error: the plan is then empty). The refusal shows only a safe part of the name.
+fn check_purpose_held(records: &[ConsentRecord], purpose: &str) -> anyhow::Result<()> {
+    if !records.is_empty()
+        && !records
+            .iter()
+            .any(|r| r.consent.purposes.iter().any(|p| p.purpose == purpose))
+    {
+        bail!(
+            "no record of this person has the purpose `{}`",
+            purpose
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(32)
+                .collect::<String>()
+        );
     }
     Ok(())
 }
@@ -503,6 +534,49 @@ pub enum RequestsCommand {
     },
 }
 
+/// `requests list`: open and overdue requests (`overdue`: overdue only; `all`: closed ones
+/// too), one line each or as JSON.
+async fn list_requests(
+    store: &dyn Store,
+    overdue: bool,
+    all: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let now = OffsetDateTime::now_utc();
+    let requests: Vec<_> = store
+        .list_requests()
+        .await?
+        .into_iter()
+        .filter(|r| match r.status(now) {
+            RequestStatus::Overdue => true,
+            RequestStatus::Closed => all,
+            _ => !overdue,
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&requests)?);
+        return Ok(());
+    }
+    if requests.is_empty() {
+        println!("no request");
+    }
+    for r in &requests {
+        println!(
+            "{}  {:<13} {:<11} received {}  due {}  {}  {}",
+            r.id,
+            r.kind.as_str(),
+            format!("{:?}", r.status(now)).to_lowercase(),
+            r.received_at.date(),
+            r.due_at
+                .map(|d| d.date().to_string())
+                .unwrap_or_else(|| "-".to_owned()),
+            r.language,
+            if r.email.is_empty() { "-" } else { &r.email },
+        );
+    }
+    Ok(())
+}
+
 /// Runs one `requests …` command.
 pub async fn requests(
     command: RequestsCommand,
@@ -528,38 +602,7 @@ pub async fn requests(
             );
         }
         RequestsCommand::List { overdue, all, json } => {
-            let now = OffsetDateTime::now_utc();
-            let requests: Vec<_> = store
-                .list_requests()
-                .await?
-                .into_iter()
-                .filter(|r| match r.status(now) {
-                    RequestStatus::Overdue => true,
-                    RequestStatus::Closed => all,
-                    _ => !overdue,
-                })
-                .collect();
-            if json {
-                println!("{}", serde_json::to_string_pretty(&requests)?);
-                return Ok(());
-            }
-            if requests.is_empty() {
-                println!("no request");
-            }
-            for r in &requests {
-                println!(
-                    "{}  {:<13} {:<11} received {}  due {}  {}  {}",
-                    r.id,
-                    r.kind.as_str(),
-                    format!("{:?}", r.status(now)).to_lowercase(),
-                    r.received_at.date(),
-                    r.due_at
-                        .map(|d| d.date().to_string())
-                        .unwrap_or_else(|| "-".to_owned()),
-                    r.language,
-                    if r.email.is_empty() { "-" } else { &r.email },
-                );
-            }
+            list_requests(store, overdue, all, json).await?;
         }
         RequestsCommand::Close { id, outcome } => {
             rights::close_request(store, id, outcome, &actor).await?;

@@ -204,7 +204,8 @@ impl DynamoStore {
         }
     }
 
-    /// One attempt of the insert transaction.
+    /// One attempt of the insert transaction: the record, its dedup items and its outbox
+    /// items, all written or none.
     async fn try_insert(
         &self,
         record: &ConsentRecord,
@@ -212,75 +213,8 @@ impl DynamoStore {
         outbox: &[OutboxItem],
         now: i64,
     ) -> Result<Attempt, StoreError> {
-        let body = serde_json::to_string(record)
-            .map_err(|e| backend_error("serialize record", &e.classify_name()))?;
-        let rec_pk = record_pk(record.id);
-        let fp_pk = fingerprint_pk(&dedup.fingerprint);
-        let idem_pk = dedup.idempotency_key.as_deref().map(idempotency_pk);
-        let id = s(record.id.to_string());
-
-        let mut item = HashMap::from([
-            (ATTR_PK.to_owned(), s(rec_pk.clone())),
-            (ATTR_KIND.to_owned(), s(KIND_RECORD)),
-            (ATTR_RECORD_ID.to_owned(), id.clone()),
-            (ATTR_RECORD.to_owned(), s(body)),
-            (
-                ATTR_EXPIRES_AT.to_owned(),
-                n(record.expires_at.unix_timestamp()),
-            ),
-            (
-                ATTR_REVISION.to_owned(),
-                n(i64::try_from(record.revision).unwrap_or(i64::MAX)),
-            ),
-            (ATTR_FP_PK.to_owned(), s(fp_pk.clone())),
-        ]);
-        for (attr, value) in rights::optional_index_attributes(record) {
-            if let Some(value) = value {
-                item.insert(attr.to_owned(), value);
-            }
-        }
-        if let Some(idem_pk) = &idem_pk {
-            item.insert(ATTR_IDEM_PK.to_owned(), s(idem_pk.clone()));
-        }
-        if !outbox.is_empty() {
-            let pks = outbox.iter().map(|o| outbox_pk(o.id)).collect();
-            item.insert(ATTR_OUT_PKS.to_owned(), AttributeValue::Ss(pks));
-        }
-        let mut items = vec![put(&self.table, item, "attribute_not_exists(#pk)", None)?];
-        items.push(put(
-            &self.table,
-            dedup_item(
-                &fp_pk,
-                KIND_FINGERPRINT,
-                &id,
-                dedup.fingerprint_until.unix_timestamp(),
-            ),
-            "attribute_not_exists(#pk) OR #exp <= :now",
-            Some(now),
-        )?);
-        if let Some(idem_pk) = &idem_pk {
-            items.push(put(
-                &self.table,
-                dedup_item(
-                    idem_pk,
-                    KIND_IDEMPOTENCY,
-                    &id,
-                    record.expires_at.unix_timestamp(),
-                ),
-                "attribute_not_exists(#pk)",
-                None,
-            )?);
-        }
-        // After the dedup items, so the cancellation reasons keep their indexes above.
-        for entry in outbox {
-            items.push(put(
-                &self.table,
-                outbox_item(entry)?,
-                "attribute_not_exists(#pk)",
-                None,
-            )?);
-        }
-
+        let keys = InsertKeys::new(record, dedup);
+        let items = self.insert_items(record, dedup, outbox, &keys, now)?;
         let result = self
             .client
             .transact_write_items()
@@ -296,7 +230,68 @@ impl DynamoStore {
         else {
             return Err(from_sdk("TransactWriteItems", err));
         };
-        let reasons = cancelled.cancellation_reasons();
+        self.cancelled(record, &keys, cancelled.cancellation_reasons())
+            .await
+    }
+
+    /// The insert transaction's items, in the order [`Self::cancelled`] reads the
+    /// cancellation reasons by: the record (0), the fingerprint (1), the idempotency key (2, if
+    /// any), then the outbox items.
+    fn insert_items(
+        &self,
+        record: &ConsentRecord,
+        dedup: &DedupKeys,
+        outbox: &[OutboxItem],
+        keys: &InsertKeys,
+        now: i64,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let item = record_item(record, keys, outbox)?;
+        let mut items = vec![put(&self.table, item, "attribute_not_exists(#pk)", None)?];
+        items.push(put(
+            &self.table,
+            dedup_item(
+                &keys.fp_pk,
+                KIND_FINGERPRINT,
+                &keys.id,
+                dedup.fingerprint_until.unix_timestamp(),
+            ),
+            "attribute_not_exists(#pk) OR #exp <= :now",
+            Some(now),
+        )?);
+        if let Some(idem_pk) = &keys.idem_pk {
+            items.push(put(
+                &self.table,
+                dedup_item(
+                    idem_pk,
+                    KIND_IDEMPOTENCY,
+                    &keys.id,
+                    record.expires_at.unix_timestamp(),
+                ),
+                "attribute_not_exists(#pk)",
+                None,
+            )?);
+        }
+        // After the dedup items, so the cancellation reasons keep their indexes above.
+        for entry in outbox {
+            items.push(put(
+                &self.table,
+                outbox_item(entry)?,
+                "attribute_not_exists(#pk)",
+                None,
+            )?);
+        }
+        Ok(items)
+    }
+
+    /// What a cancelled insert transaction means, from its cancellation reasons: throttled
+    /// (busy), a duplicate of an earlier record (by idempotency key first, then fingerprint,
+    /// then the record id itself), a conflict with a concurrent transaction (retry), or an error.
+    async fn cancelled(
+        &self,
+        record: &ConsentRecord,
+        keys: &InsertKeys,
+        reasons: &[CancellationReason],
+    ) -> Result<Attempt, StoreError> {
         let code = |i: usize| reasons.get(i).and_then(CancellationReason::code);
         if let Some(busy) = reasons
             .iter()
@@ -308,11 +303,13 @@ impl DynamoStore {
         // The idempotency key decides first: it is the script's own statement that this is
         // the same submission; the fingerprint only guesses so.
         let failed = |i: usize| code(i) == Some("ConditionalCheckFailed");
-        if idem_pk.is_some() && failed(2) {
-            return self.earlier_id(reasons.get(2), idem_pk.as_deref()).await;
+        if keys.idem_pk.is_some() && failed(2) {
+            return self
+                .earlier_id(reasons.get(2), keys.idem_pk.as_deref())
+                .await;
         }
         if failed(1) {
-            return self.earlier_id(reasons.get(1), Some(&fp_pk)).await;
+            return self.earlier_id(reasons.get(1), Some(&keys.fp_pk)).await;
         }
         if failed(0) {
             // The same record id is stored already: this is a retry of an insert whose
@@ -613,6 +610,65 @@ fn parse_outbox(item: &HashMap<String, AttributeValue>) -> Result<OutboxItem, St
             e.column()
         ))
     })
+}
+
+/// The keys one insert writes: the record's, its fingerprint's and its idempotency key's
+/// partition keys, and the record id every dedup item points to.
+struct InsertKeys {
+    rec_pk: String,
+    fp_pk: String,
+    idem_pk: Option<String>,
+    id: AttributeValue,
+}
+
+impl InsertKeys {
+    fn new(record: &ConsentRecord, dedup: &DedupKeys) -> Self {
+        Self {
+            rec_pk: record_pk(record.id),
+            fp_pk: fingerprint_pk(&dedup.fingerprint),
+            idem_pk: dedup.idempotency_key.as_deref().map(idempotency_pk),
+            id: s(record.id.to_string()),
+        }
+    }
+}
+
+/// The record's own item: its JSON, expiry, revision, the lookup attributes, and the
+/// partition keys of its dedup and outbox items (so an erasure can find them).
+fn record_item(
+    record: &ConsentRecord,
+    keys: &InsertKeys,
+    outbox: &[OutboxItem],
+) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    let body = serde_json::to_string(record)
+        .map_err(|e| backend_error("serialize record", &e.classify_name()))?;
+    let mut item = HashMap::from([
+        (ATTR_PK.to_owned(), s(keys.rec_pk.clone())),
+        (ATTR_KIND.to_owned(), s(KIND_RECORD)),
+        (ATTR_RECORD_ID.to_owned(), keys.id.clone()),
+        (ATTR_RECORD.to_owned(), s(body)),
+        (
+            ATTR_EXPIRES_AT.to_owned(),
+            n(record.expires_at.unix_timestamp()),
+        ),
+        (
+            ATTR_REVISION.to_owned(),
+            n(i64::try_from(record.revision).unwrap_or(i64::MAX)),
+        ),
+        (ATTR_FP_PK.to_owned(), s(keys.fp_pk.clone())),
+    ]);
+    for (attr, value) in rights::optional_index_attributes(record) {
+        if let Some(value) = value {
+            item.insert(attr.to_owned(), value);
+        }
+    }
+    if let Some(idem_pk) = &keys.idem_pk {
+        item.insert(ATTR_IDEM_PK.to_owned(), s(idem_pk.clone()));
+    }
+    if !outbox.is_empty() {
+        let pks = outbox.iter().map(|o| outbox_pk(o.id)).collect();
+        item.insert(ATTR_OUT_PKS.to_owned(), AttributeValue::Ss(pks));
+    }
+    Ok(item)
 }
 
 /// The outcome of one insert attempt.

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, Select};
 use time::OffsetDateTime;
 
@@ -120,8 +121,13 @@ impl DynamoStore {
         Ok(records)
     }
 
-    /// The conditional update described by [`crate::store::Store::update`].
-    pub(super) async fn update_record(&self, record: &ConsentRecord) -> Result<bool, StoreError> {
+    /// The conditional `UpdateItem` of [`Self::update_record`]: the new body, expiry and
+    /// revision if the stored revision is still the record's, the lookup attributes set or
+    /// removed, and (for an anonymized record) the pointers to its dedup items removed.
+    fn update_request(
+        &self,
+        record: &ConsentRecord,
+    ) -> Result<UpdateItemFluentBuilder, StoreError> {
         let mut stored = record.clone();
         stored.revision = record.revision + 1;
         let body = serde_json::to_string(&stored)
@@ -172,7 +178,12 @@ impl DynamoStore {
         if !remove.is_empty() {
             expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
         }
-        let old = match request.update_expression(expression).send().await {
+        Ok(request.update_expression(expression))
+    }
+
+    /// The conditional update described by [`crate::store::Store::update`].
+    pub(super) async fn update_record(&self, record: &ConsentRecord) -> Result<bool, StoreError> {
+        let old = match self.update_request(record)?.send().await {
             Ok(out) => out.attributes.unwrap_or_default(),
             Err(err) if err.code() == Some("ConditionalCheckFailedException") => {
                 return match self.get_item(&record_pk(record.id), "GetItem").await? {
@@ -182,7 +193,7 @@ impl DynamoStore {
             }
             Err(err) => return Err(from_sdk("UpdateItem", err)),
         };
-        if anonymized {
+        if record.state == RecordState::Anonymized {
             // The fingerprint (a keyed hash of the content) and the script's key may not
             // outlive the personal data they were made from.
             self.delete_dedup_items(record.id, &old).await?;

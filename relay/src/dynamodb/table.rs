@@ -88,8 +88,35 @@ fn key_schema(keys: &[KeyDef]) -> Result<Vec<KeySchemaElement>, StoreError> {
 /// `expires_at`, and waits until the table is active. Fails if the table exists.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let def = TableDefinition::bundled()?;
-    let attributes = def
-        .attribute_definitions
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::from(def.billing_mode.as_str()))
+        .set_attribute_definitions(Some(attribute_definitions(&def)?))
+        .set_key_schema(Some(key_schema(&def.key_schema)?))
+        .set_global_secondary_indexes(Some(indexes(&def)?))
+        .send()
+        .await
+        .map_err(|e| super::errors::from_sdk("CreateTable", e))?;
+    wait_until_active(client, table).await?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(ATTR_EXPIRES_AT)
+                .build()
+                .map_err(|e| backend_error("UpdateTimeToLive", &e))?,
+        )
+        .send()
+        .await
+        .map_err(|e| super::errors::from_sdk("UpdateTimeToLive", e))?;
+    Ok(())
+}
+
+fn attribute_definitions(def: &TableDefinition) -> Result<Vec<AttributeDefinition>, StoreError> {
+    def.attribute_definitions
         .iter()
         .map(|a| {
             AttributeDefinition::builder()
@@ -98,7 +125,10 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
                 .build()
                 .map_err(|e| backend_error("CreateTable", &e))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect()
+}
+
+fn indexes(def: &TableDefinition) -> Result<Vec<GlobalSecondaryIndex>, StoreError> {
     let mut indexes = Vec::with_capacity(def.global_secondary_indexes.len());
     for index in &def.global_secondary_indexes {
         indexes.push(
@@ -116,19 +146,13 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
                 .map_err(|e| backend_error("CreateTable", &e))?,
         );
     }
-    client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::from(def.billing_mode.as_str()))
-        .set_attribute_definitions(Some(attributes))
-        .set_key_schema(Some(key_schema(&def.key_schema)?))
-        .set_global_secondary_indexes(Some(indexes))
-        .send()
-        .await
-        .map_err(|e| super::errors::from_sdk("CreateTable", e))?;
+    Ok(indexes)
+}
 
-    // A new table is CREATING for a few seconds on AWS (moto is ACTIVE at once). The SDK's own
-    // sleep is used so this module needs no runtime of its own.
+/// Waits (up to a minute) until `table` is active: a new table is CREATING for a few seconds
+/// on AWS (moto is ACTIVE at once). The SDK's own sleep is used so this module needs no
+/// runtime of its own.
+async fn wait_until_active(client: &Client, table: &str) -> Result<(), StoreError> {
     let sleep = client.config().sleep_impl();
     for _ in 0..120 {
         let described = client
@@ -145,20 +169,6 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             None => break,
         }
     }
-
-    client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name(ATTR_EXPIRES_AT)
-                .build()
-                .map_err(|e| backend_error("UpdateTimeToLive", &e))?,
-        )
-        .send()
-        .await
-        .map_err(|e| super::errors::from_sdk("UpdateTimeToLive", e))?;
     Ok(())
 }
 

@@ -219,36 +219,50 @@ fn insert_one(
     row: &NewRecord,
     now: OffsetDateTime,
 ) -> Result<Inserted, StoreError> {
-    let earlier = match &row.dedup.idempotency_key {
-        Some(key) => conn
-            .prepare_cached("SELECT record_id FROM idempotency_keys WHERE key = ?1")
-            .and_then(|mut s| s.query_row([key], |r| r.get::<_, String>(0)).optional())
-            .map_err(map_err)?,
-        None => None,
-    };
-    let earlier = match earlier {
-        Some(id) => Some(id),
-        None => conn
-            .prepare_cached(
-                "SELECT record_id FROM fingerprints WHERE fingerprint = ?1 AND until_ms > ?2",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![row.dedup.fingerprint, millis(now)], |r| r.get(0))
-                    .optional()
-            })
-            .map_err(map_err)?,
-    };
-    let earlier = match earlier {
-        Some(id) => Some(id),
-        None => conn
-            .prepare_cached("SELECT id FROM records WHERE id = ?1")
-            .and_then(|mut s| s.query_row([&row.id], |r| r.get(0)).optional())
-            .map_err(map_err)?,
-    };
-    if let Some(id) = earlier {
+    if let Some(id) = earlier_record(conn, row, now)? {
         return Ok(Inserted::Duplicate(parse_id(&id)?));
     }
     let record_id = parse_id(&row.id)?;
+    write_record(conn, row)?;
+    Ok(Inserted::New(record_id))
+}
+
+/// The id of an earlier record this one duplicates: by idempotency key first, then by a
+/// fingerprint still inside its window, then by the record id itself.
+fn earlier_record(
+    conn: &Connection,
+    row: &NewRecord,
+    now: OffsetDateTime,
+) -> Result<Option<String>, StoreError> {
+    if let Some(key) = &row.dedup.idempotency_key {
+        let by_key = conn
+            .prepare_cached("SELECT record_id FROM idempotency_keys WHERE key = ?1")
+            .and_then(|mut s| s.query_row([key], |r| r.get::<_, String>(0)).optional())
+            .map_err(map_err)?;
+        if by_key.is_some() {
+            return Ok(by_key);
+        }
+    }
+    let by_fingerprint = conn
+        .prepare_cached(
+            "SELECT record_id FROM fingerprints WHERE fingerprint = ?1 AND until_ms > ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![row.dedup.fingerprint, millis(now)], |r| r.get(0))
+                .optional()
+        })
+        .map_err(map_err)?;
+    if by_fingerprint.is_some() {
+        return Ok(by_fingerprint);
+    }
+    conn.prepare_cached("SELECT id FROM records WHERE id = ?1")
+        .and_then(|mut s| s.query_row([&row.id], |r| r.get(0)).optional())
+        .map_err(map_err)
+}
+
+/// Writes the record, its idempotency key, its fingerprint (replacing an expired one) and its
+/// outbox items.
+fn write_record(conn: &Connection, row: &NewRecord) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO records (id, email_hmac, phone_hmac, expires_ms, revision, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -289,5 +303,5 @@ fn insert_one(
         .and_then(|mut s| s.execute(params![item_id, row.id, due_ms, item_body]))
         .map_err(map_err)?;
     }
-    Ok(Inserted::New(record_id))
+    Ok(())
 }

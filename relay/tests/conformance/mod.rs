@@ -103,7 +103,7 @@ pub fn dedup_keys(idempotency_key: Option<String>, until: OffsetDateTime) -> Ded
     }
 }
 
-#[cfg(feature = "http")]
+#[cfg(feature = "intake")]
 pub mod rights;
 
 fn unique_key() -> String {
