@@ -36,9 +36,12 @@ pub fn body_edits(
     root: &Path,
     changed: &[PathBuf],
 ) -> Option<Rerendered> {
+    // The watcher may name files by absolute paths for a root given as a relative one.
+    let root = root.canonicalize().ok()?;
     let mut edits = Vec::with_capacity(changed.len());
     for path in changed {
-        edits.push(body_edit(loaded, root, path)?);
+        let path = path.canonicalize().ok()?;
+        edits.push(body_edit(loaded, &root, &path)?);
     }
     let warnings = Warnings::default();
     let mut files = Vec::new();

@@ -19,7 +19,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -269,7 +269,7 @@ impl Changes {
 /// Watches the site's sources; every write, creation or removal sends its event.
 fn watch(
     root: &Path,
-    changes: mpsc::UnboundedSender<notify::Event>,
+    changes: mpsc::UnboundedSender<(Instant, notify::Event)>,
 ) -> Result<notify::RecommendedWatcher, ServeError> {
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         // Only writes count: the build itself reads every source, and on Linux reads show up
@@ -280,7 +280,7 @@ fn watch(
                 EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
             )
         {
-            let _ = changes.send(event);
+            let _ = changes.send((Instant::now(), event));
         }
     })?;
     for name in WATCHED {
@@ -464,21 +464,24 @@ const SETTLE: Duration = Duration::from_millis(40);
 /// Rebuilds once per burst of changes; changes that arrive during a build cause one more.
 async fn rebuild_on_change(
     preview: Arc<Preview>,
-    mut events: mpsc::UnboundedReceiver<notify::Event>,
+    mut events: mpsc::UnboundedReceiver<(Instant, notify::Event)>,
 ) {
-    while let Some(first) = events.recv().await {
+    while let Some((mut last, first)) = events.recv().await {
         let mut changes = Changes::default();
         changes.add(&first);
+        // The burst ends once no event came for SETTLE since the latest one (events that
+        // arrived together with the first do not restart the wait).
         loop {
-            tokio::time::sleep(SETTLE).await;
-            let mut more = false;
-            while let Ok(event) = events.try_recv() {
+            while let Ok((at, event)) = events.try_recv() {
                 changes.add(&event);
-                more = true;
+                last = last.max(at);
             }
-            if !more {
+            let quiet_at = last + SETTLE;
+            let now = Instant::now();
+            if now >= quiet_at {
                 break;
             }
+            tokio::time::sleep(quiet_at - now).await;
         }
         let preview = Arc::clone(&preview);
         if tokio::task::spawn_blocking(move || preview.rebuild(&changes))
