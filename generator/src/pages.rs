@@ -115,23 +115,8 @@ pub fn render<E: From<PagesError> + Send>(
     warnings: &Warnings,
     emit: &(dyn Fn(HtmlPage) -> Result<(), E> + Sync),
 ) -> Result<Vec<HtmlPage>, E> {
-    let common = model
-        .languages
-        .iter()
-        .map(|lang| {
-            (
-                lang.to_string(),
-                common_context(model, locales, lang.as_str()),
-            )
-        })
-        .collect();
-    let html = Html {
-        model,
-        renderer,
-        locales,
-        warnings,
-        common,
-    };
+    let languages = model.languages.iter().map(|l| l.as_str());
+    let html = Html::new(model, renderer, locales, warnings, languages);
     let jobs = jobs(model);
     // Servers look for /404.html at the root: the default language's not-found page.
     let root_not_found = model
@@ -175,15 +160,7 @@ pub fn render_one(
     warnings: &Warnings,
     page: &Page,
 ) -> Result<Vec<HtmlPage>, PagesError> {
-    let lang = page.lang.to_string();
-    let common = HashMap::from([(lang.clone(), common_context(model, locales, &lang))]);
-    let html = Html {
-        model,
-        renderer,
-        locales,
-        warnings,
-        common,
-    };
+    let html = Html::new(model, renderer, locales, warnings, [page.lang.as_str()]);
     let rendered = html.page(page, Copy::Own)?;
     let root_not_found = model
         .find(PageKind::NotFound, model.default_lang().as_str())
@@ -230,7 +207,28 @@ struct Html<'m> {
     common: HashMap<String, tera::Context>,
 }
 
-impl Html<'_> {
+impl<'m> Html<'m> {
+    /// The renderer for pages in `languages`, with their common contexts made once.
+    fn new<'l>(
+        model: &'m SiteModel,
+        renderer: &'m Renderer,
+        locales: &'m Locales,
+        warnings: &'m Warnings,
+        languages: impl IntoIterator<Item = &'l str>,
+    ) -> Self {
+        let common = languages
+            .into_iter()
+            .map(|lang| (lang.to_owned(), common_context(model, locales, lang)))
+            .collect();
+        Self {
+            model,
+            renderer,
+            locales,
+            warnings,
+            common,
+        }
+    }
+
     fn page(&self, page: &Page, copy: Copy<'_>) -> Result<HtmlPage, PagesError> {
         let model = self.model;
         let lang = page.lang.as_str();
