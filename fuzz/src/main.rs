@@ -23,7 +23,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kelisim_relay::fields::{Email, IdempotencyKey, Message, PersonName, PhoneE164, limit, name};
+use kelisim_relay::fields::{Email, IdempotencyKey, Message, PersonName, PhoneE164, limit};
 use kelisim_relay::manifest::ConsentManifest;
 use kelisim_relay::submission::{FieldErrors, RawSubmission, Submission};
 
@@ -300,33 +300,7 @@ fn run(target: &str, input: &[u8], manifest: &ConsentManifest) -> u64 {
 
 /// An accepted submission, posted again as its normalized values, parses to itself.
 fn check_fixed_point(submission: &Submission, manifest: &ConsentManifest) {
-    let mut pairs = vec![
-        (name::LANG, submission.lang.clone()),
-        (name::SURNAME, submission.surname.as_str().to_owned()),
-        (name::FIRST_NAME, submission.first_name.as_str().to_owned()),
-        (
-            name::PATRONYMIC,
-            submission
-                .patronymic
-                .as_ref()
-                .map_or_else(String::new, |p| p.as_str().to_owned()),
-        ),
-        (name::EMAIL, submission.email.as_str().to_owned()),
-        (name::PHONE, submission.phone.as_str().to_owned()),
-        (name::MESSAGE, submission.message.as_str().to_owned()),
-        (name::POLICY_VERSION, submission.policy_version.clone()),
-        (name::POLICY_HASH, submission.policy_sha256.clone()),
-        (
-            name::IDEMPOTENCY_KEY,
-            submission
-                .idempotency_key
-                .as_ref()
-                .map_or_else(String::new, |k| k.as_str().to_owned()),
-        ),
-    ];
-    for consent in &submission.consents {
-        pairs.push((name::CONSENT, consent.clone()));
-    }
+    let pairs = submission.to_pairs();
     let form = serde_html_form::to_string(&pairs).expect("pairs encode");
     let raw = RawSubmission::from_form(form.as_bytes()).expect("own encoding decodes");
     let again = Submission::parse(&raw, manifest, time::OffsetDateTime::now_utc())

@@ -382,6 +382,35 @@ impl Submission {
     }
 }
 
+impl Submission {
+    /// The submission's normalized values as the form's field pairs, in form order, each
+    /// purpose granted as one `consent` pair. Posted again, they parse to this same
+    /// submission: the fuzzer and the property tests hold the parser to that.
+    pub fn to_pairs(&self) -> Vec<(&'static str, String)> {
+        let optional = |value: Option<&str>| value.unwrap_or_default().to_owned();
+        let mut pairs = vec![
+            (name::LANG, self.lang.clone()),
+            (name::SURNAME, self.surname.as_str().to_owned()),
+            (name::FIRST_NAME, self.first_name.as_str().to_owned()),
+            (
+                name::PATRONYMIC,
+                optional(self.patronymic.as_ref().map(PersonName::as_str)),
+            ),
+            (name::EMAIL, self.email.as_str().to_owned()),
+            (name::PHONE, self.phone.as_str().to_owned()),
+            (name::MESSAGE, self.message.as_str().to_owned()),
+            (name::POLICY_VERSION, self.policy_version.clone()),
+            (name::POLICY_HASH, self.policy_sha256.clone()),
+            (
+                name::IDEMPOTENCY_KEY,
+                optional(self.idempotency_key.as_ref().map(IdempotencyKey::as_str)),
+            ),
+        ];
+        pairs.extend(self.consents.iter().map(|c| (name::CONSENT, c.clone())));
+        pairs
+    }
+}
+
 /// The policy version a submission says its page showed, checked against the manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct ShownPolicy {

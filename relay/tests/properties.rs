@@ -286,33 +286,7 @@ fn valid_pairs(manifest: &ConsentManifest) -> Vec<(String, String)> {
 
 /// The submission's normalized values as a form post again.
 fn raw_of(submission: &Submission) -> RawSubmission {
-    let mut pairs = vec![
-        (name::LANG, submission.lang.clone()),
-        (name::SURNAME, submission.surname.as_str().to_owned()),
-        (name::FIRST_NAME, submission.first_name.as_str().to_owned()),
-        (
-            name::PATRONYMIC,
-            submission
-                .patronymic
-                .as_ref()
-                .map_or_else(String::new, |p| p.as_str().to_owned()),
-        ),
-        (name::EMAIL, submission.email.as_str().to_owned()),
-        (name::PHONE, submission.phone.as_str().to_owned()),
-        (name::MESSAGE, submission.message.as_str().to_owned()),
-        (name::POLICY_VERSION, submission.policy_version.clone()),
-        (name::POLICY_HASH, submission.policy_sha256.clone()),
-        (
-            name::IDEMPOTENCY_KEY,
-            submission
-                .idempotency_key
-                .as_ref()
-                .map_or_else(String::new, |k| k.as_str().to_owned()),
-        ),
-    ];
-    for consent in &submission.consents {
-        pairs.push((name::CONSENT, consent.clone()));
-    }
+    let pairs = submission.to_pairs();
     let form = serde_html_form::to_string(&pairs).unwrap();
     RawSubmission::from_form(form.as_bytes()).unwrap()
 }
