@@ -82,46 +82,12 @@ pub fn stamp(
     method: CollectionMethod,
     now: OffsetDateTime,
 ) -> Result<(ConsentRecord, DedupKeys), MissingRetention> {
-    let dedup = DedupKeys {
-        idempotency_key: submission
-            .idempotency_key
-            .as_ref()
-            .map(|k| k.as_str().to_owned()),
-        fingerprint: settings.hmac_key.content_fingerprint(&submission),
-        fingerprint_until: now.saturating_add(settings.fingerprint_window),
-    };
+    let dedup = dedup_keys(&submission, settings, now);
     let email_hmac = settings.hmac_key.email_hmac(&submission.email);
     let phone_hmac = settings.hmac_key.phone_hmac(submission.phone.as_str());
     let language = manifest.languages.get(&submission.lang);
 
-    let mut purposes = Vec::with_capacity(manifest.purposes.len());
-    for purpose in &manifest.purposes {
-        let days = settings
-            .retention_days
-            .get(&purpose.id)
-            .ok_or_else(|| MissingRetention(purpose.id.clone()))?;
-        let granted = submission.consents.contains(&purpose.id);
-        // A grant the address's owner must confirm is kept only until the confirmation
-        // deadline; confirming it extends it to the purpose's full retention.
-        let confirm_by = (granted && purpose.confirm_by_email)
-            .then(|| now.saturating_add(settings.confirm_within));
-        purposes.push(PurposeConsent {
-            purpose: purpose.id.clone(),
-            granted,
-            legal_basis: purpose.legal_basis.clone(),
-            // `ConsentManifest::from_json` guarantees a label per purpose and language.
-            label_sha256: language
-                .and_then(|l| l.labels.get(&purpose.id))
-                .map(|l| l.sha256.clone())
-                .unwrap_or_default(),
-            expires_at: confirm_by
-                .or_else(|| granted.then(|| now.saturating_add(Duration::days(i64::from(*days))))),
-            withdrawn_at: None,
-            confirm_by,
-            confirmed_at: None,
-            data_categories: purpose.data_categories.clone(),
-        });
-    }
+    let purposes = purpose_consents(&submission, manifest, settings, now)?;
     let expires_at = purposes
         .iter()
         .filter_map(|p| p.expires_at)
@@ -164,6 +130,64 @@ pub fn stamp(
         history: Vec::new(),
     };
     Ok((record, dedup))
+}
+
+/// What makes a second copy of this submission a duplicate: the script's idempotency key,
+/// and for a double click without one, the keyed content fingerprint within its window.
+fn dedup_keys(
+    submission: &Submission,
+    settings: &IntakeSettings,
+    now: OffsetDateTime,
+) -> DedupKeys {
+    DedupKeys {
+        idempotency_key: submission
+            .idempotency_key
+            .as_ref()
+            .map(|k| k.as_str().to_owned()),
+        fingerprint: settings.hmac_key.content_fingerprint(submission),
+        fingerprint_until: now.saturating_add(settings.fingerprint_window),
+    }
+}
+
+/// Each purpose the form offered, granted or not, with its label's hash and how long it
+/// keeps the data: a granted purpose its retention, a grant that waits for confirmation by
+/// email only until its deadline.
+fn purpose_consents(
+    submission: &Submission,
+    manifest: &ConsentManifest,
+    settings: &IntakeSettings,
+    now: OffsetDateTime,
+) -> Result<Vec<PurposeConsent>, MissingRetention> {
+    let language = manifest.languages.get(&submission.lang);
+    let mut purposes = Vec::with_capacity(manifest.purposes.len());
+    for purpose in &manifest.purposes {
+        let days = settings
+            .retention_days
+            .get(&purpose.id)
+            .ok_or_else(|| MissingRetention(purpose.id.clone()))?;
+        let granted = submission.consents.contains(&purpose.id);
+        // A grant the address's owner must confirm is kept only until the confirmation
+        // deadline; confirming it extends it to the purpose's full retention.
+        let confirm_by = (granted && purpose.confirm_by_email)
+            .then(|| now.saturating_add(settings.confirm_within));
+        purposes.push(PurposeConsent {
+            purpose: purpose.id.clone(),
+            granted,
+            legal_basis: purpose.legal_basis.clone(),
+            // `ConsentManifest::from_json` guarantees a label per purpose and language.
+            label_sha256: language
+                .and_then(|l| l.labels.get(&purpose.id))
+                .map(|l| l.sha256.clone())
+                .unwrap_or_default(),
+            expires_at: confirm_by
+                .or_else(|| granted.then(|| now.saturating_add(Duration::days(i64::from(*days))))),
+            withdrawn_at: None,
+            confirm_by,
+            confirmed_at: None,
+            data_categories: purpose.data_categories.clone(),
+        });
+    }
+    Ok(purposes)
 }
 
 /// The messages a new record owes, queued with it in one transaction: a notification per
