@@ -122,6 +122,10 @@ fn language(
         request_sent_url: optional(PageKind::RequestSent),
         request_confirmed_url: optional(PageKind::RequestConfirmed),
         messages: locales.relay_source(lang).to_owned(),
+        operator_name: model
+            .config
+            .language(lang)
+            .and_then(|l| l.operator_name.clone()),
     })
 }
 

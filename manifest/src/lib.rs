@@ -138,6 +138,11 @@ pub struct LanguageConsent {
     /// Absolute URL of the page a confirmed request lands on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_confirmed_url: Option<String>,
+    /// The operator's name as this language writes it (ТОО «…» in Russian for «…» ЖШС), for
+    /// the relay's mails; absent when it is [`Operator::name`] (see
+    /// [`ConsentManifest::operator_name`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_name: Option<String>,
     /// The relay's messages in this language: the Fluent source of `locales/<lang>/relay.ftl`
     /// (see the relay's `messages` module). Empty in manifests written before it was shipped.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -215,6 +220,14 @@ pub enum ManifestError {
 }
 
 impl ConsentManifest {
+    /// The operator's name in `lang`: the language's own spelling, else the legal name.
+    pub fn operator_name(&self, lang: &str) -> &str {
+        self.languages
+            .get(lang)
+            .and_then(|l| l.operator_name.as_deref())
+            .unwrap_or(&self.operator.name)
+    }
+
     /// Reads, parses and checks the manifest file at `path` (the site's
     /// `consent-manifest.json`); every error names the file. The one way the relay's binaries
     /// load it.

@@ -441,7 +441,7 @@ impl Deliverer {
             lang,
         );
         let days = ((expires_at - record.received_at).whole_hours() + 23) / 24;
-        let operator = self.manifest.operator.name.clone();
+        let operator = self.manifest.operator_name(lang).to_owned();
         let subject = self.messages.format(
             lang,
             "mail-confirm-subject",
@@ -536,10 +536,7 @@ pub fn request_confirmation_mail(
     );
     let days = settings.confirm_within.whole_days().max(1);
     let args = [
-        (
-            "operator",
-            FluentValue::from(manifest.operator.name.as_str()),
-        ),
+        ("operator", FluentValue::from(manifest.operator_name(lang))),
         (
             "website",
             FluentValue::from(manifest.operator.website.as_str()),

@@ -155,6 +155,11 @@ async fn the_operator_is_notified_without_personal_data_and_the_visitor_gets_a_l
         "in Russian: {body}"
     );
     assert!(body.contains("7 дней"), "Russian plural: {body}");
+    // The operator as Russian writes it, not the Kazakh legal form.
+    assert!(
+        body.contains("(ТОО «Z Distribution Company»)") && !body.contains("ЖШС"),
+        "{body}"
+    );
     assert!(
         body.contains(&format!("{PUBLIC_URL}/confirm?token=")),
         "{body}"
