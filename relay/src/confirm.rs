@@ -11,7 +11,6 @@ use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
 
 use crate::http::{AppState, see_other_public};
-use crate::manifest::html::escape;
 use crate::record::{ConsentRecord, ConsentStatus, RecordId};
 use crate::token::{self, TokenAction, TokenError};
 
@@ -175,13 +174,6 @@ fn landing(state: &AppState, lang: &str, refusal: Option<Refusal>) -> Response {
         Some(_) => (StatusCode::BAD_REQUEST, "relay-confirm-failed"),
     };
     let message = state.messages().format(lang, key, &[]);
-    let page = format!(
-        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"robots\" content=\"noindex\">\
-         <title>{message}</title></head><body><main><p>{message}</p></main></body></html>\n",
-        lang = escape(lang),
-        message = escape(&message),
-    );
+    let page = crate::http::message_page(lang, &message, "");
     (status, axum::response::Html(page)).into_response()
 }

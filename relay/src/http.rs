@@ -910,17 +910,32 @@ fn notice(
                 .get(lang)
                 .map(|l| l.contact_url.as_str())
                 .unwrap_or("/");
-            let page = format!(
-                "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
-                 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-                 <title>{message}</title></head><body><main><p>{message}</p>\
-                 <p><a href=\"{back}\">{link}</a></p></main></body></html>\n",
-                lang = escape(lang),
-                message = escape(&message),
-                back = escape(back),
-                link = escape(&state.messages.back_to_form(lang)),
+            let back = format!(
+                "<p><a href=\"{}\">{}</a></p>",
+                escape(back),
+                escape(&state.messages.back_to_form(lang))
             );
+            let page = message_page(lang, &message, &back);
             (status, axum::response::Html(page)).into_response()
         }
     }
+}
+
+/// The site's icon as the generator publishes it (also under a content-hashed name).
+const FAVICON: &str = "/static/favicon.svg";
+
+/// The relay's own one-message page, for a visitor without a page of the site to go to (a
+/// form refused without JavaScript, a confirmation link's result): one head for both, never
+/// indexed, with the site's icon so the browser asks for no `/favicon.ico` it would not
+/// find. `message` is text; `tail_html` is markup added after it.
+pub(crate) fn message_page(lang: &str, message: &str, tail_html: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"robots\" content=\"noindex\">\
+         <link rel=\"icon\" href=\"{FAVICON}\" type=\"image/svg+xml\">\
+         <title>{message}</title></head><body><main><p>{message}</p>{tail_html}</main></body></html>\n",
+        lang = escape(lang),
+        message = escape(message),
+    )
 }

@@ -450,6 +450,17 @@ async fn a_store_failure_gets_503_with_retry_after_and_nothing_in_the_url() {
                 .contains(&messages::Messages::built_in().text(lang, Notice::Unavailable))
         );
         assert!(answer.body.contains(&format!("<html lang=\"{lang}\"")));
+        // The site's own icon, so the browser asks for no /favicon.ico; never indexed.
+        assert!(
+            answer
+                .body
+                .contains("<link rel=\"icon\" href=\"/static/favicon.svg\"")
+        );
+        assert!(
+            answer
+                .body
+                .contains("<meta name=\"robots\" content=\"noindex\">")
+        );
         assert!(!answer.body.contains(EMAIL) && !answer.body.contains(SURNAME));
     }
 }
