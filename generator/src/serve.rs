@@ -318,6 +318,8 @@ fn preview_relay_config(state_dir: &Path, db: &Path) -> Result<RelayConfig, Serv
     config
         .apply_env(|name| std::env::var(name).ok())
         .map_err(|e| ServeError::Relay(e.to_string()))?;
+    // The preview is reached directly, never through a CDN that would add the secret.
+    config.proxy.origin_secret = None;
     Ok(config)
 }
 

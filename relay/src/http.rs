@@ -55,8 +55,11 @@ pub struct AppState {
     kick: Option<Arc<tokio::sync::Notify>>,
     /// Days to answer each kind of data-subject request.
     request_deadlines: Arc<std::collections::BTreeMap<String, u32>>,
-    /// The CDN's client-address header, and the secret that proves a request came through it.
+    /// The CDN's client-address header (believed only on requests carrying the secret).
     client_header: Option<Arc<ClientHeader>>,
+    /// The secret the CDN sends in `X-Origin-Verify`: when set, a request without it did not
+    /// come through the CDN and is refused ([`require_origin_secret`]).
+    origin_secret: Option<Arc<crate::secret::Secret<String>>>,
 }
 
 /// A trusted client-address header (see [`crate::config::ProxyConfig`]).
@@ -125,6 +128,7 @@ impl AppState {
             kick: None,
             request_deadlines: Arc::new(crate::requests::default_deadlines()),
             client_header: None,
+            origin_secret: None,
         };
         let path = state.endpoint_path.to_string();
         state.with_endpoint_path(path)
@@ -150,6 +154,7 @@ impl AppState {
             .with_rate_limit(&config.rate_limit)
             .with_notify_channels(&config.notify.channels());
         state.request_deadlines = Arc::new(config.request_deadline_days.clone());
+        state.origin_secret = config.proxy.origin_secret.clone().map(Arc::new);
         if let Some(name) = &config.proxy.client_address_header {
             let name = header::HeaderName::from_bytes(name.trim().as_bytes())
                 .map_err(|_| StateError::ClientHeader(name.clone()))?;
@@ -443,18 +448,10 @@ fn client_addr(
 /// unbracketed IPv6 address with its port after the last colon, as CloudFront writes it),
 /// if the origin secret matches.
 fn cdn_client_addr(client: &ClientHeader, headers: &HeaderMap) -> Option<IpAddr> {
-    if let Some(secret) = &client.secret {
-        let sent = headers.get(ORIGIN_VERIFY_HEADER)?.as_bytes();
-        let expected = secret.expose().as_bytes();
-        let same = sent.len() == expected.len()
-            && sent
-                .iter()
-                .zip(expected)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if !same {
-            return None;
-        }
+    if let Some(secret) = &client.secret
+        && !carries_secret(headers, secret)
+    {
+        return None;
     }
     let value = headers.get(&client.name)?.to_str().ok()?.trim();
     let ip = value
@@ -701,6 +698,44 @@ pub(crate) async fn preflight(State(state): State<AppState>, headers: HeaderMap)
         }
         Err(outcome) => render(&state, Reply::for_request(&headers), None, outcome),
     }
+}
+
+/// Whether the request carries the origin secret in `X-Origin-Verify`, compared in constant
+/// time (a guess learns nothing from how long the answer took).
+fn carries_secret(headers: &HeaderMap, secret: &crate::secret::Secret<String>) -> bool {
+    let Some(sent) = headers.get(ORIGIN_VERIFY_HEADER) else {
+        return false;
+    };
+    let (sent, expected) = (sent.as_bytes(), secret.expose().as_bytes());
+    sent.len() == expected.len()
+        && sent
+            .iter()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// With an origin secret configured, every route answers only requests that carry it: the
+/// function URL behind the CDN is public, and a request sent to it directly skips the CDN's
+/// headers, limits and logs. Such a request gets the same refusal as a foreign origin.
+pub(crate) async fn require_origin_secret(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(secret) = &state.origin_secret
+        && !carries_secret(request.headers(), secret)
+    {
+        tracing::info!(outcome = "no_origin_secret", "request refused");
+        let reply = Reply::for_request(request.headers());
+        return render(
+            &state,
+            reply,
+            None,
+            Outcome::Refused(Refusal::ForbiddenOrigin),
+        );
+    }
+    next.run(request).await
 }
 
 pub(crate) async fn method_not_allowed(

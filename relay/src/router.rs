@@ -6,7 +6,9 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-use crate::http::{AppState, BODY_LIMIT, method_not_allowed, preflight, submit};
+use crate::http::{
+    AppState, BODY_LIMIT, method_not_allowed, preflight, require_origin_secret, submit,
+};
 
 /// The whole relay as a router: mount it, `merge` it, or hand it to `lambda_http::run`.
 pub fn app(state: AppState) -> Router {
@@ -30,5 +32,9 @@ pub fn app(state: AppState) -> Router {
             get(crate::request_form::confirm),
         )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_origin_secret,
+        ))
         .with_state(state)
 }

@@ -327,7 +327,8 @@ async fn junk_from_many_clients_does_not_lock_a_real_visitor_out() {
 }
 
 #[tokio::test]
-async fn behind_cloudfront_the_viewer_address_counts_only_with_the_origin_secret() {
+async fn behind_cloudfront_only_requests_with_the_origin_secret_are_served_and_their_viewer_counts()
+{
     use kelisim_relay::config::RelayConfig;
     use kelisim_relay::secret::Secret;
     let mut config = RelayConfig {
@@ -376,18 +377,13 @@ async fn behind_cloudfront_the_viewer_address_counts_only_with_the_origin_secret
         send(&state, post(3, "203.0.113.9:50000", ok)).await.status,
         StatusCode::CREATED
     );
-    // Without the secret (or with a wrong one) the header is anybody's claim: not believed,
-    // so claiming a fresh address every time does not buy a fresh allowance: the edge peer
-    // is the client.
-    assert_eq!(
-        send(&state, post(4, "198.51.100.1:1", Some("guess")))
-            .await
-            .status,
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        send(&state, post(5, "198.51.100.2:1", None)).await.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "counted as the edge address, which has used its allowance"
-    );
+    // Without the secret (or with a wrong one) the request did not come through the CDN:
+    // the function URL is public, so such a request is refused outright, whatever viewer
+    // address it claims, and nothing is stored.
+    for (n, secret) in [(4, Some("guess")), (5, None), (6, Some("edge-secret-10"))] {
+        let answer = send(&state, post(n, "198.51.100.1:1", secret)).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{secret:?}");
+        assert_eq!(answer.json()["error"], "forbidden_origin");
+    }
+    assert_eq!(stored(&store).await, 2);
 }
