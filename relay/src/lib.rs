@@ -51,6 +51,8 @@ pub mod intake;
 pub mod messages;
 #[cfg(feature = "intake")]
 pub mod rate_limit;
+#[cfg(feature = "intake")]
+pub mod replay;
 #[cfg(feature = "http")]
 pub mod request_form;
 #[cfg(feature = "http")]

@@ -225,7 +225,7 @@ async fn run(
             rights_cli::audit(store.as_ref(), &args).await
         }
         Command::Backup(args) => operate_cli::backup(&config, &args),
-        Command::Restore(args) => operate_cli::restore(&config, &args),
+        Command::Restore(args) => operate_cli::restore(&config, &args).await,
         Command::PurgeBackups(args) => operate_cli::purge_backups(&args),
         Command::Doctor(args) => operate_cli::doctor(&config, &args).await,
         Command::Rekey(args) => {

@@ -27,6 +27,9 @@ use crate::record::{
 use crate::requests::{Channel as RequestChannel, Outcome, RequestKind, SubjectRequest};
 use crate::store::{Store, StoreError};
 
+/// A withdrawal's audit detail when it covered every purpose (otherwise it is the purpose).
+pub const ALL_PURPOSES: &str = "all purposes";
+
 /// How long a rectification keeps the old values (to undo a mistaken correction) by default.
 /// A setting, not legal advice.
 pub const DEFAULT_HISTORY_DAYS: u32 = 30;
@@ -295,7 +298,7 @@ pub fn plan_withdraw(
     purpose: Option<&str>,
     now: OffsetDateTime,
 ) -> Plan {
-    let mut plan = Plan::new(AuditAction::Withdraw, purpose.unwrap_or("all purposes"));
+    let mut plan = Plan::new(AuditAction::Withdraw, purpose.unwrap_or(ALL_PURPOSES));
     for record in records {
         let mut after = record.clone();
         let mut ended = Vec::new();

@@ -9,6 +9,9 @@ use clap::Args;
 use kelisim_relay::backup;
 use kelisim_relay::config::{RelayConfig, StoreKind};
 use kelisim_relay::doctor::{self, Status};
+use kelisim_relay::replay;
+use kelisim_relay::sqlite::SqliteStore;
+use kelisim_relay::store::Store as _;
 use time::OffsetDateTime;
 
 /// Options of `backup`.
@@ -98,23 +101,52 @@ pub fn backup(config: &RelayConfig, args: &BackupArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn restore(config: &RelayConfig, args: &RestoreArgs) -> anyhow::Result<()> {
+/// Restores a backup, then takes again what the replaced database's audit log says was done
+/// since (see `kelisim_relay::replay`), so an erasure is not undone by a restore.
+pub async fn restore(config: &RelayConfig, args: &RestoreArgs) -> anyhow::Result<()> {
     sqlite_only(config, "restore")?;
     let key = config.hmac_key()?;
-    let verified = backup::restore(&args.src, &config.sqlite.path, &key)
+    let db = &config.sqlite.path;
+    // The log of the database being replaced, read before it is overwritten.
+    let replaced_log = if db.exists() {
+        let current = SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))?;
+        current
+            .audit_since(None)
+            .await
+            .with_context(|| format!("reading the audit log of {}", db.display()))?
+    } else {
+        Vec::new()
+    };
+    let verified = backup::restore(&args.src, db, &key)
         .with_context(|| format!("restoring {}", args.src.display()))?;
     println!(
         "restored {} records from {} into {}",
         verified.records,
         args.src.display(),
-        config.sqlite.path.display()
+        db.display()
     );
+    let restored = SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))?;
+    let replayed = replay::replay(&replaced_log, &restored, OffsetDateTime::now_utc())
+        .await
+        .context("taking again what was done after the backup")?;
     println!(
-        "Records erased, withdrawn or anonymized after this backup was taken are back. Re-apply \
-         those requests now: list them with `kelisim-relay audit --since <backup date>` on a \
-         copy of the database you replaced, or from your request log, then run \
-         `kelisim-relay purge-expired --yes`."
+        "replayed {} audit entries made after the backup: {} records erased, anonymized, \
+         withdrawn, blocked or unblocked again; the retention purge changed {}",
+        replayed.entries, replayed.redone, replayed.purged
     );
+    if !replayed.to_redo.is_empty() {
+        println!(
+            "Redo by hand (the audit log holds no personal data, so these cannot be replayed):"
+        );
+        for entry in &replayed.to_redo {
+            let record = entry.record_id.map(|id| id.to_string()).unwrap_or_default();
+            let at = entry
+                .at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            println!("  {at}  {}  {record}", entry.action.as_str());
+        }
+    }
     Ok(())
 }
 
