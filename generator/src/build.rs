@@ -153,7 +153,7 @@ pub struct LoadedSite {
     /// `policy.lock` as committed (empty when the site has none yet).
     pub lock: PolicyLock,
     /// The theme's and the site's static files.
-    assets: StaticFiles,
+    pub(crate) assets: StaticFiles,
 }
 
 /// What [`render_loaded_into`] made, besides the files it emitted.
@@ -311,7 +311,7 @@ pub fn load_config(root: &Path, base_url: Option<&str>) -> Result<SiteConfig, Bu
 /// `static/` twice: at their own name and at a content-hashed one (`static/style.1a2b3c4d5e.css`)
 /// that templates link with `asset(path=...)`, so a server can let browsers keep it for good.
 #[derive(Debug)]
-struct StaticFiles {
+pub(crate) struct StaticFiles {
     /// By name inside `static/` (`style.css`): the file and its hashed name.
     files: std::collections::BTreeMap<String, (PathBuf, String)>,
 }
@@ -341,7 +341,7 @@ impl StaticFiles {
     }
 
     /// `style.css` → `/static/style.1a2b3c4d5e.css`, for the `asset` template function.
-    fn urls(&self) -> std::collections::BTreeMap<String, String> {
+    pub(crate) fn urls(&self) -> std::collections::BTreeMap<String, String> {
         self.files
             .iter()
             .map(|(name, (_, hashed))| (name.clone(), format!("/static/{hashed}")))

@@ -142,10 +142,8 @@ pub fn render<E: From<PagesError> + Send>(
             emit(rendered)
         })?;
     emit(html.chooser()?)?;
-    for lang in &model.languages {
-        for (older, newer) in model.policies.changes(lang.as_str()) {
-            emit(html.changes(older, newer)?)?;
-        }
+    for page in html.all_changes()? {
+        emit(page)?;
     }
     Ok(kept.into_inner().unwrap_or_else(PoisonError::into_inner))
 }
@@ -198,6 +196,18 @@ fn jobs(model: &SiteModel) -> Vec<(&Page, Copy<'_>)> {
     jobs
 }
 
+/// Every "what changed" page, in every language: what re-renders when `page.html`, their
+/// template, changes.
+pub fn render_changes(
+    model: &SiteModel,
+    renderer: &Renderer,
+    locales: &Locales,
+    warnings: &Warnings,
+) -> Result<Vec<HtmlPage>, PagesError> {
+    let languages = model.languages.iter().map(|l| l.as_str());
+    Html::new(model, renderer, locales, warnings, languages).all_changes()
+}
+
 struct Html<'m> {
     model: &'m SiteModel,
     renderer: &'m Renderer,
@@ -227,6 +237,17 @@ impl<'m> Html<'m> {
             warnings,
             common,
         }
+    }
+
+    /// Each language's "what changed" pages, one per version after the first.
+    fn all_changes(&self) -> Result<Vec<HtmlPage>, PagesError> {
+        let mut pages = Vec::new();
+        for lang in &self.model.languages {
+            for (older, newer) in self.model.policies.changes(lang.as_str()) {
+                pages.push(self.changes(older, newer)?);
+            }
+        }
+        Ok(pages)
     }
 
     fn page(&self, page: &Page, copy: Copy<'_>) -> Result<HtmlPage, PagesError> {

@@ -9,14 +9,22 @@
 //! else (a front-matter edit, a new or removed file, a template, a string, the policy, the
 //! contact page whose labels the manifest reads) is not taken here, and the caller does a
 //! full build. So the fast path can only be fast, never different.
+//!
+//! The same holds for one template: the pages rendered with it are re-rendered with the
+//! reloaded templates, when no other template extends, includes or imports it (a base or a
+//! partial reaches every page that uses it, which takes the full build) and none of its pages
+//! feeds the manifest.
 
 use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
 
 use crate::build::LoadedSite;
 use crate::built::BuiltSite;
 use crate::content;
-use crate::page::{Body, PageKind};
+use crate::page::{Body, HtmlPage, PageKind};
 use crate::pages;
+use crate::render::{self, Renderer};
 use crate::source::{Warnings, read_text, relative_name};
 
 /// What a fast re-render made: the new site and how many pages it rendered.
@@ -25,6 +33,22 @@ pub struct Rerendered {
     pub site: BuiltSite,
     pub pages: usize,
     pub warnings: Vec<String>,
+}
+
+/// Applies the edits of the files `changed` to `loaded` and `site` when this path can take
+/// them (see the module doc): one template, or body-only edits of ordinary pages.
+pub fn edits(
+    loaded: &mut LoadedSite,
+    site: &BuiltSite,
+    root: &Path,
+    changed: &[PathBuf],
+) -> Option<Rerendered> {
+    if let [path] = changed
+        && let Some(name) = template_name(loaded, root, path)
+    {
+        return template_edit(loaded, site, root, &name);
+    }
+    body_edits(loaded, site, root, changed)
 }
 
 /// Applies body-only edits of the files `changed` (absolute paths) to `loaded` and `site`.
@@ -98,4 +122,79 @@ fn body_edit(loaded: &LoadedSite, root: &Path, path: &Path) -> Option<(usize, St
     let same_shape =
         source.front == page.front && source.url == page.url && source.translation_key == page.key;
     same_shape.then_some((index, source.body))
+}
+
+/// The template name (`thanks.html`) of `path`, if it is a file of the site's or the theme's
+/// template folder.
+fn template_name(loaded: &LoadedSite, root: &Path, path: &Path) -> Option<String> {
+    let root = root.canonicalize().ok()?;
+    let path = path.canonicalize().ok()?;
+    let theme = &loaded.model.config.theme;
+    [
+        root.join("templates"),
+        root.join("themes").join(theme).join("templates"),
+    ]
+    .iter()
+    .find(|dir| path.starts_with(dir))
+    .map(|dir| relative_name(dir, &path))
+}
+
+/// Re-renders the pages that use template `name`, with every template reloaded.
+fn template_edit(
+    loaded: &mut LoadedSite,
+    site: &BuiltSite,
+    root: &Path,
+    name: &str,
+) -> Option<Rerendered> {
+    // Rendered outside the model's pages, or into the sitemap.
+    if name == "chooser.html" || !name.ends_with(".html") {
+        return None;
+    }
+    let sources = render::load_templates(root, &loaded.model.config.theme).ok()?;
+    let quoted = [format!("\"{name}\""), format!("'{name}'")];
+    let referenced = sources
+        .iter()
+        .any(|s| s.name != name && quoted.iter().any(|q| s.text.contains(q.as_str())));
+    let model = &loaded.model;
+    let users: Vec<&crate::page::Page> =
+        model.pages.iter().filter(|p| p.template == name).collect();
+    let feeds_manifest = users
+        .iter()
+        .any(|p| matches!(p.kind, PageKind::Policy | PageKind::Contact));
+    if referenced || users.is_empty() || feeds_manifest {
+        return None;
+    }
+    let warnings = Warnings::default();
+    let languages: Vec<String> = model.languages.iter().map(|l| l.to_string()).collect();
+    let mut renderer = Renderer::new(
+        sources,
+        std::sync::Arc::clone(&loaded.locales),
+        &languages,
+        &model.config.base_url,
+        warnings.clone(),
+    )
+    .ok()?;
+    renderer.set_assets(loaded.assets.urls());
+    let locales = &loaded.locales;
+    let rendered: Vec<Vec<HtmlPage>> = users
+        .par_iter()
+        .map(|page| pages::render_one(model, &renderer, locales, &warnings, page))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let mut html: Vec<HtmlPage> = rendered.into_iter().flatten().collect();
+    if name == "page.html" {
+        html.extend(pages::render_changes(model, &renderer, locales, &warnings).ok()?);
+    }
+    let pages = users.len();
+    loaded.renderer = renderer;
+    Some(Rerendered {
+        site: site.with_files(html.into_iter().map(|page| {
+            let path = content::output_path(&page.url)
+                .to_string_lossy()
+                .replace('\\', "/");
+            (path, page.html.into_bytes())
+        })),
+        pages,
+        warnings: warnings.take(),
+    })
 }

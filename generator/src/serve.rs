@@ -370,7 +370,7 @@ impl Preview {
                 eprintln!("warning: {warning}");
             }
             eprintln!(
-                "Re-rendered {} edited page(s) in {} ms.",
+                "Re-rendered {} page(s) in {} ms.",
                 fast.pages,
                 started.elapsed().as_millis()
             );
@@ -429,7 +429,7 @@ impl Preview {
             return None;
         }
         let site = self.site()?;
-        crate::rerender::body_edits(loaded.as_mut()?, &site, &self.build.root, &changes.paths)
+        crate::rerender::edits(loaded.as_mut()?, &site, &self.build.root, &changes.paths)
     }
 
     /// The relay router for a freshly built site, checking against its manifest.

@@ -90,3 +90,72 @@ fn front_matter_policy_contact_and_unknown_files_are_left_to_a_full_build() {
     let (_, full) = load(root);
     assert_same_site(&built, &full);
 }
+
+#[test]
+fn a_template_edit_rerenders_the_pages_that_use_it_and_equals_a_full_build() {
+    let site = fixture_site();
+    let root = site.path();
+    let (mut loaded, mut current) = load(root);
+    for (template, marker) in [
+        (
+            "themes/default/templates/thanks.html",
+            "<!-- thanks edited -->",
+        ),
+        // page.html also renders the policy's "what changed" pages.
+        ("themes/default/templates/page.html", "<!-- page edited -->"),
+        ("themes/default/templates/404.html", "<!-- 404 edited -->"),
+    ] {
+        let text = std::fs::read_to_string(root.join(template)).unwrap();
+        // Inside the last block (outside them a child template renders nothing); a template
+        // that only extends the base gets a block of its own around the base's.
+        let edited = match text.rfind("endblock") {
+            Some(end) => {
+                let at = text[..end].rfind("{%").unwrap();
+                format!("{}{marker}\n{}", &text[..at], &text[at..])
+            }
+            None => {
+                format!("{text}{{% block main %}}{marker}{{{{ super() }}}}{{% endblock main %}}\n")
+            }
+        };
+        std::fs::write(root.join(template), edited).unwrap();
+
+        let fast = kelisim::rerender::edits(&mut loaded, &current, root, &[root.join(template)])
+            .unwrap_or_else(|| panic!("{template}: not taken"));
+        assert!(fast.pages >= 1, "{template}");
+        let (_, full) = load(root);
+        assert_same_site(&fast.site, &full);
+        let marked = full
+            .paths()
+            .filter(|p| {
+                std::str::from_utf8(full.file(p).unwrap()).is_ok_and(|t| t.contains(marker))
+            })
+            .count();
+        assert!(marked >= fast.pages, "{template}: {marked} pages show it");
+        // The next edit starts from this one.
+        current = fast.site;
+    }
+}
+
+#[test]
+fn a_base_template_partial_contact_or_policy_template_edit_takes_a_full_build() {
+    let site = fixture_site();
+    let root = site.path();
+    let (mut loaded, built) = load(root);
+    for template in [
+        "base.html",
+        "_field.html",
+        "_languages.html",
+        "contact.html",
+        "policy.html",
+        "chooser.html",
+    ] {
+        let path = root.join("themes/default/templates").join(template);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{text}\n")).unwrap();
+        assert!(
+            kelisim::rerender::edits(&mut loaded, &built, root, &[path.clone()]).is_none(),
+            "{template}"
+        );
+        std::fs::write(&path, text).unwrap();
+    }
+}

@@ -443,10 +443,7 @@ fn a_body_edit_is_rerendered_alone_and_sigterm_mid_rebuild_stops_within_a_second
     let edited_at = Instant::now();
     std::fs::write(&page, format!("{text}\nЖылдам өзгеріс.\n")).unwrap();
     let fast = lines.recv_timeout(Duration::from_secs(30)).unwrap();
-    assert!(
-        fast.starts_with("Re-rendered 1 edited page(s) in "),
-        "{fast}"
-    );
+    assert!(fast.starts_with("Re-rendered 1 page(s) in "), "{fast}");
     let body = wait_for(&format!("{base}/kk/bulk/p7/"), "Жылдам өзгеріс.");
     eprintln!(
         "body edit visible after {} ms ({fast})",
