@@ -153,7 +153,8 @@ fn a_base_template_partial_contact_or_policy_template_edit_takes_a_full_build() 
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, format!("{text}\n")).unwrap();
         assert!(
-            kelisim::rerender::edits(&mut loaded, &built, root, &[path.clone()]).is_none(),
+            kelisim::rerender::edits(&mut loaded, &built, root, std::slice::from_ref(&path))
+                .is_none(),
             "{template}"
         );
         std::fs::write(&path, text).unwrap();
