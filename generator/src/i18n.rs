@@ -5,8 +5,10 @@
 //! numbers so CLDR plural rules apply (kk: one/other; ru: one/few/many/other). Bidi isolation
 //! marks are switched off: they would end up as invisible characters in the HTML.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
@@ -25,6 +27,25 @@ pub struct Locales {
     /// Each language's `relay.ftl` as written: the relay's own messages, shipped to it in the
     /// consent manifest (plain text, not HTML; the relay formats them itself).
     relay_sources: BTreeMap<String, String>,
+    /// Each message's source text by (language, id), and each language's terms: what
+    /// [`Locales::changed_keys`] compares.
+    texts: BTreeMap<(String, String), String>,
+    terms: BTreeMap<String, Vec<String>>,
+    /// Which messages each page's render formatted, and which were formatted outside any
+    /// page: what the preview re-renders after a string edit.
+    usage: Mutex<StringUse>,
+}
+
+/// Which message ids were formatted where (by page URL, or elsewhere).
+#[derive(Debug, Clone, Default)]
+pub struct StringUse {
+    pub by_page: HashMap<String, BTreeSet<String>>,
+    pub elsewhere: BTreeSet<String>,
+}
+
+thread_local! {
+    /// The ids formatted so far by the page this thread is rendering, if it is rendering one.
+    static PAGE_KEYS: RefCell<Option<BTreeSet<String>>> = const { RefCell::new(None) };
 }
 
 impl std::fmt::Debug for Locales {
@@ -132,8 +153,17 @@ impl Locales {
     ) -> Result<Self, LocaleError> {
         let mut bundles: BTreeMap<String, Bundle> = BTreeMap::new();
         let mut origins = BTreeMap::new();
+        let mut texts = BTreeMap::new();
+        let mut terms: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (lang, file, text) in sources {
             let resource = parse_resource(&file, text)?;
+            for (id, is_term, source) in entry_texts(&resource) {
+                if is_term {
+                    terms.entry(lang.clone()).or_default().push(source);
+                } else {
+                    texts.insert((lang.clone(), id), source);
+                }
+            }
             for entry in resource.entries() {
                 if let fluent_syntax::ast::Entry::Message(m) = entry {
                     let offset = m.id.name.as_ptr() as usize - text_start(&resource);
@@ -173,7 +203,86 @@ impl Locales {
             bundles,
             origins,
             relay_sources: BTreeMap::new(),
+            texts,
+            terms,
+            usage: Mutex::default(),
         })
+    }
+
+    /// Runs `render` (one page's render, on this thread) noting every message it formats as
+    /// used by the page at `url`.
+    pub fn recording_page<T>(&self, url: &str, render: impl FnOnce() -> T) -> T {
+        PAGE_KEYS.with(|keys| *keys.borrow_mut() = Some(BTreeSet::new()));
+        let out = render();
+        let used = PAGE_KEYS
+            .with(|keys| keys.borrow_mut().take())
+            .unwrap_or_default();
+        self.usage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .by_page
+            .insert(url.to_owned(), used);
+        out
+    }
+
+    fn note_use(&self, key: &str) {
+        let id = split_key(key).0;
+        let in_page = PAGE_KEYS.with(|keys| match keys.borrow_mut().as_mut() {
+            Some(keys) => {
+                keys.insert(id.to_owned());
+                true
+            }
+            None => false,
+        });
+        if !in_page {
+            self.usage
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .elsewhere
+                .insert(id.to_owned());
+        }
+    }
+
+    /// Which messages were formatted where, so far.
+    pub fn usage(&self) -> StringUse {
+        self.usage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Starts this (newer) set's usage from `older`'s, for pages not rendered again.
+    pub fn inherit_usage(&self, older: &Locales) {
+        *self.usage.lock().unwrap_or_else(PoisonError::into_inner) = older.usage();
+    }
+
+    /// The message ids whose text differs between `self` and `newer` in any language. `None`
+    /// when more changed than messages alone: a term, the relay's file, the languages, or a
+    /// changed message that another message refers to (its text then changes too).
+    pub fn changed_keys(&self, newer: &Locales) -> Option<BTreeSet<String>> {
+        if self.terms != newer.terms
+            || self.relay_sources != newer.relay_sources
+            || self.bundles.keys().ne(newer.bundles.keys())
+        {
+            return None;
+        }
+        let all: BTreeSet<&(String, String)> =
+            self.texts.keys().chain(newer.texts.keys()).collect();
+        let changed: BTreeSet<String> = all
+            .into_iter()
+            .filter(|k| self.texts.get(*k) != newer.texts.get(*k))
+            .map(|(_, id)| id.clone())
+            .collect();
+        let referenced = newer
+            .texts
+            .iter()
+            .chain(&self.texts)
+            .any(|((_, id), text)| {
+                changed
+                    .iter()
+                    .any(|key| key != id && text.contains(key.as_str()))
+            });
+        (!referenced).then_some(changed)
     }
 
     /// The default language, whose strings stand in for missing ones.
@@ -215,6 +324,7 @@ impl Locales {
         key: &str,
         args: &[(String, Arg)],
     ) -> Result<Translation, LocaleError> {
+        self.note_use(key);
         let missing = || LocaleError::Missing {
             key: key.to_owned(),
             default: self.default.clone(),
@@ -288,6 +398,39 @@ fn parse_resource(file: &Path, text: String) -> Result<FluentResource, LocaleErr
 /// Start address of a resource's source text, to turn the parser's `&str` slices into offsets.
 fn text_start(resource: &FluentResource) -> usize {
     resource.source().as_ptr() as usize
+}
+
+/// Each message's and term's id, whether it is a term, and its source text: from its id to
+/// the next entry's id (comments in between go with the entry before them).
+fn entry_texts(resource: &FluentResource) -> Vec<(String, bool, String)> {
+    let source = resource.source();
+    let mut starts: Vec<(usize, String, bool)> = resource
+        .entries()
+        .filter_map(|entry| match entry {
+            fluent_syntax::ast::Entry::Message(m) => Some((m.id.name, false)),
+            fluent_syntax::ast::Entry::Term(t) => Some((t.id.name, true)),
+            _ => None,
+        })
+        .map(|(name, is_term)| {
+            (
+                name.as_ptr() as usize - text_start(resource),
+                name.to_owned(),
+                is_term,
+            )
+        })
+        .collect();
+    starts.sort_by_key(|(offset, _, _)| *offset);
+    let ends: Vec<usize> = starts
+        .iter()
+        .skip(1)
+        .map(|(offset, _, _)| *offset)
+        .chain([source.len()])
+        .collect();
+    starts
+        .into_iter()
+        .zip(ends)
+        .map(|((start, id, is_term), end)| (id, is_term, source[start..end].trim_end().to_owned()))
+        .collect()
 }
 
 fn split_key(key: &str) -> (&str, Option<&str>) {

@@ -125,7 +125,12 @@ pub fn render<E: From<PagesError> + Send>(
     let kept = Mutex::new(Vec::new());
     jobs.par_iter()
         .try_for_each(|(page, copy)| -> Result<(), E> {
-            let rendered = html.page(page, *copy)?;
+            // A page's own copy notes the strings it uses (for the preview's re-render after a
+            // string edit); the policy's other copies count as using them elsewhere.
+            let rendered = match copy {
+                Copy::Own => locales.recording_page(&page.url, || html.page(page, *copy))?,
+                _ => html.page(page, *copy)?,
+            };
             if matches!(copy, Copy::Own) {
                 if page.kind == PageKind::Contact {
                     kept.lock()
@@ -159,7 +164,7 @@ pub fn render_one(
     page: &Page,
 ) -> Result<Vec<HtmlPage>, PagesError> {
     let html = Html::new(model, renderer, locales, warnings, [page.lang.as_str()]);
-    let rendered = html.page(page, Copy::Own)?;
+    let rendered = locales.recording_page(&page.url, || html.page(page, Copy::Own))?;
     let root_not_found = model
         .find(PageKind::NotFound, model.default_lang().as_str())
         .is_some_and(|p| p.url == page.url);

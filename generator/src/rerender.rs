@@ -14,6 +14,12 @@
 //! reloaded templates, when no other template extends, includes or imports it (a base or a
 //! partial reaches every page that uses it, which takes the full build) and none of its pages
 //! feeds the manifest.
+//!
+//! And for the UI strings: after an edit to `locales/<lang>/*.ftl`, the pages whose render
+//! formatted a message whose text changed are re-rendered (each page's render notes the
+//! messages it formats), unless such a message was formatted outside a page's own render
+//! (the common context, the chooser, the policy's copies), is the relay's, or is referred to
+//! by other messages; or a term changed.
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +53,9 @@ pub fn edits(
         && let Some(name) = template_name(loaded, root, path)
     {
         return template_edit(loaded, site, root, &name);
+    }
+    if !changed.is_empty() && changed.iter().all(|p| is_strings_file(root, p)) {
+        return string_edit(loaded, site, root);
     }
     body_edits(loaded, site, root, changed)
 }
@@ -189,6 +198,70 @@ fn template_edit(
     loaded.renderer = renderer;
     Some(Rerendered {
         site: site.with_files(html.into_iter().map(|page| {
+            let path = content::output_path(&page.url)
+                .to_string_lossy()
+                .replace('\\', "/");
+            (path, page.html.into_bytes())
+        })),
+        pages,
+        warnings: warnings.take(),
+    })
+}
+
+/// Whether `path` is a Fluent file of the site's `locales/`.
+fn is_strings_file(root: &Path, path: &Path) -> bool {
+    let (Ok(root), Ok(path)) = (root.canonicalize(), path.canonicalize()) else {
+        return false;
+    };
+    path.starts_with(root.join("locales")) && path.extension().is_some_and(|e| e == "ftl")
+}
+
+/// Re-renders the pages that formatted a message whose text changed, with the strings and
+/// templates reloaded.
+fn string_edit(loaded: &mut LoadedSite, site: &BuiltSite, root: &Path) -> Option<Rerendered> {
+    let model = &loaded.model;
+    let languages: Vec<String> = model.languages.iter().map(|l| l.to_string()).collect();
+    let default = model.default_lang().to_string();
+    let locales = std::sync::Arc::new(crate::i18n::Locales::load(root, &languages, &default).ok()?);
+    let changed = loaded.locales.changed_keys(&locales)?;
+    let usage = loaded.locales.usage();
+    if changed.iter().any(|k| usage.elsewhere.contains(k)) {
+        return None;
+    }
+    let touched = |url: &str| {
+        usage
+            .by_page
+            .get(url)
+            .is_some_and(|keys| keys.iter().any(|k| changed.contains(k)))
+    };
+    let users: Vec<&crate::page::Page> = model.pages.iter().filter(|p| touched(&p.url)).collect();
+    if users
+        .iter()
+        .any(|p| matches!(p.kind, PageKind::Policy | PageKind::Contact))
+    {
+        return None;
+    }
+    let warnings = Warnings::default();
+    let mut renderer = Renderer::new(
+        render::load_templates(root, &model.config.theme).ok()?,
+        std::sync::Arc::clone(&locales),
+        &languages,
+        &model.config.base_url,
+        warnings.clone(),
+    )
+    .ok()?;
+    renderer.set_assets(loaded.assets.urls());
+    locales.inherit_usage(&loaded.locales);
+    let rendered: Vec<Vec<HtmlPage>> = users
+        .par_iter()
+        .map(|page| pages::render_one(model, &renderer, &locales, &warnings, page))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let pages = users.len();
+    loaded.renderer = renderer;
+    loaded.locales = locales;
+    Some(Rerendered {
+        site: site.with_files(rendered.into_iter().flatten().map(|page| {
             let path = content::output_path(&page.url)
                 .to_string_lossy()
                 .replace('\\', "/");

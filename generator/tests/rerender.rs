@@ -160,3 +160,61 @@ fn a_base_template_partial_contact_or_policy_template_edit_takes_a_full_build() 
         std::fs::write(&path, text).unwrap();
     }
 }
+
+#[test]
+fn a_string_edit_rerenders_the_pages_that_formatted_it_and_equals_a_full_build() {
+    let site = fixture_site();
+    let root = site.path();
+    let (mut loaded, built) = load(root);
+    let strings = root.join("locales/kk/main.ftl");
+    let text = std::fs::read_to_string(&strings).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("error-details-title ="))
+        .unwrap()
+        .to_owned();
+    std::fs::write(
+        &strings,
+        text.replacen(&line, "error-details-title = Жаңа тақырып", 1),
+    )
+    .unwrap();
+
+    let fast = kelisim::rerender::edits(&mut loaded, &built, root, std::slice::from_ref(&strings))
+        .expect("a string only the error pages use takes the fast path");
+    // The pages that formatted the message id (the error pages; the id is tracked across
+    // languages), nothing else.
+    assert!((1..=2).contains(&fast.pages), "{}", fast.pages);
+    let (_, full) = load(root);
+    assert_same_site(&fast.site, &full);
+    let html = std::str::from_utf8(full.file("kk/error/index.html").unwrap()).unwrap();
+    assert!(html.contains("Жаңа тақырып"));
+
+    // A string formatted outside a page's own render (the site name is in every page's
+    // common context), a term, the relay's file, or a message another one refers to: full build.
+    let (mut loaded, built) = load(root);
+    let mut not_taken = |rel: &str, edit: &dyn Fn(&str) -> String| {
+        let path = root.join(rel);
+        let before = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, edit(&before)).unwrap();
+        let taken =
+            kelisim::rerender::edits(&mut loaded, &built, root, std::slice::from_ref(&path));
+        std::fs::write(&path, &before).unwrap();
+        assert!(taken.is_none(), "{rel}");
+    };
+    not_taken("locales/kk/main.ftl", &|t: &str| {
+        t.replacen("site-name = ", "site-name = X", 1)
+    });
+    not_taken("locales/kk/main.ftl", &|t: &str| {
+        format!("{t}\n-brand = Woow\n")
+    });
+    not_taken("locales/kk/relay.ftl", &|t: &str| {
+        t.replacen("relay-field-required = ", "relay-field-required = X", 1)
+    });
+    not_taken("locales/kk/main.ftl", &|t: &str| {
+        format!("{t}\nx-uses-title = {{ error-details-title }}\n").replacen(
+            "error-details-title = ",
+            "error-details-title = X",
+            1,
+        )
+    });
+}
