@@ -41,6 +41,27 @@ pub struct Rerendered {
     pub warnings: Vec<String>,
 }
 
+impl Rerendered {
+    /// `site` with the re-rendered `html` pages in place of their old files.
+    fn new(
+        site: &BuiltSite,
+        html: impl IntoIterator<Item = HtmlPage>,
+        pages: usize,
+        warnings: &Warnings,
+    ) -> Self {
+        Self {
+            site: site.with_files(html.into_iter().map(|page| {
+                let path = content::output_path(&page.url)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                (path, page.html.into_bytes())
+            })),
+            pages,
+            warnings: warnings.take(),
+        }
+    }
+}
+
 /// Applies the edits of the files `changed` to `loaded` and `site` when this path can take
 /// them (see the module doc): one template, or body-only edits of ordinary pages.
 pub fn edits(
@@ -77,37 +98,27 @@ pub fn body_edits(
         edits.push(body_edit(loaded, &root, &path)?);
     }
     let warnings = Warnings::default();
-    let mut files = Vec::new();
-    let mut rendered = 0;
+    let mut html = Vec::new();
     for (index, body) in &edits {
-        let page = &loaded.model.pages[*index];
-        let mut edited = page.clone();
+        let mut edited = loaded.model.pages[*index].clone();
         edited.body = Body::Markdown(body.clone());
-        let html = pages::render_one(
-            &loaded.model,
-            &loaded.renderer,
-            &loaded.locales,
-            &warnings,
-            &edited,
-        )
-        .ok()?;
-        rendered += 1;
-        for page in html {
-            let path = content::output_path(&page.url)
-                .to_string_lossy()
-                .replace('\\', "/");
-            files.push((path, page.html.into_bytes()));
-        }
+        html.extend(
+            pages::render_one(
+                &loaded.model,
+                &loaded.renderer,
+                &loaded.locales,
+                &warnings,
+                &edited,
+            )
+            .ok()?,
+        );
     }
+    let rendered = edits.len();
     // Every edit rendered: only now does the model take the new bodies.
     for (index, body) in edits {
         loaded.model.pages[index].body = Body::Markdown(body);
     }
-    Some(Rerendered {
-        site: site.with_files(files),
-        pages: rendered,
-        warnings: warnings.take(),
-    })
+    Some(Rerendered::new(site, html, rendered, &warnings))
 }
 
 /// The page `path` is, and its new body, if the file is an ordinary page of the model whose
@@ -196,16 +207,7 @@ fn template_edit(
     }
     let pages = users.len();
     loaded.renderer = renderer;
-    Some(Rerendered {
-        site: site.with_files(html.into_iter().map(|page| {
-            let path = content::output_path(&page.url)
-                .to_string_lossy()
-                .replace('\\', "/");
-            (path, page.html.into_bytes())
-        })),
-        pages,
-        warnings: warnings.take(),
-    })
+    Some(Rerendered::new(site, html, pages, &warnings))
 }
 
 /// Whether `path` is a Fluent file of the site's `locales/`.
@@ -260,14 +262,10 @@ fn string_edit(loaded: &mut LoadedSite, site: &BuiltSite, root: &Path) -> Option
     let pages = users.len();
     loaded.renderer = renderer;
     loaded.locales = locales;
-    Some(Rerendered {
-        site: site.with_files(rendered.into_iter().flatten().map(|page| {
-            let path = content::output_path(&page.url)
-                .to_string_lossy()
-                .replace('\\', "/");
-            (path, page.html.into_bytes())
-        })),
+    Some(Rerendered::new(
+        site,
+        rendered.into_iter().flatten(),
         pages,
-        warnings: warnings.take(),
-    })
+        &warnings,
+    ))
 }
