@@ -70,6 +70,11 @@ pub fn edits(
     root: &Path,
     changed: &[PathBuf],
 ) -> Option<Rerendered> {
+    let changed: &[PathBuf] = &present(loaded, root, changed)?;
+    if changed.is_empty() {
+        // Only an editor's temporary files came and went.
+        return Some(Rerendered::new(site, [], 0, &Warnings::default()));
+    }
     if let [path] = changed
         && let Some(name) = template_name(loaded, root, path)
     {
@@ -79,6 +84,43 @@ pub fn edits(
         return string_edit(loaded, site, root);
     }
     body_edits(loaded, site, root, changed)
+}
+
+/// The files of `changed` that exist now. `None` when one that is gone was a source of the
+/// site (a page, template, string, setting or static file by its extension, or a folder that
+/// held pages): a removal or a rename takes the full build. Other vanished files are an
+/// editor's temporary copies (`.sedX1y2z3`, `page.md~`, vim's `4913`) and are left out.
+fn present(loaded: &LoadedSite, root: &Path, changed: &[PathBuf]) -> Option<Vec<PathBuf>> {
+    const SOURCES: [&str; 8] = ["md", "html", "xml", "ftl", "toml", "css", "js", "svg"];
+    let root = root.canonicalize().ok()?;
+    let mut present = Vec::with_capacity(changed.len());
+    for path in changed {
+        if path.exists() {
+            present.push(path.clone());
+            continue;
+        }
+        let source = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| SOURCES.contains(&e));
+        // A folder that is gone cannot be canonicalized: compare by its parent.
+        let folder_of_pages = path
+            .parent()
+            .and_then(|parent| parent.canonicalize().ok())
+            .and_then(|parent| Some(parent.join(path.file_name()?)))
+            .and_then(|gone| gone.strip_prefix(&root).ok().map(Path::to_path_buf))
+            .is_none_or(|gone| {
+                loaded
+                    .model
+                    .pages
+                    .iter()
+                    .any(|p| p.source.starts_with(&gone))
+            });
+        if source || folder_of_pages {
+            return None;
+        }
+    }
+    Some(present)
 }
 
 /// Applies body-only edits of the files `changed` (absolute paths) to `loaded` and `site`.

@@ -241,8 +241,7 @@ pub async fn start(options: ServeOptions) -> Result<RunningPreview, ServeError> 
 struct Changes {
     /// Every file an event named.
     paths: Vec<PathBuf>,
-    /// A file was created, removed or renamed (or an event named no file): the set of pages
-    /// may differ, so only a full build is right.
+    /// An event named no file: only a full build is right.
     structural: bool,
 }
 
@@ -255,9 +254,12 @@ impl Changes {
         }
     }
 
+    /// Notes an event's files. Creations, removals and renames are not structural by
+    /// themselves: an editor that saves by writing a temporary file and renaming it over the
+    /// original makes all three; [`crate::rerender::edits`] decides from the files as they
+    /// are now (a source that is gone, or a new one, takes the full build).
     fn add(&mut self, event: &notify::Event) {
-        let in_place = matches!(event.kind, EventKind::Modify(kind) if !matches!(kind, notify::event::ModifyKind::Name(_)));
-        self.structural |= !in_place || event.paths.is_empty();
+        self.structural |= event.paths.is_empty();
         for path in &event.paths {
             if !self.paths.contains(path) {
                 self.paths.push(path.clone());

@@ -218,3 +218,44 @@ fn a_string_edit_rerenders_the_pages_that_formatted_it_and_equals_a_full_build()
         )
     });
 }
+
+#[test]
+fn a_save_by_rename_is_an_edit_and_a_removed_page_or_folder_takes_a_full_build() {
+    let site = fixture_site();
+    let root = site.path();
+    let (mut loaded, built) = load(root);
+    // An editor (or `sed -i`) writes a temporary file and renames it over the page: the
+    // watcher names both, and the temporary one is gone by now.
+    let page = root.join("content/kk/404.md");
+    let temp = root.join("content/kk/.sedA1b2C3");
+    let text = std::fs::read_to_string(&page).unwrap();
+    std::fs::write(&temp, format!("{text}\nАуыстырылған.\n")).unwrap();
+    std::fs::rename(&temp, &page).unwrap();
+    let vim_probe = root.join("content/kk/4913");
+    let fast =
+        kelisim::rerender::edits(&mut loaded, &built, root, &[temp, page.clone(), vim_probe])
+            .expect("a save by rename takes the fast path");
+    assert_eq!(fast.pages, 1);
+    let (_, full) = load(root);
+    assert_same_site(&fast.site, &full);
+
+    // A page that is gone, or a folder of pages that is gone: the full build.
+    let (mut loaded, built) = load(root);
+    let gone = root.join("content/kk/biz-turaly.md");
+    let moved = root.join("gone.md");
+    std::fs::rename(&gone, &moved).unwrap();
+    assert!(
+        kelisim::rerender::edits(&mut loaded, &built, root, std::slice::from_ref(&gone)).is_none()
+    );
+    std::fs::rename(&moved, &gone).unwrap();
+    std::fs::create_dir_all(root.join("content/kk/bolim")).unwrap();
+    std::fs::write(
+        root.join("content/kk/bolim/bet.md"),
+        "+++\ntitle = \"Бет\"\n+++\n\nМәтін.\n",
+    )
+    .unwrap();
+    let (mut loaded, built) = load(root);
+    std::fs::rename(root.join("content/kk/bolim"), root.join("bolim-moved")).unwrap();
+    let folder = root.join("content/kk/bolim");
+    assert!(kelisim::rerender::edits(&mut loaded, &built, root, &[folder]).is_none());
+}
