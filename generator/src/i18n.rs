@@ -243,17 +243,21 @@ impl Locales {
         }
     }
 
-    /// Which messages were formatted where, so far.
-    pub fn usage(&self) -> StringUse {
-        self.usage
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+    /// Reads which messages were formatted where, so far (without copying it).
+    pub fn with_usage<T>(&self, read: impl FnOnce(&StringUse) -> T) -> T {
+        read(&self.usage.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Starts this (newer) set's usage from `older`'s, for pages not rendered again.
-    pub fn inherit_usage(&self, older: &Locales) {
-        *self.usage.lock().unwrap_or_else(PoisonError::into_inner) = older.usage();
+    /// Takes over `older`'s usage for every page this (newer) set has not rendered itself:
+    /// called once the pages a string edit touched were rendered again with this set.
+    /// `older` is left without usage; it is being replaced.
+    pub fn adopt_usage(&self, older: &Locales) {
+        let mut inherited =
+            std::mem::take(&mut *older.usage.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut own = self.usage.lock().unwrap_or_else(PoisonError::into_inner);
+        inherited.by_page.extend(std::mem::take(&mut own.by_page));
+        inherited.elsewhere.append(&mut own.elsewhere);
+        *own = inherited;
     }
 
     /// The message ids whose text differs between `self` and `newer` in any language. `None`

@@ -268,17 +268,18 @@ fn string_edit(loaded: &mut LoadedSite, site: &BuiltSite, root: &Path) -> Option
     let default = model.default_lang().to_string();
     let locales = std::sync::Arc::new(crate::i18n::Locales::load(root, &languages, &default).ok()?);
     let changed = loaded.locales.changed_keys(&locales)?;
-    let usage = loaded.locales.usage();
-    if changed.iter().any(|k| usage.elsewhere.contains(k)) {
-        return None;
-    }
-    let touched = |url: &str| {
-        usage
-            .by_page
-            .get(url)
-            .is_some_and(|keys| keys.iter().any(|k| changed.contains(k)))
-    };
-    let users: Vec<&crate::page::Page> = model.pages.iter().filter(|p| touched(&p.url)).collect();
+    let users: Vec<&crate::page::Page> = loaded.locales.with_usage(|usage| {
+        if changed.iter().any(|k| usage.elsewhere.contains(k)) {
+            return None;
+        }
+        let touched = |url: &str| {
+            usage
+                .by_page
+                .get(url)
+                .is_some_and(|keys| keys.iter().any(|k| changed.contains(k)))
+        };
+        Some(model.pages.iter().filter(|p| touched(&p.url)).collect())
+    })?;
     if users
         .iter()
         .any(|p| matches!(p.kind, PageKind::Policy | PageKind::Contact))
@@ -295,13 +296,13 @@ fn string_edit(loaded: &mut LoadedSite, site: &BuiltSite, root: &Path) -> Option
     )
     .ok()?;
     renderer.set_assets(loaded.assets.urls());
-    locales.inherit_usage(&loaded.locales);
     let rendered: Vec<Vec<HtmlPage>> = users
         .par_iter()
         .map(|page| pages::render_one(model, &renderer, &locales, &warnings, page))
         .collect::<Result<_, _>>()
         .ok()?;
     let pages = users.len();
+    locales.adopt_usage(&loaded.locales);
     loaded.renderer = renderer;
     loaded.locales = locales;
     Some(Rerendered::new(
