@@ -176,7 +176,7 @@ fn page(source: SourcePage, kind: PageKind, templates: &Renderer) -> Result<Page
         noindex: source.front.noindex.unwrap_or(kind.default_noindex()),
         // The policy's hash needs its rendered body before any page is rendered.
         body: if kind == PageKind::Policy {
-            Body::Rendered(markdown::render(&source.body))
+            Body::Rendered(markdown::render_with_blocks(&source.body))
         } else {
             Body::Markdown(source.body)
         },
