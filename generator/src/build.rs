@@ -123,6 +123,8 @@ pub fn render_site_until(
     if stop.load(Ordering::Relaxed) {
         return Err(BuildError::Stopped);
     }
+    // The preview re-renders only the pages a string edit touches ([`crate::rerender`]).
+    loaded.locales.track_usage();
     let site = render_loaded_with(&loaded, MemorySink::stoppable(Arc::clone(stop)))?;
     Ok((loaded, site))
 }
@@ -239,10 +241,7 @@ pub fn render_loaded_into(loaded: &LoadedSite, sink: &dyn Emit) -> Result<Render
     } = loaded;
     let counted = Counted::new(sink);
     let emit_page = |page: HtmlPage| -> Result<(), BuildError> {
-        let path = content::output_path(&page.url)
-            .to_string_lossy()
-            .replace('\\', "/");
-        counted.emit(&path, page.html.into_bytes())
+        counted.emit(&content::output_path(&page.url), page.html.into_bytes())
     };
     let contact_pages = pages::render(model, renderer, locales, warnings, &emit_page)?;
     let manifest = manifest::build(model, &contact_pages, locales)?;

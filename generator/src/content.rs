@@ -121,13 +121,14 @@ pub fn page_url(lang: &str, rel_path: &str, slug: Option<&str>) -> String {
     format!("/{lang}/{dir}{segment}/")
 }
 
-/// Where a URL is written under the output folder: `/kk/privacy/` -> `kk/privacy/index.html`.
-pub fn output_path(url: &str) -> PathBuf {
+/// Where a URL is written under the output folder, `/`-separated as every sink takes it:
+/// `/kk/privacy/` -> `kk/privacy/index.html`.
+pub fn output_path(url: &str) -> String {
     let trimmed = url.trim_start_matches('/');
     if trimmed.is_empty() || trimmed.ends_with('/') {
-        PathBuf::from(format!("{trimmed}index.html"))
+        format!("{trimmed}index.html")
     } else {
-        PathBuf::from(trimmed)
+        trimmed.to_owned()
     }
 }
 
@@ -197,9 +198,9 @@ mod tests {
             page_url("ru", "help/faq", Some("vopros")),
             "/ru/help/vopros/"
         );
-        assert_eq!(output_path("/kk/"), PathBuf::from("kk/index.html"));
-        assert_eq!(output_path("/"), PathBuf::from("index.html"));
-        assert_eq!(output_path("/kk/404.html"), PathBuf::from("kk/404.html"));
+        assert_eq!(output_path("/kk/"), "kk/index.html");
+        assert_eq!(output_path("/"), "index.html");
+        assert_eq!(output_path("/kk/404.html"), "kk/404.html");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use fluent_bundle::concurrent::FluentBundle;
@@ -34,6 +35,8 @@ pub struct Locales {
     /// Which messages each page's render formatted, and which were formatted outside any
     /// page: what the preview re-renders after a string edit.
     usage: Mutex<StringUse>,
+    /// Whether `usage` is kept: only the preview needs it, so a build pays nothing for it.
+    tracking: AtomicBool,
 }
 
 /// Which message ids were formatted where (by page URL, or elsewhere).
@@ -206,12 +209,16 @@ impl Locales {
             texts,
             terms,
             usage: Mutex::default(),
+            tracking: AtomicBool::new(false),
         })
     }
 
     /// Runs `render` (one page's render, on this thread) noting every message it formats as
     /// used by the page at `url`.
     pub fn recording_page<T>(&self, url: &str, render: impl FnOnce() -> T) -> T {
+        if !self.tracking.load(Ordering::Relaxed) {
+            return render();
+        }
         PAGE_KEYS.with(|keys| *keys.borrow_mut() = Some(BTreeSet::new()));
         let out = render();
         let used = PAGE_KEYS
@@ -225,7 +232,16 @@ impl Locales {
         out
     }
 
+    /// Keeps, from now on, which messages each page's render formats (see
+    /// [`Locales::recording_page`]).
+    pub fn track_usage(&self) {
+        self.tracking.store(true, Ordering::Relaxed);
+    }
+
     fn note_use(&self, key: &str) {
+        if !self.tracking.load(Ordering::Relaxed) {
+            return;
+        }
         let id = split_key(key).0;
         let in_page = PAGE_KEYS.with(|keys| match keys.borrow_mut().as_mut() {
             Some(keys) => {

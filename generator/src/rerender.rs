@@ -50,12 +50,10 @@ impl Rerendered {
         warnings: &Warnings,
     ) -> Self {
         Self {
-            site: site.with_files(html.into_iter().map(|page| {
-                let path = content::output_path(&page.url)
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                (path, page.html.into_bytes())
-            })),
+            site: site.with_files(
+                html.into_iter()
+                    .map(|page| (content::output_path(&page.url), page.html.into_bytes())),
+            ),
             pages,
             warnings: warnings.take(),
         }
@@ -70,6 +68,8 @@ pub fn edits(
     root: &Path,
     changed: &[PathBuf],
 ) -> Option<Rerendered> {
+    // The watcher may name files by absolute paths for a root given as a relative one.
+    let root = &root.canonicalize().ok()?;
     let changed: &[PathBuf] = &present(loaded, root, changed)?;
     if changed.is_empty() {
         // Only an editor's temporary files came and went.
@@ -80,23 +80,22 @@ pub fn edits(
     {
         return template_edit(loaded, site, root, &name);
     }
-    if !changed.is_empty() && changed.iter().all(|p| is_strings_file(root, p)) {
+    if changed.iter().all(|p| is_strings_file(root, p)) {
         return string_edit(loaded, site, root);
     }
     body_edits(loaded, site, root, changed)
 }
 
-/// The files of `changed` that exist now. `None` when one that is gone was a source of the
+/// The files of `changed` that exist now, canonical (`root` is). `None` when one that is gone was a source of the
 /// site (a page, template, string, setting or static file by its extension, or a folder that
 /// held pages): a removal or a rename takes the full build. Other vanished files are an
 /// editor's temporary copies (`.sedX1y2z3`, `page.md~`, vim's `4913`) and are left out.
 fn present(loaded: &LoadedSite, root: &Path, changed: &[PathBuf]) -> Option<Vec<PathBuf>> {
     const SOURCES: [&str; 8] = ["md", "html", "xml", "ftl", "toml", "css", "js", "svg"];
-    let root = root.canonicalize().ok()?;
     let mut present = Vec::with_capacity(changed.len());
     for path in changed {
-        if path.exists() {
-            present.push(path.clone());
+        if let Ok(path) = path.canonicalize() {
+            present.push(path);
             continue;
         }
         let source = path
@@ -108,7 +107,7 @@ fn present(loaded: &LoadedSite, root: &Path, changed: &[PathBuf]) -> Option<Vec<
             .parent()
             .and_then(|parent| parent.canonicalize().ok())
             .and_then(|parent| Some(parent.join(path.file_name()?)))
-            .and_then(|gone| gone.strip_prefix(&root).ok().map(Path::to_path_buf))
+            .and_then(|gone| gone.strip_prefix(root).ok().map(Path::to_path_buf))
             .is_none_or(|gone| {
                 loaded
                     .model
@@ -187,10 +186,8 @@ fn body_edit(loaded: &LoadedSite, root: &Path, path: &Path) -> Option<(usize, St
 }
 
 /// The template name (`thanks.html`) of `path`, if it is a file of the site's or the theme's
-/// template folder.
+/// template folder (both paths canonical).
 fn template_name(loaded: &LoadedSite, root: &Path, path: &Path) -> Option<String> {
-    let root = root.canonicalize().ok()?;
-    let path = path.canonicalize().ok()?;
     let theme = &loaded.model.config.theme;
     [
         root.join("templates"),
@@ -198,7 +195,7 @@ fn template_name(loaded: &LoadedSite, root: &Path, path: &Path) -> Option<String
     ]
     .iter()
     .find(|dir| path.starts_with(dir))
-    .map(|dir| relative_name(dir, &path))
+    .map(|dir| relative_name(dir, path))
 }
 
 /// Re-renders the pages that use template `name`, with every template reloaded.
@@ -252,11 +249,8 @@ fn template_edit(
     Some(Rerendered::new(site, html, pages, &warnings))
 }
 
-/// Whether `path` is a Fluent file of the site's `locales/`.
+/// Whether `path` is a Fluent file of the site's `locales/` (both paths canonical).
 fn is_strings_file(root: &Path, path: &Path) -> bool {
-    let (Ok(root), Ok(path)) = (root.canonicalize(), path.canonicalize()) else {
-        return false;
-    };
     path.starts_with(root.join("locales")) && path.extension().is_some_and(|e| e == "ftl")
 }
 
@@ -267,6 +261,7 @@ fn string_edit(loaded: &mut LoadedSite, site: &BuiltSite, root: &Path) -> Option
     let languages: Vec<String> = model.languages.iter().map(|l| l.to_string()).collect();
     let default = model.default_lang().to_string();
     let locales = std::sync::Arc::new(crate::i18n::Locales::load(root, &languages, &default).ok()?);
+    locales.track_usage();
     let changed = loaded.locales.changed_keys(&locales)?;
     let users: Vec<&crate::page::Page> = loaded.locales.with_usage(|usage| {
         if changed.iter().any(|k| usage.elsewhere.contains(k)) {

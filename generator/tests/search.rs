@@ -86,8 +86,6 @@ fn canonical(html: &str) -> String {
 /// The file a site-relative URL is served from.
 fn file_of(url: &str) -> String {
     kelisim::content::output_path(url)
-        .to_string_lossy()
-        .replace('\\', "/")
 }
 
 #[test]

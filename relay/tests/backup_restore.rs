@@ -5,21 +5,13 @@
 #![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::relay_process::{BIN, KEY, OTHER_KEY, fixture, spawn_serving};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-
-const BIN: &str = env!("CARGO_BIN_EXE_kelisim-relay");
-const KEY: &str = "6b656c6973696d2d746573742d6b65792d6f662d33322d62797465732d2d2d21";
-const OTHER_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
-
-fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/consent-manifest.json")
-}
 
 struct Server {
     child: Child,
@@ -28,28 +20,18 @@ struct Server {
 
 impl Server {
     fn start(db: &Path) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .arg("--manifest")
-            .arg(fixture())
-            .arg("--db")
-            .arg(db)
-            .env("KELISIM_HMAC_KEY", KEY)
-            .env("KELISIM_RATE_LIMIT_ENABLED", "false")
-            .env("KELISIM_STORAGE_LOCATION", "backup test host")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap()
-            .to_owned();
+        let (child, base) = spawn_serving(
+            Command::new(BIN)
+                .args(["serve", "--listen", "127.0.0.1:0"])
+                .arg("--manifest")
+                .arg(fixture())
+                .arg("--db")
+                .arg(db)
+                .env("KELISIM_HMAC_KEY", KEY)
+                .env("KELISIM_RATE_LIMIT_ENABLED", "false")
+                .env("KELISIM_STORAGE_LOCATION", "backup test host")
+                .stderr(Stdio::null()),
+        );
         Self {
             child,
             url: format!("{base}/api/contact"),

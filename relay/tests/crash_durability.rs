@@ -21,17 +21,15 @@
 #![cfg(feature = "server")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use crate::relay_process::{BIN, KEY, fixture, spawn_serving};
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_kelisim-relay");
-const KEY: &str = "6b656c6973696d2d746573742d6b65792d6f662d33322d62797465732d2d2d21";
 const SITE: &str = "https://woow.kz";
 /// How many times the server is killed with SIGKILL (the issue asks for at least 20).
 const KILLS: usize = 20;
@@ -39,10 +37,6 @@ const KILLS: usize = 20;
 const CLIENTS: usize = 4;
 /// Marks each submission's message so its records can be found again in the file.
 const MARK: &str = "crash-probe-key:";
-
-fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/consent-manifest.json")
-}
 
 /// A small random source without a dependency: the standard library's randomly seeded hasher.
 struct Random(u64);
@@ -71,29 +65,19 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path) -> Self {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-            .arg("--config")
-            .arg(dir.join("relay.toml"))
-            .arg("--manifest")
-            .arg(fixture())
-            .arg("--db")
-            .arg(db(dir))
-            .env("KELISIM_HMAC_KEY", KEY)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
+        let (child, base) = spawn_serving(
+            Command::new(BIN)
+                .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+                .arg("--config")
+                .arg(dir.join("relay.toml"))
+                .arg("--manifest")
+                .arg(fixture())
+                .arg("--db")
+                .arg(db(dir))
+                .env("KELISIM_HMAC_KEY", KEY)
+                .env("RUST_LOG", "warn")
+                .stderr(Stdio::null()),
+        );
         Self { child, base }
     }
 

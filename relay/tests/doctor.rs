@@ -6,17 +6,10 @@
 
 use crate::smtp_sink;
 
+use crate::relay_process::{BIN, KEY, OTHER_KEY, fixture};
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_kelisim-relay");
-const KEY: &str = "6b656c6973696d2d746573742d6b65792d6f662d33322d62797465732d2d2d21";
-const OTHER_KEY: &str = "0000000000000000000000000000000000000000000000000000000000000001";
-
-fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/consent-manifest.json")
-}
 
 /// A deployment in a temp dir: a key file (0600), a manifest, a site directory publishing the
 /// same manifest, a database path.

@@ -9,6 +9,9 @@ mod common;
 #[cfg(any(feature = "sqlite", feature = "dynamodb"))]
 mod conformance;
 mod own_process;
+#[cfg(feature = "server")]
+#[path = "support/relay_process.rs"]
+mod relay_process;
 #[cfg(feature = "notify")]
 #[path = "support/smtp_sink.rs"]
 mod smtp_sink;

@@ -5,21 +5,16 @@
 
 use crate::smtp_sink;
 
-use std::io::{BufRead, BufReader, Write as _};
+use crate::relay_process::{BIN, KEY, fixture, spawn_serving};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_kelisim-relay");
-const KEY: &str = "6b656c6973696d2d746573742d6b65792d6f662d33322d62797465732d2d2d21";
 const SITE: &str = "https://woow.kz";
 const EMAIL: &str = "dana.bboxtest@example.kz";
 const SURNAME: &str = "Қожахметова";
 const MESSAGE: &str = "Жеке хабар 777: жеткізу мерзімі";
-
-fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/consent-manifest.json")
-}
 
 fn manifest() -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(fixture()).unwrap()).unwrap()
@@ -60,32 +55,22 @@ impl Server {
         )
         .unwrap();
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-            .arg("--config")
-            .arg(&config)
-            .arg("--manifest")
-            .arg(fixture())
-            .arg("--db")
-            .arg(dir.path().join("relay.sqlite"))
-            .arg("--static-dir")
-            .arg(&site)
-            .env("KELISIM_HMAC_KEY", KEY)
-            .env("RUST_LOG", "trace")
-            .envs(vars.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
+        let (child, base) = spawn_serving(
+            Command::new(BIN)
+                .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+                .arg("--config")
+                .arg(&config)
+                .arg("--manifest")
+                .arg(fixture())
+                .arg("--db")
+                .arg(dir.path().join("relay.sqlite"))
+                .arg("--static-dir")
+                .arg(&site)
+                .env("KELISIM_HMAC_KEY", KEY)
+                .env("RUST_LOG", "trace")
+                .envs(vars.iter().copied())
+                .stderr(stderr),
+        );
         Self { child, base, dir }
     }
 

@@ -40,14 +40,7 @@ impl SiteServer {
     /// The server runs on its own thread and runtime, so it keeps answering whatever the
     /// calling test does (including blocking calls) and works from sync and async tests alike.
     pub fn serve(root: &Path) -> Result<Self, HarnessError> {
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .map_err(|e| HarnessError::io("binding the site server", e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| HarnessError::io("reading the site server's address", e))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| HarnessError::io("configuring the site server socket", e))?;
+        let (listener, addr) = bind_loopback()?;
 
         let site = StaticSite::new(DirFiles::new(root));
         let app = Router::new().fallback(move |request| async move { site.answer(request).await });
@@ -59,14 +52,7 @@ impl SiteServer {
     /// `report-uri`, so every violation a browser meets is posted back to this server
     /// ([`SiteServer::csp_reports`]). [`CSP_CONTROL_PATH`] serves a page that violates it.
     pub fn serve_with_csp(root: &Path) -> Result<Self, HarnessError> {
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .map_err(|e| HarnessError::io("binding the site server", e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| HarnessError::io("reading the site server's address", e))?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|e| HarnessError::io("configuring the site server socket", e))?;
+        let (listener, addr) = bind_loopback()?;
         let reports: Arc<Mutex<Vec<String>>> = Arc::default();
         let site = StaticSite::new(DirFiles::new(root));
         let received = Arc::clone(&reports);
@@ -197,4 +183,17 @@ impl Drop for SiteServer {
             let _ = thread.join();
         }
     }
+}
+
+/// A non-blocking listener on `127.0.0.1:<free port>`, and its address.
+fn bind_loopback() -> Result<(std::net::TcpListener, std::net::SocketAddr), HarnessError> {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .map_err(|e| HarnessError::io("binding the site server", e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| HarnessError::io("reading the site server's address", e))?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| HarnessError::io("configuring the site server socket", e))?;
+    Ok((listener, addr))
 }
