@@ -4,6 +4,11 @@
 //! server reading the output never sees a half-written site, with precompressed `.br` and
 //! `.gz` copies beside each HTML, CSS and JS file ([`crate::compress`]); `serve` keeps them in memory
 //! ([`crate::built::BuiltSite`]).
+//!
+//! A file whose bytes are the same as in the site being replaced is hard-linked from it
+//! instead of written, with its `.br` and `.gz`: no new inode, no compression, and the old
+//! file's modification time, so a sync to S3 or rsync skips it. On ext4 a fresh inode for
+//! every file of every build (and freeing the old ones) was most of a rebuild's time.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -28,6 +33,8 @@ pub trait Emit: Sync {
 #[derive(Debug)]
 pub struct OutputDir {
     output: PathBuf,
+    /// The site being replaced, whose unchanged files are linked rather than written.
+    previous: Option<PathBuf>,
     staging: PathBuf,
     old: PathBuf,
     /// Folders already created, so each file costs one write, not a walk up its path.
@@ -46,6 +53,10 @@ impl OutputDir {
             .map_err(|e| BuildError::io(&staging, "create the folder", e))?;
         Ok(Self {
             output: output.to_path_buf(),
+            previous: output
+                .join(MANIFEST_FILE)
+                .is_file()
+                .then(|| output.to_path_buf()),
             made: Mutex::new(HashSet::from([staging.clone()])),
             staging,
             old,
@@ -102,17 +113,56 @@ impl Emit for OutputDir {
         if let Some(dir) = target.parent() {
             self.make_dir(dir)?;
         }
-        let write = |target: &Path, bytes: &[u8]| {
-            std::fs::write(target, bytes).map_err(|e| BuildError::io(target, "write the file", e))
-        };
-        if self.precompress && compress::wanted(path) {
-            let compressed = |how: fn(&[u8]) -> std::io::Result<Vec<u8>>| {
-                how(&bytes).map_err(|e| BuildError::io(&target, "compress the file", e))
-            };
-            write(&with_suffix(&target, ".gz"), &compressed(compress::gzip)?)?;
-            write(&with_suffix(&target, ".br"), &compressed(compress::brotli)?)?;
+        let compressed = self.precompress && compress::wanted(path);
+        if let Some(previous) = &self.previous {
+            let before = previous.join(path);
+            if same_bytes(&before, &bytes) && std::fs::hard_link(&before, &target).is_ok() {
+                if !compressed {
+                    return Ok(());
+                }
+                let copies = [".gz", ".br"];
+                if copies.iter().all(|suffix| {
+                    std::fs::hard_link(with_suffix(&before, suffix), with_suffix(&target, suffix))
+                        .is_ok()
+                }) {
+                    return Ok(());
+                }
+                // A copy missing (the last build had none) or not linkable: both are made
+                // below, over whatever was linked.
+                for suffix in copies {
+                    let _ = std::fs::remove_file(with_suffix(&target, suffix));
+                }
+                return write_copies(&target, &bytes);
+            }
         }
-        write(&target, &bytes)
+        if compressed {
+            write_copies(&target, &bytes)?;
+        }
+        write_file(&target, &bytes)
+    }
+}
+
+fn write_file(target: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    std::fs::write(target, bytes).map_err(|e| BuildError::io(target, "write the file", e))
+}
+
+/// Writes the `.gz` and `.br` forms of `bytes` beside `target`.
+fn write_copies(target: &Path, bytes: &[u8]) -> Result<(), BuildError> {
+    let compressed = |how: fn(&[u8]) -> std::io::Result<Vec<u8>>| {
+        how(bytes).map_err(|e| BuildError::io(target, "compress the file", e))
+    };
+    write_file(&with_suffix(target, ".gz"), &compressed(compress::gzip)?)?;
+    write_file(&with_suffix(target, ".br"), &compressed(compress::brotli)?)
+}
+
+/// Whether `file` is a regular file holding exactly `bytes` (its length is checked first, so a
+/// changed page is rarely read).
+fn same_bytes(file: &Path, bytes: &[u8]) -> bool {
+    match std::fs::symlink_metadata(file) {
+        Ok(meta) if meta.is_file() && meta.len() == bytes.len() as u64 => {
+            std::fs::read(file).is_ok_and(|old| old == bytes)
+        }
+        _ => false,
     }
 }
 
@@ -205,6 +255,70 @@ mod tests {
             std::fs::read(output.join("kk/b/index.html")).expect("read"),
             b"b"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unchanged_files_are_linked_from_the_previous_site_with_their_copies() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let output = dir.path().join("public");
+        let inode = |path: &str| std::fs::metadata(output.join(path)).expect("stat").ino();
+        let page = "<p>Дербес деректер</p>\n".repeat(50);
+        let build = |changed: &str, precompress: bool| {
+            let out = OutputDir::create(&output)
+                .expect("create")
+                .precompress(precompress);
+            out.emit(MANIFEST_FILE, b"{}".to_vec()).expect("emit");
+            out.emit("kk/same.html", page.clone().into_bytes())
+                .expect("emit");
+            out.emit("kk/changed.html", changed.as_bytes().to_vec())
+                .expect("emit");
+            out.finish().expect("finish");
+        };
+        // The first build had no copies: the second must make them, not link nothing.
+        build("one", false);
+        assert!(!output.join("kk/same.html.br").exists());
+        let first = inode("kk/same.html");
+        build("two", true);
+        assert_eq!(inode("kk/same.html"), first, "unchanged: linked");
+        let gunzip = |path: &str| {
+            let mut back = String::new();
+            let file = std::fs::File::open(output.join(path)).expect("open");
+            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(file), &mut back)
+                .expect("gunzip");
+            back
+        };
+        assert_eq!(gunzip("kk/same.html.gz"), page);
+        let (same, br, gz) = (
+            inode("kk/same.html"),
+            inode("kk/same.html.br"),
+            inode("kk/same.html.gz"),
+        );
+        build("three, longer", true);
+        assert_eq!(
+            (
+                inode("kk/same.html"),
+                inode("kk/same.html.br"),
+                inode("kk/same.html.gz")
+            ),
+            (same, br, gz),
+            "the page and its copies are linked"
+        );
+        assert_eq!(gunzip("kk/changed.html.gz"), "three, longer");
+        assert_eq!(
+            std::fs::read(output.join("kk/changed.html")).expect("read"),
+            b"three, longer"
+        );
+        // Same length, other bytes: written, not linked.
+        let before = inode("kk/changed.html");
+        build("three, LONGER", true);
+        assert_ne!(inode("kk/changed.html"), before);
+        assert_eq!(
+            std::fs::read(output.join("kk/changed.html")).expect("read"),
+            b"three, LONGER"
+        );
+        assert_eq!(gunzip("kk/changed.html.gz"), "three, LONGER");
     }
 
     #[test]
