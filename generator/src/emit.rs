@@ -71,10 +71,17 @@ impl OutputDir {
         self
     }
 
-    /// Swaps the written site in place of the previous one.
+    /// Swaps the written site in place of the previous one, in one step where the system
+    /// can exchange two folders (Linux), else by moving the old one aside first.
     pub fn finish(mut self) -> Result<(), BuildError> {
         let output = &self.output;
         if output.exists() {
+            if exchange(&self.staging, output) {
+                // The staging path now holds the previous site.
+                self.finished = true;
+                return std::fs::remove_dir_all(&self.staging)
+                    .map_err(|e| BuildError::io(&self.staging, "remove the old site", e));
+            }
             std::fs::rename(output, &self.old)
                 .map_err(|e| BuildError::io(output, "replace the folder", e))?;
         }
@@ -172,6 +179,20 @@ impl Drop for OutputDir {
             let _ = std::fs::remove_dir_all(&self.staging);
         }
     }
+}
+
+/// Exchanges two folders atomically (`renameat2` with `RENAME_EXCHANGE`): a server reading
+/// `b` sees either the old site or the new one, never neither. False where the system or the
+/// file system cannot (older kernels, some network file systems): the caller then renames.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> bool {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).is_ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> bool {
+    false
 }
 
 /// `file.html` → `file.html.gz`.
@@ -319,6 +340,47 @@ mod tests {
             b"three, LONGER"
         );
         assert_eq!(gunzip("kk/changed.html.gz"), "three, LONGER");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_reader_never_finds_the_site_missing_while_it_is_replaced() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir(&a).expect("mkdir");
+        std::fs::create_dir(&b).expect("mkdir");
+        if !exchange(&a, &b) {
+            eprintln!("skipped: the temp folder's file system cannot exchange two folders");
+            return;
+        }
+        let output = dir.path().join("public");
+        let build = |n: usize| {
+            let out = OutputDir::create(&output).expect("create");
+            out.emit(MANIFEST_FILE, format!("{{\"n\":{n}}}").into_bytes())
+                .expect("emit");
+            out.finish().expect("finish");
+        };
+        build(0);
+        let done = AtomicBool::new(false);
+        let (looks, missing) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let manifest = output.join(MANIFEST_FILE);
+                while !done.load(Ordering::Relaxed) {
+                    if !manifest.exists() {
+                        missing.fetch_add(1, Ordering::Relaxed);
+                    }
+                    looks.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+            for n in 1..=300 {
+                build(n);
+            }
+            done.store(true, Ordering::Relaxed);
+        });
+        assert!(looks.load(Ordering::Relaxed) > 300, "the reader ran");
+        assert_eq!(missing.load(Ordering::Relaxed), 0, "the site was missing");
     }
 
     #[test]
