@@ -121,32 +121,36 @@ impl Emit for OutputDir {
             self.make_dir(dir)?;
         }
         let compressed = self.precompress && compress::wanted(path);
-        if let Some(previous) = &self.previous {
-            let before = previous.join(path);
-            if same_bytes(&before, &bytes) && std::fs::hard_link(&before, &target).is_ok() {
-                if !compressed {
-                    return Ok(());
-                }
-                let copies = [".gz", ".br"];
-                if copies.iter().all(|suffix| {
-                    std::fs::hard_link(with_suffix(&before, suffix), with_suffix(&target, suffix))
-                        .is_ok()
-                }) {
-                    return Ok(());
-                }
-                // A copy missing (the last build had none) or not linkable: both are made
-                // below, over whatever was linked.
-                for suffix in copies {
-                    let _ = std::fs::remove_file(with_suffix(&target, suffix));
-                }
-                return write_copies(&target, &bytes);
-            }
+        if let Some(before) = self.previous.as_ref().map(|p| p.join(path))
+            && same_bytes(&before, &bytes)
+            && std::fs::hard_link(&before, &target).is_ok()
+        {
+            return if !compressed || link_copies(&before, &target) {
+                Ok(())
+            } else {
+                write_copies(&target, &bytes)
+            };
         }
         if compressed {
             write_copies(&target, &bytes)?;
         }
         write_file(&target, &bytes)
     }
+}
+
+/// Links the `.gz` and `.br` of `before` beside `target`. False, with neither left behind,
+/// when one is missing (the last build made none) or cannot be linked.
+fn link_copies(before: &Path, target: &Path) -> bool {
+    let copies = [".gz", ".br"];
+    let linked = copies.iter().all(|suffix| {
+        std::fs::hard_link(with_suffix(before, suffix), with_suffix(target, suffix)).is_ok()
+    });
+    if !linked {
+        for suffix in copies {
+            let _ = std::fs::remove_file(with_suffix(target, suffix));
+        }
+    }
+    linked
 }
 
 fn write_file(target: &Path, bytes: &[u8]) -> Result<(), BuildError> {

@@ -86,9 +86,9 @@ pub fn edits(
     body_edits(loaded, site, root, changed)
 }
 
-/// The files of `changed` that exist now, canonical (`root` is). `None` when one that is gone was a source of the
-/// site (a page, template, string, setting or static file by its extension, or a folder that
-/// held pages): a removal or a rename takes the full build. Other vanished files are an
+/// The files of `changed` that exist now, canonical (`root` is). `None` when one that is gone
+/// was a source of the site (a page, template, string, setting or static file by its
+/// extension, or a folder that held pages): a removal or a rename takes the full build. Other vanished files are an
 /// editor's temporary copies (`.sedX1y2z3`, `page.md~`, vim's `4913`) and are left out.
 fn present(loaded: &LoadedSite, root: &Path, changed: &[PathBuf]) -> Option<Vec<PathBuf>> {
     const SOURCES: [&str; 8] = ["md", "html", "xml", "ftl", "toml", "css", "js", "svg"];

@@ -1,5 +1,6 @@
-# Sourced by scripts/moto-server and scripts/cfn-lint: Python tools from PyPI, each in its own
-# venv, one per tool and version, shared by every clone of the repository on the machine.
+# Sourced by scripts/moto-server, scripts/cfn-lint and scripts/package-lambda: Python tools
+# from PyPI, each in its own venv, one per tool and version, shared by every clone of the
+# repository on the machine.
 #
 # Why shared: a venv is ~30 s of pip on this project's 2-core machine (moto alone pulls about
 # forty packages), and a fresh clone (CI's, a second worktree) would otherwise pay it every
