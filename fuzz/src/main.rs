@@ -23,9 +23,9 @@ use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use kelisim_relay::fields::{Email, IdempotencyKey, Message, PersonName, PhoneE164, limit};
+use kelisim_relay::domain::fields::{Email, IdempotencyKey, Message, PersonName, PhoneE164, limit};
+use kelisim_relay::domain::submission::{FieldErrors, RawSubmission, Submission};
 use kelisim_relay::manifest::ConsentManifest;
-use kelisim_relay::submission::{FieldErrors, RawSubmission, Submission};
 
 const MANIFEST: &str = include_str!("../../relay/tests/fixtures/consent-manifest.json");
 

@@ -29,9 +29,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kelisim_manifest::ConsentManifest;
 use kelisim_relay::config::RelayConfig;
-use kelisim_relay::outbox::Channel;
+use kelisim_relay::domain::outbox::Channel;
 use kelisim_relay::store::Store;
-use kelisim_relay::{AppState, SqliteStore};
+use kelisim_relay::store::sqlite::SqliteStore;
+use kelisim_relay::web::AppState;
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_stream::StreamExt;
@@ -458,7 +459,7 @@ impl Preview {
             &endpoint,
             state.messages().clone(),
         );
-        Ok((endpoint, kelisim_relay::app(state)))
+        Ok((endpoint, kelisim_relay::web::app(state)))
     }
 }
 

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use kelisim::serve::{RunningPreview, ServeOptions, start};
 use kelisim_manifest::ConsentManifest;
-use kelisim_relay::record::{CollectionMethod, RecordId};
-use kelisim_relay::store::Store;
+use kelisim_relay::domain::record::{CollectionMethod, RecordId};
+use kelisim_relay::store::RecordStore;
 
 /// The repository's own site (content, strings, theme, settings) in a temp folder, so the
 /// test can edit it.
@@ -202,9 +202,9 @@ fn preview_serves_pages_and_a_working_form_and_reloads_on_change() {
         .unwrap()
         .parse()
         .unwrap();
-    let store = kelisim_relay::SqliteStore::open(&preview.db).unwrap();
+    let store = kelisim_relay::store::sqlite::SqliteStore::open(&preview.db).unwrap();
     let record = runtime
-        .block_on(store.get(id))
+        .block_on(store.get_record(id))
         .unwrap()
         .expect("the record is stored");
     assert_eq!(record.consent.language, "ru");

@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kelisim_relay::fingerprint::HmacKey;
-use kelisim_relay::intake::{self, IntakeSettings};
+use kelisim_relay::domain::hmac_key::HmacKey;
+use kelisim_relay::domain::record::CollectionMethod;
+use kelisim_relay::domain::stamp::{self, IntakeSettings};
+use kelisim_relay::domain::submission::{RawSubmission, Submission};
 use kelisim_relay::manifest::ConsentManifest;
-use kelisim_relay::record::CollectionMethod;
-use kelisim_relay::submission::{RawSubmission, Submission};
 use time::OffsetDateTime;
 
 fn manifest() -> ConsentManifest {
@@ -67,7 +67,7 @@ fn intake(c: &mut Criterion) {
             let raw = RawSubmission::from_form(body.as_bytes()).expect("decodes");
             let submission =
                 Submission::parse(&raw, &manifest, time::OffsetDateTime::now_utc()).expect("valid");
-            intake::stamp(
+            stamp::stamp(
                 submission,
                 &manifest,
                 &settings,

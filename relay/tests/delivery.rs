@@ -14,18 +14,18 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use common::*;
 use hmac::{Hmac, Mac};
-use kelisim_relay::AppState;
-use kelisim_relay::deliver::{Deliverer, DeliverySettings};
-use kelisim_relay::inbox;
+use kelisim_relay::delivery::senders::{HttpWebhook, SIGNATURE_HEADER, SmtpMailer};
+use kelisim_relay::delivery::{Deliverer, DeliverySettings};
+use kelisim_relay::domain::messages::Messages;
+use kelisim_relay::domain::outbox::Channel;
+use kelisim_relay::domain::record::{ConsentStatus, RecordId};
+use kelisim_relay::domain::secret::Secret;
+use kelisim_relay::domain::token::{self, TokenAction, TokenClaims};
 use kelisim_relay::manifest::ConsentManifest;
-use kelisim_relay::messages::Messages;
-use kelisim_relay::outbox::Channel;
-use kelisim_relay::record::{ConsentStatus, RecordId};
-use kelisim_relay::secret::Secret;
-use kelisim_relay::sqlite::SqliteStore;
-use kelisim_relay::store::Store;
-use kelisim_relay::token::{self, TokenAction, TokenClaims};
-use kelisim_relay::transport::{HttpWebhook, SIGNATURE_HEADER, SmtpMailer};
+use kelisim_relay::store::sqlite::SqliteStore;
+use kelisim_relay::store::{OutboxStore, RecordStore, RightsLog};
+use kelisim_relay::views::inbox;
+use kelisim_relay::web::AppState;
 use sha2::Sha256;
 use smtp_sink::SmtpSink;
 use time::{Duration, OffsetDateTime};
@@ -128,7 +128,7 @@ async fn the_operator_is_notified_without_personal_data_and_the_visitor_gets_a_l
 
     let report = deliverer.run_once(OffsetDateTime::now_utc()).await.unwrap();
     assert_eq!((report.delivered, report.retried), (2, 0));
-    assert!(relay.store.outbox_all().await.unwrap().is_empty());
+    assert!(relay.store.list_items().await.unwrap().is_empty());
 
     let mails = sink.received();
     let notification = mails
@@ -186,7 +186,7 @@ async fn the_link_confirms_the_newsletter_once_and_everything_else_is_refused() 
     let relay = relay(&[]);
     let id = relay.submit("kk", true).await;
     let now = OffsetDateTime::now_utc();
-    let record = relay.store.get(id).await.unwrap().unwrap();
+    let record = relay.store.get_record(id).await.unwrap().unwrap();
     let newsletter = record.purpose("newsletter").unwrap();
     assert_eq!(newsletter.status(now), ConsentStatus::Pending);
     assert!(
@@ -210,7 +210,7 @@ async fn the_link_confirms_the_newsletter_once_and_everything_else_is_refused() 
         answer.header(header::LOCATION),
         Some("https://woow.kz/kk/confirmed/")
     );
-    let record = relay.store.get(id).await.unwrap().unwrap();
+    let record = relay.store.get_record(id).await.unwrap().unwrap();
     let newsletter = record.purpose("newsletter").unwrap();
     assert_eq!(newsletter.status(now), ConsentStatus::Active);
     assert!(newsletter.confirmed_at.is_some());
@@ -257,7 +257,7 @@ async fn the_link_confirms_the_newsletter_once_and_everything_else_is_refused() 
 async fn an_expired_link_is_refused_and_changes_nothing() {
     let relay = relay(&[]);
     let id = relay.submit("ru", true).await;
-    let before = relay.store.get(id).await.unwrap().unwrap();
+    let before = relay.store.get_record(id).await.unwrap().unwrap();
     let claims = TokenClaims {
         action: TokenAction::Confirm,
         subject: id.0,
@@ -273,7 +273,7 @@ async fn an_expired_link_is_refused_and_changes_nothing() {
         answer.header(header::LOCATION),
         Some("https://woow.kz/ru/confirm-error/?reason=expired")
     );
-    assert_eq!(relay.store.get(id).await.unwrap().unwrap(), before);
+    assert_eq!(relay.store.get_record(id).await.unwrap().unwrap(), before);
 }
 
 #[tokio::test]
@@ -296,11 +296,11 @@ async fn a_mail_server_that_is_down_then_refusing_then_up_gets_each_message_exac
     let now = OffsetDateTime::now_utc();
     let report = deliverer.run_once(now).await.unwrap();
     assert_eq!((report.delivered, report.retried), (0, 1));
-    let queued = relay.store.outbox_all().await.unwrap();
+    let queued = relay.store.list_items().await.unwrap();
     assert_eq!(queued.len(), 1);
     assert!(queued[0].last_error.as_deref().unwrap().starts_with("smtp"));
     assert!(
-        relay.store.get(id).await.unwrap().is_some(),
+        relay.store.get_record(id).await.unwrap().is_some(),
         "the record is safe"
     );
 
@@ -326,7 +326,7 @@ async fn a_mail_server_that_is_down_then_refusing_then_up_gets_each_message_exac
         .unwrap();
     assert_eq!(report.delivered, 0, "nothing is sent twice");
     assert_eq!(sink.received().len(), 1);
-    assert!(relay.store.outbox_all().await.unwrap().is_empty());
+    assert!(relay.store.list_items().await.unwrap().is_empty());
 }
 
 /// A webhook receiver on loopback that answers 500 to its first `fail` requests, then 200.
@@ -403,7 +403,7 @@ async fn an_erased_record_is_not_notified_about() {
     let sink = SmtpSink::start().await;
     let relay = relay(&[Channel::Email]);
     let id = relay.submit("kk", true).await;
-    assert!(relay.store.delete(id).await.unwrap());
+    assert!(relay.store.delete_record(id).await.unwrap());
     let report = relay
         .deliverer()
         .with_mailer(mailer(&sink.url()))
@@ -419,9 +419,9 @@ async fn a_blocked_record_is_not_notified_about_nor_mailed() {
     let sink = SmtpSink::start().await;
     let relay = relay(&[Channel::Email]);
     let id = relay.submit("kk", true).await;
-    let record = relay.store.get(id).await.unwrap().unwrap();
-    let plan = kelisim_relay::subject_requests::plan_block(record, true, OffsetDateTime::now_utc());
-    kelisim_relay::subject_requests::apply(relay.store.as_ref(), &plan, "operator")
+    let record = relay.store.get_record(id).await.unwrap().unwrap();
+    let plan = kelisim_relay::domain::plan::plan_block(record, true, OffsetDateTime::now_utc());
+    kelisim_relay::app::rights::apply(relay.store.as_ref(), &plan, "operator")
         .await
         .unwrap();
     let report = relay
@@ -635,5 +635,5 @@ async fn request_posts_that_are_bots_invalid_or_foreign_store_nothing() {
     .await;
     assert_eq!(foreign.status, StatusCode::FORBIDDEN);
     assert!(relay.store.list_requests().await.unwrap().is_empty());
-    assert!(relay.store.outbox_all().await.unwrap().is_empty());
+    assert!(relay.store.list_items().await.unwrap().is_empty());
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use kelisim_relay::security_headers;
+use kelisim_relay::web::security_headers;
 
 fn repo_file(path: &str) -> String {
     let full = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -406,11 +406,11 @@ fn iam_action(operation: &str) -> String {
 }
 
 /// The IAM actions the store's code needs, read from the code: every SDK operation called
-/// (`.put_item()`) in `relay/src/dynamodb/` except the table setup (`table.rs`, run by whoever
+/// (`.put_item()`) in `relay/src/store/dynamodb/` except the table setup (`table.rs`, run by whoever
 /// creates the table, here CloudFormation). A transaction is authorized per item, so
 /// `transact_write_items` stands for the item actions its builders use.
 fn actions_the_store_calls() -> std::collections::BTreeSet<String> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/dynamodb");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/store/dynamodb");
     let mut actions = std::collections::BTreeSet::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();

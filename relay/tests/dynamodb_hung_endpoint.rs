@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::{StatusCode, header};
 use common::*;
-use kelisim_relay::dynamodb::{DynamoConfig, DynamoStore, OPERATION_TIMEOUT};
+use kelisim_relay::store::dynamodb::{DynamoConfig, DynamoStore, OPERATION_TIMEOUT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_endpoint_gets_the_visitor_a_503_within_seconds() {

@@ -17,9 +17,9 @@ use aws_sdk_dynamodb::types::error::{
 };
 use aws_sdk_dynamodb::types::{AttributeValue, CancellationReason};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use kelisim_relay::dynamodb::DynamoStore;
-use kelisim_relay::record::RecordId;
-use kelisim_relay::store::{DedupKeys, Inserted, Store, StoreError};
+use kelisim_relay::domain::record::RecordId;
+use kelisim_relay::store::dynamodb::DynamoStore;
+use kelisim_relay::store::{DedupKeys, Inserted, RecordStore, StoreError};
 use time::{Duration, OffsetDateTime};
 
 /// A client that answers only from `rules`, in order, with the SDK's retries off so each
@@ -49,7 +49,7 @@ fn dedup() -> DedupKeys {
 
 async fn insert_with(rules: &[&Rule]) -> Result<Inserted, StoreError> {
     store(rules)
-        .insert(&conformance::sample_record(), &dedup())
+        .insert_record(&conformance::sample_record(), &dedup(), &[])
         .await
 }
 
@@ -193,7 +193,7 @@ async fn a_transaction_conflict_is_retried() {
         .then_output(|| TransactWriteItemsOutput::builder().build());
     let record = conformance::sample_record();
     let inserted = store(&[&conflict, &success])
-        .insert(&record, &dedup())
+        .insert_record(&record, &dedup(), &[])
         .await
         .unwrap();
     assert_eq!(inserted, Inserted::New(record.id));
@@ -228,7 +228,7 @@ async fn other_service_errors_are_backend_errors_without_the_service_message() {
         ))
     });
     let err = store(&[&validation])
-        .get(RecordId::new())
+        .get_record(RecordId::new())
         .await
         .expect_err("a validation error");
     assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
@@ -243,10 +243,10 @@ mod through_the_router {
 
     use axum::body::Body;
     use axum::http::{Request, StatusCode, header};
-    use kelisim_relay::fingerprint::HmacKey;
-    use kelisim_relay::intake::IntakeSettings;
+    use kelisim_relay::domain::hmac_key::HmacKey;
+    use kelisim_relay::domain::stamp::IntakeSettings;
     use kelisim_relay::manifest::ConsentManifest;
-    use kelisim_relay::{AppState, app};
+    use kelisim_relay::web::{AppState, app};
     use tower::ServiceExt;
 
     use super::*;
@@ -336,10 +336,10 @@ mod faults {
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
     use axum::body::Body;
     use axum::http::{Request, StatusCode, header};
-    use kelisim_relay::fingerprint::HmacKey;
-    use kelisim_relay::intake::IntakeSettings;
+    use kelisim_relay::domain::hmac_key::HmacKey;
+    use kelisim_relay::domain::stamp::IntakeSettings;
     use kelisim_relay::manifest::ConsentManifest;
-    use kelisim_relay::{AppState, app};
+    use kelisim_relay::web::{AppState, app};
     use tower::ServiceExt;
 
     use super::*;

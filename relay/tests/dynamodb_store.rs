@@ -1,5 +1,7 @@
 #![cfg(feature = "dynamodb")]
-//! `DynamoStore` against a real DynamoDB-compatible server (moto), one fresh table per test.
+//! `DynamoStore` specifics against a real DynamoDB-compatible server (moto), one fresh table
+//! per test: the item layout, TTL attributes and index entries (the conformance suites run on
+//! moto too, through [`fresh_store`]).
 //!
 //! The endpoint comes from `KELISIM_TEST_DYNAMODB_ENDPOINT`; `scripts/test` starts moto and
 //! sets it. Without it these tests fail on purpose rather than skip: a skipped store test
@@ -9,14 +11,13 @@
 use crate::conformance;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
-use kelisim_relay::dynamodb::{self, DynamoStore};
-use kelisim_relay::record::{ConsentRecord, RecordId, RecordState};
-use kelisim_relay::store::{DedupKeys, Inserted, Store};
+use kelisim_relay::domain::record::{ConsentRecord, RecordId, RecordState};
+use kelisim_relay::store::dynamodb::{self, DynamoStore};
+use kelisim_relay::store::{DedupKeys, Inserted, RecordStore};
 use time::{Duration, OffsetDateTime};
 
 const ENDPOINT_VAR: &str = "KELISIM_TEST_DYNAMODB_ENDPOINT";
@@ -92,27 +93,21 @@ async fn raw_item(store: &DynamoStore, pk: &str) -> Option<HashMap<String, Attri
         .item
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn dynamo_store_passes_the_conformance_suite() {
-    conformance::run_all(Arc::new(fresh_store().await)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamo_store_passes_the_rights_suite() {
-    conformance::rights::run_all(Arc::new(fresh_store().await)).await;
-}
-
 #[tokio::test]
 async fn insert_then_get_round_trips_the_record() {
     let store = fresh_store().await;
     let rec = record("h1", next_year());
     let inserted = store
-        .insert(&rec, &dedup("fp-1", Some("key-1"), Duration::minutes(10)))
+        .insert_record(
+            &rec,
+            &dedup("fp-1", Some("key-1"), Duration::minutes(10)),
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(inserted, Inserted::New(rec.id));
-    assert_eq!(store.get(rec.id).await.unwrap(), Some(rec.clone()));
-    assert_eq!(store.get(RecordId::new()).await.unwrap(), None);
+    assert_eq!(store.get_record(rec.id).await.unwrap(), Some(rec.clone()));
+    assert_eq!(store.get_record(RecordId::new()).await.unwrap(), None);
 
     // The record sits in one JSON attribute with the key, index and TTL attributes beside it.
     let item = raw_item(&store, &dynamodb::record_pk(rec.id))
@@ -131,13 +126,13 @@ async fn same_fingerprint_blocks_inside_its_window_only() {
     let store = fresh_store().await;
     let first = record("h1", next_year());
     store
-        .insert(&first, &dedup("fp", None, Duration::minutes(10)))
+        .insert_record(&first, &dedup("fp", None, Duration::minutes(10)), &[])
         .await
         .unwrap();
     let second = record("h1", next_year());
     assert_eq!(
         store
-            .insert(&second, &dedup("fp", None, Duration::minutes(10)))
+            .insert_record(&second, &dedup("fp", None, Duration::minutes(10)), &[])
             .await
             .unwrap(),
         Inserted::Duplicate(first.id)
@@ -147,13 +142,13 @@ async fn same_fingerprint_blocks_inside_its_window_only() {
     let store = fresh_store().await;
     let old = record("h1", next_year());
     store
-        .insert(&old, &dedup("fp", None, Duration::seconds(-5)))
+        .insert_record(&old, &dedup("fp", None, Duration::seconds(-5)), &[])
         .await
         .unwrap();
     let new = record("h1", next_year());
     assert_eq!(
         store
-            .insert(&new, &dedup("fp", None, Duration::minutes(10)))
+            .insert_record(&new, &dedup("fp", None, Duration::minutes(10)), &[])
             .await
             .unwrap(),
         Inserted::New(new.id)
@@ -170,20 +165,29 @@ async fn update_replaces_and_delete_removes_record_and_dedup_items() {
     let store = fresh_store().await;
     let mut rec = record("h1", next_year());
     store
-        .insert(&rec, &dedup("fp-d", Some("key-d"), Duration::minutes(10)))
+        .insert_record(
+            &rec,
+            &dedup("fp-d", Some("key-d"), Duration::minutes(10)),
+            &[],
+        )
         .await
         .unwrap();
 
     rec.state = RecordState::Withdrawn;
     rec.consent.purposes[0].withdrawn_at = Some(OffsetDateTime::now_utc());
-    assert!(store.update(&rec).await.unwrap());
+    assert!(store.update_record(&rec).await.unwrap());
     rec.revision += 1;
-    assert_eq!(store.get(rec.id).await.unwrap(), Some(rec.clone()));
-    assert!(!store.update(&record("h1", next_year())).await.unwrap());
+    assert_eq!(store.get_record(rec.id).await.unwrap(), Some(rec.clone()));
+    assert!(
+        !store
+            .update_record(&record("h1", next_year()))
+            .await
+            .unwrap()
+    );
 
-    assert!(store.delete(rec.id).await.unwrap());
-    assert!(!store.delete(rec.id).await.unwrap());
-    assert_eq!(store.get(rec.id).await.unwrap(), None);
+    assert!(store.delete_record(rec.id).await.unwrap());
+    assert!(!store.delete_record(rec.id).await.unwrap());
+    assert_eq!(store.get_record(rec.id).await.unwrap(), None);
     assert!(
         raw_item(&store, &dynamodb::fingerprint_pk("fp-d"))
             .await
@@ -198,7 +202,11 @@ async fn update_replaces_and_delete_removes_record_and_dedup_items() {
     let again = record("h1", next_year());
     assert_eq!(
         store
-            .insert(&again, &dedup("fp-d", Some("key-d"), Duration::minutes(10)))
+            .insert_record(
+                &again,
+                &dedup("fp-d", Some("key-d"), Duration::minutes(10)),
+                &[]
+            )
             .await
             .unwrap(),
         Inserted::New(again.id)
@@ -212,17 +220,21 @@ async fn purge_expired_deletes_only_expired_records() {
     let expired = record("h1", now - Duration::days(1));
     let live = record("h1", now + Duration::days(1));
     store
-        .insert(&expired, &dedup("fp-x", Some("kx"), Duration::seconds(-1)))
+        .insert_record(
+            &expired,
+            &dedup("fp-x", Some("kx"), Duration::seconds(-1)),
+            &[],
+        )
         .await
         .unwrap();
     store
-        .insert(&live, &dedup("fp-l", None, Duration::minutes(10)))
+        .insert_record(&live, &dedup("fp-l", None, Duration::minutes(10)), &[])
         .await
         .unwrap();
 
     assert_eq!(store.purge_expired(now).await.unwrap(), 1);
-    assert_eq!(store.get(expired.id).await.unwrap(), None);
-    assert_eq!(store.get(live.id).await.unwrap(), Some(live.clone()));
+    assert_eq!(store.get_record(expired.id).await.unwrap(), None);
+    assert_eq!(store.get_record(live.id).await.unwrap(), Some(live.clone()));
     assert!(
         raw_item(&store, &dynamodb::idempotency_pk("kx"))
             .await

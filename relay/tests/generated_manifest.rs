@@ -7,9 +7,9 @@ use crate::common;
 
 use axum::http::{StatusCode, header};
 use common::*;
-use kelisim_relay::AppState;
 use kelisim_relay::manifest::ConsentManifest;
-use kelisim_relay::store::Store;
+use kelisim_relay::store::RecordStore;
+use kelisim_relay::web::AppState;
 
 const GENERATED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -53,7 +53,7 @@ async fn a_generator_built_manifest_drives_the_relay() {
             answer.body
         );
         let id = answer.json()["id"].as_str().unwrap().parse().unwrap();
-        let record = store.get(id).await.unwrap().unwrap();
+        let record = store.get_record(id).await.unwrap().unwrap();
         assert_eq!(record.consent.policy_sha256, policy.sha256);
         assert_eq!(
             record.consent.purposes[0].label_sha256,

@@ -13,10 +13,10 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::*;
 use kelisim_relay::config::RateLimitConfig;
-use kelisim_relay::fields::limit;
-use kelisim_relay::http::BODY_LIMIT;
-use kelisim_relay::sqlite::SqliteStore;
-use kelisim_relay::store::Store;
+use kelisim_relay::domain::fields::limit;
+use kelisim_relay::store::sqlite::SqliteStore;
+use kelisim_relay::store::RecordStore;
+use kelisim_relay::web::form::BODY_LIMIT;
 
 async fn stored(store: &Arc<SqliteStore>) -> usize {
     store.list_records().await.unwrap().len()
@@ -330,7 +330,7 @@ async fn junk_from_many_clients_does_not_lock_a_real_visitor_out() {
 async fn behind_cloudfront_only_requests_with_the_origin_secret_are_served_and_their_viewer_counts()
 {
     use kelisim_relay::config::RelayConfig;
-    use kelisim_relay::secret::Secret;
+    use kelisim_relay::domain::secret::Secret;
     let mut config = RelayConfig {
         hmac_key_env: Some(Secret::new(HMAC_KEY_HEX.to_owned())),
         ..RelayConfig::default()
@@ -339,7 +339,8 @@ async fn behind_cloudfront_only_requests_with_the_origin_secret_are_served_and_t
     config.proxy.origin_secret = Some(Secret::new("edge-secret-1".to_owned()));
     config.rate_limit.per_client = 1;
     let store = memory_store();
-    let state = kelisim_relay::AppState::from_config(store.clone(), manifest(), &config).unwrap();
+    let state =
+        kelisim_relay::web::AppState::from_config(store.clone(), manifest(), &config).unwrap();
     let post = |n: usize, viewer: &str, secret: Option<&str>| {
         let fields = with(
             valid_fields("kk"),

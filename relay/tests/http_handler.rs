@@ -9,12 +9,12 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::*;
-use kelisim_relay::fields::Email;
-use kelisim_relay::fields::ErrorCode;
-use kelisim_relay::http::BODY_LIMIT;
-use kelisim_relay::messages::{self, Notice};
-use kelisim_relay::record::{CollectionMethod, RecordId, RecordState};
-use kelisim_relay::store::Store;
+use kelisim_relay::domain::fields::Email;
+use kelisim_relay::domain::fields::ErrorCode;
+use kelisim_relay::domain::messages::{self, Notice};
+use kelisim_relay::domain::record::{CollectionMethod, RecordId, RecordState};
+use kelisim_relay::store::RecordStore;
+use kelisim_relay::web::form::BODY_LIMIT;
 
 fn email_hmac() -> String {
     hmac_key().email_hmac(&Email::parse(EMAIL).unwrap())
@@ -39,7 +39,7 @@ async fn plain_form_post_is_stored_and_redirected_to_thanks() {
         Some(SITE_ORIGIN)
     );
 
-    let records = store.find_by_email_hmac(&email_hmac()).await.unwrap();
+    let records = store.find_records_by_email(&email_hmac()).await.unwrap();
     assert_eq!(records.len(), 1);
     let record = &records[0];
     assert_eq!(record.subject.surname, SURNAME);
@@ -98,7 +98,7 @@ async fn script_post_gets_201_with_the_stored_id() {
     let answer = send(&state, json_request(json_body(&fields), Some(SITE_ORIGIN))).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     let id: RecordId = answer.json()["id"].as_str().unwrap().parse().unwrap();
-    let record = store.get(id).await.unwrap().expect("stored");
+    let record = store.get_record(id).await.unwrap().expect("stored");
     assert_eq!(record.consent.language, "ru");
     assert_eq!(record.consent.collection_method, CollectionMethod::Script);
     assert!(record.consent.purposes.iter().all(|p| p.granted));
@@ -117,7 +117,7 @@ async fn repeated_consent_keys_in_a_form_post_are_all_read() {
     fields.push(("consent".to_owned(), "newsletter".to_owned()));
     let answer = send(&state, form_request(form_body(&fields), None)).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
-    let records = store.find_by_email_hmac(&email_hmac()).await.unwrap();
+    let records = store.find_records_by_email(&email_hmac()).await.unwrap();
     assert!(records[0].consent.purposes.iter().all(|p| p.granted));
 }
 
@@ -154,7 +154,7 @@ async fn invalid_script_post_gets_localized_messages_per_field() {
         assert_eq!(body["fields"].as_object().unwrap().len(), 4);
         assert!(
             store
-                .find_by_email_hmac(&email_hmac())
+                .find_records_by_email(&email_hmac())
                 .await
                 .unwrap()
                 .is_empty()
@@ -332,7 +332,7 @@ async fn posts_from_a_foreign_origin_are_refused_and_not_stored() {
     }
     assert!(
         store
-            .find_by_email_hmac(&email_hmac())
+            .find_records_by_email(&email_hmac())
             .await
             .unwrap()
             .is_empty()
@@ -365,7 +365,7 @@ async fn a_filled_honeypot_looks_like_success_and_stores_nothing() {
     let answer = send(&state, json_request(json_body(&fields), None)).await;
     assert_eq!(answer.status, StatusCode::CREATED);
     let id: RecordId = answer.json()["id"].as_str().unwrap().parse().unwrap();
-    assert_eq!(store.get(id).await.unwrap(), None);
+    assert_eq!(store.get_record(id).await.unwrap(), None);
     let answer = send(&state, form_request(form_body(&fields), None)).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
     assert_eq!(
@@ -374,7 +374,7 @@ async fn a_filled_honeypot_looks_like_success_and_stores_nothing() {
     );
     assert!(
         store
-            .find_by_email_hmac(&email_hmac())
+            .find_records_by_email(&email_hmac())
             .await
             .unwrap()
             .is_empty()
@@ -398,7 +398,11 @@ async fn a_repeated_idempotency_key_stores_once_and_returns_the_same_id() {
     );
     assert_eq!(a.json()["id"], b.json()["id"]);
     assert_eq!(
-        store.find_by_email_hmac(&email_hmac()).await.unwrap().len(),
+        store
+            .find_records_by_email(&email_hmac())
+            .await
+            .unwrap()
+            .len(),
         1
     );
 }
@@ -413,7 +417,11 @@ async fn a_double_click_without_js_stores_one_record() {
     assert_eq!(a.status, StatusCode::SEE_OTHER);
     assert_eq!(b.header(header::LOCATION), a.header(header::LOCATION));
     assert_eq!(
-        store.find_by_email_hmac(&email_hmac()).await.unwrap().len(),
+        store
+            .find_records_by_email(&email_hmac())
+            .await
+            .unwrap()
+            .len(),
         1
     );
 
@@ -421,7 +429,11 @@ async fn a_double_click_without_js_stores_one_record() {
     let other = with(valid_fields("kk"), "message", Some("Екінші сұрақ"));
     send(&state, form_request(form_body(&other), None)).await;
     assert_eq!(
-        store.find_by_email_hmac(&email_hmac()).await.unwrap().len(),
+        store
+            .find_records_by_email(&email_hmac())
+            .await
+            .unwrap()
+            .len(),
         2
     );
 }
@@ -497,7 +509,7 @@ async fn names_are_stored_in_nfc() {
     // "й" typed as "и" + combining breve.
     let fields = with(valid_fields("kk"), "first_name", Some("  Сеи\u{0306}т "));
     send(&state, form_request(form_body(&fields), None)).await;
-    let records = store.find_by_email_hmac(&email_hmac()).await.unwrap();
+    let records = store.find_records_by_email(&email_hmac()).await.unwrap();
     assert_eq!(records[0].subject.first_name, "Се\u{0439}т");
 }
 
@@ -569,7 +581,7 @@ async fn the_sixth_post_from_one_address_is_refused_and_not_stored() {
         Some("https://woow.kz/kk/thanks/")
     );
 
-    let records = store.find_by_email_hmac(&email_hmac()).await.unwrap();
+    let records = store.find_records_by_email(&email_hmac()).await.unwrap();
     let mut messages_stored: Vec<_> = records.iter().map(|r| r.message.clone()).collect();
     messages_stored.sort();
     let expected: Vec<_> = [0, 1, 2, 3, 4, 8]
@@ -607,7 +619,7 @@ async fn honeypot_hits_count_against_the_limit() {
     );
     assert!(
         store
-            .find_by_email_hmac(&email_hmac())
+            .find_records_by_email(&email_hmac())
             .await
             .unwrap()
             .is_empty()

@@ -14,8 +14,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::{
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use kelisim_relay::config::RelayConfig;
-use kelisim_relay::dynamodb::DynamoStore;
 use kelisim_relay::lambda;
+use kelisim_relay::store::dynamodb::DynamoStore;
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceExt;
 use lambda_http::{Adapter, Context, LambdaEvent};

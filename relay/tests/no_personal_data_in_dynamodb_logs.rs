@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use common::*;
-use kelisim_relay::dynamodb::{self, DynamoStore};
-use kelisim_relay::fields::Email;
+use kelisim_relay::domain::fields::Email;
+use kelisim_relay::store::dynamodb::{self, DynamoStore};
 use kelisim_relay::store::Store;
 use kelisim_relay::telemetry::{self, LogFormat};
 
@@ -65,11 +65,11 @@ async fn no_submitted_personal_data_reaches_the_logs_on_dynamodb_even_at_trace()
         );
     }
     let email_hmac = hmac_key().email_hmac(&Email::parse(EMAIL).unwrap());
-    let found = store.find_by_email_hmac(&email_hmac).await.unwrap();
+    let found = store.find_records_by_email(&email_hmac).await.unwrap();
     assert_eq!(found.len(), 2);
     assert_eq!(store.list_records().await.unwrap().len(), 2);
     for record in found {
-        assert!(store.delete(record.id).await.unwrap());
+        assert!(store.delete_record(record.id).await.unwrap());
     }
 
     let logs = String::from_utf8(captured.bytes()).unwrap();

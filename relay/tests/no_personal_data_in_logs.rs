@@ -9,7 +9,7 @@ use crate::common;
 use std::sync::Arc;
 
 use common::*;
-use kelisim_relay::subject_requests;
+use kelisim_relay::app::rights;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_submitted_personal_data_reaches_the_logs() {
@@ -42,30 +42,26 @@ async fn no_submitted_personal_data_reaches_the_logs() {
     send(&ok, json_request(json_body(&keyed), None)).await;
     send(&ok, json_request(json_body(&keyed), None)).await;
     let key = hmac_key();
-    subject_requests::export(store.as_ref(), &key, EMAIL)
-        .await
-        .unwrap();
+    rights::export(store.as_ref(), &key, EMAIL).await.unwrap();
     let now = time::OffsetDateTime::now_utc();
-    let found = subject_requests::export(store.as_ref(), &key, EMAIL)
+    let found = rights::export(store.as_ref(), &key, EMAIL).await.unwrap();
+    let plan = kelisim_relay::domain::plan::plan_withdraw(found, Some("reply"), now);
+    rights::apply(store.as_ref(), &plan, "operator")
         .await
         .unwrap();
-    let plan = subject_requests::plan_withdraw(found, Some("reply"), now);
-    subject_requests::apply(store.as_ref(), &plan, "operator")
-        .await
-        .unwrap();
-    let found = subject_requests::export(store.as_ref(), &key, EMAIL)
-        .await
-        .unwrap();
-    let rectify = subject_requests::parse_assignments(&["surname=Басқаева".to_owned()]).unwrap();
-    let refused = subject_requests::plan_rectify(found[0].clone(), &key, &rectify, 30, now)
-        .expect_err("the name went with the only purpose");
+    let found = rights::export(store.as_ref(), &key, EMAIL).await.unwrap();
+    let rectify =
+        kelisim_relay::domain::plan::parse_assignments(&["surname=Басқаева".to_owned()]).unwrap();
+    let refused =
+        kelisim_relay::domain::plan::plan_rectify(found[0].clone(), &key, &rectify, 30, now)
+            .expect_err("the name went with the only purpose");
     tracing::error!(%refused, "rectify refused");
-    let plan = subject_requests::plan_erase(found);
-    subject_requests::apply(store.as_ref(), &plan, "operator")
+    let plan = kelisim_relay::domain::plan::plan_erase(found);
+    rights::apply(store.as_ref(), &plan, "operator")
         .await
         .unwrap();
     // An error's text too: a failing store during a subject request.
-    let error = subject_requests::export(&FailingStore, &key, EMAIL)
+    let error = rights::export(&FailingStore, &key, EMAIL)
         .await
         .unwrap_err();
     tracing::error!(%error, "subject request failed");

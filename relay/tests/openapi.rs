@@ -12,8 +12,8 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use common::*;
 use kelisim_relay::config::RateLimitConfig;
-use kelisim_relay::fields::{ACCEPTED_FIELDS, ErrorCode, limit};
-use kelisim_relay::http::BODY_LIMIT;
+use kelisim_relay::domain::fields::{ACCEPTED_FIELDS, ErrorCode, limit};
+use kelisim_relay::web::form::BODY_LIMIT;
 use serde_json::Value;
 
 fn spec() -> Value {
@@ -184,7 +184,7 @@ async fn documented_status_codes_and_required_fields_are_what_the_handler_does()
 #[test]
 fn the_confirmation_route_is_documented_where_the_router_serves_it() {
     let spec = spec();
-    let path = format!("/api/contact{}", kelisim_relay::deliver::CONFIRM_SUFFIX);
+    let path = format!("/api/contact{}", kelisim_relay::web::routes::CONFIRM);
     let get = &spec["paths"][path.as_str()]["get"];
     assert!(get.is_object(), "{path} GET is documented");
     let statuses = keys(&get["responses"]);

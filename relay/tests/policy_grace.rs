@@ -12,14 +12,14 @@ use std::sync::Arc;
 
 use axum::http::{StatusCode, header};
 use common::*;
-use kelisim_relay::fields::ErrorCode;
-use kelisim_relay::http::AppState;
+use kelisim_relay::domain::fields::ErrorCode;
+use kelisim_relay::domain::messages::{Messages, Notice};
+use kelisim_relay::domain::record::RecordId;
+use kelisim_relay::domain::submission::{RawSubmission, Submission, grace_ends};
 use kelisim_relay::manifest::{ConsentManifest, PolicyVersion};
-use kelisim_relay::messages::{Messages, Notice};
-use kelisim_relay::record::RecordId;
-use kelisim_relay::sqlite::SqliteStore;
-use kelisim_relay::store::Store;
-use kelisim_relay::submission::{RawSubmission, Submission, grace_ends};
+use kelisim_relay::store::sqlite::SqliteStore;
+use kelisim_relay::store::RecordStore;
+use kelisim_relay::web::AppState;
 use time::macros::datetime;
 use time::{Date, Duration, OffsetDateTime};
 
@@ -79,7 +79,7 @@ async fn inside_the_window_the_previous_version_is_accepted_and_stamped_as_shown
     let answer = send(&state, json_request(json_body(&fields), Some(SITE_ORIGIN))).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     let id: RecordId = answer.json()["id"].as_str().unwrap().parse().unwrap();
-    let stamp = store.get(id).await.unwrap().expect("stored").consent;
+    let stamp = store.get_record(id).await.unwrap().expect("stored").consent;
     assert_eq!(stamp.policy_version, "1.0");
     assert_eq!(stamp.policy_sha256, previous.sha256);
     assert_eq!(stamp.policy_url, "https://woow.kz/ru/privacy/1.0/");
@@ -89,7 +89,7 @@ async fn inside_the_window_the_previous_version_is_accepted_and_stamped_as_shown
     let answer = send(&state, json_request(json_body(&fields), Some(SITE_ORIGIN))).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     let id: RecordId = answer.json()["id"].as_str().unwrap().parse().unwrap();
-    let stamp = store.get(id).await.unwrap().expect("stored").consent;
+    let stamp = store.get_record(id).await.unwrap().expect("stored").consent;
     assert_eq!(stamp.policy_version, "1.1");
     assert_eq!(stamp.policy_sha256, "a".repeat(64));
     assert_eq!(stamp.policy_url, "https://woow.kz/ru/privacy/1.1/");
@@ -139,8 +139,9 @@ async fn after_the_window_the_previous_version_gets_the_localized_reload_answer(
     assert!(reload_kk.contains("қайта жүктеп"), "{reload_kk}");
     assert!(
         store
-            .find_by_email_hmac(
-                &hmac_key().email_hmac(&kelisim_relay::fields::Email::parse(EMAIL).unwrap())
+            .find_records_by_email(
+                &hmac_key()
+                    .email_hmac(&kelisim_relay::domain::fields::Email::parse(EMAIL).unwrap())
             )
             .await
             .unwrap()

@@ -9,11 +9,11 @@
 #![cfg(feature = "intake")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use kelisim_relay::fields::{
+use kelisim_relay::domain::fields::{
     ACCEPTED_FIELDS, Email, ErrorCode, IdempotencyKey, Message, PersonName, PhoneE164, limit, name,
 };
+use kelisim_relay::domain::submission::{FieldErrors, RawSubmission, Submission};
 use kelisim_relay::manifest::ConsentManifest;
-use kelisim_relay::submission::{FieldErrors, RawSubmission, Submission};
 use proptest::prelude::*;
 use unicode_normalization::is_nfc;
 

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use common::*;
-use kelisim_relay::sqlite::SqliteStore;
+use kelisim_relay::store::sqlite::SqliteStore;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kelisim-relay");
 const OTHER_KEY: &str = "0f0e0d0c0b0a09080706050403020100f0e0d0c0b0a090807060504030201000";

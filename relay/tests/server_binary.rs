@@ -457,7 +457,7 @@ fn every_response_carries_the_security_headers() {
         ("refused form", &refused),
         ("wrong method", &wrong_method),
     ] {
-        for (name, value) in kelisim_relay::security_headers::all() {
+        for (name, value) in kelisim_relay::web::security_headers::all() {
             assert_eq!(answer.header(name), Some(value.as_str()), "{what}: {name}");
         }
     }

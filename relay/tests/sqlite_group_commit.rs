@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use conformance::{dedup_keys, sample_record};
-use kelisim_relay::outbox::{Channel, OutboxItem, OutboxKind};
-use kelisim_relay::record::ConsentRecord;
-use kelisim_relay::sqlite::{MAX_INSERT_BATCH, SqliteStore};
-use kelisim_relay::store::{DedupKeys, Inserted, Store, StoreError};
+use kelisim_relay::domain::outbox::{Channel, OutboxItem, OutboxKind};
+use kelisim_relay::domain::record::ConsentRecord;
+use kelisim_relay::store::sqlite::{MAX_INSERT_BATCH, SqliteStore};
+use kelisim_relay::store::{DedupKeys, Inserted, OutboxStore, RecordStore, StoreError};
 use time::OffsetDateTime;
 
 fn in_a_minute() -> OffsetDateTime {
@@ -46,7 +46,7 @@ fn open(dir: &tempfile::TempDir) -> SqliteStore {
 /// The ids of the records about which the outbox holds an item.
 async fn outbox_subjects(store: &SqliteStore) -> BTreeSet<uuid::Uuid> {
     store
-        .outbox_all()
+        .list_items()
         .await
         .unwrap()
         .iter()
@@ -68,7 +68,7 @@ async fn many_concurrent_inserts_are_each_answered_with_their_own_id_and_stored_
             dedup.idempotency_key = Some(shared_key.clone());
         }
         tasks.push(tokio::spawn(async move {
-            let answer = store.insert_with_outbox(&record, &dedup, &outbox).await;
+            let answer = store.insert_record(&record, &dedup, &outbox).await;
             (record.id, n % 10 == 0, answer.unwrap())
         }));
     }
@@ -142,14 +142,14 @@ async fn a_failing_row_in_a_batch_is_answered_with_its_error_and_the_others_comm
     assert_eq!(*answers[2].as_ref().unwrap(), Inserted::New(last.0.id));
     assert_eq!(store.insert_commits(), commits + 1, "one transaction");
     // Nothing of the failing row is left: no record, its key and fingerprint are free.
-    assert!(store.get(failing.0.id).await.unwrap().is_none());
+    assert!(store.get_record(failing.0.id).await.unwrap().is_none());
     assert_eq!(
         outbox_subjects(&store).await,
         BTreeSet::from([first.0.id.0, last.0.id.0])
     );
     let (record, dedup, _) = &failing;
     assert_eq!(
-        store.insert(record, dedup).await.unwrap(),
+        store.insert_record(record, dedup, &[]).await.unwrap(),
         Inserted::New(record.id),
         "the refused row left its dedup keys behind"
     );
@@ -198,11 +198,11 @@ async fn duplicates_within_one_batch_are_answered_with_the_first_ones_id() {
     assert_eq!(store.insert_commits(), commits + 1, "one transaction");
     assert_eq!(store.list_records().await.unwrap().len(), 2);
     assert_eq!(
-        store.outbox_all().await.unwrap().len(),
+        store.list_items().await.unwrap().len(),
         2,
         "a duplicate queues no messages"
     );
-    assert!(store.get(same_key.0.id).await.unwrap().is_none());
+    assert!(store.get_record(same_key.0.id).await.unwrap().is_none());
 }
 
 #[tokio::test]

@@ -1,34 +1,14 @@
-//! The `Store` conformance suite against `SqliteStore` on a real file, plus SQLite specifics:
-//! migrations, WAL and `synchronous=FULL`, and reopening.
+//! SQLite specifics beyond the conformance suites (which run on a SQLite file too):
+//! migrations, WAL and `synchronous=FULL`, reopening, and what a removal leaves in the files.
 #![cfg(feature = "sqlite")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::conformance;
 
 use std::path::Path;
-use std::sync::Arc;
 
-use kelisim_relay::sqlite::{SCHEMA_VERSION, SqliteStore};
-use kelisim_relay::store::{Inserted, Store};
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_store_passes_the_conformance_suite() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("relay.sqlite")).unwrap();
-    conformance::run_all(Arc::new(store)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn in_memory_store_passes_the_conformance_suite() {
-    conformance::run_all(Arc::new(SqliteStore::open_in_memory().unwrap())).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_store_passes_the_rights_suite() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("rights.sqlite")).unwrap();
-    conformance::rights::run_all(Arc::new(store)).await;
-}
+use kelisim_relay::store::sqlite::{SCHEMA_VERSION, SqliteStore};
+use kelisim_relay::store::{Inserted, RecordStore};
 
 /// Every place a value could survive in: the database file and its WAL, read raw.
 fn raw_files(path: &Path) -> Vec<(String, Vec<u8>)> {
@@ -74,7 +54,7 @@ fn places_holding(path: &Path, marker: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn erased_and_dropped_values_are_gone_from_the_raw_sqlite_and_wal_bytes() {
-    use kelisim_relay::subject_requests as rights;
+    use kelisim_relay::app::rights;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("erase.sqlite");
     let unique = uuid::Uuid::now_v7().simple().to_string();
@@ -95,15 +75,16 @@ async fn erased_and_dropped_values_are_gone_from_the_raw_sqlite_and_wal_bytes() 
     kept.message = kept_marker.clone();
     for record in [&erased, &withdrawn, &kept] {
         let dedup = conformance::dedup_keys(None, record.expires_at);
-        store.insert(record, &dedup).await.unwrap();
+        store.insert_record(record, &dedup, &[]).await.unwrap();
     }
     // The scan works: before erasure the values are in the files.
     assert!(!places_holding(&path, &erased_marker).is_empty());
     assert!(!places_holding(&path, &dropped_marker).is_empty());
 
-    assert!(store.delete(erased.id).await.unwrap());
+    assert!(store.delete_record(erased.id).await.unwrap());
     let now = time::OffsetDateTime::now_utc();
-    let plan = rights::plan_withdraw(vec![withdrawn.clone()], Some("reply"), now);
+    let plan =
+        kelisim_relay::domain::plan::plan_withdraw(vec![withdrawn.clone()], Some("reply"), now);
     rights::apply(&store, &plan, "test").await.unwrap();
     // While the store is still open, the WAL is already truncated...
     for marker in [&erased_marker, &erased_cyrillic, &dropped_marker] {
@@ -137,12 +118,12 @@ async fn records_survive_reopening_and_the_file_is_wal_full_and_migrated() {
         let store = SqliteStore::open(&path).unwrap();
         let dedup = conformance::dedup_keys(None, record.expires_at);
         assert_eq!(
-            store.insert(&record, &dedup).await.unwrap(),
+            store.insert_record(&record, &dedup, &[]).await.unwrap(),
             Inserted::New(record.id)
         );
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.get(record.id).await.unwrap(), Some(record));
+    assert_eq!(store.get_record(record.id).await.unwrap(), Some(record));
 
     let conn = rusqlite::Connection::open(&path).unwrap();
     let version: i64 = conn

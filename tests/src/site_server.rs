@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use axum::Router;
-use kelisim_relay::site_files::{DirFiles, StaticSite};
+use kelisim_relay::web::site_files::{DirFiles, StaticSite};
 use tokio::sync::oneshot;
 
 use crate::HarnessError;
@@ -76,11 +76,11 @@ impl SiteServer {
                 }),
             )
             .fallback(move |request| async move { site.answer(request).await });
-        let app = kelisim_relay::security_headers::apply(app).layer(
+        let app = kelisim_relay::web::security_headers::apply(app).layer(
             axum::middleware::map_response(|mut response: axum::response::Response| async move {
                 let csp = format!(
                     "{}; report-uri {CSP_REPORT_PATH}",
-                    kelisim_relay::security_headers::CONTENT_SECURITY_POLICY
+                    kelisim_relay::web::security_headers::CONTENT_SECURITY_POLICY
                 );
                 if let Ok(value) = axum::http::HeaderValue::from_str(&csp) {
                     response

@@ -16,9 +16,9 @@ use fantoccini::Locator;
 use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use kelisim::serve::{RunningPreview, ServeOptions, start};
 use kelisim_manifest::ConsentManifest;
-use kelisim_relay::fields::ErrorCode;
-use kelisim_relay::messages::{Messages, Notice};
-use kelisim_relay::record::{CollectionMethod, ConsentRecord};
+use kelisim_relay::domain::fields::ErrorCode;
+use kelisim_relay::domain::messages::{Messages, Notice};
+use kelisim_relay::domain::record::{CollectionMethod, ConsentRecord};
 use kelisim_tests::paths::repo_root;
 use kelisim_tests::{Browser, Javascript, Viewport};
 use serde_json::json;
@@ -942,8 +942,8 @@ async fn requests_erasure_through_the_request_page(
         .await?;
     assert_eq!(page_lang, lang);
 
-    let store = kelisim_relay::sqlite::SqliteStore::open(&visit.preview.db)?;
-    let requests = kelisim_relay::store::Store::list_requests(&store).await?;
+    let store = kelisim_relay::store::sqlite::SqliteStore::open(&visit.preview.db)?;
+    let requests = kelisim_relay::store::RightsLog::list_requests(&store).await?;
     ensure!(requests.len() == 1, "one request, found {}", requests.len());
     let request = &requests[0];
     assert_eq!(request.kind.as_str(), "erasure");

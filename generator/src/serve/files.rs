@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::Request;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kelisim_relay::site_files::{Caching, PageRewrite, SiteFiles, StaticSite};
+use kelisim_relay::web::site_files::{Caching, PageRewrite, SiteFiles, StaticSite};
 
 use super::LIVERELOAD_PATH;
 use crate::built::BuiltSite;

@@ -10,9 +10,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use kelisim_manifest::ConsentManifest;
-use kelisim_relay::deliver::{CaptureMailer, Deliverer, DeliverySettings, Mail};
-use kelisim_relay::fingerprint::HmacKey;
-use kelisim_relay::messages::Messages;
+use kelisim_relay::delivery::{CaptureMailer, Deliverer, DeliverySettings, Mail};
+use kelisim_relay::domain::hmac_key::HmacKey;
+use kelisim_relay::domain::messages::Messages;
 use kelisim_relay::store::Store;
 use time::OffsetDateTime;
 

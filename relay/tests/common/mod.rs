@@ -8,17 +8,19 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use kelisim_relay::audit::AuditEntry;
-use kelisim_relay::fingerprint::HmacKey;
-use kelisim_relay::intake::IntakeSettings;
-use kelisim_relay::key_check::KeyState;
+use kelisim_relay::domain::audit::AuditEntry;
+use kelisim_relay::domain::hmac_key::HmacKey;
+use kelisim_relay::domain::key_check::KeyState;
+use kelisim_relay::domain::outbox::{OutboxId, OutboxItem};
+use kelisim_relay::domain::record::{ConsentRecord, RecordId};
+use kelisim_relay::domain::request::SubjectRequest;
+use kelisim_relay::domain::stamp::IntakeSettings;
 use kelisim_relay::manifest::ConsentManifest;
-use kelisim_relay::outbox::{OutboxId, OutboxItem};
-use kelisim_relay::record::{ConsentRecord, RecordId};
-use kelisim_relay::requests::SubjectRequest;
-use kelisim_relay::sqlite::SqliteStore;
-use kelisim_relay::store::{DedupKeys, Inserted, Store, StoreError};
-use kelisim_relay::{AppState, app};
+use kelisim_relay::store::sqlite::SqliteStore;
+use kelisim_relay::store::{
+    DedupKeys, Inserted, KeyStore, OutboxStore, RecordStore, RightsLog, Store, StoreError,
+};
+use kelisim_relay::web::{AppState, app};
 use time::OffsetDateTime;
 use tower::ServiceExt as _;
 
@@ -69,87 +71,107 @@ pub fn memory_store() -> Arc<SqliteStore> {
 #[derive(Debug)]
 pub struct FailingStore;
 
+fn failure<T>() -> Result<T, StoreError> {
+    Err(StoreError::Backend("injected failure".to_owned()))
+}
+
 #[async_trait]
-impl Store for FailingStore {
-    async fn insert_with_outbox(
+impl RecordStore for FailingStore {
+    async fn insert_record(
         &self,
         _: &ConsentRecord,
         _: &DedupKeys,
         _: &[OutboxItem],
     ) -> Result<Inserted, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+        failure()
+    }
+    async fn get_record(&self, _: RecordId) -> Result<Option<ConsentRecord>, StoreError> {
+        failure()
     }
     async fn list_records(&self) -> Result<Vec<ConsentRecord>, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+        failure()
     }
-    async fn enqueue(&self, _: &OutboxItem) -> Result<(), StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+    async fn find_records_by_email(&self, _: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+        failure()
     }
-    async fn outbox_due(&self, _: OffsetDateTime, _: usize) -> Result<Vec<OutboxItem>, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+    async fn find_records_by_phone(&self, _: &str) -> Result<Vec<ConsentRecord>, StoreError> {
+        failure()
     }
-    async fn outbox_all(&self) -> Result<Vec<OutboxItem>, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+    async fn update_record(&self, _: &ConsentRecord) -> Result<bool, StoreError> {
+        failure()
     }
-    async fn outbox_claim(
+    async fn delete_record(&self, _: RecordId) -> Result<bool, StoreError> {
+        failure()
+    }
+    async fn purge_expired(&self, _: OffsetDateTime) -> Result<u64, StoreError> {
+        failure()
+    }
+}
+
+#[async_trait]
+impl OutboxStore for FailingStore {
+    async fn enqueue_item(&self, _: &OutboxItem) -> Result<(), StoreError> {
+        failure()
+    }
+    async fn list_due_items(
+        &self,
+        _: OffsetDateTime,
+        _: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        failure()
+    }
+    async fn list_items(&self) -> Result<Vec<OutboxItem>, StoreError> {
+        failure()
+    }
+    async fn claim_item(
         &self,
         _: OutboxId,
         _: OffsetDateTime,
     ) -> Result<Option<OutboxItem>, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+        failure()
     }
-    async fn outbox_done(&self, _: OutboxId) -> Result<(), StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+    async fn remove_item(&self, _: OutboxId) -> Result<(), StoreError> {
+        failure()
     }
-    async fn outbox_retry(
+    async fn reschedule_item(
         &self,
         _: OutboxId,
         _: OffsetDateTime,
         _: &str,
     ) -> Result<(), StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+        failure()
     }
-    async fn get(&self, _: RecordId) -> Result<Option<ConsentRecord>, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
-    }
-    async fn find_by_email_hmac(&self, _: &str) -> Result<Vec<ConsentRecord>, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
-    }
-    async fn update(&self, _: &ConsentRecord) -> Result<bool, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
-    }
-    async fn delete(&self, _: RecordId) -> Result<bool, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
-    }
-    async fn purge_expired(&self, _: OffsetDateTime) -> Result<u64, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
-    }
-    async fn find_by_phone_hmac(&self, _: &str) -> Result<Vec<ConsentRecord>, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
-    }
+}
+
+#[async_trait]
+impl RightsLog for FailingStore {
     async fn append_audit(&self, _: &AuditEntry) -> Result<(), StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+        failure()
     }
-    async fn audit_since(&self, _: Option<OffsetDateTime>) -> Result<Vec<AuditEntry>, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+    async fn list_audit(&self, _: Option<OffsetDateTime>) -> Result<Vec<AuditEntry>, StoreError> {
+        failure()
     }
-    async fn insert_request(&self, _: &SubjectRequest) -> Result<(), StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+    async fn insert_request(&self, _: &SubjectRequest, _: &[OutboxItem]) -> Result<(), StoreError> {
+        failure()
     }
     async fn get_request(&self, _: uuid::Uuid) -> Result<Option<SubjectRequest>, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
-    }
-    async fn update_request(&self, _: &SubjectRequest) -> Result<bool, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+        failure()
     }
     async fn list_requests(&self) -> Result<Vec<SubjectRequest>, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+        failure()
     }
-    async fn key_state(&self) -> Result<KeyState, StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+    async fn update_request(&self, _: &SubjectRequest) -> Result<bool, StoreError> {
+        failure()
+    }
+}
+
+#[async_trait]
+impl KeyStore for FailingStore {
+    async fn get_key_state(&self) -> Result<KeyState, StoreError> {
+        failure()
     }
     async fn set_key_state(&self, _: &KeyState, _: &KeyState) -> Result<(), StoreError> {
-        Err(StoreError::Backend("injected failure".to_owned()))
+        failure()
     }
 }
 

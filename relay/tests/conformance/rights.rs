@@ -1,14 +1,17 @@
-//! The data-subject rights suite: every `subject_requests` operation against a real store,
-//! identical on every back end. It needs a store of its own (the key-check and rekey cases
-//! change the whole store's key), so each back end calls [`run_all`] with a fresh one.
+//! The data-subject rights on a real store: every use case of `app::rights` and `app::keys`,
+//! identical on every back end, each behaviour on a fresh store (the key-check and rekey
+//! cases change the whole store's key).
 
 use std::sync::Arc;
 
-use kelisim_relay::fingerprint::HmacKey;
-use kelisim_relay::key_check::{KeyMismatch, KeyState};
-use kelisim_relay::record::{ConsentRecord, RecordState};
+use kelisim_relay::app::keys;
+use kelisim_relay::app::rights::{self as rights, Lookup, RightsError};
+use kelisim_relay::domain::audit::AuditAction;
+use kelisim_relay::domain::hmac_key::HmacKey;
+use kelisim_relay::domain::key_check::{KeyMismatch, KeyState};
+use kelisim_relay::domain::plan;
+use kelisim_relay::domain::record::{ConsentRecord, RecordState};
 use kelisim_relay::store::{Store, StoreError};
-use kelisim_relay::subject_requests::{self as rights, Lookup, SubjectRequestError};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -47,7 +50,7 @@ impl Person {
 
     /// Every value the audit log must never hold.
     pub fn secrets(&self, key: &HmacKey) -> Vec<String> {
-        let email = kelisim_relay::fields::Email::parse(&self.email).unwrap();
+        let email = kelisim_relay::domain::fields::Email::parse(&self.email).unwrap();
         vec![
             self.email.clone(),
             self.phone.clone(),
@@ -68,7 +71,7 @@ pub fn record_of(person: &Person, key: &HmacKey) -> ConsentRecord {
     record.subject.surname = person.surname.clone();
     record.message = person.message.clone();
     record.email_hmac =
-        key.email_hmac(&kelisim_relay::fields::Email::parse(&person.email).unwrap());
+        key.email_hmac(&kelisim_relay::domain::fields::Email::parse(&person.email).unwrap());
     record.phone_hmac = key.phone_hmac(&person.phone);
     record.key_check = key.key_check();
     record.consent.purposes[1].granted = true;
@@ -80,60 +83,60 @@ pub fn record_of(person: &Person, key: &HmacKey) -> ConsentRecord {
 async fn stored(store: &dyn Store, person: &Person) -> ConsentRecord {
     let record = record_of(person, &key_a());
     store
-        .insert(&record, &dedup_keys(None, in_a_minute()))
+        .insert_record(&record, &dedup_keys(None, in_a_minute()), &[])
         .await
         .unwrap();
     record
 }
 
 async fn reread(store: &dyn Store, record: &ConsentRecord) -> ConsentRecord {
-    store.get(record.id).await.unwrap().expect("still stored")
+    store
+        .get_record(record.id)
+        .await
+        .unwrap()
+        .expect("still stored")
 }
 
-/// Runs every case on a fresh `store`.
-pub async fn run_all(store: Arc<dyn Store>) {
-    let s = store.as_ref();
-    let mut people = Vec::new();
-    wrong_key_is_refused(s).await;
-    people.push(find_by_email_and_phone(s).await);
-    people.push(withdraw_recomputes_expiry_drops_categories_and_leaves_lists(s).await);
-    people.push(block_excludes_from_lists_and_exports_for_processing(s).await);
-    people.push(rectify_keeps_history_and_follows_the_lookup_keys(s).await);
-    people.push(concurrent_withdraws_one_wins_one_conflicts(Arc::clone(&store)).await);
-    people.push(anonymize_keeps_the_stamp_and_drops_the_person(s).await);
-    people.push(purge_is_per_purpose(s).await);
-    people.push(erase_leaves_audit_entries_that_point_to_nothing_personal(s).await);
-    people.push(requests_get_due_dates_and_close_without_the_address(s).await);
-    audit_entries_hold_no_personal_data(s, &people).await;
-    rekey_rederives_lookups_resumably(s).await;
-}
+on_every_store!(
+    wrong_key_is_refused,
+    find_by_email_and_phone,
+    withdraw_recomputes_expiry_drops_categories_and_leaves_lists,
+    block_excludes_from_lists_and_exports_for_processing,
+    rectify_keeps_history_and_follows_the_lookup_keys,
+    concurrent_withdraws_one_wins_one_conflicts,
+    anonymize_keeps_the_stamp_and_drops_the_person,
+    purge_is_per_purpose,
+    erase_leaves_audit_entries_that_point_to_nothing_personal,
+    audit_entries_hold_no_personal_data,
+    rekey_rederives_lookups_resumably,
+    requests_get_due_dates_and_close_without_the_address,
+);
 
-pub async fn wrong_key_is_refused(store: &dyn Store) {
+async fn wrong_key_is_refused(owned: Arc<dyn Store>) {
+    let store = owned.as_ref();
     // The form function only verifies: a fresh store passes and nothing is written.
-    rights::verify_key(store, &key_b()).await.unwrap();
-    assert_eq!(store.key_state().await.unwrap(), KeyState::default());
-    rights::check_key(store, &key_a(), ACTOR).await.unwrap();
+    keys::verify_key(store, &key_b()).await.unwrap();
+    assert_eq!(store.get_key_state().await.unwrap(), KeyState::default());
+    keys::check_key(store, &key_a(), ACTOR).await.unwrap();
     assert!(matches!(
-        rights::verify_key(store, &key_b()).await,
-        Err(SubjectRequestError::Key(KeyMismatch::WrongKey))
+        keys::verify_key(store, &key_b()).await,
+        Err(RightsError::Key(KeyMismatch::WrongKey))
     ));
     assert_eq!(
-        store.key_state().await.unwrap().key_check,
+        store.get_key_state().await.unwrap().key_check,
         Some(key_a().key_check()),
         "the first run stores its key's check value"
     );
-    rights::check_key(store, &key_a(), ACTOR).await.unwrap();
-    let refused = rights::check_key(store, &key_b(), ACTOR).await;
+    keys::check_key(store, &key_a(), ACTOR).await.unwrap();
+    let refused = keys::check_key(store, &key_b(), ACTOR).await;
     assert!(
-        matches!(
-            refused,
-            Err(SubjectRequestError::Key(KeyMismatch::WrongKey))
-        ),
+        matches!(refused, Err(RightsError::Key(KeyMismatch::WrongKey))),
         "{refused:?}"
     );
 }
 
-pub async fn find_by_email_and_phone(store: &dyn Store) -> Person {
+async fn find_by_email_and_phone(owned: Arc<dyn Store>) {
+    let store = owned.as_ref();
     let person = Person::new();
     let record = stored(store, &person).await;
     let by_email = rights::find(store, &key_a(), Lookup::Email(&person.email.to_uppercase()))
@@ -150,20 +153,18 @@ pub async fn find_by_email_and_phone(store: &dyn Store) -> Person {
     assert_eq!(by_phone[0].id, record.id);
     assert!(matches!(
         rights::find(store, &key_a(), Lookup::Email("not an email")).await,
-        Err(SubjectRequestError::InvalidEmail)
+        Err(RightsError::InvalidEmail)
     ));
-    person
 }
 
-pub async fn withdraw_recomputes_expiry_drops_categories_and_leaves_lists(
-    store: &dyn Store,
-) -> Person {
+async fn withdraw_recomputes_expiry_drops_categories_and_leaves_lists(owned: Arc<dyn Store>) {
+    let store = owned.as_ref();
     let person = Person::new();
     let record = stored(store, &person).await;
     let now = OffsetDateTime::now_utc();
     let all = store.list_records().await.unwrap();
     assert_eq!(
-        rights::processable(&all, Some("newsletter"), now)
+        plan::processable(&all, Some("newsletter"), now)
             .filter(|r| r.id == record.id)
             .count(),
         1,
@@ -175,7 +176,7 @@ pub async fn withdraw_recomputes_expiry_drops_categories_and_leaves_lists(
     let found = rights::export(store, &key_a(), &person.email)
         .await
         .unwrap();
-    let plan = rights::plan_withdraw(found, Some("reply"), now);
+    let plan = plan::plan_withdraw(found, Some("reply"), now);
     assert_eq!(plan.changes.len(), 1);
     assert!(
         plan.describe().contains("drops phone, message"),
@@ -207,7 +208,7 @@ pub async fn withdraw_recomputes_expiry_drops_categories_and_leaves_lists(
     let found = rights::export(store, &key_a(), &person.email)
         .await
         .unwrap();
-    let plan = rights::plan_withdraw(found, Some("newsletter"), now);
+    let plan = plan::plan_withdraw(found, Some("newsletter"), now);
     rights::apply(store, &plan, ACTOR).await.unwrap();
     let after = reread(store, &record).await;
     assert_eq!(after.state, RecordState::Withdrawn);
@@ -215,7 +216,7 @@ pub async fn withdraw_recomputes_expiry_drops_categories_and_leaves_lists(
     assert_eq!(after.subject.email, "");
     let all = store.list_records().await.unwrap();
     assert!(
-        rights::processable(&all, None, now).all(|r| r.id != record.id),
+        plan::processable(&all, None, now).all(|r| r.id != record.id),
         "a withdrawn record is in no list"
     );
     // The person can still see that the withdrawal was carried out.
@@ -224,22 +225,22 @@ pub async fn withdraw_recomputes_expiry_drops_categories_and_leaves_lists(
         .unwrap();
     assert_eq!(found.len(), 1);
     // Withdrawing again changes nothing.
-    let again = rights::plan_withdraw(found, None, now);
+    let again = plan::plan_withdraw(found, None, now);
     assert!(again.is_empty());
     assert_eq!(again.unchanged, 1);
-    person
 }
 
-pub async fn block_excludes_from_lists_and_exports_for_processing(store: &dyn Store) -> Person {
+async fn block_excludes_from_lists_and_exports_for_processing(owned: Arc<dyn Store>) {
+    let store = owned.as_ref();
     let person = Person::new();
     let record = stored(store, &person).await;
     let now = OffsetDateTime::now_utc();
-    let plan = rights::plan_block(reread(store, &record).await, true, now);
+    let plan = plan::plan_block(reread(store, &record).await, true, now);
     assert_eq!(rights::apply(store, &plan, ACTOR).await.unwrap().changed, 1);
     let all = store.list_records().await.unwrap();
     for purpose in [None, Some("newsletter"), Some("reply")] {
         assert!(
-            rights::processable(&all, purpose, now).all(|r| r.id != record.id),
+            plan::processable(&all, purpose, now).all(|r| r.id != record.id),
             "blocked: not listed for {purpose:?}"
         );
     }
@@ -252,36 +253,36 @@ pub async fn block_excludes_from_lists_and_exports_for_processing(store: &dyn St
         found[0].subject.surname, person.surname,
         "blocking keeps the data"
     );
-    let twice = rights::plan_block(found[0].clone(), true, now);
+    let twice = plan::plan_block(found[0].clone(), true, now);
     assert!(
         twice.is_empty(),
         "blocking a blocked record changes nothing"
     );
 
-    let plan = rights::plan_block(reread(store, &record).await, false, now);
+    let plan = plan::plan_block(reread(store, &record).await, false, now);
     rights::apply(store, &plan, ACTOR).await.unwrap();
     let all = store.list_records().await.unwrap();
     assert_eq!(
-        rights::processable(&all, Some("newsletter"), now)
+        plan::processable(&all, Some("newsletter"), now)
             .filter(|r| r.id == record.id)
             .count(),
         1,
         "unblocked: listed again"
     );
-    person
 }
 
-pub async fn rectify_keeps_history_and_follows_the_lookup_keys(store: &dyn Store) -> Person {
+async fn rectify_keeps_history_and_follows_the_lookup_keys(owned: Arc<dyn Store>) {
+    let store = owned.as_ref();
     let person = Person::new();
     let record = stored(store, &person).await;
     let now = OffsetDateTime::now_utc();
     let new_phone = format!("+7702{}", &person.phone[5..]);
-    let assignments = rights::parse_assignments(&[
+    let assignments = plan::parse_assignments(&[
         "surname=Түзетілгенова".to_owned(),
         format!("phone={new_phone}"),
     ])
     .unwrap();
-    let plan = rights::plan_rectify(
+    let plan = plan::plan_rectify(
         reread(store, &record).await,
         &key_a(),
         &assignments,
@@ -310,23 +311,22 @@ pub async fn rectify_keeps_history_and_follows_the_lookup_keys(store: &dyn Store
             .is_empty()
     );
     // Bad values are refused as the form refuses them, without quoting them.
-    let bad = rights::parse_assignments(&["email=not-an-address".to_owned()]).unwrap();
-    let refused = rights::plan_rectify(after.clone(), &key_a(), &bad, 30, now).unwrap_err();
+    let bad = plan::parse_assignments(&["email=not-an-address".to_owned()]).unwrap();
+    let refused = plan::plan_rectify(after.clone(), &key_a(), &bad, 30, now).unwrap_err();
     assert!(!refused.to_string().contains("not-an-address"), "{refused}");
 
     // After the history's retention the old values go; the field names and date stay.
     let later = now + Duration::days(31);
-    let plan = rights::plan_purge(vec![after], later);
+    let plan = plan::plan_purge(vec![after], later);
     assert_eq!(plan.changes.len(), 1);
     rights::apply(store, &plan, ACTOR).await.unwrap();
     let after = reread(store, &record).await;
     assert_eq!(after.history.len(), 1);
     assert!(after.history[0].changes.iter().all(|c| c.old.is_none()));
     assert_eq!(after.history[0].changes[0].field, "surname");
-    person
 }
 
-pub async fn concurrent_withdraws_one_wins_one_conflicts(store: Arc<dyn Store>) -> Person {
+async fn concurrent_withdraws_one_wins_one_conflicts(store: Arc<dyn Store>) {
     let person = Person::new();
     stored(store.as_ref(), &person).await;
     let now = OffsetDateTime::now_utc();
@@ -336,8 +336,8 @@ pub async fn concurrent_withdraws_one_wins_one_conflicts(store: Arc<dyn Store>) 
         .unwrap();
     let second = first.clone();
     let plans = [
-        rights::plan_withdraw(first, Some("newsletter"), now),
-        rights::plan_withdraw(second, None, now),
+        plan::plan_withdraw(first, Some("newsletter"), now),
+        plan::plan_withdraw(second, None, now),
     ];
     let mut tasks = Vec::new();
     for plan in plans {
@@ -354,7 +354,7 @@ pub async fn concurrent_withdraws_one_wins_one_conflicts(store: Arc<dyn Store>) 
                 assert_eq!(applied.changed, 1);
                 won += 1;
             }
-            Err(SubjectRequestError::Store(StoreError::Conflict(message))) => {
+            Err(RightsError::Store(StoreError::Conflict(message))) => {
                 assert!(!message.contains(&person.email));
                 conflicts += 1;
             }
@@ -366,17 +366,17 @@ pub async fn concurrent_withdraws_one_wins_one_conflicts(store: Arc<dyn Store>) 
         (1, 1),
         "one wins, the other reports a conflict"
     );
-    person
 }
 
-pub async fn anonymize_keeps_the_stamp_and_drops_the_person(store: &dyn Store) -> Person {
+async fn anonymize_keeps_the_stamp_and_drops_the_person(owned: Arc<dyn Store>) {
+    let store = owned.as_ref();
     let person = Person::new();
     let record = stored(store, &person).await;
     let now = OffsetDateTime::now_utc();
     let found = rights::export(store, &key_a(), &person.email)
         .await
         .unwrap();
-    let plan = rights::plan_anonymize(found, now);
+    let plan = plan::plan_anonymize(found, now);
     assert_eq!(rights::apply(store, &plan, ACTOR).await.unwrap().changed, 1);
     let after = reread(store, &record).await;
     assert_eq!(after.state, RecordState::Anonymized);
@@ -397,29 +397,29 @@ pub async fn anonymize_keeps_the_stamp_and_drops_the_person(store: &dyn Store) -
             .unwrap()
             .is_empty()
     );
-    assert!(rights::plan_anonymize(vec![after], now).is_empty());
-    person
+    assert!(plan::plan_anonymize(vec![after], now).is_empty());
 }
 
-pub async fn purge_is_per_purpose(store: &dyn Store) -> Person {
+async fn purge_is_per_purpose(owned: Arc<dyn Store>) {
+    let store = owned.as_ref();
     let person = Person::new();
     let now = OffsetDateTime::now_utc();
     // The reply purpose's retention ended yesterday; the newsletter's runs on.
     let mut record = record_of(&person, &key_a());
     record.consent.purposes[0].expires_at = Some(now - Duration::days(1));
     store
-        .insert(&record, &dedup_keys(None, in_a_minute()))
+        .insert_record(&record, &dedup_keys(None, in_a_minute()), &[])
         .await
         .unwrap();
     let mut gone = record_of(&Person::new(), &key_a());
     gone.expires_at = now - Duration::days(1);
     gone.consent.purposes[1].expires_at = Some(now - Duration::days(1));
     store
-        .insert(&gone, &dedup_keys(None, in_a_minute()))
+        .insert_record(&gone, &dedup_keys(None, in_a_minute()), &[])
         .await
         .unwrap();
 
-    let plan = rights::plan_purge(vec![record.clone(), gone.clone()], now);
+    let plan = plan::plan_purge(vec![record.clone(), gone.clone()], now);
     assert_eq!(plan.changes.len(), 2, "{}", plan.describe());
     rights::apply(store, &plan, ACTOR).await.unwrap();
     let after = reread(store, &record).await;
@@ -431,13 +431,11 @@ pub async fn purge_is_per_purpose(store: &dyn Store) -> Person {
     );
     assert_eq!(after.subject.email, person.email);
     assert_eq!(Some(after.expires_at), after.consent.purposes[1].expires_at);
-    assert_eq!(store.get(gone.id).await.unwrap(), None);
-    person
+    assert_eq!(store.get_record(gone.id).await.unwrap(), None);
 }
 
-pub async fn erase_leaves_audit_entries_that_point_to_nothing_personal(
-    store: &dyn Store,
-) -> Person {
+async fn erase_leaves_audit_entries_that_point_to_nothing_personal(owned: Arc<dyn Store>) {
+    let store = owned.as_ref();
     let person = Person::new();
     let first = stored(store, &person).await;
     let second = stored(store, &person).await;
@@ -445,10 +443,10 @@ pub async fn erase_leaves_audit_entries_that_point_to_nothing_personal(
         .await
         .unwrap();
     assert_eq!(found.len(), 2);
-    let plan = rights::plan_erase(found);
+    let plan = plan::plan_erase(found);
     assert_eq!(rights::apply(store, &plan, ACTOR).await.unwrap().changed, 2);
     for record in [&first, &second] {
-        assert_eq!(store.get(record.id).await.unwrap(), None);
+        assert_eq!(store.get_record(record.id).await.unwrap(), None);
     }
     assert!(
         rights::find(store, &key_a(), Lookup::Email(&person.email))
@@ -462,7 +460,7 @@ pub async fn erase_leaves_audit_entries_that_point_to_nothing_personal(
             .unwrap()
             .is_empty()
     );
-    let audit = store.audit_since(None).await.unwrap();
+    let audit = store.list_audit(None).await.unwrap();
     for record in [&first, &second] {
         let entry = audit
             .iter()
@@ -471,51 +469,89 @@ pub async fn erase_leaves_audit_entries_that_point_to_nothing_personal(
         assert_eq!(entry.actor, ACTOR);
         assert_eq!(entry.affected, 1);
     }
-    person
 }
 
-pub async fn audit_entries_hold_no_personal_data(store: &dyn Store, people: &[Person]) {
-    let audit = store.audit_since(None).await.unwrap();
+async fn audit_entries_hold_no_personal_data(owned: Arc<dyn Store>) {
+    use kelisim_relay::domain::request::{Outcome, RequestKind, default_deadlines};
+    let store = owned.as_ref();
+    let person = Person::new();
+    let record = stored(store, &person).await;
+    let now = OffsetDateTime::now_utc();
+    // Every kind of action on the person: a look-up, a correction, a withdrawal, a request
+    // opened and closed, an erasure.
+    let found = rights::find(store, &key_a(), Lookup::Email(&person.email))
+        .await
+        .unwrap();
+    rights::audit_read(store, ACTOR, AuditAction::Find, &found, "by email")
+        .await
+        .unwrap();
+    let assignments = plan::parse_assignments(&["surname=Түзетілгенова".to_owned()]).unwrap();
+    let rectify = plan::plan_rectify(
+        reread(store, &record).await,
+        &key_a(),
+        &assignments,
+        30,
+        now,
+    )
+    .unwrap();
+    rights::apply(store, &rectify, ACTOR).await.unwrap();
+    let withdraw = plan::plan_withdraw(vec![reread(store, &record).await], Some("newsletter"), now);
+    rights::apply(store, &withdraw, ACTOR).await.unwrap();
+    let request = rights::open_request(
+        store,
+        &key_a(),
+        RequestKind::Erasure,
+        &person.email,
+        "kk",
+        &default_deadlines(),
+        ACTOR,
+    )
+    .await
+    .unwrap();
+    rights::close_request(store, request.id, Outcome::Done, ACTOR)
+        .await
+        .unwrap();
+    let erase = plan::plan_erase(vec![reread(store, &record).await]);
+    rights::apply(store, &erase, ACTOR).await.unwrap();
+
+    let audit = store.list_audit(None).await.unwrap();
     assert!(
-        audit.len() >= 10,
+        audit.len() >= 6,
         "every action left an entry: {}",
         audit.len()
     );
     let text = serde_json::to_string(&audit).unwrap();
-    for person in people {
-        for secret in person.secrets(&key_a()) {
-            assert!(
-                !text.contains(&secret),
-                "the audit log holds a personal value"
-            );
-        }
-        assert!(!text.contains("Түзетілгенова"));
+    for secret in person.secrets(&key_a()) {
+        assert!(
+            !text.contains(&secret),
+            "the audit log holds a personal value"
+        );
     }
+    assert!(!text.contains("Түзетілгенова"), "nor a corrected value");
 }
 
-pub async fn rekey_rederives_lookups_resumably(store: &dyn Store) {
+async fn rekey_rederives_lookups_resumably(owned: Arc<dyn Store>) {
+    let store = owned.as_ref();
     let person = Person::new();
     let record = stored(store, &person).await;
     // An interrupted rekey: the store says one is under way; everything else refuses.
-    let start = store.key_state().await.unwrap();
+    let start = store.get_key_state().await.unwrap();
     let under_way = KeyState {
         key_check: Some(key_a().key_check()),
         rekey_to: Some(key_b().key_check()),
     };
     store.set_key_state(&start, &under_way).await.unwrap();
     assert!(matches!(
-        rights::check_key(store, &key_a(), ACTOR).await,
-        Err(SubjectRequestError::Key(KeyMismatch::RekeyInProgress))
+        keys::check_key(store, &key_a(), ACTOR).await,
+        Err(RightsError::Key(KeyMismatch::RekeyInProgress))
     ));
     // Running it again finishes it.
-    let done = rights::rekey(store, &key_a(), &key_b(), ACTOR)
-        .await
-        .unwrap();
+    let done = keys::rekey(store, &key_a(), &key_b(), ACTOR).await.unwrap();
     assert!(done.rekeyed >= 1);
-    rights::check_key(store, &key_b(), ACTOR).await.unwrap();
+    keys::check_key(store, &key_b(), ACTOR).await.unwrap();
     assert!(matches!(
-        rights::check_key(store, &key_a(), ACTOR).await,
-        Err(SubjectRequestError::Key(KeyMismatch::WrongKey))
+        keys::check_key(store, &key_a(), ACTOR).await,
+        Err(RightsError::Key(KeyMismatch::WrongKey))
     ));
     let found = rights::find(store, &key_b(), Lookup::Email(&person.email))
         .await
@@ -536,12 +572,13 @@ pub async fn rekey_rederives_lookups_resumably(store: &dyn Store) {
             .is_empty()
     );
     // A second run finds nothing left to do.
-    let again = rights::rekey(store, &key_b(), &key_b(), ACTOR).await;
+    let again = keys::rekey(store, &key_b(), &key_b(), ACTOR).await;
     assert!(again.is_ok(), "{again:?}");
 }
 
-pub async fn requests_get_due_dates_and_close_without_the_address(store: &dyn Store) -> Person {
-    use kelisim_relay::requests::{Outcome, RequestKind, RequestStatus, default_deadlines};
+async fn requests_get_due_dates_and_close_without_the_address(owned: Arc<dyn Store>) {
+    let store = owned.as_ref();
+    use kelisim_relay::domain::request::{Outcome, RequestKind, RequestStatus, default_deadlines};
     let person = Person::new();
     let now = OffsetDateTime::now_utc();
     let opened = rights::open_request(
@@ -584,11 +621,10 @@ pub async fn requests_get_due_dates_and_close_without_the_address(store: &dyn St
     ));
     assert!(matches!(
         rights::close_request(store, opened.id, Outcome::Done, ACTOR).await,
-        Err(SubjectRequestError::AlreadyClosed(_))
+        Err(RightsError::AlreadyClosed(_))
     ));
     assert!(matches!(
         rights::close_request(store, Uuid::now_v7(), Outcome::Done, ACTOR).await,
-        Err(SubjectRequestError::NoSuchRequest(_))
+        Err(RightsError::NoSuchRequest(_))
     ));
-    person
 }

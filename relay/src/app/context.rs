@@ -1,0 +1,96 @@
+//! [`Relay`]: what the running relay's use cases share, built once by a transport (the
+//! standalone server, `kelisim serve`, the Lambda function) and cloned cheaply per request.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kelisim_manifest::ConsentManifest;
+
+use crate::app::rate_limit::{Limits, RateLimiter};
+use crate::domain::outbox::Channel;
+use crate::domain::request::default_deadlines;
+use crate::domain::stamp::{IntakeSettings, MissingRetention};
+use crate::store::Store;
+
+/// Called after a write that queued messages, so a background deliverer sends at once
+/// instead of at its next round.
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
+
+/// The store, the manifest it checks against, the record settings, the rate limiter and the
+/// deadlines: everything a use case of the form, the request form or a mailed link needs.
+/// Clones share the limiter.
+#[derive(Clone)]
+pub struct Relay {
+    pub store: Arc<dyn Store>,
+    pub manifest: Arc<ConsentManifest>,
+    pub settings: Arc<IntakeSettings>,
+    pub limiter: Arc<RateLimiter>,
+    /// The channels each new record's notification is queued for.
+    pub notify_channels: Arc<[Channel]>,
+    /// Days to answer each kind of data-subject request.
+    pub request_deadlines: Arc<BTreeMap<String, u32>>,
+    wake: Option<Wake>,
+}
+
+impl Relay {
+    /// A relay on `store` for `manifest`, with the default rate limits, no notification
+    /// channel and the default request deadlines. Fails when a purpose has no retention.
+    pub fn new(
+        store: Arc<dyn Store>,
+        manifest: Arc<ConsentManifest>,
+        settings: IntakeSettings,
+    ) -> Result<Self, MissingRetention> {
+        settings.check(&manifest)?;
+        let limiter = RateLimiter::new(Limits::default(), settings.hmac_key.clone());
+        Ok(Self {
+            store,
+            manifest,
+            settings: Arc::new(settings),
+            limiter: Arc::new(limiter),
+            notify_channels: Arc::from(Vec::new()),
+            request_deadlines: Arc::new(default_deadlines()),
+            wake: None,
+        })
+    }
+
+    /// Replaces the rate limiter (fresh counts) with one using `limits`.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limiter = Arc::new(RateLimiter::new(limits, self.settings.hmac_key.clone()));
+        self
+    }
+
+    /// Queues a notification on each of `channels` with every new record.
+    pub fn with_notify_channels(mut self, channels: &[Channel]) -> Self {
+        self.notify_channels = Arc::from(channels.to_vec());
+        self
+    }
+
+    /// Days to answer each kind of data-subject request.
+    pub fn with_request_deadlines(mut self, deadlines: BTreeMap<String, u32>) -> Self {
+        self.request_deadlines = Arc::new(deadlines);
+        self
+    }
+
+    /// Calls `wake` after each write that queued messages.
+    pub fn with_wake(mut self, wake: Wake) -> Self {
+        self.wake = Some(wake);
+        self
+    }
+
+    /// Wakes the background deliverer, if there is one.
+    pub fn wake_delivery(&self) {
+        if let Some(wake) = &self.wake {
+            wake();
+        }
+    }
+
+    /// The language to answer in: `wanted` when the site has it, else the site's default.
+    pub fn language(&self, wanted: &str) -> String {
+        let wanted = wanted.trim();
+        if self.manifest.languages.contains_key(wanted) {
+            wanted.to_owned()
+        } else {
+            self.manifest.default_language.clone()
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! `kelisim-relay`: the standalone relay. `serve` receives the contact form (and, with
+//! `--static-dir`, serves the built site from the same origin, so one process is a complete
+//! one-machine deployment); `inbox`, `records` and `deliver` are the operator's day (read,
+//! answer, mailing list, notifications); `records …` (find, export, rectify, block, withdraw,
+//! erase, anonymize), `requests`, `purge-expired`, `audit` and `rekey` carry out
+//! data-subject requests and retention (policy §2.2, §2.5, §2.14, §4.1, §5.7, §8.3, §8.4,
+//! §8.8, §8.9); `backup`, `restore`, `purge-backups` and `doctor` look after the host.
+//!
+//! Each command lives in the file of its family and only parses, calls `kelisim_relay::app`
+//! (or `ops`), and prints.
+
+mod host;
+mod maintenance;
+mod prompt;
+mod records;
+mod requests;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use kelisim_relay::app::keys;
+use kelisim_relay::config::{RelayConfig, StoreKind};
+use kelisim_relay::domain::hmac_key::HmacKey;
+use kelisim_relay::manifest::ConsentManifest;
+use kelisim_relay::store::Store;
+use kelisim_relay::store::sqlite::SqliteStore;
+use kelisim_relay::telemetry::{self, LogFormat};
+
+use crate::prompt::Confirm;
+use crate::records::{ExportFormat, RecordsCommand, RightsCommand, Target};
+
+#[derive(Debug, Parser)]
+#[command(name = "kelisim-relay", version, about)]
+struct Cli {
+    /// TOML configuration file; environment variables (KELISIM_*) override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// The SQLite database (overrides `[sqlite] path`).
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    /// Log format; JSON is forced under AWS Lambda.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormatArg>,
+    #[command(flatten)]
+    confirm: Confirm,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Receive the contact form over HTTP.
+    Serve {
+        /// Address to listen on; port 0 picks a free one (printed on stdout).
+        #[arg(long, default_value = "127.0.0.1:8787")]
+        listen: SocketAddr,
+        /// The generator's consent-manifest.json (overrides `manifest`).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Also serve this directory (the built site) from the same origin.
+        #[arg(long)]
+        static_dir: Option<PathBuf>,
+    },
+    /// Messages not yet answered, oldest first.
+    Inbox {
+        /// Include answered messages.
+        #[arg(long)]
+        all: bool,
+        /// JSON for scripts instead of an aligned table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read, answer and list records.
+    #[command(subcommand)]
+    Records(RecordsCommand),
+    /// Send what the outbox owes (notifications, confirmation mail) and exit; run it from
+    /// cron, or let `serve` do it in the background.
+    Deliver {
+        /// Only show what is queued, sending nothing.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Apply retention per purpose (§5.7, §8.8): delete records past it, drop the data of
+    /// purposes whose retention ended. Run daily (with --yes).
+    PurgeExpired,
+    /// Data-subject requests and their deadlines: open, list (--overdue), close.
+    #[command(subcommand)]
+    Requests(requests::RequestsCommand),
+    /// Show the audit log of operator actions and data-subject requests.
+    Audit(maintenance::AuditArgs),
+    /// Re-derive every lookup hash under a new HMAC key (resumable).
+    Rekey(maintenance::RekeyArgs),
+    /// Copy the SQLite database, consistently, while the relay serves (nightly from the
+    /// systemd timer), keeping the newest N copies.
+    Backup(host::BackupArgs),
+    /// Replace the database with a backup, after checking it is intact and this
+    /// deployment's (its key-check value).
+    Restore(host::RestoreArgs),
+    /// Delete backups older than the erasure window.
+    PurgeBackups(host::PurgeBackupsArgs),
+    /// Check this deployment's configuration and say what is wrong in plain words.
+    Doctor(host::DoctorArgs),
+    /// Same as `records export --email X` (JSON).
+    #[command(hide = true)]
+    Export {
+        /// The person's email; `-` reads it from standard input (keeps it out of shell history).
+        #[arg(long)]
+        email: String,
+    },
+    /// Same as `records withdraw`.
+    #[command(hide = true)]
+    Withdraw {
+        /// The person's email; `-` reads it from standard input.
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        purpose: Option<String>,
+    },
+    /// Same as `records erase --email X`.
+    #[command(hide = true)]
+    Erase {
+        /// The person's email; `-` reads it from standard input.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init(LogFormat::detect(cli.log_format.map(|f| match f {
+        LogFormatArg::Text => LogFormat::Text,
+        LogFormatArg::Json => LogFormat::Json,
+    })));
+    let mut config = RelayConfig::load(cli.config.as_deref()).context("loading configuration")?;
+    if let Some(db) = cli.db {
+        config.sqlite.path = db;
+    }
+    run(cli.command, config, &cli.confirm).await
+}
+
+/// Runs one command with the loaded configuration: a flat dispatch, one short arm per
+/// command, which is why it runs to about sixty lines.
+async fn run(command: Command, mut config: RelayConfig, confirm: &Confirm) -> anyhow::Result<()> {
+    match command {
+        Command::Serve {
+            listen,
+            manifest,
+            static_dir,
+        } => {
+            if let Some(manifest) = manifest {
+                config.manifest = manifest;
+            }
+            serve::serve(&config, listen, static_dir, confirm).await
+        }
+        Command::Inbox { all, json } => {
+            let store = open_checked_store(&config, confirm).await?.0;
+            records::inbox(store.as_ref(), all, json).await
+        }
+        Command::Records(command) => {
+            let (store, key) = open_checked_store(&config, confirm).await?;
+            records::records(store.as_ref(), &key, command, confirm).await
+        }
+        Command::Deliver { status } => {
+            let store = open_checked_store(&config, confirm).await?.0;
+            if status {
+                return maintenance::status(store.as_ref()).await;
+            }
+            maintenance::deliver(&deliverer(&config, store)?).await
+        }
+        // The old top-level names of three `records` commands.
+        Command::Export { email } => {
+            let command = RightsCommand::Export {
+                email,
+                format: ExportFormat::Json,
+                lang: None,
+            };
+            rights(&config, command, confirm).await
+        }
+        Command::Withdraw { email, purpose } => {
+            let command = RightsCommand::Withdraw { email, purpose };
+            rights(&config, command, confirm).await
+        }
+        Command::Erase { email } => {
+            let command = RightsCommand::Erase(Target {
+                id: None,
+                email: Some(email),
+            });
+            rights(&config, command, confirm).await
+        }
+        Command::PurgeExpired => {
+            let store = open_checked_store(&config, confirm).await?.0;
+            maintenance::purge(store.as_ref(), confirm).await
+        }
+        Command::Requests(command) => {
+            let (store, key) = open_checked_store(&config, confirm).await?;
+            let deadlines = &config.request_deadline_days;
+            requests::requests(command, store.as_ref(), &key, deadlines, confirm).await
+        }
+        Command::Audit(args) => {
+            let store = open_checked_store(&config, confirm).await?.0;
+            maintenance::audit(store.as_ref(), &args).await
+        }
+        Command::Backup(args) => host::backup(&config, &args),
+        Command::Restore(args) => host::restore(&config, &args).await,
+        Command::PurgeBackups(args) => host::purge_backups(&args),
+        Command::Doctor(args) => host::doctor(&config, &args).await,
+        Command::Rekey(args) => {
+            let store = open_store(&config).await?;
+            maintenance::rekey(store.as_ref(), &config.hmac_key()?, &args, confirm).await
+        }
+    }
+}
+
+/// The store, after checking that the configured key is the one its data was written with.
+/// One `records …` rights command (also under its old top-level name).
+async fn rights(
+    config: &RelayConfig,
+    command: RightsCommand,
+    confirm: &Confirm,
+) -> anyhow::Result<()> {
+    let (store, key) = open_checked_store(config, confirm).await?;
+    records::rights(command, store.as_ref(), &key, confirm).await
+}
+
+pub async fn open_checked_store(
+    config: &RelayConfig,
+    confirm: &Confirm,
+) -> anyhow::Result<(Arc<dyn Store>, HmacKey)> {
+    let store = open_store(config).await?;
+    let key = config.hmac_key()?;
+    keys::check_key(store.as_ref(), &key, &confirm.actor()).await?;
+    Ok((store, key))
+}
+
+pub fn load_manifest(config: &RelayConfig) -> anyhow::Result<ConsentManifest> {
+    Ok(ConsentManifest::from_path(&config.manifest)?)
+}
+
+async fn open_store(config: &RelayConfig) -> anyhow::Result<Arc<dyn Store>> {
+    match config.store {
+        StoreKind::Sqlite => {
+            let store = SqliteStore::open_with_timeout(
+                &config.sqlite.path,
+                std::time::Duration::from_millis(config.sqlite.busy_timeout_ms),
+            )
+            .with_context(|| format!("opening {}", config.sqlite.path.display()))?;
+            Ok(Arc::new(store))
+        }
+        #[cfg(feature = "dynamodb")]
+        StoreKind::Dynamodb => {
+            // The same store the Lambda `bootstrap` uses, so an operator can answer
+            // data-subject requests (export, withdraw, erase, purge) from any machine.
+            Ok(Arc::new(
+                kelisim_relay::store::dynamodb::DynamoStore::from_config(&config.dynamodb).await?,
+            ))
+        }
+        #[cfg(not(feature = "dynamodb"))]
+        StoreKind::Dynamodb => {
+            anyhow::bail!(
+                "this kelisim-relay was built without the `dynamodb` feature; rebuild with --features dynamodb"
+            )
+        }
+    }
+}
+
+/// The configured deliverer on `store` (checked here, so a bad SMTP or webhook URL stops the
+/// command with a clear message).
+pub fn deliverer(
+    config: &RelayConfig,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<kelisim_relay::delivery::Deliverer> {
+    let manifest = load_manifest(config)?;
+    kelisim_relay::delivery::senders::deliverer(config, store, manifest)
+        .with_context(|| format!("setting up delivery with {}", config.manifest.display()))
+}

@@ -1,0 +1,877 @@
+//! The relay's settings: a TOML file, then environment variables on top (the environment
+//! wins, so a container or Lambda can change one value without a new file).
+//!
+//! The HMAC key never comes from the TOML file itself, only from `KELISIM_HMAC_KEY` or a key
+//! file, so the file can be committed or shown in a support ticket without leaking it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::domain::hmac_key::{HmacKey, KeyError};
+use crate::domain::stamp::{DEFAULT_FINGERPRINT_WINDOW_SECS, DEFAULT_RETENTION_DAYS};
+
+/// Environment variables read by [`RelayConfig::apply_env`].
+pub mod env {
+    pub const STORE: &str = "KELISIM_STORE";
+    pub const SQLITE_PATH: &str = "KELISIM_SQLITE_PATH";
+    pub const DYNAMODB_TABLE: &str = "KELISIM_DYNAMODB_TABLE";
+    pub const DYNAMODB_ENDPOINT: &str = "KELISIM_DYNAMODB_ENDPOINT";
+    pub const DYNAMODB_REGION: &str = "KELISIM_DYNAMODB_REGION";
+    pub const MANIFEST: &str = "KELISIM_MANIFEST";
+    pub const ENDPOINT_PATH: &str = "KELISIM_ENDPOINT_PATH";
+    /// Comma-separated origins, e.g. `https://woow.kz,https://www.woow.kz`.
+    pub const ALLOWED_ORIGINS: &str = "KELISIM_ALLOWED_ORIGINS";
+    /// Comma-separated `purpose=days`, e.g. `reply=365,newsletter=1095`.
+    pub const RETENTION_DAYS: &str = "KELISIM_RETENTION_DAYS";
+    pub const FINGERPRINT_WINDOW_SECS: &str = "KELISIM_FINGERPRINT_WINDOW_SECS";
+    /// Comma-separated `kind=days`, e.g. `access=15,erasure=3`.
+    pub const REQUEST_DEADLINE_DAYS: &str = "KELISIM_REQUEST_DEADLINE_DAYS";
+    pub const STORAGE_LOCATION: &str = "KELISIM_STORAGE_LOCATION";
+    /// The key itself, hex or base64, at least 32 bytes.
+    pub const HMAC_KEY: &str = "KELISIM_HMAC_KEY";
+    /// A file holding the key (hex or base64).
+    pub const HMAC_KEY_FILE: &str = "KELISIM_HMAC_KEY_FILE";
+    /// `true`/`false`: `[rate_limit] enabled`.
+    pub const RATE_LIMIT_ENABLED: &str = "KELISIM_RATE_LIMIT_ENABLED";
+    pub const RATE_LIMIT_PER_CLIENT: &str = "KELISIM_RATE_LIMIT_PER_CLIENT";
+    pub const RATE_LIMIT_WINDOW_SECS: &str = "KELISIM_RATE_LIMIT_WINDOW_SECS";
+    pub const RATE_LIMIT_GLOBAL_PER_MINUTE: &str = "KELISIM_RATE_LIMIT_GLOBAL_PER_MINUTE";
+    /// `true`/`false`: `[rate_limit] trust_forwarded_for`.
+    pub const RATE_LIMIT_TRUST_FORWARDED_FOR: &str = "KELISIM_RATE_LIMIT_TRUST_FORWARDED_FOR";
+    /// `[proxy] client_address_header`, e.g. `CloudFront-Viewer-Address`.
+    pub const CLIENT_ADDRESS_HEADER: &str = "KELISIM_CLIENT_ADDRESS_HEADER";
+    /// The secret the CDN sends in `X-Origin-Verify`; never read from the TOML file.
+    pub const ORIGIN_SECRET: &str = "KELISIM_ORIGIN_SECRET";
+    /// The operator's SMTP server in lettre's URL form: `smtps://host:465`,
+    /// `smtp://host:587?tls=required`; plain `smtp://` only to a loopback address.
+    pub const SMTP_URL: &str = "KELISIM_SMTP_URL";
+    pub const SMTP_USER: &str = "KELISIM_SMTP_USER";
+    /// Never read from the TOML file.
+    pub const SMTP_PASSWORD: &str = "KELISIM_SMTP_PASSWORD";
+    /// The sender of every mail, e.g. `kelisim <relay@woow.kz>`.
+    pub const MAIL_FROM: &str = "KELISIM_MAIL_FROM";
+    /// Comma-separated addresses that receive the notifications.
+    pub const NOTIFY_TO: &str = "KELISIM_NOTIFY_TO";
+    pub const WEBHOOK_URL: &str = "KELISIM_WEBHOOK_URL";
+    /// The webhook signing secret. Never read from the TOML file.
+    pub const WEBHOOK_SECRET: &str = "KELISIM_WEBHOOK_SECRET";
+    /// Where the relay's endpoint is reachable from a visitor's mail client.
+    pub const PUBLIC_URL: &str = "KELISIM_PUBLIC_URL";
+}
+
+pub use crate::domain::stamp::MAX_RETENTION_DAYS;
+/// The longest double-click window, rate-limit window and delivery interval: one week.
+pub const MAX_WINDOW_SECS: u64 = 7 * 24 * 3600;
+/// The longest wait for a double opt-in confirmation: one year.
+pub const MAX_CONFIRM_WITHIN_DAYS: u32 = 365;
+
+/// Which [`crate::store::Store`] holds the records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// One file on the relay's own disk.
+    #[default]
+    Sqlite,
+    /// A DynamoDB table, at AWS or at a compatible endpoint.
+    Dynamodb,
+}
+
+/// `[sqlite]`
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SqliteConfig {
+    pub path: PathBuf,
+    /// How long a write waits for another writer's lock before the store reports busy (503).
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for SqliteConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("kelisim-relay.sqlite"),
+            busy_timeout_ms: 5000,
+        }
+    }
+}
+
+/// `[dynamodb]`: where the DynamoDB store (feature `dynamodb`) finds its table. The one
+/// definition: the Lambda, the standalone binary's `--store dynamodb` and the tests all build
+/// the store from it (`DynamoStore::from_config`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DynamoConfig {
+    /// Table name (also `KELISIM_DYNAMODB_TABLE`). Required by the DynamoDB store.
+    pub table: Option<String>,
+    /// AWS region, or whatever a compatible server expects. `None`: the SDK's usual chain
+    /// (`AWS_REGION`, profile).
+    pub region: Option<String>,
+    /// A DynamoDB-compatible endpoint (`https://dynamo.example.kz`). Law 94-V Art. 12(2) wants
+    /// the database on Kazakhstan's territory, where AWS has no region, so the relay must be
+    /// able to talk to a compatible server hosted there. `None`: AWS's own endpoint.
+    pub endpoint_url: Option<String>,
+}
+
+impl DynamoConfig {
+    /// The table's name, unless it is unset or blank.
+    pub fn table_name(&self) -> Option<&str> {
+        self.table
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    }
+}
+
+/// `[rate_limit]`: abuse control in place of a CAPTCHA (see [`crate::rate_limit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    pub enabled: bool,
+    /// Submissions one client (one IPv4 address or IPv6 /64) may make per window.
+    pub per_client: u32,
+    pub window_secs: u64,
+    /// Submissions from everyone together per minute.
+    pub global_per_minute: u32,
+    /// Take the client address from the last `X-Forwarded-For` entry. Only behind a reverse
+    /// proxy that sets it: otherwise any client could name any address.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            per_client: crate::app::rate_limit::DEFAULT_PER_CLIENT,
+            window_secs: crate::app::rate_limit::DEFAULT_WINDOW_SECS,
+            global_per_minute: crate::app::rate_limit::DEFAULT_GLOBAL_PER_MINUTE,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// The limiter's view of these settings.
+    pub fn limits(&self) -> crate::app::rate_limit::Limits {
+        crate::app::rate_limit::Limits {
+            enabled: self.enabled,
+            per_client: self.per_client,
+            window: std::time::Duration::from_secs(self.window_secs),
+            global_per_minute: self.global_per_minute,
+        }
+    }
+}
+
+/// `[notify]`: telling the operator about new records, and mailing double opt-in links.
+/// Passwords and secrets come from the environment only, like the HMAC key.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// `smtps://host:465` or `smtp://host:587?tls=required` (lettre's URL form).
+    pub smtp_url: Option<String>,
+    pub smtp_user: Option<String>,
+    #[serde(skip)]
+    pub smtp_password: Option<crate::domain::secret::Secret<String>>,
+    /// The `From` of every mail.
+    pub mail_from: Option<String>,
+    /// Who is told about each new record.
+    pub notify_to: Vec<String>,
+    /// Put the whole message (names, contacts, text) into the operator's mail. Off by
+    /// default: the operator's mailbox may itself be a third party (§8.2).
+    pub include_personal_data: bool,
+    /// The language of the operator's notification; `None`: the site's default language.
+    pub language: Option<String>,
+    /// A URL that receives a signed JSON POST per record (non-personal fields only).
+    pub webhook_url: Option<String>,
+    #[serde(skip)]
+    pub webhook_secret: Option<crate::domain::secret::Secret<String>>,
+    /// Days a double opt-in grant waits for confirmation before it lapses.
+    pub confirm_within_days: u32,
+    /// The form endpoint as the visitor's mail client reaches it, for confirmation links;
+    /// `None`: the manifest's base URL plus the endpoint path.
+    pub public_url: Option<String>,
+    /// Seconds between the server's background delivery rounds (retries of failed sends).
+    pub deliver_interval_secs: u64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            smtp_user: None,
+            smtp_password: None,
+            mail_from: None,
+            notify_to: Vec::new(),
+            include_personal_data: false,
+            language: None,
+            webhook_url: None,
+            webhook_secret: None,
+            confirm_within_days: crate::domain::stamp::DEFAULT_CONFIRM_WITHIN_DAYS,
+            public_url: None,
+            deliver_interval_secs: 30,
+        }
+    }
+}
+
+impl NotifyConfig {
+    /// The channels a new record's notification goes out on, as configured.
+    pub fn channels(&self) -> Vec<crate::domain::outbox::Channel> {
+        let mut channels = Vec::new();
+        if self.smtp_url.is_some() && self.mail_from.is_some() && !self.notify_to.is_empty() {
+            channels.push(crate::domain::outbox::Channel::Email);
+        }
+        if self.webhook_url.is_some() && self.webhook_secret.is_some() {
+            channels.push(crate::domain::outbox::Channel::Webhook);
+        }
+        channels
+    }
+}
+
+/// `[server]`: the standalone server's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerLimits {
+    pub header_read_timeout_secs: u64,
+    pub body_read_timeout_secs: u64,
+    pub request_timeout_secs: u64,
+    pub max_connections: usize,
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 20,
+            request_timeout_secs: 30,
+            max_connections: 512,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+/// `[proxy]`: where the client's address comes from behind a CDN. Behind CloudFront every
+/// request comes from an edge address, so per-client limits would count the edge; CloudFront
+/// can send the viewer's address in `CloudFront-Viewer-Address` (`IP:port`) through an origin
+/// request policy. A header is only as trustworthy as the path it came by: set `origin_secret`
+/// (`KELISIM_ORIGIN_SECRET`) and have the distribution send it as the `X-Origin-Verify` custom
+/// origin header, and the client header is believed only on requests carrying it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxyConfig {
+    pub client_address_header: Option<String>,
+    #[serde(skip)]
+    pub origin_secret: Option<crate::domain::secret::Secret<String>>,
+}
+
+/// Everything the relay reads at start-up.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelayConfig {
+    pub store: StoreKind,
+    pub sqlite: SqliteConfig,
+    pub dynamodb: DynamoConfig,
+    /// The generator's `consent-manifest.json`.
+    pub manifest: PathBuf,
+    /// Path the form posts to; `None`: the manifest's `form_endpoint`.
+    pub endpoint_path: Option<String>,
+    /// Origins whose pages may post (`https://woow.kz`). Empty: the manifest `base_url`'s.
+    pub allowed_origins: Vec<String>,
+    /// Days to keep each purpose's data. Defaults: reply 365, newsletter 1095. Settings to
+    /// confirm with counsel, not legal advice.
+    pub retention_days: BTreeMap<String, u32>,
+    /// Days to answer a data-subject request, per kind (`access`, `rectification`,
+    /// `withdrawal`, `blocking`, `erasure`), counted from its confirmation. Settings, not
+    /// legal advice: see [`crate::requests`].
+    pub request_deadline_days: BTreeMap<String, u32>,
+    /// Seconds during which an identical submission counts as a double click.
+    pub fingerprint_window_secs: u64,
+    /// Written into each consent stamp; `None`: a description of the configured store.
+    pub storage_location: Option<String>,
+    /// A file with the HMAC key (hex or base64).
+    pub hmac_key_file: Option<PathBuf>,
+    pub rate_limit: RateLimitConfig,
+    pub notify: NotifyConfig,
+    /// `[server]`: timeouts, connection cap and shutdown grace of `kelisim-relay serve`.
+    pub server: ServerLimits,
+    pub proxy: ProxyConfig,
+    /// The key from `KELISIM_HMAC_KEY`; never read from the TOML file.
+    #[serde(skip)]
+    pub hmac_key_env: Option<crate::domain::secret::Secret<String>>,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            store: StoreKind::default(),
+            sqlite: SqliteConfig::default(),
+            dynamodb: DynamoConfig::default(),
+            manifest: PathBuf::from("public/consent-manifest.json"),
+            endpoint_path: None,
+            allowed_origins: Vec::new(),
+            request_deadline_days: crate::domain::request::default_deadlines(),
+            retention_days: DEFAULT_RETENTION_DAYS
+                .iter()
+                .map(|(p, d)| ((*p).to_owned(), *d))
+                .collect(),
+            fingerprint_window_secs: DEFAULT_FINGERPRINT_WINDOW_SECS,
+            storage_location: None,
+            hmac_key_file: None,
+            rate_limit: RateLimitConfig::default(),
+            notify: NotifyConfig::default(),
+            server: ServerLimits::default(),
+            proxy: ProxyConfig::default(),
+            hmac_key_env: None,
+        }
+    }
+}
+
+/// Why the configuration cannot be used. Never contains the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration file: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("invalid value in {var}: {reason}")]
+    Env { var: &'static str, reason: String },
+    #[error(
+        "no HMAC key: set {} or {} (or `hmac_key_file`)",
+        env::HMAC_KEY,
+        env::HMAC_KEY_FILE
+    )]
+    NoHmacKey,
+    #[error("invalid HMAC key: {0}")]
+    HmacKey(#[from] KeyError),
+    #[error("invalid allowed origin `{0}`: expected scheme://host[:port]")]
+    Origin(String),
+    #[error("`{setting}` is {value}; it must be between {min} and {max}")]
+    OutOfRange {
+        setting: String,
+        value: u64,
+        min: u64,
+        max: u64,
+    },
+}
+
+impl RelayConfig {
+    /// Parses a TOML configuration; missing keys take their defaults (a `[retention_days]`
+    /// table naming only `reply` keeps the default for `newsletter`).
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let mut config: Self = toml::from_str(text)?;
+        for (purpose, days) in DEFAULT_RETENTION_DAYS {
+            config
+                .retention_days
+                .entry(purpose.to_owned())
+                .or_insert(days);
+        }
+        for (kind, days) in crate::domain::request::DEFAULT_DEADLINE_DAYS {
+            config
+                .request_deadline_days
+                .entry(kind.to_owned())
+                .or_insert(days);
+        }
+        Ok(config)
+    }
+
+    /// Reads `path` (if given), then applies the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                Self::from_toml_str(&text)?
+            }
+            None => Self::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        config.check_ranges()?;
+        Ok(config)
+    }
+
+    /// Refuses durations that are zero where that makes no sense, or so large that adding
+    /// them to a date could overflow: checked once at start-up, so a request never panics.
+    /// Long because it is a flat list, one range per setting, kept in one place to read.
+    pub fn check_ranges(&self) -> Result<(), ConfigError> {
+        let check = |setting: &str, value: u64, min: u64, max: u64| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(ConfigError::OutOfRange {
+                    setting: setting.to_owned(),
+                    value,
+                    min,
+                    max,
+                })
+            }
+        };
+        for (purpose, days) in &self.retention_days {
+            check(
+                &format!("retention_days.{purpose}"),
+                u64::from(*days),
+                1,
+                u64::from(MAX_RETENTION_DAYS),
+            )?;
+        }
+        check(
+            "fingerprint_window_secs",
+            self.fingerprint_window_secs,
+            0,
+            MAX_WINDOW_SECS,
+        )?;
+        check(
+            "rate_limit.window_secs",
+            self.rate_limit.window_secs,
+            1,
+            MAX_WINDOW_SECS,
+        )?;
+        check(
+            "notify.confirm_within_days",
+            u64::from(self.notify.confirm_within_days),
+            1,
+            u64::from(MAX_CONFIRM_WITHIN_DAYS),
+        )?;
+        check(
+            "notify.deliver_interval_secs",
+            self.notify.deliver_interval_secs,
+            1,
+            MAX_WINDOW_SECS,
+        )?;
+        let server = &self.server;
+        for (setting, value) in [
+            (
+                "server.header_read_timeout_secs",
+                server.header_read_timeout_secs,
+            ),
+            (
+                "server.body_read_timeout_secs",
+                server.body_read_timeout_secs,
+            ),
+            ("server.request_timeout_secs", server.request_timeout_secs),
+            ("server.shutdown_grace_secs", server.shutdown_grace_secs),
+        ] {
+            check(setting, value, 1, 3600)?;
+        }
+        check(
+            "server.max_connections",
+            u64::try_from(server.max_connections).unwrap_or(u64::MAX),
+            1,
+            1_000_000,
+        )
+    }
+
+    /// Overrides settings from environment variables (see [`env`]); empty values count as
+    /// unset. `lookup` is `std::env::var` in production and a map in tests.
+    pub fn apply_env(
+        &mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        self.apply_store_env(&var)?;
+        if let Some(path) = var(env::MANIFEST) {
+            self.manifest = PathBuf::from(path);
+        }
+        if let Some(path) = var(env::ENDPOINT_PATH) {
+            self.endpoint_path = Some(path);
+        }
+        if let Some(origins) = var(env::ALLOWED_ORIGINS) {
+            self.allowed_origins = origins
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(list) = var(env::RETENTION_DAYS) {
+            set_days(
+                &mut self.retention_days,
+                env::RETENTION_DAYS,
+                &list,
+                "`purpose=days`",
+                |purpose| Some(purpose.to_owned()),
+            )?;
+        }
+        if let Some(list) = var(env::REQUEST_DEADLINE_DAYS) {
+            set_days(
+                &mut self.request_deadline_days,
+                env::REQUEST_DEADLINE_DAYS,
+                &list,
+                "`kind=days` with a known kind",
+                |kind| {
+                    crate::domain::request::RequestKind::parse(kind).map(|k| k.as_str().to_owned())
+                },
+            )?;
+        }
+        if let Some(secs) = var(env::FINGERPRINT_WINDOW_SECS) {
+            self.fingerprint_window_secs = secs.trim().parse().map_err(|_| ConfigError::Env {
+                var: env::FINGERPRINT_WINDOW_SECS,
+                reason: "not a whole number of seconds".to_owned(),
+            })?;
+        }
+        self.apply_rate_limit_env(&var)?;
+        self.apply_notify_env(&var);
+        if let Some(location) = var(env::STORAGE_LOCATION) {
+            self.storage_location = Some(location);
+        }
+        if let Some(path) = var(env::HMAC_KEY_FILE) {
+            self.hmac_key_file = Some(PathBuf::from(path));
+        }
+        if let Some(key) = var(env::HMAC_KEY) {
+            self.hmac_key_env = Some(crate::domain::secret::Secret::new(key));
+        }
+        Ok(())
+    }
+
+    /// The store's settings: which store, the SQLite file, the DynamoDB table, endpoint and
+    /// region.
+    fn apply_store_env(
+        &mut self,
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        if let Some(kind) = var(env::STORE) {
+            self.store = match kind.trim() {
+                "sqlite" => StoreKind::Sqlite,
+                "dynamodb" => StoreKind::Dynamodb,
+                other => {
+                    return Err(ConfigError::Env {
+                        var: env::STORE,
+                        reason: format!("`{other}` is not `sqlite` or `dynamodb`"),
+                    });
+                }
+            };
+        }
+        if let Some(path) = var(env::SQLITE_PATH) {
+            self.sqlite.path = PathBuf::from(path);
+        }
+        if let Some(table) = var(env::DYNAMODB_TABLE) {
+            self.dynamodb.table = Some(table);
+        }
+        if let Some(endpoint) = var(env::DYNAMODB_ENDPOINT) {
+            self.dynamodb.endpoint_url = Some(endpoint);
+        }
+        if let Some(region) = var(env::DYNAMODB_REGION) {
+            self.dynamodb.region = Some(region);
+        }
+        Ok(())
+    }
+
+    fn apply_notify_env(&mut self, var: &impl Fn(&str) -> Option<String>) {
+        let notify = &mut self.notify;
+        let text = |name: &str| var(name).map(|v| v.trim().to_owned());
+        if let Some(v) = text(env::SMTP_URL) {
+            notify.smtp_url = Some(v);
+        }
+        if let Some(v) = text(env::SMTP_USER) {
+            notify.smtp_user = Some(v);
+        }
+        if let Some(v) = var(env::SMTP_PASSWORD) {
+            notify.smtp_password = Some(crate::domain::secret::Secret::new(v));
+        }
+        if let Some(v) = text(env::MAIL_FROM) {
+            notify.mail_from = Some(v);
+        }
+        if let Some(v) = text(env::NOTIFY_TO) {
+            notify.notify_to = v
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(v) = text(env::WEBHOOK_URL) {
+            notify.webhook_url = Some(v);
+        }
+        if let Some(v) = var(env::WEBHOOK_SECRET) {
+            notify.webhook_secret = Some(crate::domain::secret::Secret::new(v));
+        }
+        if let Some(v) = text(env::PUBLIC_URL) {
+            notify.public_url = Some(v);
+        }
+        if let Some(v) = text(env::CLIENT_ADDRESS_HEADER) {
+            self.proxy.client_address_header = Some(v);
+        }
+        if let Some(v) = var(env::ORIGIN_SECRET) {
+            self.proxy.origin_secret = Some(crate::domain::secret::Secret::new(v));
+        }
+    }
+
+    fn apply_rate_limit_env(
+        &mut self,
+        var: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        fn number<T: std::str::FromStr>(name: &'static str, text: &str) -> Result<T, ConfigError> {
+            text.trim().parse().map_err(|_| ConfigError::Env {
+                var: name,
+                reason: "not a whole number".to_owned(),
+            })
+        }
+        fn flag(name: &'static str, text: &str) -> Result<bool, ConfigError> {
+            match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(ConfigError::Env {
+                    var: name,
+                    reason: "not `true` or `false`".to_owned(),
+                }),
+            }
+        }
+        let limit = &mut self.rate_limit;
+        if let Some(v) = var(env::RATE_LIMIT_ENABLED) {
+            limit.enabled = flag(env::RATE_LIMIT_ENABLED, &v)?;
+        }
+        if let Some(v) = var(env::RATE_LIMIT_PER_CLIENT) {
+            limit.per_client = number(env::RATE_LIMIT_PER_CLIENT, &v)?;
+        }
+        if let Some(v) = var(env::RATE_LIMIT_WINDOW_SECS) {
+            limit.window_secs = number(env::RATE_LIMIT_WINDOW_SECS, &v)?;
+        }
+        if let Some(v) = var(env::RATE_LIMIT_GLOBAL_PER_MINUTE) {
+            limit.global_per_minute = number(env::RATE_LIMIT_GLOBAL_PER_MINUTE, &v)?;
+        }
+        if let Some(v) = var(env::RATE_LIMIT_TRUST_FORWARDED_FOR) {
+            limit.trust_forwarded_for = flag(env::RATE_LIMIT_TRUST_FORWARDED_FOR, &v)?;
+        }
+        Ok(())
+    }
+
+    /// The HMAC key: `KELISIM_HMAC_KEY` if set, else the key file.
+    /// Everything besides the submission and the manifest that goes into a record.
+    pub fn intake_settings(&self) -> Result<crate::domain::stamp::IntakeSettings, ConfigError> {
+        Ok(crate::domain::stamp::IntakeSettings {
+            hmac_key: self.hmac_key()?,
+            retention_days: self.retention_days.clone(),
+            fingerprint_window: time::Duration::seconds(
+                i64::try_from(self.fingerprint_window_secs).unwrap_or(i64::MAX / 2),
+            ),
+            storage_location: self.storage_location(),
+            confirm_within: time::Duration::days(i64::from(self.notify.confirm_within_days)),
+        })
+    }
+
+    pub fn hmac_key(&self) -> Result<HmacKey, ConfigError> {
+        if let Some(key) = &self.hmac_key_env {
+            return Ok(HmacKey::parse(key.expose())?);
+        }
+        let path = self.hmac_key_file.as_ref().ok_or(ConfigError::NoHmacKey)?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(HmacKey::parse(&text)?)
+    }
+
+    /// The storage location stamped on records: the configured label, or a plain
+    /// description of the store.
+    pub fn storage_location(&self) -> String {
+        if let Some(location) = &self.storage_location {
+            return location.clone();
+        }
+        match self.store {
+            StoreKind::Sqlite => "SQLite database on the relay's own host".to_owned(),
+            StoreKind::Dynamodb => format!(
+                "DynamoDB table {} ({})",
+                self.dynamodb.table.as_deref().unwrap_or("unnamed"),
+                self.dynamodb
+                    .endpoint_url
+                    .as_deref()
+                    .or(self.dynamodb.region.as_deref())
+                    .unwrap_or("default region"),
+            ),
+        }
+    }
+}
+
+/// `scheme://host[:port]` of an absolute URL, lowercased: the form browsers send in `Origin`.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.trim().split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if scheme.is_empty() || authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    Some(format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        authority.to_ascii_lowercase()
+    ))
+}
+
+/// Sets `days` from an environment variable's `key=days,key=days` list; `key` gives the key to
+/// store (`None` refuses it), `expected` names the form in the refusal.
+fn set_days(
+    days: &mut BTreeMap<String, u32>,
+    var: &'static str,
+    list: &str,
+    expected: &str,
+    key: impl Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let parsed = item
+            .split_once('=')
+            .and_then(|(k, d)| Some((key(k.trim())?, d.trim().parse::<u32>().ok()?)));
+        let Some((k, d)) = parsed else {
+            return Err(ConfigError::Env {
+                var,
+                reason: format!("`{item}` is not {expected}"),
+            });
+        };
+        days.insert(k, d);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blank_table_name_is_no_table() {
+        let named = |table: Option<&str>| DynamoConfig {
+            table: table.map(str::to_owned),
+            ..DynamoConfig::default()
+        };
+        assert_eq!(named(Some(" kelisim ")).table_name(), Some("kelisim"));
+        assert_eq!(named(Some("  ")).table_name(), None);
+        assert_eq!(named(None).table_name(), None);
+    }
+
+    #[test]
+    fn toml_then_environment() -> Result<(), ConfigError> {
+        let mut config = RelayConfig::from_toml_str(
+            r#"
+            manifest = "site/consent-manifest.json"
+            allowed_origins = ["https://woow.kz"]
+            fingerprint_window_secs = 30
+            [sqlite]
+            path = "/var/lib/kelisim/relay.sqlite"
+            [retention_days]
+            reply = 100
+            "#,
+        )?;
+        assert_eq!(config.retention_days.get("reply"), Some(&100));
+        assert_eq!(config.retention_days.get("newsletter"), Some(&1095));
+        let vars: BTreeMap<&str, &str> = [
+            (env::FINGERPRINT_WINDOW_SECS, "90"),
+            (env::ALLOWED_ORIGINS, "https://a.kz, https://b.kz"),
+            (env::RETENTION_DAYS, "newsletter=30"),
+            (env::DYNAMODB_TABLE, "records"),
+            (
+                env::HMAC_KEY,
+                "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+            ),
+        ]
+        .into_iter()
+        .collect();
+        config.apply_env(|n| vars.get(n).map(|v| (*v).to_owned()))?;
+        assert_eq!(config.fingerprint_window_secs, 90);
+        assert_eq!(config.allowed_origins, ["https://a.kz", "https://b.kz"]);
+        assert_eq!(config.retention_days.get("newsletter"), Some(&30));
+        assert_eq!(config.dynamodb.table.as_deref(), Some("records"));
+        assert!(config.hmac_key().is_ok());
+        assert!(!format!("{config:?}").contains("00112233"));
+        Ok(())
+    }
+
+    #[test]
+    fn the_example_file_parses_to_the_documented_defaults() -> Result<(), ConfigError> {
+        let example = RelayConfig::from_toml_str(include_str!("../../kelisim-relay.example.toml"))?;
+        let defaults = RelayConfig::default();
+        assert_eq!(example.retention_days, defaults.retention_days);
+        assert_eq!(
+            example.request_deadline_days,
+            defaults.request_deadline_days
+        );
+        assert_eq!(
+            example.fingerprint_window_secs,
+            defaults.fingerprint_window_secs
+        );
+        assert_eq!(example.sqlite, defaults.sqlite);
+        assert_eq!(example.manifest, defaults.manifest);
+        assert_eq!(example.store, defaults.store);
+        assert_eq!(example.rate_limit, defaults.rate_limit);
+        assert_eq!(example.notify, defaults.notify);
+        assert_eq!(example.server, defaults.server);
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_bad_values() {
+        assert!(RelayConfig::from_toml_str("hmac_key = \"abc\"").is_err());
+        let mut config = RelayConfig::default();
+        assert!(
+            config
+                .apply_env(|n| (n == env::RETENTION_DAYS).then(|| "reply".to_owned()))
+                .is_err()
+        );
+        assert!(matches!(config.hmac_key(), Err(ConfigError::NoHmacKey)));
+    }
+
+    #[test]
+    fn rate_limit_from_toml_and_environment() -> Result<(), ConfigError> {
+        let mut config = RelayConfig::from_toml_str("[rate_limit]\nper_client = 3\n")?;
+        assert_eq!(config.rate_limit.per_client, 3);
+        assert_eq!(config.rate_limit.window_secs, 600);
+        assert!(config.rate_limit.enabled && !config.rate_limit.trust_forwarded_for);
+        let vars: BTreeMap<&str, &str> = [
+            (env::RATE_LIMIT_WINDOW_SECS, "60"),
+            (env::RATE_LIMIT_GLOBAL_PER_MINUTE, "10"),
+            (env::RATE_LIMIT_TRUST_FORWARDED_FOR, "true"),
+            (env::RATE_LIMIT_ENABLED, "false"),
+        ]
+        .into_iter()
+        .collect();
+        config.apply_env(|n| vars.get(n).map(|v| (*v).to_owned()))?;
+        let limits = config.rate_limit.limits();
+        assert_eq!(limits.window, std::time::Duration::from_secs(60));
+        assert_eq!(limits.global_per_minute, 10);
+        assert!(!limits.enabled && config.rate_limit.trust_forwarded_for);
+        let bad =
+            config.apply_env(|n| (n == env::RATE_LIMIT_PER_CLIENT).then(|| "five".to_owned()));
+        assert!(
+            matches!(bad, Err(ConfigError::Env { var, .. }) if var == env::RATE_LIMIT_PER_CLIENT)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn durations_that_could_overflow_a_date_are_refused_at_start_up() {
+        for toml in [
+            "[retention_days]\nreply = 4000000000\n",
+            "fingerprint_window_secs = 9223372036854775807\n",
+            "[rate_limit]\nwindow_secs = 9999999999\n",
+            "[notify]\nconfirm_within_days = 100000\n",
+            "[notify]\ndeliver_interval_secs = 0\n",
+        ] {
+            let config = RelayConfig::from_toml_str(toml).expect("parses");
+            let error = config.check_ranges().expect_err(toml);
+            assert!(
+                matches!(error, ConfigError::OutOfRange { .. }),
+                "{toml}: {error}"
+            );
+            assert!(error.to_string().contains("must be between"), "{error}");
+        }
+        assert!(RelayConfig::default().check_ranges().is_ok());
+        let mut config = RelayConfig::default();
+        let huge = config
+            .apply_env(|n| (n == env::RETENTION_DAYS).then(|| "newsletter=4294967295".to_owned()));
+        assert!(huge.is_ok(), "parsing alone accepts it");
+        assert!(config.check_ranges().is_err(), "the range check refuses it");
+    }
+
+    #[test]
+    fn origins_are_scheme_and_authority() {
+        assert_eq!(
+            origin_of("https://WooW.kz/kk/contact/").as_deref(),
+            Some("https://woow.kz")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8787").as_deref(),
+            Some("http://127.0.0.1:8787")
+        );
+        assert_eq!(origin_of("woow.kz"), None);
+    }
+}

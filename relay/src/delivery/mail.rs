@@ -1,0 +1,259 @@
+//! What each message says: the operator's notification, the double opt-in mail, a request's
+//! confirmation mail and the operator's notice of a confirmed request, built from a record or
+//! request and the Fluent messages in the right language. Only the confirmation mails go to
+//! the person's own address, and they hold only the link.
+
+use std::sync::Arc;
+
+use fluent_bundle::FluentValue;
+use kelisim_manifest::ConsentManifest;
+use time::OffsetDateTime;
+
+use super::send::Mail;
+use crate::domain::hmac_key::HmacKey;
+use crate::domain::messages::Messages;
+use crate::domain::outbox::OutboxItem;
+use crate::domain::record::{ConsentRecord, ConsentStatus};
+use crate::domain::request::SubjectRequest;
+use crate::domain::token::{self, TokenAction, TokenClaims};
+use crate::web::routes;
+
+/// What the deliverer needs to know besides the store and the transports.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// Who receives the operator's notifications.
+    pub notify_to: Vec<String>,
+    /// The language of the notification.
+    pub operator_language: String,
+    pub include_personal_data: bool,
+    /// The form endpoint as a mail client reaches it; links are `<public_url>/confirm?...`.
+    pub public_url: String,
+    /// How long a data-subject request's confirmation link stays valid.
+    pub confirm_within: time::Duration,
+}
+
+/// The webhook's JSON: the same non-personal fields as the default notification.
+pub fn webhook_payload(record: &ConsentRecord) -> serde_json::Value {
+    serde_json::json!({
+        "type": "record.received",
+        "id": record.id,
+        "received_at": rfc3339(record.received_at),
+        "language": record.consent.language,
+        "purposes": granted_purposes(record),
+        "policy_version": record.consent.policy_version,
+        "command": format!("kelisim-relay records show {}", record.id),
+    })
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn granted_purposes(record: &ConsentRecord) -> Vec<String> {
+    record
+        .consent
+        .purposes
+        .iter()
+        .filter(|p| p.granted)
+        .map(|p| p.purpose.clone())
+        .collect()
+}
+
+/// Writes the mails: the key signs the links, the manifest and messages give the words.
+#[derive(Clone)]
+pub struct Composer {
+    pub key: HmacKey,
+    pub manifest: Arc<ConsentManifest>,
+    pub messages: Messages,
+    pub settings: DeliverySettings,
+}
+
+impl Composer {
+    /// The operator's notification for `record`.
+    pub fn notification(&self, record: &ConsentRecord, item: &OutboxItem) -> Mail {
+        let lang = &self.settings.operator_language;
+        let id = record.id.to_string();
+        let website = self.manifest.operator.website.clone();
+        let subject = self.messages.format(
+            lang,
+            "mail-notify-subject",
+            &[
+                ("website", FluentValue::from(website.as_str())),
+                ("id", FluentValue::from(id.as_str())),
+            ],
+        );
+        let mut body = self.messages.format(
+            lang,
+            "mail-notify-body",
+            &[
+                ("id", FluentValue::from(id.as_str())),
+                (
+                    "received_at",
+                    FluentValue::from(rfc3339(record.received_at)),
+                ),
+                (
+                    "language",
+                    FluentValue::from(record.consent.language.as_str()),
+                ),
+                (
+                    "purposes",
+                    FluentValue::from(granted_purposes(record).join(", ")),
+                ),
+            ],
+        );
+        if self.settings.include_personal_data {
+            body.push_str("\n\n");
+            body.push_str(&self.messages.format(lang, "mail-notify-personal", &[]));
+            body.push('\n');
+            body.push_str(&crate::views::inbox::show_text(record));
+        }
+        Mail {
+            to: self.settings.notify_to.clone(),
+            subject,
+            body,
+            message_id: message_id(item),
+        }
+    }
+
+    /// The double opt-in mail for `purpose` of `record`, or `None` when the grant is no
+    /// longer pending (confirmed, withdrawn, lapsed, never given).
+    pub fn confirmation(
+        &self,
+        record: &ConsentRecord,
+        purpose: &str,
+        item: &OutboxItem,
+        now: OffsetDateTime,
+    ) -> Option<Mail> {
+        let consent = record.purpose(purpose)?;
+        if consent.status(now) != ConsentStatus::Pending {
+            return None;
+        }
+        let expires_at = consent.confirm_by?;
+        let lang = record.consent.language.as_str();
+        let claims = TokenClaims {
+            action: TokenAction::Confirm,
+            subject: record.id.0,
+            purpose: purpose.to_owned(),
+            expires_at,
+        };
+        let link = routes::grant_link(
+            &self.settings.public_url,
+            &token::sign(&self.key, &claims),
+            lang,
+        );
+        let days = ((expires_at - record.received_at).whole_hours() + 23) / 24;
+        let operator = self.manifest.operator_name(lang).to_owned();
+        let subject = self.messages.format(
+            lang,
+            "mail-confirm-subject",
+            &[("operator", FluentValue::from(operator.as_str()))],
+        );
+        let body = self.messages.format(
+            lang,
+            "mail-confirm-body",
+            &[
+                ("operator", FluentValue::from(operator.as_str())),
+                (
+                    "website",
+                    FluentValue::from(self.manifest.operator.website.as_str()),
+                ),
+                ("link", FluentValue::from(link)),
+                ("days", FluentValue::from(days)),
+                (
+                    "policy_url",
+                    FluentValue::from(record.consent.policy_url.as_str()),
+                ),
+            ],
+        );
+        Some(Mail {
+            to: vec![record.subject.email.clone()],
+            subject,
+            body,
+            message_id: message_id(item),
+        })
+    }
+
+    /// The mail that asks the owner of the address to confirm `request`.
+    pub fn request_confirmation(&self, request: &SubjectRequest, item: &OutboxItem) -> Mail {
+        let lang = request.language.as_str();
+        let claims = TokenClaims {
+            action: TokenAction::Request,
+            subject: request.id,
+            purpose: request.kind.as_str().to_owned(),
+            expires_at: request
+                .received_at
+                .saturating_add(self.settings.confirm_within),
+        };
+        let link = routes::request_link(
+            &self.settings.public_url,
+            &token::sign(&self.key, &claims),
+            lang,
+        );
+        let days = self.settings.confirm_within.whole_days().max(1);
+        let args = [
+            (
+                "operator",
+                FluentValue::from(self.manifest.operator_name(lang)),
+            ),
+            (
+                "website",
+                FluentValue::from(self.manifest.operator.website.as_str()),
+            ),
+            ("kind", FluentValue::from(self.kind_name(lang, request))),
+            ("link", FluentValue::from(link)),
+            ("days", FluentValue::from(days)),
+        ];
+        Mail {
+            to: vec![request.email.clone()],
+            subject: self.messages.format(lang, "mail-request-subject", &args),
+            body: self.messages.format(lang, "mail-request-body", &args),
+            message_id: message_id(item),
+        }
+    }
+
+    /// The operator's notice of a confirmed request: its id, kind and due date, no address.
+    pub fn request_notice(&self, request: &SubjectRequest, item: &OutboxItem) -> Mail {
+        let lang = self.settings.operator_language.as_str();
+        let due = request
+            .due_at
+            .map(|d| d.date().to_string())
+            .unwrap_or_default();
+        let id = request.id.to_string();
+        let args = [
+            (
+                "website",
+                FluentValue::from(self.manifest.operator.website.as_str()),
+            ),
+            ("id", FluentValue::from(id.as_str())),
+            ("kind", FluentValue::from(self.kind_name(lang, request))),
+            ("due", FluentValue::from(due)),
+            ("language", FluentValue::from(request.language.as_str())),
+        ];
+        Mail {
+            to: self.settings.notify_to.clone(),
+            subject: self
+                .messages
+                .format(lang, "mail-request-notify-subject", &args),
+            body: self
+                .messages
+                .format(lang, "mail-request-notify-body", &args),
+            message_id: message_id(item),
+        }
+    }
+
+    /// The request's kind in words, in `lang`.
+    fn kind_name(&self, lang: &str, request: &SubjectRequest) -> String {
+        self.messages.format(
+            lang,
+            &format!("request-kind-{}", request.kind.as_str()),
+            &[],
+        )
+    }
+}
+
+/// `<outbox-id@kelisim>`: the same on every retry, so a receiving server can drop a second
+/// copy after an attempt whose acceptance was lost.
+fn message_id(item: &OutboxItem) -> String {
+    format!("<{}@kelisim>", item.id)
+}

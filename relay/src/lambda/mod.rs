@@ -1,0 +1,243 @@
+//! Running the relay on AWS Lambda: configuration from the environment, the consent manifest
+//! bundled in the zip, records in DynamoDB, and the same axum router as the standalone server.
+//!
+//! `lambda_http` turns function-URL and API Gateway HTTP API (payload 2.0) events into
+//! `http::Request`s and the router's responses back into events, so the visitor sees exactly
+//! the statuses the standalone relay sends. The router never returns an `Err`: every visitor
+//! mistake is a 4xx response, and a store failure a 503 the page's script can retry, whereas
+//! an `Err` would become a Lambda invocation error the browser can do nothing with.
+//!
+//! All of the Lambda glue lives here; `bin/bootstrap.rs` only calls [`run`]. Modes, chosen so
+//! one zip serves every job:
+//! - no argument (how Lambda starts it): serve the contact form from a function URL or an
+//!   API Gateway HTTP API;
+//! - `KELISIM_LAMBDA_TASK=purge-expired` in the function's environment: a second function,
+//!   run on a schedule (EventBridge), that deletes records past their retention on time,
+//!   rather than within the ~48 hours DynamoDB's TTL takes;
+//! - `KELISIM_LAMBDA_TASK=deliver`: a scheduled function (every minute) that sends what the
+//!   outbox owes — the same round as `kelisim-relay deliver` (a Lambda freezes after
+//!   answering, so the form function cannot deliver in the background);
+//! - `bootstrap create-table` / `bootstrap purge-expired` / `bootstrap deliver` on an
+//!   operator's machine: one-shot setup, retention and delivery commands against the table.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, anyhow, bail};
+use axum::Router;
+use axum::extract::Request;
+use lambda_http::request::RequestContext;
+use lambda_http::{LambdaEvent, service_fn};
+use time::OffsetDateTime;
+
+use crate::app::{keys, retention};
+use crate::config::{ConfigError, RelayConfig, StoreKind, env};
+use crate::delivery::Deliverer;
+use crate::store::Store;
+use crate::store::dynamodb::{DynamoStore, NoTable};
+use crate::telemetry::{self, LogFormat};
+use crate::web::{AppState, RuntimeClientAddr, StateError, app};
+use kelisim_manifest::{ConsentManifest, ManifestError};
+
+/// The manifest's file name inside the deployment zip, beside `bootstrap`.
+pub const BUNDLED_MANIFEST: &str = "consent-manifest.json";
+
+/// Optional TOML configuration file (the environment still wins over it).
+pub const ENV_CONFIG_FILE: &str = "KELISIM_CONFIG";
+
+/// Why the function could not start. Holds no personal data (there is none at start-up).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    NoTable(#[from] NoTable),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("cannot configure the relay: {0}")]
+    State(#[from] StateError),
+}
+
+/// Reads the configuration as the function sees it: `KELISIM_CONFIG` (optional file), then
+/// the `KELISIM_*` environment. Records always go to DynamoDB here (a Lambda has no disk that
+/// outlives it), and the manifest defaults to the copy bundled in the zip.
+pub fn load_config() -> Result<RelayConfig, SetupError> {
+    let file = std::env::var_os(ENV_CONFIG_FILE).map(PathBuf::from);
+    let mut config = RelayConfig::load(file.as_deref())?;
+    config.store = StoreKind::Dynamodb;
+    let manifest_set = std::env::var(env::MANIFEST).is_ok_and(|v| !v.trim().is_empty());
+    if !manifest_set && file.is_none() {
+        config.manifest = task_root().join(BUNDLED_MANIFEST);
+    }
+    Ok(config)
+}
+
+/// Where Lambda unpacked the zip (`/var/task`), or the working directory elsewhere.
+fn task_root() -> PathBuf {
+    std::env::var_os("LAMBDA_TASK_ROOT").map_or_else(|| PathBuf::from("."), PathBuf::from)
+}
+
+/// Builds the store once per cold start (the SDK client holds the connection pool and the
+/// credentials cache that later invocations reuse).
+pub async fn dynamo_store(config: &RelayConfig) -> Result<DynamoStore, SetupError> {
+    Ok(DynamoStore::from_config(&config.dynamodb).await?)
+}
+
+/// The relay's router on `store`, configured by `config`: what `lambda_http::run` serves, with
+/// each request's `sourceIp` handed to the rate limiter.
+pub fn router(config: &RelayConfig, store: Arc<dyn Store>) -> Result<Router, SetupError> {
+    let manifest = ConsentManifest::from_path(&config.manifest)?;
+    let router = app(AppState::from_config(store, manifest, config)?);
+    Ok(router.layer(axum::middleware::map_request(with_source_ip)))
+}
+
+/// Marks the request with the client address AWS put in its context.
+async fn with_source_ip(mut request: Request) -> Request {
+    if let Some(ip) = source_ip(&request) {
+        request.extensions_mut().insert(RuntimeClientAddr(ip));
+    }
+    request
+}
+
+/// `sourceIp` from the API Gateway HTTP API / function URL request context that
+/// `lambda_http` puts in the request's extensions (set by AWS, not by the client).
+fn source_ip(request: &Request) -> Option<IpAddr> {
+    // Only the `apigw_http` event kind is enabled, so this pattern is irrefutable today;
+    // written as `if let` so another enabled kind falls through to "unknown".
+    #[allow(irrefutable_let_patterns)]
+    if let RequestContext::ApiGatewayV2(context) = request.extensions().get::<RequestContext>()? {
+        return context.http.source_ip.as_deref()?.parse().ok();
+    }
+    None
+}
+
+/// The audit log's name for what this function does on its own.
+const ACTOR: &str = "lambda";
+
+/// Selects a scheduled task instead of the form (see the module's modes).
+pub const ENV_TASK: &str = "KELISIM_LAMBDA_TASK";
+
+/// The whole `bootstrap` binary: `command` is its first argument, if any (see the module's
+/// modes). Logs as JSON lines under Lambda (CloudWatch parses the fields), text on a terminal.
+pub async fn run(command: Option<&str>) -> anyhow::Result<()> {
+    telemetry::init(LogFormat::detect(None));
+    let config = load_config().context("loading configuration")?;
+    // Built once per cold start and shared by every invocation this instance serves.
+    let store = dynamo_store(&config)
+        .await
+        .context("configuring DynamoDB")?;
+    if let Some(command) = command {
+        return run_command(command, &config, store).await;
+    }
+    match std::env::var(ENV_TASK).ok().as_deref() {
+        Some("purge-expired") => serve_purge(&store).await,
+        Some("deliver") => serve_delivery(&deliverer(&config, store)?).await,
+        Some(other) => {
+            bail!("{ENV_TASK}=`{other}` is not a task; the tasks are purge-expired and deliver")
+        }
+        None => serve_form(&config, store).await,
+    }
+}
+
+/// A one-shot command on an operator's machine: `create-table`, `purge-expired` or `deliver`.
+async fn run_command(
+    command: &str,
+    config: &RelayConfig,
+    store: DynamoStore,
+) -> anyhow::Result<()> {
+    match command {
+        "create-table" => {
+            store
+                .create_table()
+                .await
+                .with_context(|| format!("creating table {}", store.table()))?;
+            let key = config.hmac_key().context("the HMAC key")?;
+            keys::check_key(&store, &key, ACTOR)
+                .await
+                .context("storing the key-check value")?;
+            println!("created table {}", store.table());
+        }
+        "purge-expired" => {
+            let purged = purge(&store).await?;
+            println!("{purged} record(s) erased or reduced");
+        }
+        "deliver" => {
+            let report = deliverer(config, store)?
+                .run_once(OffsetDateTime::now_utc())
+                .await?;
+            println!("{report}");
+        }
+        other => {
+            bail!("unknown command `{other}`: expected create-table, purge-expired or deliver")
+        }
+    }
+    Ok(())
+}
+
+/// The contact form: checks the key against the table, then serves the router.
+async fn serve_form(config: &RelayConfig, store: DynamoStore) -> anyhow::Result<()> {
+    // A function deployed with another key would store records nobody can find.
+    let key = config.hmac_key().context("the HMAC key")?;
+    keys::verify_key(&store, &key)
+        .await
+        .context("checking the HMAC key against the table")?;
+    let router = router(config, Arc::new(store)).context("configuring the relay")?;
+    tracing::info!("relay ready");
+    lambda_http::run(router).await.map_err(|e| anyhow!(e))
+}
+
+/// The scheduled retention purge: one [`purge`] per event.
+async fn serve_purge(store: &DynamoStore) -> anyhow::Result<()> {
+    lambda_http::lambda_runtime::run(service_fn(
+        move |_: LambdaEvent<serde_json::Value>| async move {
+            let purged = purge(store).await.map_err(lambda_http::Error::from)?;
+            tracing::info!(purged, "retention purge done");
+            Ok::<_, lambda_http::Error>(serde_json::json!({ "purged": purged }))
+        },
+    ))
+    .await
+    .map_err(|e| anyhow!(e))
+}
+
+/// The scheduled delivery: one round of the outbox per event.
+async fn serve_delivery(deliverer: &Deliverer) -> anyhow::Result<()> {
+    lambda_http::lambda_runtime::run(service_fn(
+        move |_: LambdaEvent<serde_json::Value>| async move {
+            let report = deliverer
+                .run_once(OffsetDateTime::now_utc())
+                .await
+                .map_err(lambda_http::Error::from)?;
+            tracing::info!(
+                delivered = report.delivered,
+                retried = report.retried,
+                dropped = report.dropped,
+                "delivery round done"
+            );
+            Ok::<_, lambda_http::Error>(serde_json::json!({
+                "delivered": report.delivered,
+                "retried": report.retried,
+                "dropped": report.dropped,
+            }))
+        },
+    ))
+    .await
+    .map_err(|e| anyhow!(e))
+}
+
+/// The per-purpose retention purge (see `kelisim-relay purge-expired`), audited. Returns how
+/// many records were erased or reduced.
+async fn purge(store: &DynamoStore) -> anyhow::Result<usize> {
+    let purged = retention::purge(store, ACTOR, OffsetDateTime::now_utc()).await?;
+    Ok(purged.total())
+}
+
+/// The delivery round's setup: the bundled manifest's messages and the `[notify]` transports.
+fn deliverer(config: &RelayConfig, store: DynamoStore) -> anyhow::Result<Deliverer> {
+    let manifest = ConsentManifest::from_path(&config.manifest)?;
+    Ok(crate::delivery::senders::deliverer(
+        config,
+        Arc::new(store),
+        manifest,
+    )?)
+}

@@ -1,0 +1,84 @@
+//! The records role: consent records, their dedup keys, and the outbox items written with
+//! them in one transaction.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::error::StoreError;
+use crate::domain::dedup::DedupKeys;
+use crate::domain::outbox::OutboxItem;
+use crate::domain::record::{ConsentRecord, RecordId};
+
+/// What an insert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// The record was written durably.
+    New(RecordId),
+    /// An earlier submission with the same idempotency key, or the same fingerprint inside
+    /// its window, was already stored; nothing new was written. Holds the earlier id.
+    Duplicate(RecordId),
+}
+
+impl Inserted {
+    /// The id the visitor is told about, new or earlier.
+    pub fn id(self) -> RecordId {
+        match self {
+            Self::New(id) | Self::Duplicate(id) => id,
+        }
+    }
+}
+
+/// Consent records. Every update is conditional on the revision it read; every removal
+/// leaves nothing of the removed data in the store's files once it returns.
+#[async_trait]
+pub trait RecordStore: Send + Sync {
+    /// Writes `record` with `outbox` in one transaction (all of it or nothing), unless
+    /// `dedup` matches an earlier submission: then nothing is written (its messages were
+    /// queued with the original). Returns only after the write is durable, and is atomic
+    /// with the duplicate checks, so an id, an idempotency key or a fingerprint inside its
+    /// window is never stored twice, even under concurrent requests.
+    async fn insert_record(
+        &self,
+        record: &ConsentRecord,
+        dedup: &DedupKeys,
+        outbox: &[OutboxItem],
+    ) -> Result<Inserted, StoreError>;
+
+    /// The record with this id.
+    async fn get_record(&self, id: RecordId) -> Result<Option<ConsentRecord>, StoreError>;
+
+    /// Every record, oldest first (the operator's inbox and lists, retention per purpose,
+    /// rekeying).
+    async fn list_records(&self) -> Result<Vec<ConsentRecord>, StoreError>;
+
+    /// Every record whose `email_hmac` is this value (a data subject's access request),
+    /// oldest first. None for an empty value.
+    async fn find_records_by_email(
+        &self,
+        email_hmac: &str,
+    ) -> Result<Vec<ConsentRecord>, StoreError>;
+
+    /// Every record whose `phone_hmac` is this value, oldest first. None for an empty value.
+    async fn find_records_by_phone(
+        &self,
+        phone_hmac: &str,
+    ) -> Result<Vec<ConsentRecord>, StoreError>;
+
+    /// Replaces a stored record (withdrawal, rectification, blocking, anonymization), if and
+    /// only if the stored copy still has `record.revision`, the revision it was read at. The
+    /// stored copy then has `record.revision + 1`. Returns false when no record has that id;
+    /// [`StoreError::Conflict`] when someone else updated it since it was read. Removed data
+    /// is unrecoverable from the store afterwards (see [`RecordStore::delete_record`]).
+    async fn update_record(&self, record: &ConsentRecord) -> Result<bool, StoreError>;
+
+    /// Deletes a record, its dedup entries and its outbox items for good (erasure, §2.14,
+    /// §4.1 and §8.9): after it returns, the bytes are gone from the store's files (SQLite:
+    /// `secure_delete` and a truncating WAL checkpoint; DynamoDB: the item, its index
+    /// entries, its dedup items and its outbox items). Returns false when no record has that
+    /// id.
+    async fn delete_record(&self, id: RecordId) -> Result<bool, StoreError>;
+
+    /// Deletes every record whose `expires_at` is before `now` (retention, §5.7 and §8.8),
+    /// and dedup entries past their window. Returns how many records were deleted.
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}

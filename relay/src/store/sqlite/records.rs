@@ -1,0 +1,199 @@
+//! The records role on SQLite: inserts through the group commit, conditional updates, and
+//! removals that are scrubbed from the files.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use time::OffsetDateTime;
+
+use super::database::{SqliteStore, query_bodies};
+use super::errors::map_err;
+use super::group_commit::NewRecord;
+use super::scrub::scrub;
+use crate::domain::dedup::DedupKeys;
+use crate::domain::outbox::OutboxItem;
+use crate::domain::record::{ConsentRecord, RecordId, RecordState};
+use crate::store::codec::{self, millis};
+use crate::store::error::StoreError;
+use crate::store::records::{Inserted, RecordStore};
+
+fn parse_record(body: &str) -> Result<ConsentRecord, StoreError> {
+    codec::decode("record", body)
+}
+
+/// Every record whose lookup column `column` holds `hmac`, oldest first.
+async fn find_by(
+    store: &SqliteStore,
+    column: &'static str,
+    hmac: &str,
+) -> Result<Vec<ConsentRecord>, StoreError> {
+    if hmac.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hmac = hmac.to_owned();
+    store
+        .run(move |conn| {
+            query_bodies(
+                conn,
+                &format!("SELECT body FROM records WHERE {column} = ?1 ORDER BY id"),
+                [hmac],
+                parse_record,
+            )
+        })
+        .await
+}
+
+#[async_trait]
+impl RecordStore for SqliteStore {
+    async fn insert_record(
+        &self,
+        record: &ConsentRecord,
+        dedup: &DedupKeys,
+        outbox: &[OutboxItem],
+    ) -> Result<Inserted, StoreError> {
+        let row = NewRecord::new(record, dedup, outbox)?;
+        self.inserts
+            .insert(&self.conn, vec![row])
+            .await
+            .pop()
+            .unwrap_or_else(|| {
+                Err(StoreError::Backend(
+                    "the insert was not answered".to_owned(),
+                ))
+            })
+    }
+
+    async fn get_record(&self, id: RecordId) -> Result<Option<ConsentRecord>, StoreError> {
+        self.run(move |conn| {
+            let body: Option<String> = conn
+                .query_row(
+                    "SELECT body FROM records WHERE id = ?1",
+                    [id.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(map_err)?;
+            body.as_deref().map(parse_record).transpose()
+        })
+        .await
+    }
+
+    async fn list_records(&self) -> Result<Vec<ConsentRecord>, StoreError> {
+        self.run(|conn| {
+            query_bodies(
+                conn,
+                "SELECT body FROM records ORDER BY id",
+                [],
+                parse_record,
+            )
+        })
+        .await
+    }
+
+    async fn find_records_by_email(
+        &self,
+        email_hmac: &str,
+    ) -> Result<Vec<ConsentRecord>, StoreError> {
+        find_by(self, "email_hmac", email_hmac).await
+    }
+
+    async fn find_records_by_phone(
+        &self,
+        phone_hmac: &str,
+    ) -> Result<Vec<ConsentRecord>, StoreError> {
+        find_by(self, "phone_hmac", phone_hmac).await
+    }
+
+    async fn update_record(&self, record: &ConsentRecord) -> Result<bool, StoreError> {
+        let mut stored = record.clone();
+        stored.revision = record.revision + 1;
+        let body = codec::encode("record", &stored)?;
+        let record = record.clone();
+        self.run(move |conn| update_blocking(conn, &record, &body))
+            .await
+    }
+
+    async fn delete_record(&self, id: RecordId) -> Result<bool, StoreError> {
+        self.run(move |conn| {
+            // The dedup and outbox rows go with it (ON DELETE CASCADE, and a trigger).
+            let changed = conn
+                .execute("DELETE FROM records WHERE id = ?1", [id.to_string()])
+                .map_err(map_err)?;
+            scrub(conn)?;
+            Ok(changed > 0)
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.run(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(map_err)?;
+            let purged = tx
+                .execute("DELETE FROM records WHERE expires_ms < ?1", [millis(now)])
+                .map_err(map_err)?;
+            // Housekeeping: fingerprints past their window block nothing.
+            tx.execute(
+                "DELETE FROM fingerprints WHERE until_ms <= ?1",
+                [millis(now)],
+            )
+            .map_err(map_err)?;
+            tx.commit().map_err(map_err)?;
+            scrub(conn)?;
+            Ok(u64::try_from(purged).unwrap_or(u64::MAX))
+        })
+        .await
+    }
+}
+
+/// The conditional update of one record: the new body and lookup columns if the stored
+/// revision is still the one read; an anonymized record also loses its dedup rows.
+fn update_blocking(
+    conn: &mut Connection,
+    record: &ConsentRecord,
+    body: &str,
+) -> Result<bool, StoreError> {
+    let id = record.id.to_string();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(map_err)?;
+    let changed = tx
+        .execute(
+            "UPDATE records SET email_hmac = ?2, phone_hmac = ?3, expires_ms = ?4, body = ?5,
+                                revision = ?6
+             WHERE id = ?1 AND revision = ?7",
+            params![
+                id,
+                record.email_hmac,
+                record.phone_hmac,
+                millis(record.expires_at),
+                body,
+                codec::revision(record.revision + 1),
+                codec::revision(record.revision),
+            ],
+        )
+        .map_err(map_err)?;
+    if changed == 0 {
+        let exists: Option<i64> = tx
+            .query_row("SELECT 1 FROM records WHERE id = ?1", [&id], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(map_err)?;
+        return match exists {
+            Some(_) => Err(StoreError::Conflict(format!("record {id}"))),
+            None => Ok(false),
+        };
+    }
+    if record.state == RecordState::Anonymized {
+        // The fingerprint is a keyed hash of the content, the key the script's: neither may
+        // outlive the personal data they were made from.
+        tx.execute("DELETE FROM fingerprints WHERE record_id = ?1", [&id])
+            .map_err(map_err)?;
+        tx.execute("DELETE FROM idempotency_keys WHERE record_id = ?1", [&id])
+            .map_err(map_err)?;
+    }
+    tx.commit().map_err(map_err)?;
+    scrub(conn)?;
+    Ok(true)
+}

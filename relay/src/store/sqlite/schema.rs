@@ -1,0 +1,117 @@
+//! The SQLite schema and its migrations: append-only, one per version, each in its own
+//! transaction, so a file at any earlier version is brought up to date on open.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::errors::map_err;
+use crate::store::error::StoreError;
+
+/// The schema this code writes; `PRAGMA user_version` holds the one a file has.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Data-subject rights: the record revision that updates are conditional on, the phone's
+/// lookup hash, the audit log and the key-check value.
+const RIGHTS_MIGRATION: &str = r"
+    ALTER TABLE records ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE records ADD COLUMN phone_hmac TEXT NOT NULL DEFAULT '';
+    CREATE INDEX records_by_phone ON records(phone_hmac) WHERE phone_hmac <> '';
+    CREATE TABLE audit (
+        id          TEXT PRIMARY KEY,
+        sort_key    TEXT NOT NULL,
+        at_ms       INTEGER NOT NULL,
+        body        TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_by_time ON audit(sort_key);
+    CREATE TABLE meta (
+        name        TEXT PRIMARY KEY,
+        value       TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE requests (
+        id          TEXT PRIMARY KEY,
+        revision    INTEGER NOT NULL,
+        body        TEXT NOT NULL
+    ) STRICT;
+";
+
+/// Migrations by target version. Append, never edit: a file at version N runs N+1.. only.
+const MIGRATIONS: [&str; 4] = [
+    r"
+    CREATE TABLE records (
+        id          TEXT PRIMARY KEY,
+        email_hmac  TEXT NOT NULL,
+        expires_ms  INTEGER NOT NULL,
+        body        TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX records_by_email ON records(email_hmac);
+    CREATE INDEX records_by_expiry ON records(expires_ms);
+    CREATE TABLE idempotency_keys (
+        key         TEXT PRIMARY KEY,
+        record_id   TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE
+    ) STRICT;
+    CREATE INDEX idempotency_by_record ON idempotency_keys(record_id);
+    CREATE TABLE fingerprints (
+        fingerprint TEXT PRIMARY KEY,
+        record_id   TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+        until_ms    INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX fingerprints_by_record ON fingerprints(record_id);
+",
+    r"
+    CREATE TABLE outbox (
+        id          TEXT PRIMARY KEY,
+        record_id   TEXT NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+        due_ms      INTEGER NOT NULL,
+        body        TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX outbox_by_due ON outbox(due_ms);
+    CREATE INDEX outbox_by_record ON outbox(record_id);
+",
+    RIGHTS_MIGRATION,
+    // The outbox also carries messages about data-subject requests, which are not records:
+    // `record_id` becomes `subject_id` without a foreign key, and a trigger keeps what the
+    // cascade did (erasing a record removes the messages about it).
+    r"
+    CREATE TABLE outbox_v4 (
+        id          TEXT PRIMARY KEY,
+        subject_id  TEXT NOT NULL,
+        due_ms      INTEGER NOT NULL,
+        body        TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO outbox_v4 (id, subject_id, due_ms, body)
+        SELECT id, record_id, due_ms, body FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_v4 RENAME TO outbox;
+    CREATE INDEX outbox_by_due ON outbox(due_ms);
+    CREATE INDEX outbox_by_subject ON outbox(subject_id);
+    CREATE TRIGGER outbox_follows_records AFTER DELETE ON records
+    BEGIN
+        DELETE FROM outbox WHERE subject_id = OLD.id;
+    END;
+",
+];
+
+/// Brings the file's schema up to [`SCHEMA_VERSION`]; refuses a file from a newer relay.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(map_err)?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::Backend(format!(
+            "database schema version {current} is newer than this relay's {SCHEMA_VERSION}"
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
+        let target = i64::try_from(index).unwrap_or(i64::MAX) + 1;
+        if target <= current {
+            continue;
+        }
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(map_err)?;
+        tx.execute_batch(sql).map_err(map_err)?;
+        tx.pragma_update(None, "user_version", target)
+            .map_err(map_err)?;
+        tx.commit().map_err(map_err)?;
+    }
+    Ok(())
+}
