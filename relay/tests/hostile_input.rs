@@ -14,8 +14,8 @@ use axum::http::{Request, StatusCode, header};
 use common::*;
 use kelisim_relay::config::RateLimitConfig;
 use kelisim_relay::domain::fields::limit;
-use kelisim_relay::store::sqlite::SqliteStore;
 use kelisim_relay::store::RecordStore;
+use kelisim_relay::store::sqlite::SqliteStore;
 use kelisim_relay::web::form::BODY_LIMIT;
 
 async fn stored(store: &Arc<SqliteStore>) -> usize {

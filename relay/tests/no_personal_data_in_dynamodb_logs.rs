@@ -13,8 +13,8 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use common::*;
 use kelisim_relay::domain::fields::Email;
-use kelisim_relay::store::dynamodb::{self, DynamoStore};
 use kelisim_relay::store::Store;
+use kelisim_relay::store::dynamodb::{self, DynamoStore};
 use kelisim_relay::telemetry::{self, LogFormat};
 
 fn store() -> DynamoStore {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use kelisim_manifest::ConsentManifest;
 
-use crate::app::rate_limit::{Limits, RateLimiter};
 use crate::domain::outbox::Channel;
+use crate::domain::rate_limit::{Limits, RateLimiter};
 use crate::domain::request::default_deadlines;
 use crate::domain::stamp::{IntakeSettings, MissingRetention};
 use crate::store::Store;

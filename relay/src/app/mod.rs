@@ -7,7 +7,6 @@
 
 pub mod inbox;
 pub mod keys;
-pub mod rate_limit;
 pub mod retention;
 pub mod rights;
 

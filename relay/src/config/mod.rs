@@ -142,9 +142,9 @@ impl Default for RateLimitConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            per_client: crate::app::rate_limit::DEFAULT_PER_CLIENT,
-            window_secs: crate::app::rate_limit::DEFAULT_WINDOW_SECS,
-            global_per_minute: crate::app::rate_limit::DEFAULT_GLOBAL_PER_MINUTE,
+            per_client: crate::domain::rate_limit::DEFAULT_PER_CLIENT,
+            window_secs: crate::domain::rate_limit::DEFAULT_WINDOW_SECS,
+            global_per_minute: crate::domain::rate_limit::DEFAULT_GLOBAL_PER_MINUTE,
             trust_forwarded_for: false,
         }
     }
@@ -152,8 +152,8 @@ impl Default for RateLimitConfig {
 
 impl RateLimitConfig {
     /// The limiter's view of these settings.
-    pub fn limits(&self) -> crate::app::rate_limit::Limits {
-        crate::app::rate_limit::Limits {
+    pub fn limits(&self) -> crate::domain::rate_limit::Limits {
+        crate::domain::rate_limit::Limits {
             enabled: self.enabled,
             per_client: self.per_client,
             window: std::time::Duration::from_secs(self.window_secs),

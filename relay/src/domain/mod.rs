@@ -21,6 +21,8 @@ pub mod messages;
 #[cfg(feature = "intake")]
 pub mod plan;
 #[cfg(feature = "intake")]
+pub mod rate_limit;
+#[cfg(feature = "intake")]
 pub mod stamp;
 #[cfg(feature = "intake")]
 pub mod submission;

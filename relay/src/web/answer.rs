@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kelisim_manifest::html::escape;
 
-use super::origin::cors;
 use super::state::AppState;
 use crate::app::intake::Outcome;
 use crate::domain::fields::ErrorCode;
@@ -305,4 +304,12 @@ pub fn message_page(lang: &str, message: &str, tail_html: &str) -> String {
         lang = escape(lang),
         message = escape(message),
     )
+}
+
+/// `Vary: Origin`, and the allowed origin the script posted from, on its answer.
+pub fn cors(headers: &mut HeaderMap, origin: Option<&str>) {
+    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(value) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+    }
 }

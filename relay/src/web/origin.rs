@@ -2,10 +2,10 @@
 //! and the CDN's origin secret that keeps the function URL behind the CDN.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::answer::{Refusal, Reply, refuse, set};
+use super::answer::{Refusal, Reply, cors, refuse, set};
 use super::state::AppState;
 use crate::domain::secret::{Secret, constant_time_eq};
 
@@ -91,11 +91,4 @@ pub async fn require_origin_secret(
         return refuse(&state, reply, Refusal::ForbiddenOrigin);
     }
     next.run(request).await
-}
-
-pub fn cors(headers: &mut HeaderMap, origin: Option<&str>) {
-    headers.insert(header::VARY, HeaderValue::from_static("Origin"));
-    if let Some(value) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
-    }
 }

@@ -8,10 +8,10 @@ use axum::http::{HeaderValue, header};
 use kelisim_manifest::ConsentManifest;
 
 use crate::app::Relay;
-use crate::app::rate_limit::RateLimiter;
 use crate::config::{ConfigError, RateLimitConfig, RelayConfig, origin_of};
 use crate::domain::messages::{Messages, MessagesError};
 use crate::domain::outbox::Channel;
+use crate::domain::rate_limit::RateLimiter;
 use crate::domain::secret::Secret;
 use crate::domain::stamp::{IntakeSettings, MissingRetention};
 use crate::store::Store;

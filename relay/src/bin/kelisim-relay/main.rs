@@ -11,6 +11,7 @@
 
 mod host;
 mod maintenance;
+mod open;
 mod prompt;
 mod records;
 mod requests;
@@ -18,18 +19,13 @@ mod serve;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use kelisim_relay::app::keys;
-use kelisim_relay::config::{RelayConfig, StoreKind};
-use kelisim_relay::domain::hmac_key::HmacKey;
-use kelisim_relay::manifest::ConsentManifest;
-use kelisim_relay::store::Store;
-use kelisim_relay::store::sqlite::SqliteStore;
+use kelisim_relay::config::RelayConfig;
 use kelisim_relay::telemetry::{self, LogFormat};
 
+use crate::open::{deliverer, open_checked_store, open_store};
 use crate::prompt::Confirm;
 use crate::records::{ExportFormat, RecordsCommand, RightsCommand, Target};
 
@@ -222,7 +218,6 @@ async fn run(command: Command, mut config: RelayConfig, confirm: &Confirm) -> an
     }
 }
 
-/// The store, after checking that the configured key is the one its data was written with.
 /// One `records …` rights command (also under its old top-level name).
 async fn rights(
     config: &RelayConfig,
@@ -231,56 +226,4 @@ async fn rights(
 ) -> anyhow::Result<()> {
     let (store, key) = open_checked_store(config, confirm).await?;
     records::rights(command, store.as_ref(), &key, confirm).await
-}
-
-pub async fn open_checked_store(
-    config: &RelayConfig,
-    confirm: &Confirm,
-) -> anyhow::Result<(Arc<dyn Store>, HmacKey)> {
-    let store = open_store(config).await?;
-    let key = config.hmac_key()?;
-    keys::check_key(store.as_ref(), &key, &confirm.actor()).await?;
-    Ok((store, key))
-}
-
-pub fn load_manifest(config: &RelayConfig) -> anyhow::Result<ConsentManifest> {
-    Ok(ConsentManifest::from_path(&config.manifest)?)
-}
-
-async fn open_store(config: &RelayConfig) -> anyhow::Result<Arc<dyn Store>> {
-    match config.store {
-        StoreKind::Sqlite => {
-            let store = SqliteStore::open_with_timeout(
-                &config.sqlite.path,
-                std::time::Duration::from_millis(config.sqlite.busy_timeout_ms),
-            )
-            .with_context(|| format!("opening {}", config.sqlite.path.display()))?;
-            Ok(Arc::new(store))
-        }
-        #[cfg(feature = "dynamodb")]
-        StoreKind::Dynamodb => {
-            // The same store the Lambda `bootstrap` uses, so an operator can answer
-            // data-subject requests (export, withdraw, erase, purge) from any machine.
-            Ok(Arc::new(
-                kelisim_relay::store::dynamodb::DynamoStore::from_config(&config.dynamodb).await?,
-            ))
-        }
-        #[cfg(not(feature = "dynamodb"))]
-        StoreKind::Dynamodb => {
-            anyhow::bail!(
-                "this kelisim-relay was built without the `dynamodb` feature; rebuild with --features dynamodb"
-            )
-        }
-    }
-}
-
-/// The configured deliverer on `store` (checked here, so a bad SMTP or webhook URL stops the
-/// command with a clear message).
-pub fn deliverer(
-    config: &RelayConfig,
-    store: Arc<dyn Store>,
-) -> anyhow::Result<kelisim_relay::delivery::Deliverer> {
-    let manifest = load_manifest(config)?;
-    kelisim_relay::delivery::senders::deliverer(config, store, manifest)
-        .with_context(|| format!("setting up delivery with {}", config.manifest.display()))
 }

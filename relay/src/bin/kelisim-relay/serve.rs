@@ -11,8 +11,8 @@ use kelisim_relay::delivery;
 use kelisim_relay::web::site_files::{DirFiles, StaticSite};
 use kelisim_relay::web::{AppState, app};
 
+use crate::open::{deliverer, load_manifest, open_checked_store};
 use crate::prompt::Confirm;
-use crate::{deliverer, load_manifest, open_checked_store};
 
 /// Serves until ctrl-c or SIGTERM.
 pub async fn serve(

@@ -146,19 +146,3 @@ fn create_private(path: &Path) -> Result<(), StoreError> {
         ))),
     }
 }
-
-/// Reads the `body` column of every row `sql` selects (with `params`) and parses each.
-pub(super) fn query_bodies<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-    parse: impl Fn(&str) -> Result<T, StoreError>,
-) -> Result<Vec<T>, StoreError> {
-    let mut statement = conn.prepare(sql).map_err(map_err)?;
-    let bodies = statement
-        .query_map(params, |row| row.get::<_, String>(0))
-        .map_err(map_err)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(map_err)?;
-    bodies.iter().map(|b| parse(b)).collect()
-}

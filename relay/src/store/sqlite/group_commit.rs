@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use super::errors::map_err;
-use super::outbox::OutboxRow;
+use super::rows::OutboxRow;
 use crate::domain::dedup::DedupKeys;
 use crate::domain::outbox::OutboxItem;
 use crate::domain::record::{ConsentRecord, RecordId};

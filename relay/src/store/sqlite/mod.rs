@@ -8,6 +8,7 @@ mod key_state;
 mod outbox;
 mod records;
 mod rights_log;
+mod rows;
 mod schema;
 mod scrub;
 

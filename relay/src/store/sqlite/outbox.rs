@@ -4,8 +4,9 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 
-use super::database::{SqliteStore, query_bodies};
+use super::database::SqliteStore;
 use super::errors::map_err;
+use super::rows::{OutboxRow, query_bodies};
 use crate::domain::outbox::{LEASE, OutboxId, OutboxItem};
 use crate::store::codec::{self, millis};
 use crate::store::error::StoreError;
@@ -13,37 +14,6 @@ use crate::store::outbox::OutboxStore;
 
 pub(super) fn parse_item(body: &str) -> Result<OutboxItem, StoreError> {
     codec::decode("outbox item", body)
-}
-
-/// An outbox item ready for its row: serialized before any lock is taken, so a writer does
-/// no JSON work.
-#[derive(Debug)]
-pub(super) struct OutboxRow {
-    id: String,
-    subject: String,
-    due_ms: i64,
-    body: String,
-}
-
-impl OutboxRow {
-    pub(super) fn new(item: &OutboxItem) -> Result<Self, StoreError> {
-        Ok(Self {
-            id: item.id.to_string(),
-            subject: item.kind.subject().to_string(),
-            due_ms: millis(item.due_at),
-            body: codec::encode("outbox item", item)?,
-        })
-    }
-
-    /// Inserts the row (inside the caller's transaction, when there is one).
-    pub(super) fn insert(&self, conn: &Connection) -> Result<(), StoreError> {
-        conn.prepare_cached(
-            "INSERT INTO outbox (id, subject_id, due_ms, body) VALUES (?1, ?2, ?3, ?4)",
-        )
-        .and_then(|mut s| s.execute(params![self.id, self.subject, self.due_ms, self.body]))
-        .map_err(map_err)?;
-        Ok(())
-    }
 }
 
 /// The item with this id, read inside `tx`.

@@ -5,9 +5,10 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 
-use super::database::{SqliteStore, query_bodies};
+use super::database::SqliteStore;
 use super::errors::map_err;
 use super::group_commit::NewRecord;
+use super::rows::query_bodies;
 use super::scrub::scrub;
 use crate::domain::dedup::DedupKeys;
 use crate::domain::outbox::OutboxItem;

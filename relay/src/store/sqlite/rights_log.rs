@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use time::OffsetDateTime;
 
-use super::database::{SqliteStore, query_bodies};
+use super::database::SqliteStore;
 use super::errors::map_err;
-use super::outbox::OutboxRow;
+use super::rows::{OutboxRow, query_bodies};
 use super::scrub::scrub;
 use crate::domain::audit::AuditEntry;
 use crate::domain::outbox::OutboxItem;

@@ -1,0 +1,56 @@
+//! Rows as every role writes and reads them: an outbox item serialized for its row, and the
+//! query that parses the `body` column of each row it selects.
+
+use rusqlite::{Connection, params};
+
+use super::errors::map_err;
+use crate::domain::outbox::OutboxItem;
+use crate::store::codec::{self, millis};
+use crate::store::error::StoreError;
+
+/// An outbox item ready for its row: serialized before any lock is taken, so a writer does
+/// no JSON work.
+#[derive(Debug)]
+pub(super) struct OutboxRow {
+    id: String,
+    subject: String,
+    due_ms: i64,
+    body: String,
+}
+
+impl OutboxRow {
+    pub(super) fn new(item: &OutboxItem) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: item.id.to_string(),
+            subject: item.kind.subject().to_string(),
+            due_ms: millis(item.due_at),
+            body: codec::encode("outbox item", item)?,
+        })
+    }
+
+    /// Inserts the row (inside the caller's transaction, when there is one).
+    pub(super) fn insert(&self, conn: &Connection) -> Result<(), StoreError> {
+        conn.prepare_cached(
+            "INSERT INTO outbox (id, subject_id, due_ms, body) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .and_then(|mut s| s.execute(params![self.id, self.subject, self.due_ms, self.body]))
+        .map_err(map_err)?;
+        Ok(())
+    }
+}
+
+/// Reads the `body` column of every row `sql` selects (with `params`) and parses each.
+pub(super) fn query_bodies<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    parse: impl Fn(&str) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut statement = conn.prepare(sql).map_err(map_err)?;
+    let bodies = statement
+        .query_map(params, |row| row.get::<_, String>(0))
+        .map_err(map_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(map_err)?;
+    bodies.iter().map(|b| parse(b)).collect()
+}
