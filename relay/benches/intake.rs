@@ -71,6 +71,7 @@ fn intake(c: &mut Criterion) {
                 submission,
                 &manifest,
                 &settings,
+                &[],
                 CollectionMethod::FormPost,
                 now,
             )

@@ -9,10 +9,9 @@ use std::net::IpAddr;
 use time::OffsetDateTime;
 
 use crate::app::context::Relay;
-use crate::domain::dedup::DedupKeys;
 use crate::domain::fields::ErrorCode;
-use crate::domain::record::{CollectionMethod, ConsentRecord, RecordId};
-use crate::domain::stamp;
+use crate::domain::record::{CollectionMethod, RecordId};
+use crate::domain::stamp::{self, Stamped};
 use crate::domain::submission::{FieldErrors, RawSubmission, Submission};
 use crate::store::Inserted;
 
@@ -35,6 +34,9 @@ pub struct Post {
     /// The client's address as far as the transport knows it (only the rate limiter's input,
     /// which keeps a keyed hash of it).
     pub client: Option<IpAddr>,
+    /// The language to answer in (see [`RawSubmission::response_lang`]); the site's default
+    /// for a body that could not be read.
+    pub lang: String,
 }
 
 /// Every way a post can end; the transport maps each to its answer.
@@ -69,28 +71,39 @@ pub enum Outcome {
 }
 
 /// Receives one post at `now`. Logs outcomes by code and id only.
+///
+/// One function of about 90 lines on purpose: it reads top to bottom in the order the rules
+/// apply (limit, refuse unreadable, honeypot, parse, stamp, store, conflict), with no helper
+/// another path could call without the rules before it.
 pub async fn accept(relay: &Relay, post: Post, now: OffsetDateTime) -> Outcome {
+    let Post { body, client, lang } = post;
     // Before anything is parsed or stored; every post counts, a honeypot hit included.
-    if let Err(wait) = relay.limiter.check(post.client) {
+    if let Err(wait) = relay.limiter.check(client) {
         tracing::info!(
             outcome = "rate_limited",
             retry_after_secs = wait.secs(),
             "form refused"
         );
-        let lang = match &post.body {
-            Ok((raw, _)) => raw.response_lang(&relay.manifest).to_owned(),
-            Err(_) => relay.manifest.default_language.clone(),
-        };
         return Outcome::RateLimited {
             lang,
             retry_after_secs: wait.secs(),
         };
     }
-    let (raw, method) = match post.body {
+    let (raw, method) = match body {
         Ok(read) => read,
-        Err(unreadable) => return refuse_unreadable(relay, unreadable),
+        Err(Unreadable::TooLarge) => {
+            tracing::info!(outcome = "too_large", "form refused");
+            return Outcome::TooLarge;
+        }
+        Err(Unreadable::UnsupportedMediaType) => {
+            tracing::info!(outcome = "unsupported_media_type", "form refused");
+            return Outcome::UnsupportedMediaType;
+        }
+        Err(Unreadable::Invalid(errors)) => {
+            tracing::info!(outcome = "invalid", errors = %errors.to_query_value(), "form refused");
+            return Outcome::Invalid { lang, errors };
+        }
     };
-    let lang = raw.response_lang(&relay.manifest).to_owned();
     if raw.honeypot_filled() {
         // Looks like success to the bot; nothing is stored and the id is never reused.
         tracing::info!(outcome = "honeypot", "form discarded");
@@ -106,86 +119,61 @@ pub async fn accept(relay: &Relay, post: Post, now: OffsetDateTime) -> Outcome {
             return Outcome::Invalid { lang, errors };
         }
     };
-    match stamp::stamp(submission, &relay.manifest, &relay.settings, method, now) {
-        Ok((record, dedup)) => store(relay, &record, &dedup, lang).await,
+    let channels = &relay.notify_channels;
+    let stamped = match stamp::stamp(
+        submission,
+        &relay.manifest,
+        &relay.settings,
+        channels,
+        method,
+        now,
+    ) {
+        Ok(stamped) => stamped,
         Err(error) => {
             tracing::error!(%error, "cannot build a record");
-            Outcome::Unavailable { lang }
+            return Outcome::Unavailable { lang };
+        }
+    };
+    let Stamped {
+        record,
+        dedup,
+        outbox,
+    } = stamped;
+    let inserted = match relay.store.insert_record(&record, &dedup, &outbox).await {
+        Ok(inserted) => inserted,
+        Err(error) => {
+            tracing::error!(%error, "store did not confirm the write");
+            return Outcome::Unavailable { lang };
+        }
+    };
+    if let Inserted::Duplicate(earlier) = inserted {
+        // The script's idempotency key reused for a new message must not be dropped silently
+        // as a "retry". Same content (a true retry, or a double click caught by the
+        // fingerprint) is not a conflict; neither is a record gone meanwhile.
+        let earlier_record = match dedup.idempotency_key {
+            Some(_) => relay.store.get_record(earlier).await.ok().flatten(),
+            None => None,
+        };
+        if earlier_record.is_some_and(|e| !e.same_submission(&record)) {
+            tracing::info!(outcome = "idempotency_conflict", id = %earlier, "form refused");
+            return Outcome::Conflict { lang };
+        }
+    } else {
+        // Only stored submissions count against the global ceiling.
+        relay.limiter.accepted();
+        if !outbox.is_empty() {
+            relay.wake_delivery();
         }
     }
-}
-
-fn refuse_unreadable(relay: &Relay, unreadable: Unreadable) -> Outcome {
-    match unreadable {
-        Unreadable::TooLarge => {
-            tracing::info!(outcome = "too_large", "form refused");
-            Outcome::TooLarge
-        }
-        Unreadable::UnsupportedMediaType => {
-            tracing::info!(outcome = "unsupported_media_type", "form refused");
-            Outcome::UnsupportedMediaType
-        }
-        Unreadable::Invalid(errors) => {
-            tracing::info!(outcome = "invalid", errors = %errors.to_query_value(), "form refused");
-            Outcome::Invalid {
-                lang: relay.manifest.default_language.clone(),
-                errors,
-            }
-        }
+    let duplicate = matches!(inserted, Inserted::Duplicate(_));
+    tracing::info!(outcome = "stored", id = %inserted.id(), duplicate, "form received");
+    Outcome::Accepted {
+        lang,
+        id: inserted.id(),
     }
 }
 
 /// The whole form refused for an encoding the transport could not read as text.
 pub fn invalid_encoding() -> Unreadable {
     Unreadable::Invalid(FieldErrors::whole_form(ErrorCode::InvalidEncoding))
-}
-
-/// Stores the stamped record with its outbox items in one write, then wakes the deliverer.
-/// A duplicate (a retry or a double click) is accepted again under the first record's id,
-/// unless its idempotency key was reused for other content.
-async fn store(relay: &Relay, record: &ConsentRecord, dedup: &DedupKeys, lang: String) -> Outcome {
-    let outbox = stamp::outbox_for(record, &relay.notify_channels, record.received_at);
-    match relay.store.insert_record(record, dedup, &outbox).await {
-        Ok(Inserted::Duplicate(earlier))
-            if reused_for_other_content(relay, earlier, dedup).await =>
-        {
-            tracing::info!(outcome = "idempotency_conflict", id = %earlier, "form refused");
-            Outcome::Conflict { lang }
-        }
-        Ok(inserted) => {
-            let duplicate = matches!(inserted, Inserted::Duplicate(_));
-            if !duplicate {
-                // Only stored submissions count against the global ceiling.
-                relay.limiter.accepted();
-                if !outbox.is_empty() {
-                    relay.wake_delivery();
-                }
-            }
-            tracing::info!(outcome = "stored", id = %inserted.id(), duplicate, "form received");
-            Outcome::Accepted {
-                lang,
-                id: inserted.id(),
-            }
-        }
-        Err(error) => {
-            tracing::error!(%error, "store did not confirm the write");
-            Outcome::Unavailable { lang }
-        }
-    }
-}
-
-/// Whether the stored record `earlier`, which a submission was found to duplicate, holds other
-/// content than the submission: the script's idempotency key was reused for a new message,
-/// which must not be dropped silently as a "retry". Same content (a true retry, or a double
-/// click caught by the fingerprint) is not a conflict; neither is a record gone meanwhile.
-async fn reused_for_other_content(relay: &Relay, earlier: RecordId, dedup: &DedupKeys) -> bool {
-    if dedup.idempotency_key.is_none() {
-        return false;
-    }
-    match relay.store.get_record(earlier).await {
-        Ok(Some(record)) => {
-            relay.settings.hmac_key.record_fingerprint(&record) != dedup.fingerprint
-        }
-        _ => false,
-    }
 }

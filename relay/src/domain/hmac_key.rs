@@ -11,7 +11,6 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::domain::fields::Email;
-use crate::domain::record::ConsentRecord;
 use crate::domain::secret::Secret;
 use crate::domain::submission::Submission;
 
@@ -116,31 +115,6 @@ impl HmacKey {
             submission.message.as_str(),
             &consents.join(","),
             &submission.policy_version,
-        ])
-    }
-
-    /// The same fingerprint, recomputed from a stored record: a retry that reuses an
-    /// idempotency key with other content is told apart from a true retry by comparing it.
-    pub fn record_fingerprint(&self, record: &ConsentRecord) -> String {
-        let mut consents: Vec<&str> = record
-            .consent
-            .purposes
-            .iter()
-            .filter(|p| p.granted)
-            .map(|p| p.purpose.as_str())
-            .collect();
-        consents.sort_unstable();
-        let subject = &record.subject;
-        self.fingerprint_of(&[
-            &record.consent.language,
-            &subject.surname,
-            &subject.first_name,
-            subject.patronymic.as_deref().unwrap_or(""),
-            &subject.email.to_lowercase(),
-            &subject.phone,
-            &record.message,
-            &consents.join(","),
-            &record.consent.policy_version,
         ])
     }
 

@@ -294,6 +294,31 @@ impl ConsentRecord {
         self.consent.purposes.iter().find(|p| p.purpose == purpose)
     }
 
+    /// Whether `other` holds what this record's sender submitted: the same language, names,
+    /// address (in any case), phone, message, granted purposes and policy version. What the
+    /// content fingerprint covers, compared in the clear, so a retry that reuses the
+    /// script's idempotency key with other content is told apart from a true retry.
+    pub fn same_submission(&self, other: &ConsentRecord) -> bool {
+        let granted = |r: &ConsentRecord| -> std::collections::BTreeSet<String> {
+            r.consent
+                .purposes
+                .iter()
+                .filter(|p| p.granted)
+                .map(|p| p.purpose.clone())
+                .collect()
+        };
+        let (a, b) = (&self.subject, &other.subject);
+        self.consent.language == other.consent.language
+            && a.surname == b.surname
+            && a.first_name == b.first_name
+            && a.patronymic == b.patronymic
+            && a.email.to_lowercase() == b.email.to_lowercase()
+            && a.phone == b.phone
+            && self.message == other.message
+            && self.consent.policy_version == other.consent.policy_version
+            && granted(self) == granted(other)
+    }
+
     /// The purposes whose consent is [`ConsentStatus::Active`] at `now`.
     pub fn active_purposes(&self, now: OffsetDateTime) -> impl Iterator<Item = &str> {
         self.consent

@@ -74,20 +74,32 @@ impl IntakeSettings {
     }
 }
 
-/// Builds the record and its dedup keys. `now` is the moment of receipt.
+/// A record ready to store: the record, the keys that make a copy of it a duplicate, and the
+/// messages it owes (queued in the same transaction).
+#[derive(Debug, Clone)]
+pub struct Stamped {
+    pub record: ConsentRecord,
+    pub dedup: DedupKeys,
+    pub outbox: Vec<OutboxItem>,
+}
+
+/// Builds the record, its dedup keys and its outbox items (a notification on each of
+/// `channels`, a confirmation mail per pending grant). `now` is the moment of receipt.
 pub fn stamp(
     submission: Submission,
     manifest: &ConsentManifest,
     settings: &IntakeSettings,
+    channels: &[Channel],
     method: CollectionMethod,
     now: OffsetDateTime,
-) -> Result<(ConsentRecord, DedupKeys), MissingRetention> {
+) -> Result<Stamped, MissingRetention> {
+    let purposes = purpose_consents(&submission, manifest, settings, now)?;
+    let id = RecordId::new();
+    let outbox = outbox_for(id, &purposes, channels, now);
+    let language = manifest.languages.get(&submission.lang);
     let dedup = dedup_keys(&submission, settings, now);
     let email_hmac = settings.hmac_key.email_hmac(&submission.email);
     let phone_hmac = settings.hmac_key.phone_hmac(submission.phone.as_str());
-    let language = manifest.languages.get(&submission.lang);
-
-    let purposes = purpose_consents(&submission, manifest, settings, now)?;
     let expires_at = purposes
         .iter()
         .filter_map(|p| p.expires_at)
@@ -95,7 +107,7 @@ pub fn stamp(
         .unwrap_or(now);
 
     let record = ConsentRecord {
-        id: RecordId::new(),
+        id,
         schema_version: RECORD_SCHEMA_VERSION,
         received_at: now,
         subject: Subject {
@@ -129,7 +141,11 @@ pub fn stamp(
         dropped: Vec::new(),
         history: Vec::new(),
     };
-    Ok((record, dedup))
+    Ok(Stamped {
+        record,
+        dedup,
+        outbox,
+    })
 }
 
 /// What makes a second copy of this submission a duplicate: the script's idempotency key,
@@ -192,22 +208,20 @@ fn purpose_consents(
 
 /// The messages a new record owes, queued with it in one transaction: a notification per
 /// configured channel, and a confirmation mail per grant that is pending.
-pub fn outbox_for(
-    record: &ConsentRecord,
+fn outbox_for(
+    record_id: RecordId,
+    purposes: &[PurposeConsent],
     channels: &[Channel],
     now: OffsetDateTime,
 ) -> Vec<OutboxItem> {
-    let notifications = channels.iter().map(|&channel| OutboxKind::NotifyOperator {
-        record_id: record.id,
-        channel,
-    });
-    let confirmations = record
-        .consent
-        .purposes
+    let notifications = channels
+        .iter()
+        .map(|&channel| OutboxKind::NotifyOperator { record_id, channel });
+    let confirmations = purposes
         .iter()
         .filter(|p| p.status(now) == crate::domain::record::ConsentStatus::Pending)
         .map(|p| OutboxKind::ConfirmPurpose {
-            record_id: record.id,
+            record_id,
             purpose: p.purpose.clone(),
         });
     notifications

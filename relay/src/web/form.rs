@@ -26,18 +26,26 @@ const _: () = assert!(BODY_LIMIT >= crate::domain::fields::limit::LONGEST_BODY);
 
 /// `POST <form_endpoint>`.
 pub async fn submit(
-    State(state): State<AppState>,
+    state: State<AppState>,
     client: ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let State(state) = state;
     let reply = Reply::for_request(&headers);
     let origin = match check_origin(&state, &headers) {
         Ok(origin) => origin,
         Err(refusal) => return refuse(&state, reply, refusal),
     };
+    let body = read_body(&headers, body);
+    let manifest = state.manifest();
+    let lang = match &body {
+        Ok((raw, _)) => raw.response_lang(manifest),
+        Err(_) => manifest.default_language.as_str(),
+    };
     let post = Post {
-        body: read_body(&headers, body),
+        lang: lang.to_owned(),
+        body,
         client: client.0,
     };
     let outcome = intake::accept(state.relay(), post, OffsetDateTime::now_utc()).await;
