@@ -7,7 +7,7 @@ use crate::support;
 
 use std::path::Path;
 
-use kelisim::manifest::published_policy_text;
+use kelisim::render::manifest::published_policy_text;
 use kelisim_manifest::{ConsentManifest, sha256_hex};
 use support::*;
 

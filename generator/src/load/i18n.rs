@@ -15,7 +15,7 @@ use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use unic_langid::LanguageIdentifier;
 
-use crate::source::{Location, SourceError, line_of, read_text};
+use crate::load::source::{Location, SourceError, line_of, read_text};
 
 type Bundle = FluentBundle<FluentResource>;
 

@@ -1,6 +1,6 @@
 //! Rendering pages with Tera: theme templates (`themes/<theme>/templates`) overridden by the
 //! site's own `templates/`, and the functions and filters templates use:
-//! `t(key=..., ...args)` (Fluent, see [`crate::i18n`]), `url(path=...)` and the `date` filter.
+//! `t(key=..., ...args)` (Fluent, see [`crate::load::i18n`]), `url(path=...)` and the `date` filter.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::i18n::{Arg, LocaleError, Locales};
-use crate::source::{self, Location, SourceError, Warnings, line_of};
+use crate::load::i18n::{Arg, LocaleError, Locales};
+use crate::load::source::{self, Location, SourceError, Warnings, line_of};
 
 /// A template file and where it came from.
 #[derive(Debug, Clone)]
@@ -52,7 +52,7 @@ pub enum RenderError {
     Template { path: PathBuf, message: String },
 }
 
-/// The template that writes `sitemap.xml` (see [`crate::seo::sitemap`]).
+/// The template that writes `sitemap.xml` (see [`crate::render::seo::sitemap`]).
 pub const SITEMAP_TEMPLATE: &str = "sitemap.xml";
 
 /// The built-in `sitemap.xml` template, used unless the theme or the site's `templates/` has
@@ -126,7 +126,7 @@ impl Renderer {
         base.autoescape_on(vec![".html", ".xml"]);
         // Tera's default escaper also escapes `/`, which makes every URL in an attribute
         // unreadable; quotes, `<`, `>` and `&` are all HTML needs.
-        base.set_escape_fn(crate::i18n::escape_html);
+        base.set_escape_fn(crate::load::i18n::escape_html);
         base.add_raw_templates(sources.iter().map(|s| (s.name.as_str(), s.text.as_str())))
             .map_err(|e| template_error(&sources, &e))?;
         let mut per_language = HashMap::new();
@@ -455,10 +455,12 @@ struct LocalDate {
 impl tera::Filter for LocalDate {
     fn filter(&self, value: &Value, _args: &HashMap<String, Value>) -> tera::Result<Value> {
         let text = value.as_str().unwrap_or_default();
-        let date = crate::dates::parse_date(text).ok_or_else(|| {
+        let date = crate::load::dates::parse_date(text).ok_or_else(|| {
             tera::Error::msg(format!("the date filter needs YYYY-MM-DD, got `{text}`"))
         })?;
-        Ok(Value::String(crate::dates::format_long(date, &self.lang)))
+        Ok(Value::String(crate::load::dates::format_long(
+            date, &self.lang,
+        )))
     }
 }
 

@@ -2,19 +2,21 @@
 //! `build` streams them into a staging folder beside the output ([`OutputDir`]) and swaps it
 //! in when the build succeeded, so memory does not grow with the number of pages and a
 //! server reading the output never sees a half-written site, with precompressed `.br` and
-//! `.gz` copies beside each HTML, CSS and JS file ([`crate::compress`]); `serve` keeps them in memory
-//! ([`crate::built::BuiltSite`]).
+//! `.gz` copies beside each HTML, CSS and JS file ([`compress`]); `serve` keeps them in memory
+//! ([`built::BuiltSite`]).
 //!
 //! A file whose bytes are the same as in the site being replaced is hard-linked from it
 //! instead of written, with its `.br` and `.gz`: no new inode, no compression, and the old
 //! file's modification time, so a sync to S3 or rsync skips it. On ext4 a fresh inode for
 //! every file of every build (and freeing the old ones) was most of a rebuild's time.
 
+pub mod built;
+pub mod compress;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::compress;
 use crate::error::BuildError;
 
 /// The name of the manifest file; its presence marks a folder kelisim wrote.

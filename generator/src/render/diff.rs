@@ -7,7 +7,7 @@
 
 use similar::{Algorithm, ChangeTag, DiffOp, TextDiff};
 
-use crate::i18n::escape_html;
+use crate::load::i18n::escape_html;
 
 /// A run of words in a changed block.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,15 +9,15 @@ use std::sync::{Mutex, PoisonError};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::i18n::{Arg, Locales};
-use crate::manifest::{POLICY_END, POLICY_START, plain_text, published_policy_text};
-use crate::markdown::TocEntry;
+use crate::load::i18n::{Arg, Locales};
+use crate::load::source::{Location, Warnings};
+use crate::load::templates::{RenderError, Renderer};
 use crate::model::SiteModel;
-use crate::page::{HtmlPage, Page, PageKind, Translation};
-use crate::policy::PolicyText;
-use crate::render::{RenderError, Renderer};
-use crate::seo;
-use crate::source::{Location, Warnings};
+use crate::model::markdown::TocEntry;
+use crate::model::page::{HtmlPage, Page, PageKind, Translation};
+use crate::model::policy::PolicyText;
+use crate::render::manifest::{POLICY_END, POLICY_START, plain_text, published_policy_text};
+use crate::render::seo;
 
 /// Why the pages could not be rendered.
 #[derive(Debug, thiserror::Error)]
@@ -276,14 +276,14 @@ impl<'m> Html<'m> {
             url,
             permalink: model.abs(url),
             template: &page.template,
-            date: page.front.date.map(crate::dates::iso),
-            updated: page.front.updated.map(crate::dates::iso),
+            date: page.front.date.map(crate::load::dates::iso),
+            updated: page.front.updated.map(crate::load::dates::iso),
             content: &body.html,
             toc: &body.toc,
             show_toc: page.front.toc,
             section_count: body.toc.len(),
             version: page.front.version.as_deref(),
-            effective_date: page.front.effective_date.map(crate::dates::iso),
+            effective_date: page.front.effective_date.map(crate::load::dates::iso),
             translation_of: page.front.translation_of.as_deref(),
             is_versioned: !matches!(copy, Copy::Own),
             superseded: matches!(copy, Copy::Superseded),
@@ -409,7 +409,7 @@ impl<'m> Html<'m> {
             show_toc: false,
             section_count: 0,
             version: Some(&newer.version),
-            effective_date: Some(crate::dates::iso(newer.effective_date)),
+            effective_date: Some(crate::load::dates::iso(newer.effective_date)),
             translation_of: None,
             is_versioned: true,
             superseded: false,
@@ -444,7 +444,7 @@ impl<'m> Html<'m> {
         let date = |d| {
             (
                 "date".to_owned(),
-                Arg::Text(crate::dates::format_long(d, lang)),
+                Arg::Text(crate::load::dates::format_long(d, lang)),
             )
         };
         let title =
@@ -460,16 +460,16 @@ impl<'m> Html<'m> {
                 date(newer.effective_date),
             ],
         );
-        let changes = crate::diff::diff(&older.blocks, &newer.blocks);
+        let changes = crate::render::diff::diff(&older.blocks, &newer.blocks);
         let body = if changes.is_empty() {
             format!(
                 "<p>{}</p>\n",
                 self.html_string(lang, "policy-changes-none", &[])
             )
         } else {
-            crate::diff::to_html(
+            crate::render::diff::to_html(
                 &changes,
-                &crate::diff::ChangeLabels {
+                &crate::render::diff::ChangeLabels {
                     added: self.html_string(lang, "policy-changes-added", &[]),
                     removed: self.html_string(lang, "policy-changes-removed", &[]),
                     changed: self.html_string(lang, "policy-changes-changed", &[]),
@@ -599,7 +599,7 @@ fn common_context(model: &SiteModel, locales: &Locales, lang: &str) -> tera::Con
             "policy",
             &PolicyContext {
                 version: &policy.version,
-                effective_date: crate::dates::iso(policy.effective_date),
+                effective_date: crate::load::dates::iso(policy.effective_date),
                 url: &policy.url,
                 current_url: &policy.current_url,
                 sha256: &policy.sha256,

@@ -11,9 +11,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::build::{BuildOptions, LoadedSite, load_site, render_loaded};
-use crate::built::BuiltSite;
-use crate::policy::PolicyText;
-use crate::source::{Location, line_of};
+use crate::emit::built::BuiltSite;
+use crate::load::source::{Location, line_of};
+use crate::model::policy::PolicyText;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -639,7 +639,7 @@ fn fluent(loaded: &LoadedSite, root: &Path) -> Vec<Finding> {
             if at
                 .file
                 .file_name()
-                .is_some_and(|n| n == crate::i18n::RELAY_FILE)
+                .is_some_and(|n| n == crate::load::i18n::RELAY_FILE)
             {
                 continue; // the relay's own messages
             }
@@ -656,7 +656,7 @@ fn fluent(loaded: &LoadedSite, root: &Path) -> Vec<Finding> {
 
 /// A finding for each Fluent key that some language defines and another lacks.
 fn missing_translations(
-    locales: &crate::i18n::Locales,
+    locales: &crate::load::i18n::Locales,
     languages: &[&str],
     keys: &BTreeMap<&str, BTreeSet<String>>,
     all: &BTreeSet<&String>,
@@ -691,8 +691,8 @@ fn missing_translations(
 /// Every Fluent key the site may use: those named in code, any key-shaped word in a
 /// template, the form fields' labels and hints, and one consent label per purpose.
 fn used_keys(loaded: &LoadedSite, root: &Path) -> BTreeSet<String> {
-    let templates =
-        crate::render::load_templates(root, &loaded.model.config.theme).unwrap_or_default();
+    let templates = crate::load::templates::load_templates(root, &loaded.model.config.theme)
+        .unwrap_or_default();
     let mut used: BTreeSet<String> = KEYS_USED_IN_CODE.iter().map(|k| (*k).to_owned()).collect();
     // Any key-shaped word in a template counts as a use: `t(key="…")`, and macro arguments
     // such as `label_key="form-surname"` that reach t() later.
