@@ -127,7 +127,7 @@ impl SiteModel {
 
     /// The absolute URL of a site path.
     pub fn abs(&self, path: &str) -> String {
-        crate::load::templates::absolute(&self.config.base_url, path)
+        crate::load::templates::functions::absolute(&self.config.base_url, path)
     }
 
     /// The root language chooser's alternates: every language's home page.
