@@ -1,5 +1,7 @@
 //! The preview's fast path: an edit to the text of ordinary pages re-renders those pages
-//! only, instead of the whole site.
+//! only, instead of the whole site. It is part of `serve` because only the preview uses it
+//! and it works on the driver's [`LoadedSite`] and [`BuiltSite`]: under `emit/` it would
+//! import the driver, which imports emit.
 //!
 //! A page's HTML depends on its own body and front matter, and on what every page shares
 //! (templates, strings, settings, the other pages' URLs and titles). When the only change is
