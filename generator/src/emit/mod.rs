@@ -1,9 +1,9 @@
-//! Where a build's files go, one at a time, as soon as each is rendered: the [`Emit`] sink.
-//! `build` streams them into a staging folder beside the output ([`OutputDir`]) and swaps it
-//! in when the build succeeded, so memory does not grow with the number of pages and a
-//! server reading the output never sees a half-written site, with precompressed `.br` and
-//! `.gz` copies beside each HTML, CSS and JS file ([`compress`]); `serve` keeps them in memory
-//! ([`built::BuiltSite`]).
+//! The **emit** stage: where a build's files go, one at a time, as soon as each is rendered,
+//! the [`Emit`] sink. `build` streams them into a staging folder beside the output
+//! ([`OutputDir`]) and swaps it in when the build succeeded, so memory does not grow with the
+//! number of pages and a server reading the output never sees a half-written site, with
+//! precompressed `.br` and `.gz` copies beside each HTML, CSS and JS file ([`compress`]);
+//! `serve` keeps them in memory ([`built::BuiltSite`]).
 //!
 //! A file whose bytes are the same as in the site being replaced is hard-linked from it
 //! instead of written, with its `.br` and `.gz`: no new inode, no compression, and the old

@@ -1,7 +1,7 @@
 //! `kelisim serve`: the editor's live preview, with a form that really submits.
 //!
 //! It builds the site in memory (nothing is written: `public/` stays the production build),
-//! serves it on 127.0.0.1 from memory ([`files`]), watches the site's sources, rebuilds on
+//! serves it on 127.0.0.1 from memory (`files.rs`), watches the site's sources, rebuilds on
 //! every change and tells open pages to reload over Server-Sent Events; the live-reload script
 //! is added to each page as it is served. A change that breaks the build keeps the server up
 //! with the last good pages; the error goes to the terminal and into every open (and newly

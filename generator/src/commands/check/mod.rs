@@ -1,10 +1,10 @@
 //! `kelisim check`: builds the site in memory and reports what would embarrass it in
 //! production, each finding with `file:line` and a plain sentence. [`run`] calls one module
-//! per family of checks: [`links`] (broken internal links and anchors, the external links,
-//! fetched only with `--external`), [`translations`] (missing translations, Fluent keys in one
-//! language only or unused), [`policy`] (policy sections that differ between languages, an
-//! unlocked or drifted policy), [`hreflang`] (non-reciprocal alternates) and [`images`]
-//! (images without alt text); they read the built pages through [`built_pages`].
+//! per family of checks: `links.rs` (broken internal links and anchors, the external links,
+//! fetched only with `--external`), `translations.rs` (missing translations, Fluent keys in one
+//! language only or unused), `policy.rs` (policy sections that differ between languages, an
+//! unlocked or drifted policy), `hreflang.rs` (non-reciprocal alternates) and `images.rs`
+//! (images without alt text); they read the built pages through `built_pages.rs`.
 
 mod built_pages;
 mod hreflang;

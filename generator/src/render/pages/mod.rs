@@ -2,7 +2,7 @@
 //! current policy's permanent copy, each superseded version, the root language chooser and
 //! the root `404.html`. Pages render in parallel; a policy page must publish exactly the
 //! hashed text between the markers. This module says which pages and copies there are;
-//! [`html`] renders one, with what [`context`] gives every template, and [`changes`] makes
+//! `html.rs` renders one, with what `context.rs` gives every template, and `changes.rs` makes
 //! the "what changed" pages.
 
 mod changes;
