@@ -1,7 +1,7 @@
 //! The build driver: **load** (`site.toml`, UI strings, templates, content) → **model**
 //! ([`SiteModel`]: typed pages and the policy set) → **render** (the three consumers: HTML
-//! [`pages`](crate::pages), [`seo`](crate::seo) and the consent [`manifest`](crate::manifest))
-//! → **emit** (each file handed to an [`Emit`] sink as soon as it is made). [`build`] streams
+//! [`pages`], [`seo`] and the consent [`manifest`]) → **emit** (each file handed to an
+//! [`Emit`] sink as soon as it is made). The one module that calls every stage. [`build`] streams
 //! them into the output folder; `serve` calls [`render_site`] after every change and answers
 //! from the [`BuiltSite`] it keeps in memory.
 
@@ -13,20 +13,20 @@ use std::time::{Duration, Instant};
 
 use kelisim_manifest::ConsentManifest;
 
-use crate::built::{BuiltSite, MemorySink};
-use crate::config::SiteConfig;
-use crate::content;
+use crate::emit::built::{BuiltSite, MemorySink};
 use crate::emit::{Emit, MANIFEST_FILE, OutputDir};
 use crate::error::BuildError;
-use crate::i18n::Locales;
-use crate::lock::{LOCK_FILE, PolicyLock};
-use crate::manifest;
+use crate::load::config::SiteConfig;
+use crate::load::content;
+use crate::load::i18n::Locales;
+use crate::load::source::{Warnings, files_under, read_text, relative_name};
+use crate::load::templates::{self, Renderer};
+use crate::model::lock::{LOCK_FILE, PolicyLock};
+use crate::model::page::HtmlPage;
 use crate::model::{self, SiteModel};
-use crate::page::HtmlPage;
-use crate::pages;
-use crate::render::{self, Renderer};
-use crate::seo;
-use crate::source::{Warnings, files_under, read_text, relative_name};
+use crate::render::manifest;
+use crate::render::pages;
+use crate::render::seo;
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -114,7 +114,7 @@ pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
 
 /// [`render_site`], ending with [`BuildError::Stopped`] as soon as `stop` is set (checked
 /// after loading and before each file), for the preview's rebuilds. The loaded site comes
-/// back too, for the preview's later re-render of edited pages ([`crate::rerender`]).
+/// back too, for the preview's later re-render of edited pages ([`crate::serve::rerender`]).
 pub fn render_site_until(
     options: &BuildOptions,
     stop: &Arc<AtomicBool>,
@@ -123,7 +123,7 @@ pub fn render_site_until(
     if stop.load(Ordering::Relaxed) {
         return Err(BuildError::Stopped);
     }
-    // The preview re-renders only the pages a string edit touches ([`crate::rerender`]).
+    // The preview re-renders only the pages a string edit touches ([`crate::serve::rerender`]).
     loaded.locales.track_usage();
     let site = render_loaded_with(&loaded, MemorySink::stoppable(Arc::clone(stop)))?;
     Ok((loaded, site))
@@ -191,7 +191,7 @@ pub fn load_site(options: &BuildOptions) -> Result<LoadedSite, BuildError> {
     )?);
     let assets = StaticFiles::load(root, &config.theme)?;
     let mut renderer = Renderer::new(
-        render::load_templates(root, &config.theme)?,
+        templates::load_templates(root, &config.theme)?,
         Arc::clone(&locales),
         &languages,
         &config.base_url,

@@ -1,6 +1,7 @@
-//! The build's top-level error: every stage's own error, plus writing the output. Stages
-//! never depend on this module (they say where a problem is with [`crate::source`]), so it
-//! sits above all of them.
+//! The build's top-level error: every stage's own error, plus writing the output. Load,
+//! model and render never depend on this module (they say where a problem is with
+//! [`crate::load::source`]), so it sits above them; the [`Emit`](crate::emit::Emit) sinks,
+//! the driver, the commands and `serve` return it.
 
 use std::path::{Path, PathBuf};
 
@@ -9,27 +10,27 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Config(#[from] crate::load::config::ConfigError),
     /// The caller asked the build to stop (the preview is quitting); nothing is wrong.
     #[error("the build was stopped before it finished")]
     Stopped,
     #[error(transparent)]
-    Content(#[from] crate::content::ContentError),
+    Content(#[from] crate::load::content::ContentError),
     #[error(transparent)]
-    Locale(#[from] crate::i18n::LocaleError),
+    Locale(#[from] crate::load::i18n::LocaleError),
     #[error(transparent)]
-    Render(#[from] crate::render::RenderError),
+    Render(#[from] crate::load::templates::RenderError),
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
     #[error(transparent)]
-    Pages(#[from] crate::pages::PagesError),
+    Pages(#[from] crate::render::pages::PagesError),
     #[error(transparent)]
-    Manifest(#[from] crate::manifest::ManifestBuildError),
+    Manifest(#[from] crate::render::manifest::ManifestBuildError),
     #[error(transparent)]
-    Source(#[from] crate::source::SourceError),
+    Source(#[from] crate::load::source::SourceError),
     /// Boxed: a lock problem carries two hashes and a location.
     #[error(transparent)]
-    Lock(Box<crate::lock::LockError>),
+    Lock(Box<crate::model::lock::LockError>),
     #[error("{path}: could not {action}: {source}. Check the path and its permissions.")]
     Io {
         path: PathBuf,
@@ -42,14 +43,14 @@ pub enum BuildError {
     ForeignOutput(PathBuf),
 }
 
-impl From<Box<crate::lock::LockError>> for BuildError {
-    fn from(error: Box<crate::lock::LockError>) -> Self {
+impl From<Box<crate::model::lock::LockError>> for BuildError {
+    fn from(error: Box<crate::model::lock::LockError>) -> Self {
         Self::Lock(error)
     }
 }
 
-impl From<crate::lock::LockError> for BuildError {
-    fn from(error: crate::lock::LockError) -> Self {
+impl From<crate::model::lock::LockError> for BuildError {
+    fn from(error: crate::model::lock::LockError) -> Self {
         Self::Lock(Box::new(error))
     }
 }

@@ -1,50 +1,35 @@
 //! kelisim: builds an operator's bilingual privacy-policy and contact site from Markdown
 //! (`content/<lang>/`), Fluent (`locales/<lang>/`) and Tera (`themes/<theme>/`).
 //!
-//! The build is load → model → render → emit, driven by [`build`]:
-//! * **load**: [`config`] (`site.toml`), [`i18n`] (Fluent), [`render`] (Tera templates),
-//!   [`content`] (Markdown files and their front matter), all through [`source`];
-//! * **model**: [`model::SiteModel`], typed [`page::Page`]s ([`page::PageKind`], [`lang::Lang`])
-//!   with [`markdown`] bodies, and one [`policy::PolicySet`] ([`archive`] checks the
-//!   superseded versions);
-//! * **render**: three consumers of the model, [`pages`] (HTML), [`seo`] (sitemap, robots)
-//!   and [`manifest`] (the consent manifest);
-//! * **emit**: a built site in memory that `build` writes to disk and [`serve`] serves.
+//! The build is load → model → render → emit, driven by [`build()`] (the driver, [`mod@build`], at the top);
+//! each stage is a folder and imports only the stages before it:
+//! * [`load`]: the sources as typed values: [`load::config`] (`site.toml`), [`load::i18n`]
+//!   (Fluent), [`load::templates`] (the Tera set-up: `t()`, `url()`, `| date`),
+//!   [`load::content`] (Markdown files and their [`load::front_matter`]), all read through
+//!   [`load::source`];
+//! * [`model`]: [`model::SiteModel`], typed [`model::page::Page`]s with [`model::markdown`]
+//!   bodies, and one [`model::policy::PolicySet`] ([`model::archive`] checks the superseded
+//!   versions, [`model::lock`] holds `policy.lock`);
+//! * [`render`]: three consumers of the model, [`render::pages`] (HTML), [`render::seo`]
+//!   (sitemap, robots) and [`render::manifest`] (the consent manifest);
+//! * [`emit`]: where each file goes as soon as it is made: the output folder
+//!   ([`emit::OutputDir`], with [`emit::compress`]ed copies) or memory ([`BuiltSite`]).
 //!
-//! The CLI (`main.rs`) only parses arguments.
+//! Beside the build: [`commands`] (`check`, `init`, `new`, `policy new-version`, `policy
+//! diff`), which call the driver, and [`serve`] (the live preview, with its fast re-render
+//! of edited pages). [`error::BuildError`] gathers every stage's error. The CLI (`main.rs`)
+//! only parses arguments.
 
-pub mod archive;
 pub mod build;
-pub mod built;
-pub mod check;
-pub mod compress;
-pub mod config;
-pub mod content;
-pub mod dates;
-pub mod diff;
+pub mod commands;
 pub mod emit;
 pub mod error;
-pub mod front_matter;
-pub mod i18n;
-pub mod init;
-pub mod lang;
-pub mod lock;
-pub mod manifest;
-pub mod markdown;
+pub mod load;
 pub mod model;
-pub mod new_page;
-pub mod new_version;
-pub mod page;
-pub mod pages;
-pub mod policy;
-pub mod policy_diff;
 pub mod render;
-pub mod rerender;
-pub mod seo;
 #[cfg(feature = "serve")]
 pub mod serve;
-pub mod source;
 
 pub use build::{BuildOptions, BuildReport, build};
-pub use built::BuiltSite;
+pub use emit::built::BuiltSite;
 pub use error::BuildError;

@@ -158,11 +158,11 @@ fn main() -> ExitCode {
             base_url,
         } => init(
             &dir,
-            kelisim::init::InitOptions {
+            kelisim::commands::init::InitOptions {
                 operator,
                 email,
                 base_url,
-                ..kelisim::init::InitOptions::default()
+                ..kelisim::commands::init::InitOptions::default()
             },
         ),
         Command::Policy { command } => match command {
@@ -211,9 +211,10 @@ fn build(options: kelisim::BuildOptions) -> ExitCode {
 }
 
 fn check(root: &Path, format: Format, deny_warnings: bool, external: bool) -> ExitCode {
-    use kelisim::check::Severity;
+    use kelisim::commands::check::Severity;
     let started = std::time::Instant::now();
-    let report = kelisim::check::run(root, &kelisim::check::CheckOptions { external });
+    let report =
+        kelisim::commands::check::run(root, &kelisim::commands::check::CheckOptions { external });
     let (errors, warnings) = (
         report.count(Severity::Error),
         report.count(Severity::Warning),
@@ -245,8 +246,8 @@ fn check(root: &Path, format: Format, deny_warnings: bool, external: bool) -> Ex
 }
 
 fn new_page(root: &Path, path: &str, title: Option<&str>) -> ExitCode {
-    let today = kelisim::new_version::today();
-    match kelisim::new_page::new_page(root, path, title, today) {
+    let today = kelisim::commands::new_version::today();
+    match kelisim::commands::new_page::new_page(root, path, title, today) {
         Ok(created) => {
             for file in &created {
                 println!("Created {}.", file.display());
@@ -261,8 +262,8 @@ fn new_page(root: &Path, path: &str, title: Option<&str>) -> ExitCode {
     }
 }
 
-fn init(dir: &Path, options: kelisim::init::InitOptions) -> ExitCode {
-    match kelisim::init::init(dir, &options) {
+fn init(dir: &Path, options: kelisim::commands::init::InitOptions) -> ExitCode {
+    match kelisim::commands::init::init(dir, &options) {
         Ok(created) => {
             println!(
                 "Created a kelisim site in {} ({} files).",
@@ -284,8 +285,8 @@ fn init(dir: &Path, options: kelisim::init::InitOptions) -> ExitCode {
 
 fn policy_new_version(root: &Path, version: &str, effective: Option<&str>) -> ExitCode {
     let effective = match effective {
-        None => kelisim::new_version::today(),
-        Some(text) => match kelisim::dates::parse_date(text) {
+        None => kelisim::commands::new_version::today(),
+        Some(text) => match kelisim::load::dates::parse_date(text) {
             Some(date) => date,
             None => {
                 eprintln!("error: --effective `{text}` is not a date: write it as YYYY-MM-DD.");
@@ -293,7 +294,7 @@ fn policy_new_version(root: &Path, version: &str, effective: Option<&str>) -> Ex
             }
         },
     };
-    match kelisim::new_version::new_version(root, version, effective) {
+    match kelisim::commands::new_version::new_version(root, version, effective) {
         Ok(raised) => {
             for r in &raised {
                 println!(
@@ -301,7 +302,7 @@ fn policy_new_version(root: &Path, version: &str, effective: Option<&str>) -> Ex
                     r.policy.display(),
                     r.old_version,
                     r.archived.display(),
-                    kelisim::dates::iso(effective)
+                    kelisim::load::dates::iso(effective)
                 );
             }
             println!(
@@ -317,7 +318,7 @@ fn policy_new_version(root: &Path, version: &str, effective: Option<&str>) -> Ex
 }
 
 fn policy_diff(root: &Path, a: &str, b: &str, lang: Option<&str>) -> ExitCode {
-    match kelisim::policy_diff::diff_versions(root, a, b, lang) {
+    match kelisim::commands::policy_diff::diff_versions(root, a, b, lang) {
         Ok(text) if text.is_empty() => {
             println!("Versions {a} and {b} have the same text.");
             ExitCode::SUCCESS

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::support::*;
-use kelisim::check::{CheckOptions, CheckReport, Finding, Severity, run};
+use kelisim::commands::check::{CheckOptions, CheckReport, Finding, Severity, run};
 
 fn append(root: &Path, rel: &str, text: &str) {
     let path = root.join(rel);

@@ -291,19 +291,20 @@ fn garbage_front_matter_never_panics() {
         if i % 2 == 0 {
             text = format!("+++\n{text}\n+++\n{}", g.text(10));
         }
-        let result = kelisim::content::parse_page("kk", Path::new("content/kk/x.md"), "x", &text);
+        let result =
+            kelisim::load::content::parse_page("kk", Path::new("content/kk/x.md"), "x", &text);
         if let Err(e) = result {
             assert!(e.to_string().starts_with("content/kk/x.md"), "{e}");
         }
-        let _ = kelisim::markdown::render(&text);
-        let _ = text.parse::<kelisim::config::SiteConfig>();
+        let _ = kelisim::model::markdown::render(&text);
+        let _ = text.parse::<kelisim::load::config::SiteConfig>();
     }
 }
 
 #[test]
 fn garbage_templates_and_strings_never_panic() {
     let locales = std::sync::Arc::new(
-        kelisim::i18n::Locales::from_sources(
+        kelisim::load::i18n::Locales::from_sources(
             "kk",
             vec![(
                 "kk".into(),
@@ -316,24 +317,26 @@ fn garbage_templates_and_strings_never_panic() {
     let mut g = Garbage(42);
     for i in 0..1500 {
         let text = g.text((i % 40) + 1);
-        let source = kelisim::render::TemplateSource {
+        let source = kelisim::load::templates::TemplateSource {
             name: "p.html".into(),
             path: "templates/p.html".into(),
             text: text.clone(),
         };
-        let renderer = kelisim::render::Renderer::new(
+        let renderer = kelisim::load::templates::Renderer::new(
             vec![source],
             locales.clone(),
             &["kk".to_owned()],
             "https://e.kz",
-            kelisim::source::Warnings::default(),
+            kelisim::load::source::Warnings::default(),
         );
         if let Ok(r) = renderer {
             let _ = r.render("kk", "p.html", &tera::Context::new());
         } else if let Err(e) = renderer {
             assert!(e.to_string().contains("templates/p.html"), "{e}");
         }
-        let _ =
-            kelisim::i18n::Locales::from_sources("kk", vec![("kk".into(), "x.ftl".into(), text)]);
+        let _ = kelisim::load::i18n::Locales::from_sources(
+            "kk",
+            vec![("kk".into(), "x.ftl".into(), text)],
+        );
     }
 }

@@ -8,6 +8,7 @@ mod support;
 mod archive;
 mod check;
 mod errors;
+mod layout;
 mod policy_lock;
 mod rerender;
 mod scaffold;

@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use crate::support::*;
-use kelisim::lock::PolicyLock;
-use kelisim::manifest::published_policy_text;
+use kelisim::model::lock::PolicyLock;
+use kelisim::render::manifest::published_policy_text;
 use kelisim_manifest::{ConsentManifest, sha256_hex};
 
 fn manifest(root: &Path) -> ConsentManifest {
@@ -23,7 +23,7 @@ fn edit(root: &Path, rel: &str, from: &str, to: &str) {
 }
 
 fn date(text: &str) -> time::Date {
-    kelisim::dates::parse_date(text).unwrap()
+    kelisim::load::dates::parse_date(text).unwrap()
 }
 
 #[test]
@@ -137,7 +137,8 @@ fn new_version_then_build_publishes_both_versions_with_their_hashes() {
     let root = site.path();
     build(root).unwrap();
     let before = manifest(root);
-    let raised = kelisim::new_version::new_version(root, "3", date("2025-01-01")).unwrap();
+    let raised =
+        kelisim::commands::new_version::new_version(root, "3", date("2025-01-01")).unwrap();
     assert_eq!(raised.len(), 2);
     assert_eq!(
         raised[0].archived,
@@ -215,16 +216,16 @@ fn new_version_then_build_publishes_both_versions_with_their_hashes() {
     assert!(unchanged.contains("Текст не изменился."), "{unchanged}");
 
     assert_eq!(
-        kelisim::policy_diff::diff_versions(root, "2", "3", Some("kk")).unwrap(),
+        kelisim::commands::policy_diff::diff_versions(root, "2", "3", Some("kk")).unwrap(),
         "+ {+Жаңа сөйлем.+}\n\n"
     );
-    let err = kelisim::policy_diff::diff_versions(root, "2", "9", None)
+    let err = kelisim::commands::policy_diff::diff_versions(root, "2", "9", None)
         .unwrap_err()
         .to_string();
     assert!(err.contains("published: 3, 2"), "{err}");
 
     // The same version cannot be started twice.
-    let err = kelisim::new_version::new_version(root, "2", date("2025-02-01"))
+    let err = kelisim::commands::new_version::new_version(root, "2", date("2025-02-01"))
         .unwrap_err()
         .to_string();
     assert!(err.contains("version 2 is already published"), "{err}");
@@ -241,7 +242,7 @@ fn new_version_refuses_a_site_whose_policy_already_drifted() {
         "\n\n## 2.",
         "\n\nӨзгерген.\n\n## 2.",
     );
-    let err = kelisim::new_version::new_version(root, "3", date("2025-01-01"))
+    let err = kelisim::commands::new_version::new_version(root, "3", date("2025-01-01"))
         .unwrap_err()
         .to_string();
     assert!(err.contains("changed after it was published"), "{err}");

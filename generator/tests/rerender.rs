@@ -1,6 +1,7 @@
-//! The preview's fast path (`kelisim::rerender`): a body-only edit re-renders the edited pages
-//! and gives exactly the site a full build of the same sources gives; any other edit is left
-//! to a full build.
+//! The preview's fast path (`kelisim::serve::rerender`): a body-only edit re-renders the
+//! edited pages and gives exactly the site a full build of the same sources gives; any other
+//! edit is left to a full build. Part of `serve`, so only with that feature (a default one).
+#![cfg(feature = "serve")]
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -41,7 +42,7 @@ fn a_body_edit_rerenders_only_that_page_and_equals_a_full_build() {
     let text = std::fs::read_to_string(root.join(page)).unwrap();
     std::fs::write(root.join(page), format!("{text}\nЖаңа жол: **өзгеріс**.\n")).unwrap();
 
-    let fast = kelisim::rerender::body_edits(&mut loaded, &before, root, &[root.join(page)])
+    let fast = kelisim::serve::rerender::body_edits(&mut loaded, &before, root, &[root.join(page)])
         .expect("a body edit takes the fast path");
     assert_eq!(fast.pages, 1);
     let (_, full) = load(root);
@@ -54,7 +55,8 @@ fn a_body_edit_rerenders_only_that_page_and_equals_a_full_build() {
     // A second edit of the same page builds on the first.
     edit(root, page, "өзгеріс", "екінші өзгеріс");
     let again =
-        kelisim::rerender::body_edits(&mut loaded, &fast.site, root, &[root.join(page)]).unwrap();
+        kelisim::serve::rerender::body_edits(&mut loaded, &fast.site, root, &[root.join(page)])
+            .unwrap();
     let (_, full) = load(root);
     assert_same_site(&again.site, &full);
 }
@@ -67,7 +69,8 @@ fn front_matter_policy_contact_and_unknown_files_are_left_to_a_full_build() {
     let mut not_taken = |rel: &str, from: &str, to: &str| {
         let before = std::fs::read_to_string(root.join(rel)).unwrap();
         edit(root, rel, from, to);
-        let taken = kelisim::rerender::body_edits(&mut loaded, &built, root, &[root.join(rel)]);
+        let taken =
+            kelisim::serve::rerender::body_edits(&mut loaded, &built, root, &[root.join(rel)]);
         assert!(taken.is_none(), "{rel}: {from} -> {to}");
         std::fs::write(root.join(rel), before).unwrap();
     };
@@ -85,7 +88,7 @@ fn front_matter_policy_contact_and_unknown_files_are_left_to_a_full_build() {
 
     // A file that is no page (a template) is not taken either.
     let template = root.join("themes/default/templates/page.html");
-    assert!(kelisim::rerender::body_edits(&mut loaded, &built, root, &[template]).is_none());
+    assert!(kelisim::serve::rerender::body_edits(&mut loaded, &built, root, &[template]).is_none());
     // One edit not taken leaves the model untouched for the others.
     let (_, full) = load(root);
     assert_same_site(&built, &full);
@@ -119,8 +122,9 @@ fn a_template_edit_rerenders_the_pages_that_use_it_and_equals_a_full_build() {
         };
         std::fs::write(root.join(template), edited).unwrap();
 
-        let fast = kelisim::rerender::edits(&mut loaded, &current, root, &[root.join(template)])
-            .unwrap_or_else(|| panic!("{template}: not taken"));
+        let fast =
+            kelisim::serve::rerender::edits(&mut loaded, &current, root, &[root.join(template)])
+                .unwrap_or_else(|| panic!("{template}: not taken"));
         assert!(fast.pages >= 1, "{template}");
         let (_, full) = load(root);
         assert_same_site(&fast.site, &full);
@@ -153,7 +157,7 @@ fn a_base_template_partial_contact_or_policy_template_edit_takes_a_full_build() 
         let text = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, format!("{text}\n")).unwrap();
         assert!(
-            kelisim::rerender::edits(&mut loaded, &built, root, std::slice::from_ref(&path))
+            kelisim::serve::rerender::edits(&mut loaded, &built, root, std::slice::from_ref(&path))
                 .is_none(),
             "{template}"
         );
@@ -179,8 +183,9 @@ fn a_string_edit_rerenders_the_pages_that_formatted_it_and_equals_a_full_build()
     )
     .unwrap();
 
-    let fast = kelisim::rerender::edits(&mut loaded, &built, root, std::slice::from_ref(&strings))
-        .expect("a string only the error pages use takes the fast path");
+    let fast =
+        kelisim::serve::rerender::edits(&mut loaded, &built, root, std::slice::from_ref(&strings))
+            .expect("a string only the error pages use takes the fast path");
     // The pages that formatted the message id (the error pages; the id is tracked across
     // languages), nothing else.
     assert!((1..=2).contains(&fast.pages), "{}", fast.pages);
@@ -197,7 +202,7 @@ fn a_string_edit_rerenders_the_pages_that_formatted_it_and_equals_a_full_build()
         let before = std::fs::read_to_string(&path).unwrap();
         std::fs::write(&path, edit(&before)).unwrap();
         let taken =
-            kelisim::rerender::edits(&mut loaded, &built, root, std::slice::from_ref(&path));
+            kelisim::serve::rerender::edits(&mut loaded, &built, root, std::slice::from_ref(&path));
         std::fs::write(&path, &before).unwrap();
         assert!(taken.is_none(), "{rel}");
     };
@@ -232,9 +237,13 @@ fn a_save_by_rename_is_an_edit_and_a_removed_page_or_folder_takes_a_full_build()
     std::fs::write(&temp, format!("{text}\nАуыстырылған.\n")).unwrap();
     std::fs::rename(&temp, &page).unwrap();
     let vim_probe = root.join("content/kk/4913");
-    let fast =
-        kelisim::rerender::edits(&mut loaded, &built, root, &[temp, page.clone(), vim_probe])
-            .expect("a save by rename takes the fast path");
+    let fast = kelisim::serve::rerender::edits(
+        &mut loaded,
+        &built,
+        root,
+        &[temp, page.clone(), vim_probe],
+    )
+    .expect("a save by rename takes the fast path");
     assert_eq!(fast.pages, 1);
     let (_, full) = load(root);
     assert_same_site(&fast.site, &full);
@@ -245,7 +254,8 @@ fn a_save_by_rename_is_an_edit_and_a_removed_page_or_folder_takes_a_full_build()
     let moved = root.join("gone.md");
     std::fs::rename(&gone, &moved).unwrap();
     assert!(
-        kelisim::rerender::edits(&mut loaded, &built, root, std::slice::from_ref(&gone)).is_none()
+        kelisim::serve::rerender::edits(&mut loaded, &built, root, std::slice::from_ref(&gone))
+            .is_none()
     );
     std::fs::rename(&moved, &gone).unwrap();
     std::fs::create_dir_all(root.join("content/kk/bolim")).unwrap();
@@ -257,5 +267,5 @@ fn a_save_by_rename_is_an_edit_and_a_removed_page_or_folder_takes_a_full_build()
     let (mut loaded, built) = load(root);
     std::fs::rename(root.join("content/kk/bolim"), root.join("bolim-moved")).unwrap();
     let folder = root.join("content/kk/bolim");
-    assert!(kelisim::rerender::edits(&mut loaded, &built, root, &[folder]).is_none());
+    assert!(kelisim::serve::rerender::edits(&mut loaded, &built, root, &[folder]).is_none());
 }

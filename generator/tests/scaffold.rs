@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use crate::support::*;
-use kelisim::check::{CheckOptions, Severity};
-use kelisim::init::{InitError, InitOptions, THEME};
-use kelisim::new_page::{NewPageError, new_page};
+use kelisim::commands::check::{CheckOptions, Severity};
+use kelisim::commands::init::{InitError, InitOptions, THEME};
+use kelisim::commands::new_page::{NewPageError, new_page};
 use kelisim_manifest::ConsentManifest;
 
 fn options() -> InitOptions {
@@ -15,7 +15,7 @@ fn options() -> InitOptions {
         operator: "Dala Data".to_owned(),
         email: "privacy@dala.kz".to_owned(),
         base_url: "https://dala.kz".to_owned(),
-        effective: kelisim::dates::parse_date("2027-01-15").unwrap(),
+        effective: kelisim::load::dates::parse_date("2027-01-15").unwrap(),
     }
 }
 
@@ -38,7 +38,7 @@ fn all_text(root: &Path) -> String {
 fn init_makes_a_site_that_builds_and_passes_check_with_the_operator_given() {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("new-site");
-    let created = kelisim::init::init(&site, &options()).unwrap();
+    let created = kelisim::commands::init::init(&site, &options()).unwrap();
     assert!(created.iter().any(|p| p.ends_with("content/ru/privacy.md")));
 
     let report = build(&site).unwrap();
@@ -70,7 +70,7 @@ fn init_makes_a_site_that_builds_and_passes_check_with_the_operator_given() {
         "{policy}"
     );
 
-    let check = kelisim::check::run(&site, &CheckOptions::default());
+    let check = kelisim::commands::check::run(&site, &CheckOptions::default());
     let problems: Vec<String> = check
         .findings
         .iter()
@@ -84,7 +84,7 @@ fn init_makes_a_site_that_builds_and_passes_check_with_the_operator_given() {
 fn init_refuses_a_folder_with_files_and_bad_settings_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
-    let error = kelisim::init::init(dir.path(), &options()).unwrap_err();
+    let error = kelisim::commands::init::init(dir.path(), &options()).unwrap_err();
     assert!(matches!(error, InitError::NotEmpty(_)), "{error}");
     assert!(error.to_string().contains("not empty"));
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
@@ -105,7 +105,7 @@ fn init_refuses_a_folder_with_files_and_bad_settings_and_writes_nothing() {
         },
     ];
     for options in bad {
-        let error = kelisim::init::init(empty.path(), &options).unwrap_err();
+        let error = kelisim::commands::init::init(empty.path(), &options).unwrap_err();
         assert!(error.to_string().starts_with("--"), "{error}");
     }
     assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
@@ -131,7 +131,7 @@ fn the_embedded_theme_is_every_file_of_the_default_theme() {
 #[test]
 fn new_creates_the_page_in_every_language_linked_as_translations() {
     let site = fixture_site();
-    let today = kelisim::dates::parse_date("2026-12-02").unwrap();
+    let today = kelisim::load::dates::parse_date("2026-12-02").unwrap();
     let created = new_page(site.path(), "help/data-requests", None, today).unwrap();
     assert_eq!(created.len(), 2);
     let kk = source(site.path(), "content/kk/help/data-requests.md");
@@ -150,7 +150,7 @@ fn new_creates_the_page_in_every_language_linked_as_translations() {
             .any(|(lang, url)| lang == "ru" && url.ends_with("/ru/help/data-requests/")),
         "{hreflangs:?}"
     );
-    let check = kelisim::check::run(site.path(), &CheckOptions::default());
+    let check = kelisim::commands::check::run(site.path(), &CheckOptions::default());
     assert!(
         !check.findings.iter().any(|f| f.check == "translations"),
         "{:#?}",
@@ -161,7 +161,7 @@ fn new_creates_the_page_in_every_language_linked_as_translations() {
 #[test]
 fn new_refuses_existing_pages_and_paths_outside_content_without_writing() {
     let site = fixture_site();
-    let today = kelisim::dates::parse_date("2026-12-02").unwrap();
+    let today = kelisim::load::dates::parse_date("2026-12-02").unwrap();
     let error = new_page(site.path(), "contact.md", None, today).unwrap_err();
     assert!(matches!(error, NewPageError::Exists(_)), "{error}");
 
@@ -192,7 +192,7 @@ fn new_refuses_existing_pages_and_paths_outside_content_without_writing() {
 #[test]
 fn a_given_title_is_written_as_toml_whatever_its_quotes() {
     let site = fixture_site();
-    let today = kelisim::dates::parse_date("2026-12-02").unwrap();
+    let today = kelisim::load::dates::parse_date("2026-12-02").unwrap();
     new_page(
         site.path(),
         "faq",

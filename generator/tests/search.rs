@@ -85,7 +85,7 @@ fn canonical(html: &str) -> String {
 
 /// The file a site-relative URL is served from.
 fn file_of(url: &str) -> String {
-    kelisim::content::output_path(url)
+    kelisim::load::content::output_path(url)
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The packaged Lambda function (`scripts/package-lambda`) runs on Amazon Linux 2023: its
 //! `bootstrap` requires no glibc symbol version newer than AL2023's 2.34. (The zip's size is
-//! printed, not asserted: it is 3.78 MB against a 3 MB goal, see `docs/deploy-lambda.md`.) Building the zip takes a whole-program optimized build of the AWS
-//! SDK, which the test suite does not do, so without a built zip this test says so and passes.
+//! printed, not asserted: it is 3.78 MB against a 3 MB goal, see `docs/deploy-lambda.md`.)
+//! Building the zip takes a whole-program optimized build of the AWS SDK, which `cargo test`
+//! does not do, so the test is ignored there: `scripts/test` runs it when the zip exists and
+//! says in its summary when it did not. Run by hand without the zip, it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -46,17 +48,16 @@ fn glibc_versions_are_read_from_version_names() {
 }
 
 #[test]
+#[ignore = "needs the zip scripts/package-lambda builds; scripts/test runs it when the zip exists"]
 fn packaged_bootstrap_runs_on_amazon_linux_2023() {
     let dir = package_dir();
     let binary = dir.join("bootstrap");
     let zip = dir.join("bootstrap.zip");
-    if !binary.is_file() || !zip.is_file() {
-        println!(
-            "skipped: no packaged function at {} (run scripts/package-lambda to build it)",
-            dir.display()
-        );
-        return;
-    }
+    assert!(
+        binary.is_file() && zip.is_file(),
+        "no packaged function at {}: run scripts/package-lambda to build it",
+        dir.display()
+    );
     let bytes = std::fs::read(&binary).unwrap();
     assert!(
         bytes.starts_with(b"\x7fELF"),

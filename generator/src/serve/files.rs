@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use kelisim_relay::web::site_files::{Caching, PageRewrite, SiteFiles, StaticSite};
 
 use super::LIVERELOAD_PATH;
-use crate::built::BuiltSite;
+use crate::emit::built::BuiltSite;
 
 impl SiteFiles for BuiltSite {
     fn read(&self, path: &str) -> Option<Bytes> {

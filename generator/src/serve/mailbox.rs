@@ -16,7 +16,7 @@ use kelisim_relay::domain::messages::Messages;
 use kelisim_relay::store::Store;
 use time::OffsetDateTime;
 
-use crate::i18n::escape_html;
+use crate::load::i18n::escape_html;
 
 /// Where the captured mail is shown.
 pub const MAIL_PATH: &str = "/__kelisim/mail";

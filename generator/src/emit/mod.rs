@@ -1,20 +1,22 @@
-//! Where a build's files go, one at a time, as soon as each is rendered: the [`Emit`] sink.
-//! `build` streams them into a staging folder beside the output ([`OutputDir`]) and swaps it
-//! in when the build succeeded, so memory does not grow with the number of pages and a
-//! server reading the output never sees a half-written site, with precompressed `.br` and
-//! `.gz` copies beside each HTML, CSS and JS file ([`crate::compress`]); `serve` keeps them in memory
-//! ([`crate::built::BuiltSite`]).
+//! The **emit** stage: where a build's files go, one at a time, as soon as each is rendered,
+//! the [`Emit`] sink. `build` streams them into a staging folder beside the output
+//! ([`OutputDir`]) and swaps it in when the build succeeded, so memory does not grow with the
+//! number of pages and a server reading the output never sees a half-written site, with
+//! precompressed `.br` and `.gz` copies beside each HTML, CSS and JS file ([`compress`]);
+//! `serve` keeps them in memory ([`built::BuiltSite`]).
 //!
 //! A file whose bytes are the same as in the site being replaced is hard-linked from it
 //! instead of written, with its `.br` and `.gz`: no new inode, no compression, and the old
 //! file's modification time, so a sync to S3 or rsync skips it. On ext4 a fresh inode for
 //! every file of every build (and freeing the old ones) was most of a rebuild's time.
 
+pub mod built;
+pub mod compress;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::compress;
 use crate::error::BuildError;
 
 /// The name of the manifest file; its presence marks a folder kelisim wrote.
@@ -282,13 +284,30 @@ mod tests {
         );
     }
 
+    /// The inode number of `file`.
+    #[cfg(unix)]
+    fn inode_of(file: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata(file).expect("stat").ino()
+    }
+
+    /// The text of the gzip file `file`.
+    #[cfg(unix)]
+    fn gunzipped(file: &Path) -> String {
+        let mut back = String::new();
+        let file = std::fs::File::open(file).expect("open");
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(file), &mut back)
+            .expect("gunzip");
+        back
+    }
+
     #[cfg(unix)]
     #[test]
     fn unchanged_files_are_linked_from_the_previous_site_with_their_copies() {
-        use std::os::unix::fs::MetadataExt as _;
         let dir = tempfile::tempdir().expect("temp dir");
         let output = dir.path().join("public");
-        let inode = |path: &str| std::fs::metadata(output.join(path)).expect("stat").ino();
+        let inode = |path: &str| inode_of(&output.join(path));
+        let gunzip = |path: &str| gunzipped(&output.join(path));
         let page = "<p>Дербес деректер</p>\n".repeat(50);
         let build = |changed: &str, precompress: bool| {
             let out = OutputDir::create(&output)
@@ -307,13 +326,6 @@ mod tests {
         let first = inode("kk/same.html");
         build("two", true);
         assert_eq!(inode("kk/same.html"), first, "unchanged: linked");
-        let gunzip = |path: &str| {
-            let mut back = String::new();
-            let file = std::fs::File::open(output.join(path)).expect("open");
-            std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(file), &mut back)
-                .expect("gunzip");
-            back
-        };
         assert_eq!(gunzip("kk/same.html.gz"), page);
         let (same, br, gz) = (
             inode("kk/same.html"),

@@ -9,7 +9,7 @@ use serde::de::{Deserialize, Deserializer, Error as _};
 use time::Date;
 use toml::{Spanned, Value};
 
-use crate::source::{Location, line_of};
+use crate::load::source::{Location, line_of};
 
 /// TOML front matter between `+++` lines.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -134,7 +134,7 @@ impl<'de> Deserialize<'de> for DateValue {
                 }
                 _ => return None,
             };
-            crate::dates::parse_date(&text).map(Self)
+            crate::load::dates::parse_date(&text).map(Self)
         })
     }
 }

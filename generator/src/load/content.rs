@@ -1,12 +1,12 @@
 //! Content loading: `content/<lang>/**/*.md` files become [`SourcePage`]s (language, URL,
-//! translation key, the front matter read by [`crate::front_matter`], the Markdown body).
+//! translation key, the front matter read by [`crate::load::front_matter`], the Markdown body).
 //! Parsing is pure ([`parse_page`]); only [`load_language`] touches the disk.
 
 use std::path::{Path, PathBuf};
 
-use crate::front_matter::{self, FrontMatter, FrontMatterError};
-use crate::lang::Lang;
-use crate::source::{self, Location, SourceError, line_of};
+use crate::load::front_matter::{self, FrontMatter, FrontMatterError};
+use crate::load::lang::Lang;
+use crate::load::source::{self, Location, SourceError, line_of};
 
 /// A Markdown source file with its front matter parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -176,7 +176,10 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(page.front.title, "Саясат");
-        assert_eq!(page.front.date, crate::dates::parse_date("2024-02-11"));
+        assert_eq!(
+            page.front.date,
+            crate::load::dates::parse_date("2024-02-11")
+        );
         assert_eq!(page.front.version.as_deref(), Some("2024-02"));
         assert!(page.front.toc);
         assert_eq!(

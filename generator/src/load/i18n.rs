@@ -15,7 +15,7 @@ use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use unic_langid::LanguageIdentifier;
 
-use crate::source::{Location, SourceError, line_of, read_text};
+use crate::load::source::{Location, SourceError, line_of, read_text};
 
 type Bundle = FluentBundle<FluentResource>;
 
@@ -167,34 +167,10 @@ impl Locales {
                     texts.insert((lang.clone(), id), source);
                 }
             }
-            for entry in resource.entries() {
-                if let fluent_syntax::ast::Entry::Message(m) = entry {
-                    let offset = m.id.name.as_ptr() as usize - text_start(&resource);
-                    let location = Location::new(&file, line_of(resource.source(), offset));
-                    let key = (lang.clone(), m.id.name.to_owned());
-                    if origins.contains_key(&key) {
-                        return Err(LocaleError::Duplicate {
-                            location,
-                            key: key.1,
-                        });
-                    }
-                    origins.insert(key, location);
-                }
-            }
-            let bundle = match bundles.entry(lang.clone()) {
-                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => {
-                    let id: LanguageIdentifier = lang
-                        .parse()
-                        .map_err(|_| LocaleError::BadLanguage(lang.clone()))?;
-                    let mut bundle = Bundle::new_concurrent(vec![id]);
-                    bundle.set_use_isolating(false);
-                    e.insert(bundle)
-                }
-            };
+            record_origins(&mut origins, &lang, &file, &resource)?;
             // Duplicates were rejected above with a better message, so this only fails for
             // terms (`-brand`) defined twice.
-            bundle
+            bundle_of(&mut bundles, &lang)?
                 .add_resource(resource)
                 .map_err(|_| LocaleError::Duplicate {
                     location: Location::new(&file, 1),
@@ -395,6 +371,48 @@ fn fluent_args(args: &[(String, Arg)]) -> FluentArgs<'_> {
         fluent_args.set(name.clone(), value);
     }
     fluent_args
+}
+
+/// Notes where each message of `resource` is defined, refusing one `lang` already has.
+fn record_origins(
+    origins: &mut BTreeMap<(String, String), Location>,
+    lang: &str,
+    file: &Path,
+    resource: &FluentResource,
+) -> Result<(), LocaleError> {
+    for entry in resource.entries() {
+        if let fluent_syntax::ast::Entry::Message(m) = entry {
+            let offset = m.id.name.as_ptr() as usize - text_start(resource);
+            let location = Location::new(file, line_of(resource.source(), offset));
+            let key = (lang.to_owned(), m.id.name.to_owned());
+            if origins.contains_key(&key) {
+                return Err(LocaleError::Duplicate {
+                    location,
+                    key: key.1,
+                });
+            }
+            origins.insert(key, location);
+        }
+    }
+    Ok(())
+}
+
+/// The bundle of `lang`, made on first use (without bidi isolation marks).
+fn bundle_of<'b>(
+    bundles: &'b mut BTreeMap<String, Bundle>,
+    lang: &str,
+) -> Result<&'b mut Bundle, LocaleError> {
+    Ok(match bundles.entry(lang.to_owned()) {
+        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::btree_map::Entry::Vacant(e) => {
+            let id: LanguageIdentifier = lang
+                .parse()
+                .map_err(|_| LocaleError::BadLanguage(lang.to_owned()))?;
+            let mut bundle = Bundle::new_concurrent(vec![id]);
+            bundle.set_use_isolating(false);
+            e.insert(bundle)
+        }
+    })
 }
 
 /// One `.ftl` file parsed; a syntax error names the file and line.

@@ -33,7 +33,7 @@ impl Default for InitOptions {
             operator: "Example Company".to_owned(),
             email: "info@example.kz".to_owned(),
             base_url: "https://example.kz".to_owned(),
-            effective: crate::new_version::today(),
+            effective: crate::commands::new_version::today(),
         }
     }
 }
@@ -72,7 +72,7 @@ const HOST: &str = "woow.kz";
 /// (the same path it gets in the new site).
 macro_rules! embedded {
     ($($path:literal),* $(,)?) => {
-        &[$(($path, include_str!(concat!("../../", $path)))),*]
+        &[$(($path, include_str!(concat!("../../../", $path)))),*]
     };
 }
 
@@ -232,7 +232,7 @@ pub fn site_files(options: &InitOptions) -> Vec<(PathBuf, String)> {
 /// A policy page with the seed's twelve headings and anchors and nothing else to agree to:
 /// each section says, in its language, that the operator's text goes there.
 fn placeholder_policy(lang: &str, options: &InitOptions) -> String {
-    let date = crate::dates::iso(options.effective);
+    let date = crate::load::dates::iso(options.effective);
     let (title, description, note, body, translation) = if lang == "kk" {
         (
             "Дербес деректерді өңдеуге қатысты саясат",

@@ -22,10 +22,10 @@ use kelisim_manifest::{
     ConsentLabel, ConsentManifest, LanguageConsent, MANIFEST_SCHEMA_VERSION, PolicyVersion,
 };
 
-use crate::i18n::Locales;
+use crate::load::i18n::Locales;
 use crate::model::SiteModel;
-use crate::page::{HtmlPage, Page, PageKind};
-use crate::policy::PolicyText;
+use crate::model::page::{HtmlPage, Page, PageKind};
+use crate::model::policy::PolicyText;
 
 /// Marks the start of the published policy text on the policy page.
 pub const POLICY_START: &str = "<!--policy-text-->";
@@ -86,7 +86,7 @@ fn language(
 ) -> Result<LanguageConsent, ManifestBuildError> {
     let policy_version = |policy: &PolicyText| PolicyVersion {
         version: policy.version.clone(),
-        effective_date: crate::dates::iso(policy.effective_date),
+        effective_date: crate::load::dates::iso(policy.effective_date),
         url: model.abs(&policy.url),
         sha256: policy.sha256.clone(),
         translation_of: policy.translation_of.clone(),
@@ -186,7 +186,7 @@ pub fn plain_text(html: &str) -> String {
     decoded.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Decodes the entities [`crate::i18n::escape_html`] and pulldown-cmark write, plus numeric
+/// Decodes the entities [`crate::load::i18n::escape_html`] and pulldown-cmark write, plus numeric
 /// ones; anything else is left as written.
 fn decode_entities(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -1,15 +1,20 @@
-//! Rendering pages with Tera: theme templates (`themes/<theme>/templates`) overridden by the
-//! site's own `templates/`, and the functions and filters templates use:
-//! `t(key=..., ...args)` (Fluent, see [`crate::i18n`]), `url(path=...)` and the `date` filter.
+//! The Tera set-up the load stage makes once and the render stage uses: theme templates
+//! (`themes/<theme>/templates`) overridden by the site's own `templates/`, read into a
+//! [`Renderer`] with one Tera instance per language. The functions and filters templates use
+//! (`t()`, `url()`, `asset()`, `| date`) are in [`functions`]; Tera's errors become
+//! `file:line` sentences in `errors.rs`.
+
+mod errors;
+pub mod functions;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde_json::Value;
-
-use crate::i18n::{Arg, LocaleError, Locales};
-use crate::source::{self, Location, SourceError, Warnings, line_of};
+use crate::load::i18n::Locales;
+use crate::load::source::{self, Location, SourceError, Warnings};
+use errors::template_error;
+use functions::{AssetUrl, LocalDate, Translate, UrlFor};
 
 /// A template file and where it came from.
 #[derive(Debug, Clone)]
@@ -52,7 +57,7 @@ pub enum RenderError {
     Template { path: PathBuf, message: String },
 }
 
-/// The template that writes `sitemap.xml` (see [`crate::seo::sitemap`]).
+/// The template that writes `sitemap.xml` (see [`crate::render::seo::sitemap`]).
 pub const SITEMAP_TEMPLATE: &str = "sitemap.xml";
 
 /// The built-in `sitemap.xml` template, used unless the theme or the site's `templates/` has
@@ -126,7 +131,7 @@ impl Renderer {
         base.autoescape_on(vec![".html", ".xml"]);
         // Tera's default escaper also escapes `/`, which makes every URL in an attribute
         // unreadable; quotes, `<`, `>` and `&` are all HTML needs.
-        base.set_escape_fn(crate::i18n::escape_html);
+        base.set_escape_fn(crate::load::i18n::escape_html);
         base.add_raw_templates(sources.iter().map(|s| (s.name.as_str(), s.text.as_str())))
             .map_err(|e| template_error(&sources, &e))?;
         let mut per_language = HashMap::new();
@@ -210,255 +215,6 @@ impl Renderer {
 
     fn source(&self, name: &str) -> Option<&TemplateSource> {
         self.sources.iter().find(|s| s.name == name)
-    }
-
-    fn render_error(&self, template: &str, error: &tera::Error) -> RenderError {
-        // Tera says which template (in an inheritance chain) the error happened in.
-        let messages = chain(error);
-        let culprit = messages
-            .iter()
-            .find_map(|m| between(m, "error happened in '", "'"))
-            .unwrap_or(template)
-            .to_owned();
-        let path = self
-            .source(&culprit)
-            .map(|s| s.path.clone())
-            .unwrap_or_else(|| PathBuf::from(&culprit));
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-        while let Some(e) = source {
-            if let Some(locale) = e.downcast_ref::<LocaleError>() {
-                return self.locale_error(&culprit, locale);
-            }
-            source = e.source();
-        }
-        RenderError::Template {
-            path,
-            message: messages.join(": "),
-        }
-    }
-
-    /// Points at the template line that asked for the string (searching the culprit first,
-    /// then every template, for the quoted key).
-    fn locale_error(&self, culprit: &str, error: &LocaleError) -> RenderError {
-        let key = match error {
-            LocaleError::Missing { key, .. } | LocaleError::Format { key, .. } => key.as_str(),
-            _ => "",
-        };
-        let in_source = |s: &TemplateSource| {
-            [format!("\"{key}\""), format!("'{key}'")]
-                .iter()
-                .find_map(|needle| s.text.find(needle.as_str()))
-                .map(|offset| Location::new(&s.path, line_of(&s.text, offset)))
-        };
-        let location = self
-            .source(culprit)
-            .and_then(in_source)
-            .or_else(|| self.sources.iter().find_map(in_source))
-            .or_else(|| self.source(culprit).map(|s| Location::new(&s.path, 1)))
-            .unwrap_or_else(|| Location::new(culprit, 1));
-        match error {
-            LocaleError::Missing { key, default } => RenderError::MissingString {
-                location,
-                key: key.clone(),
-                default: default.clone(),
-            },
-            other => RenderError::String {
-                location,
-                message: other.to_string(),
-            },
-        }
-    }
-}
-
-fn chain(error: &tera::Error) -> Vec<String> {
-    let mut out = vec![error.to_string()];
-    let mut source = std::error::Error::source(error);
-    while let Some(e) = source {
-        out.push(e.to_string());
-        source = e.source();
-    }
-    out
-}
-
-fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let from = text.find(start)? + start.len();
-    let len = text[from..].find(end)?;
-    Some(&text[from..from + len])
-}
-
-/// Turns a Tera parse/inheritance error into `file:line: message`.
-fn template_error(sources: &[TemplateSource], error: &tera::Error) -> RenderError {
-    let messages = chain(error);
-    if let tera::ErrorKind::MissingParent { current, parent } = &error.kind {
-        let source = sources.iter().find(|s| &s.name == current);
-        let line = source
-            .and_then(|s| s.text.find("extends").map(|o| line_of(&s.text, o)))
-            .unwrap_or(1);
-        let path = source
-            .map(|s| s.path.clone())
-            .unwrap_or_else(|| PathBuf::from(current));
-        return RenderError::UnknownTemplate {
-            location: Location::new(path, line),
-            name: parent.clone(),
-            available: sources
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
-    }
-    let name = messages
-        .first()
-        .and_then(|m| between(m, "Failed to parse '", "'"))
-        .unwrap_or("");
-    let source = sources.iter().find(|s| s.name == name);
-    let path = source
-        .map(|s| s.path.clone())
-        .unwrap_or_else(|| PathBuf::from(name));
-    // pest reports positions as ` --> line:column`.
-    let detail = messages.get(1).cloned().unwrap_or_default();
-    let line = between(&detail, "--> ", ":").and_then(|l| l.trim().parse::<usize>().ok());
-    match line {
-        Some(line) => RenderError::Syntax {
-            location: Location::new(path, line),
-            message: pest_summary(&detail),
-        },
-        None => RenderError::Template {
-            path,
-            message: messages.join(": "),
-        },
-    }
-}
-
-/// The useful last line of a pest error ("expected ...").
-fn pest_summary(detail: &str) -> String {
-    detail
-        .lines()
-        .rev()
-        .map(|l| l.trim().trim_start_matches('=').trim())
-        .find(|l| !l.is_empty())
-        .unwrap_or("unexpected text")
-        .to_owned()
-}
-
-/// `t(key="...", name=value, ...)`: a Fluent message in the page's language. Numbers stay
-/// numbers (plural rules); strings are HTML-escaped; `lang="ru"` asks for another language
-/// (the language chooser shows each language in itself).
-struct Translate {
-    locales: Arc<Locales>,
-    lang: String,
-    warnings: Warnings,
-}
-
-impl tera::Function for Translate {
-    fn call(&self, args: &HashMap<String, Value>) -> tera::Result<Value> {
-        let key = args
-            .get("key")
-            .and_then(Value::as_str)
-            .ok_or_else(|| tera::Error::msg("t() needs key=\"message-id\""))?;
-        let lang = args
-            .get("lang")
-            .and_then(Value::as_str)
-            .unwrap_or(&self.lang);
-        let mut fluent_args: Vec<(String, Arg)> = args
-            .iter()
-            .filter(|(name, _)| name.as_str() != "key" && name.as_str() != "lang")
-            .map(|(name, value)| {
-                let arg = match value {
-                    Value::Number(n) => Arg::Number(n.as_f64().unwrap_or(0.0)),
-                    Value::String(s) => Arg::Text(s.clone()),
-                    Value::Null => Arg::Text(String::new()),
-                    other => Arg::Text(other.to_string()),
-                };
-                (name.clone(), arg)
-            })
-            .collect();
-        fluent_args.sort_by(|a, b| a.0.cmp(&b.0));
-        let translation = self
-            .locales
-            .format(lang, key, &fluent_args)
-            .map_err(|e| tera::Error::chain(format!("t(key=\"{key}\")"), e))?;
-        if translation.fell_back {
-            self.warnings.push(format!(
-                "locales/{lang}/: the UI string `{key}` is missing; the {} text is shown instead. Add `{key} = ...` to locales/{lang}/*.ftl.",
-                self.locales.default_language()
-            ));
-        }
-        Ok(Value::String(translation.html))
-    }
-
-    fn is_safe(&self) -> bool {
-        // The message text is trusted HTML and its arguments are escaped in `Locales::format`.
-        true
-    }
-}
-
-/// `url(path="/kk/privacy/")`: the absolute URL on the published site.
-struct UrlFor {
-    base_url: String,
-}
-
-impl tera::Function for UrlFor {
-    fn call(&self, args: &HashMap<String, Value>) -> tera::Result<Value> {
-        let path = args
-            .get("path")
-            .and_then(Value::as_str)
-            .ok_or_else(|| tera::Error::msg("url() needs path=\"/...\""))?;
-        Ok(Value::String(absolute(&self.base_url, path)))
-    }
-}
-
-/// Joins the base URL and a site-relative path.
-pub fn absolute(base_url: &str, path: &str) -> String {
-    if path.starts_with("http://") || path.starts_with("https://") {
-        return path.to_owned();
-    }
-    format!(
-        "{}/{}",
-        base_url.trim_end_matches('/'),
-        path.trim_start_matches('/')
-    )
-}
-
-/// `asset(path="style.css")`: `/static/style.1a2b3c4d5e.css`, the name that changes with the
-/// content, so servers can let browsers keep it for a year.
-struct AssetUrl {
-    assets: Arc<std::collections::BTreeMap<String, String>>,
-}
-
-impl tera::Function for AssetUrl {
-    fn call(&self, args: &HashMap<String, Value>) -> tera::Result<Value> {
-        let path = args
-            .get("path")
-            .and_then(Value::as_str)
-            .ok_or_else(|| tera::Error::msg("asset() needs path=\"file in static/\""))?;
-        let name = path.trim_start_matches('/').trim_start_matches("static/");
-        match self.assets.get(name) {
-            Some(url) => Ok(Value::String(url.clone())),
-            None => Err(tera::Error::msg(format!(
-                "asset(path=\"{path}\"): there is no static/{name}. Use one of: {}",
-                self.assets.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))),
-        }
-    }
-
-    fn is_safe(&self) -> bool {
-        true
-    }
-}
-
-/// `{{ "2024-02-11" | date }}`: the long date in the page's language.
-struct LocalDate {
-    lang: String,
-}
-
-impl tera::Filter for LocalDate {
-    fn filter(&self, value: &Value, _args: &HashMap<String, Value>) -> tera::Result<Value> {
-        let text = value.as_str().unwrap_or_default();
-        let date = crate::dates::parse_date(text).ok_or_else(|| {
-            tera::Error::msg(format!("the date filter needs YYYY-MM-DD, got `{text}`"))
-        })?;
-        Ok(Value::String(crate::dates::format_long(date, &self.lang)))
     }
 }
 

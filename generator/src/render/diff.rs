@@ -7,7 +7,7 @@
 
 use similar::{Algorithm, ChangeTag, DiffOp, TextDiff};
 
-use crate::i18n::escape_html;
+use crate::load::i18n::escape_html;
 
 /// A run of words in a changed block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +118,12 @@ enum Segment {
 /// "[-one-]{+two+} [-year-]{+years+}" reads better as "[-one year-]{+two years+}": changes
 /// separated only by white space become one change.
 fn join_changes_across_spaces(runs: Vec<Words>) -> Vec<Words> {
+    flatten(join_across_blanks(segments(runs)))
+}
+
+/// The runs as segments: each run of removed and added words between unchanged ones is one
+/// change.
+fn segments(runs: Vec<Words>) -> Vec<Segment> {
     let mut segments: Vec<Segment> = Vec::new();
     for run in runs {
         match (segments.last_mut(), run) {
@@ -136,6 +142,11 @@ fn join_changes_across_spaces(runs: Vec<Words>) -> Vec<Words> {
             }),
         }
     }
+    segments
+}
+
+/// Two changes with only white space between them as one change.
+fn join_across_blanks(segments: Vec<Segment>) -> Vec<Segment> {
     let mut joined: Vec<Segment> = Vec::new();
     let mut rest = segments.into_iter().peekable();
     while let Some(segment) = rest.next() {
@@ -161,8 +172,13 @@ fn join_changes_across_spaces(runs: Vec<Words>) -> Vec<Words> {
         }
         joined.push(segment);
     }
+    joined
+}
+
+/// The segments as runs again: a change is its removed words, then its added words.
+fn flatten(segments: Vec<Segment>) -> Vec<Words> {
     let mut out = Vec::new();
-    for segment in joined {
+    for segment in segments {
         match segment {
             Segment::Same(text) => out.push(Words::Same(text)),
             Segment::Change { removed, added } => {

@@ -1,5 +1,7 @@
 //! The preview's fast path: an edit to the text of ordinary pages re-renders those pages
-//! only, instead of the whole site.
+//! only, instead of the whole site. It is part of `serve` because only the preview uses it
+//! and it works on the driver's [`LoadedSite`] and [`BuiltSite`]: under `emit/` it would
+//! import the driver, which imports emit.
 //!
 //! A page's HTML depends on its own body and front matter, and on what every page shares
 //! (templates, strings, settings, the other pages' URLs and titles). When the only change is
@@ -26,12 +28,12 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::build::LoadedSite;
-use crate::built::BuiltSite;
-use crate::content;
-use crate::page::{Body, HtmlPage, PageKind};
-use crate::pages;
-use crate::render::{self, Renderer};
-use crate::source::{Warnings, read_text, relative_name};
+use crate::emit::built::BuiltSite;
+use crate::load::content;
+use crate::load::source::{Warnings, read_text, relative_name};
+use crate::load::templates::{self, Renderer};
+use crate::model::page::{Body, HtmlPage, PageKind};
+use crate::render::pages;
 
 /// What a fast re-render made: the new site and how many pages it rendered.
 #[derive(Debug)]
@@ -209,13 +211,13 @@ fn template_edit(
     if name == "chooser.html" || !name.ends_with(".html") {
         return None;
     }
-    let sources = render::load_templates(root, &loaded.model.config.theme).ok()?;
+    let sources = templates::load_templates(root, &loaded.model.config.theme).ok()?;
     let quoted = [format!("\"{name}\""), format!("'{name}'")];
     let referenced = sources
         .iter()
         .any(|s| s.name != name && quoted.iter().any(|q| s.text.contains(q.as_str())));
     let model = &loaded.model;
-    let users: Vec<&crate::page::Page> =
+    let users: Vec<&crate::model::page::Page> =
         model.pages.iter().filter(|p| p.template == name).collect();
     let feeds_manifest = users
         .iter()
@@ -260,10 +262,11 @@ fn string_edit(loaded: &mut LoadedSite, site: &BuiltSite, root: &Path) -> Option
     let model = &loaded.model;
     let languages: Vec<String> = model.languages.iter().map(|l| l.to_string()).collect();
     let default = model.default_lang().to_string();
-    let locales = std::sync::Arc::new(crate::i18n::Locales::load(root, &languages, &default).ok()?);
+    let locales =
+        std::sync::Arc::new(crate::load::i18n::Locales::load(root, &languages, &default).ok()?);
     locales.track_usage();
     let changed = loaded.locales.changed_keys(&locales)?;
-    let users: Vec<&crate::page::Page> = loaded.locales.with_usage(|usage| {
+    let users: Vec<&crate::model::page::Page> = loaded.locales.with_usage(|usage| {
         if changed.iter().any(|k| usage.elsewhere.contains(k)) {
             return None;
         }
@@ -283,7 +286,7 @@ fn string_edit(loaded: &mut LoadedSite, site: &BuiltSite, root: &Path) -> Option
     }
     let warnings = Warnings::default();
     let mut renderer = Renderer::new(
-        render::load_templates(root, &model.config.theme).ok()?,
+        templates::load_templates(root, &model.config.theme).ok()?,
         std::sync::Arc::clone(&locales),
         &languages,
         &model.config.base_url,

@@ -9,9 +9,9 @@
 
 use serde::Serialize;
 
+use crate::load::templates::{RenderError, Renderer, SITEMAP_TEMPLATE};
 use crate::model::SiteModel;
-use crate::page::Translation;
-use crate::render::{RenderError, Renderer, SITEMAP_TEMPLATE};
+use crate::model::page::Translation;
 
 /// One `<link rel="alternate" hreflang=... href=...>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,7 +61,7 @@ pub fn sitemap_entries(model: &SiteModel) -> Vec<SitemapEntry> {
         let x_default = model.x_default(page.kind, &translations, &page.url);
         entries.push(SitemapEntry {
             loc: model.abs(&page.url),
-            lastmod: page.lastmod().map(crate::dates::iso),
+            lastmod: page.lastmod().map(crate::load::dates::iso),
             alternates: alternates(model, &translations, x_default),
         });
     }

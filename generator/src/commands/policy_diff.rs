@@ -1,9 +1,9 @@
 //! `kelisim policy diff A B [--lang L]`: two published versions of the site's policy, found
 //! in the loaded site, compared word by word for the editor (the comparison itself is
-//! [`crate::diff`], which the "what changed" pages share). Kept apart from `diff` so the page
+//! [`crate::render::diff`], which the "what changed" pages share). Kept apart from `diff` so the page
 //! renderer, which uses `diff`, does not depend on the build that uses the renderer.
 
-use crate::diff::{diff, to_text};
+use crate::render::diff::{diff, to_text};
 
 /// `kelisim policy diff A B [--lang L]`: the site at `root` loaded, versions `a` and `b` of the
 /// policy in `lang` (default: the site's default language) compared, as [`to_text`].

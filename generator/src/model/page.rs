@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::front_matter::FrontMatter;
-use crate::lang::Lang;
-use crate::markdown::{self, Rendered};
+use crate::load::front_matter::FrontMatter;
+use crate::load::lang::Lang;
+use crate::model::markdown::{self, Rendered};
 
 /// What a page is for. The built-in kinds come from the content file's translation key
 /// (`_index`, `privacy`, `contact`, `thanks`, `error`, `404`, `confirmed`, `confirm-error`);

@@ -4,8 +4,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lang::Lang;
-use crate::source::{Location, line_of};
+use crate::load::lang::Lang;
+use crate::load::source::{Location, line_of};
 
 /// The site's settings, as written in `site.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

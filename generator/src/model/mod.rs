@@ -1,23 +1,28 @@
-//! The site model: every published page, typed ([`PageKind`], [`Lang`], URL, template,
-//! rendered body, translations), and the [`PolicySet`]. It is built once from the loaded
-//! sources ([`SiteModel::new`]) and only read afterwards, by the three consumers: HTML pages
-//! ([`crate::pages`]), sitemap and robots ([`crate::seo`]) and the consent manifest
-//! ([`crate::manifest`]).
+//! The **model** stage: the site model, built once from the loaded sources
+//! ([`SiteModel::new`]) and only read afterwards, by the three consumers of
+//! [`crate::render`]. Every published page, typed ([`page::PageKind`], [`Lang`], URL,
+//! template, [`markdown`] body, translations), and the [`policy::PolicySet`] ([`archive`]:
+//! the superseded versions; [`lock`]: `policy.lock`). It imports only the load stage.
+
+pub mod archive;
+pub mod lock;
+pub mod markdown;
+pub mod page;
+pub mod policy;
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::archive::{self, ArchiveError};
-use crate::config::SiteConfig;
-use crate::content::{ContentError, SourcePage};
-use crate::lang::Lang;
-use crate::markdown;
-use crate::page::{Body, Page, PageKind, Translation};
-use crate::policy::{PolicyError, PolicySet};
-use crate::render::{RenderError, Renderer};
-use crate::source::{Location, Warnings};
+use crate::load::config::SiteConfig;
+use crate::load::content::{ContentError, SourcePage};
+use crate::load::lang::Lang;
+use crate::load::source::{Location, Warnings};
+use crate::load::templates::{RenderError, Renderer};
+use crate::model::archive::ArchiveError;
+use crate::model::page::{Body, Page, PageKind, Translation};
+use crate::model::policy::{PolicyError, PolicySet};
 
 /// Why the pages do not make a site.
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +65,7 @@ impl SiteModel {
         let sources: Vec<SourcePage> = sources.into_iter().filter(|p| !p.front.draft).collect();
         let (archived, current): (Vec<_>, Vec<_>) =
             sources.into_iter().partition(archive::is_archived);
-        crate::content::check_unique_urls(&current)?;
+        crate::load::content::check_unique_urls(&current)?;
         let archived = archive::collect(&current, archived, PageKind::Policy.file_stem())?;
         let mut pages = current
             .into_par_iter()
@@ -122,7 +127,7 @@ impl SiteModel {
 
     /// The absolute URL of a site path.
     pub fn abs(&self, path: &str) -> String {
-        crate::render::absolute(&self.config.base_url, path)
+        crate::load::templates::functions::absolute(&self.config.base_url, path)
     }
 
     /// The root language chooser's alternates: every language's home page.

@@ -22,9 +22,9 @@ use std::path::PathBuf;
 
 use time::Date;
 
-use crate::content::SourcePage;
-use crate::front_matter::MissingPolicyField;
-use crate::source::Location;
+use crate::load::content::SourcePage;
+use crate::load::front_matter::MissingPolicyField;
+use crate::load::source::Location;
 
 /// Where superseded policies live inside a language folder: `content/<lang>/privacy/archive/`,
 /// one file per version, named `<version>.md`. Not a page folder: nothing in it is published
@@ -209,7 +209,7 @@ mod tests {
 
     fn page(lang: &str, rel: &str, front: &str) -> SourcePage {
         let source = PathBuf::from(format!("content/{lang}/{rel}.md"));
-        crate::content::parse_page(
+        crate::load::content::parse_page(
             lang,
             Path::new(&source),
             rel,

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use time::Date;
 
-use crate::archive::ARCHIVE_DIR;
 use crate::build::{BuildOptions, load_site};
 use crate::error::BuildError;
+use crate::model::archive::ARCHIVE_DIR;
 
 /// Why a new version could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -192,7 +192,7 @@ pub fn raise(
     version: &str,
     effective: Date,
 ) -> Result<String, NewVersionError> {
-    let date = crate::dates::iso(effective);
+    let date = crate::load::dates::iso(effective);
     let mut out = String::with_capacity(text.len() + 8);
     let mut fences = 0;
     let (mut saw_version, mut saw_date) = (false, false);

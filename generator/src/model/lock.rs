@@ -15,8 +15,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{PolicySet, PolicyText};
-use crate::source::{Location, line_of, read_text};
+use crate::load::source::{Location, line_of, read_text};
+use crate::model::policy::{PolicySet, PolicyText};
 
 /// The lock's file name, at the site root.
 pub const LOCK_FILE: &str = "policy.lock";
@@ -53,7 +53,7 @@ impl LockedVersion {
         Self {
             lang: text.lang.to_string(),
             version: text.version.clone(),
-            effective_date: crate::dates::iso(text.effective_date),
+            effective_date: crate::load::dates::iso(text.effective_date),
             sha256: text.sha256.clone(),
         }
     }
@@ -189,7 +189,7 @@ impl PolicyLock {
                     }
                 });
             }
-            let date = crate::dates::iso(text.effective_date);
+            let date = crate::load::dates::iso(text.effective_date);
             if locked.effective_date != date {
                 problems.push(LockError::DateChanged {
                     location: text.source.clone(),

@@ -1,16 +1,16 @@
 //! The [`PolicySet`]: the privacy policy in every language and version, the current text (from
-//! the policy page) and the archived ones (see [`crate::archive`]), each with its permanent
+//! the policy page) and the archived ones (see [`crate::model::archive`]), each with its permanent
 //! URL and the SHA-256 of its rendered body, hashed once here. The policy pages, the current
 //! policy's list of earlier versions and the consent manifest all read these facts.
 
 use serde::Serialize;
 use time::Date;
 
-use crate::archive::ArchiveEntry;
-use crate::front_matter::MissingPolicyField;
-use crate::lang::Lang;
-use crate::page::{Page, PageKind, Translation};
-use crate::source::Location;
+use crate::load::front_matter::MissingPolicyField;
+use crate::load::lang::Lang;
+use crate::load::source::Location;
+use crate::model::archive::ArchiveEntry;
+use crate::model::page::{Page, PageKind, Translation};
 
 /// A policy page without the facts the consent manifest needs.
 #[derive(Debug, thiserror::Error)]
@@ -226,7 +226,7 @@ impl PolicySet {
         self.archived_in(lang)
             .map(|t| PreviousLink {
                 version: t.version.clone(),
-                effective_date: crate::dates::iso(t.effective_date),
+                effective_date: crate::load::dates::iso(t.effective_date),
                 url: t.url.clone(),
             })
             .collect()

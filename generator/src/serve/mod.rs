@@ -1,7 +1,7 @@
 //! `kelisim serve`: the editor's live preview, with a form that really submits.
 //!
 //! It builds the site in memory (nothing is written: `public/` stays the production build),
-//! serves it on 127.0.0.1 from memory ([`files`]), watches the site's sources, rebuilds on
+//! serves it on 127.0.0.1 from memory (`files.rs`), watches the site's sources, rebuilds on
 //! every change and tells open pages to reload over Server-Sent Events; the live-reload script
 //! is added to each page as it is served. A change that breaks the build keeps the server up
 //! with the last good pages; the error goes to the terminal and into every open (and newly
@@ -14,6 +14,8 @@
 //! once.
 
 mod files;
+mod mailbox;
+pub mod rerender;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -40,10 +42,9 @@ use tokio_stream::wrappers::BroadcastStream;
 use tower::ServiceExt;
 
 use crate::build::{BuildOptions, LoadedSite, render_site_until};
-use crate::built::BuiltSite;
+use crate::emit::built::BuiltSite;
 use crate::error::BuildError;
 
-mod mailbox;
 pub use mailbox::MAIL_PATH;
 use mailbox::Mailbox;
 
@@ -53,7 +54,7 @@ pub const STATE_DIR: &str = ".kelisim";
 pub(crate) const LIVERELOAD_PATH: &str = "/__kelisim/livereload.js";
 const EVENTS_PATH: &str = "/__kelisim/events";
 const STATUS_PATH: &str = "/__kelisim/status";
-const LIVERELOAD_JS: &str = include_str!("serve/livereload.js");
+const LIVERELOAD_JS: &str = include_str!("livereload.js");
 
 /// The sources a rebuild depends on, relative to the site root.
 const WATCHED: [&str; 6] = [
@@ -257,7 +258,7 @@ impl Changes {
 
     /// Notes an event's files. Creations, removals and renames are not structural by
     /// themselves: an editor that saves by writing a temporary file and renaming it over the
-    /// original makes all three; [`crate::rerender::edits`] decides from the files as they
+    /// original makes all three; [`rerender::edits`] decides from the files as they
     /// are now (a source that is gone, or a new one, takes the full build).
     fn add(&mut self, event: &notify::Event) {
         self.structural |= event.paths.is_empty();
@@ -359,7 +360,7 @@ impl Preview {
     }
 
     /// Shows the sources' latest state: edited page bodies alone are re-rendered
-    /// ([`crate::rerender`]); anything else, or a first build, is one full build in memory,
+    /// ([`rerender`]); anything else, or a first build, is one full build in memory,
     /// then the relay gets the new manifest. Either way the served site is swapped and open
     /// pages reload. On failure the last good pages and relay stay in place.
     fn rebuild(&self, changes: &Changes) {
@@ -421,7 +422,7 @@ impl Preview {
         &self,
         loaded: &mut Option<LoadedSite>,
         changes: &Changes,
-    ) -> Option<crate::rerender::Rerendered> {
+    ) -> Option<rerender::Rerendered> {
         if changes.structural || changes.paths.is_empty() {
             return None;
         }
@@ -432,7 +433,7 @@ impl Preview {
             return None;
         }
         let site = self.site()?;
-        crate::rerender::edits(loaded.as_mut()?, &site, &self.build.root, &changes.paths)
+        rerender::edits(loaded.as_mut()?, &site, &self.build.root, &changes.paths)
     }
 
     /// The relay router for a freshly built site, checking against its manifest.

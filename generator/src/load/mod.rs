@@ -1,0 +1,14 @@
+//! The **load** stage: reads the site's sources into typed values, and imports no later
+//! stage. `site.toml` ([`config`], its languages as [`lang::Lang`]s), the UI strings
+//! ([`i18n`]), the templates ([`templates`]), the content files ([`content`], with their
+//! [`front_matter`]) and the dates they hold ([`dates`]), each read through [`source`], which
+//! also says where a problem is (`file:line`) for every later stage.
+
+pub mod config;
+pub mod content;
+pub mod dates;
+pub mod front_matter;
+pub mod i18n;
+pub mod lang;
+pub mod source;
+pub mod templates;
