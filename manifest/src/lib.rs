@@ -355,6 +355,8 @@ mod tests {
         assert!(err.to_string().contains("not valid JSON"), "{err}");
     }
 
+    /// A manifest with one language and two purposes, with `fields` added at its top level.
+    /// Long because it is the JSON document itself, written out to be read as a fixture.
     fn minimal(fields: &str) -> String {
         format!(
             r#"{{"schema_version":1,"generator":"x","base_url":"https://e","default_language":"kk",

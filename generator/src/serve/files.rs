@@ -1,5 +1,5 @@
 //! The preview's files: the last good build in memory, answered by the relay's one static file
-//! service ([`kelisim_relay::site_files`], the same rules as production), with the live-reload
+//! service ([`kelisim_relay::web::site_files`], the same rules as production), with the live-reload
 //! script added to every HTML page and nothing cached.
 
 use std::sync::Arc;

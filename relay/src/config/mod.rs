@@ -4,6 +4,8 @@
 //! The HMAC key never comes from the TOML file itself, only from `KELISIM_HMAC_KEY` or a key
 //! file, so the file can be committed or shown in a support ticket without leaking it.
 
+pub mod env;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -11,55 +13,6 @@ use serde::Deserialize;
 
 use crate::domain::hmac_key::{HmacKey, KeyError};
 use crate::domain::stamp::{DEFAULT_FINGERPRINT_WINDOW_SECS, DEFAULT_RETENTION_DAYS};
-
-/// Environment variables read by [`RelayConfig::apply_env`].
-pub mod env {
-    pub const STORE: &str = "KELISIM_STORE";
-    pub const SQLITE_PATH: &str = "KELISIM_SQLITE_PATH";
-    pub const DYNAMODB_TABLE: &str = "KELISIM_DYNAMODB_TABLE";
-    pub const DYNAMODB_ENDPOINT: &str = "KELISIM_DYNAMODB_ENDPOINT";
-    pub const DYNAMODB_REGION: &str = "KELISIM_DYNAMODB_REGION";
-    pub const MANIFEST: &str = "KELISIM_MANIFEST";
-    pub const ENDPOINT_PATH: &str = "KELISIM_ENDPOINT_PATH";
-    /// Comma-separated origins, e.g. `https://woow.kz,https://www.woow.kz`.
-    pub const ALLOWED_ORIGINS: &str = "KELISIM_ALLOWED_ORIGINS";
-    /// Comma-separated `purpose=days`, e.g. `reply=365,newsletter=1095`.
-    pub const RETENTION_DAYS: &str = "KELISIM_RETENTION_DAYS";
-    pub const FINGERPRINT_WINDOW_SECS: &str = "KELISIM_FINGERPRINT_WINDOW_SECS";
-    /// Comma-separated `kind=days`, e.g. `access=15,erasure=3`.
-    pub const REQUEST_DEADLINE_DAYS: &str = "KELISIM_REQUEST_DEADLINE_DAYS";
-    pub const STORAGE_LOCATION: &str = "KELISIM_STORAGE_LOCATION";
-    /// The key itself, hex or base64, at least 32 bytes.
-    pub const HMAC_KEY: &str = "KELISIM_HMAC_KEY";
-    /// A file holding the key (hex or base64).
-    pub const HMAC_KEY_FILE: &str = "KELISIM_HMAC_KEY_FILE";
-    /// `true`/`false`: `[rate_limit] enabled`.
-    pub const RATE_LIMIT_ENABLED: &str = "KELISIM_RATE_LIMIT_ENABLED";
-    pub const RATE_LIMIT_PER_CLIENT: &str = "KELISIM_RATE_LIMIT_PER_CLIENT";
-    pub const RATE_LIMIT_WINDOW_SECS: &str = "KELISIM_RATE_LIMIT_WINDOW_SECS";
-    pub const RATE_LIMIT_GLOBAL_PER_MINUTE: &str = "KELISIM_RATE_LIMIT_GLOBAL_PER_MINUTE";
-    /// `true`/`false`: `[rate_limit] trust_forwarded_for`.
-    pub const RATE_LIMIT_TRUST_FORWARDED_FOR: &str = "KELISIM_RATE_LIMIT_TRUST_FORWARDED_FOR";
-    /// `[proxy] client_address_header`, e.g. `CloudFront-Viewer-Address`.
-    pub const CLIENT_ADDRESS_HEADER: &str = "KELISIM_CLIENT_ADDRESS_HEADER";
-    /// The secret the CDN sends in `X-Origin-Verify`; never read from the TOML file.
-    pub const ORIGIN_SECRET: &str = "KELISIM_ORIGIN_SECRET";
-    /// The operator's SMTP server in lettre's URL form: `smtps://host:465`,
-    /// `smtp://host:587?tls=required`; plain `smtp://` only to a loopback address.
-    pub const SMTP_URL: &str = "KELISIM_SMTP_URL";
-    pub const SMTP_USER: &str = "KELISIM_SMTP_USER";
-    /// Never read from the TOML file.
-    pub const SMTP_PASSWORD: &str = "KELISIM_SMTP_PASSWORD";
-    /// The sender of every mail, e.g. `kelisim <relay@woow.kz>`.
-    pub const MAIL_FROM: &str = "KELISIM_MAIL_FROM";
-    /// Comma-separated addresses that receive the notifications.
-    pub const NOTIFY_TO: &str = "KELISIM_NOTIFY_TO";
-    pub const WEBHOOK_URL: &str = "KELISIM_WEBHOOK_URL";
-    /// The webhook signing secret. Never read from the TOML file.
-    pub const WEBHOOK_SECRET: &str = "KELISIM_WEBHOOK_SECRET";
-    /// Where the relay's endpoint is reachable from a visitor's mail client.
-    pub const PUBLIC_URL: &str = "KELISIM_PUBLIC_URL";
-}
 
 pub use crate::domain::stamp::MAX_RETENTION_DAYS;
 /// The longest double-click window, rate-limit window and delivery interval: one week.
@@ -465,181 +418,6 @@ impl RelayConfig {
         )
     }
 
-    /// Overrides settings from environment variables (see [`env`]); empty values count as
-    /// unset. `lookup` is `std::env::var` in production and a map in tests.
-    pub fn apply_env(
-        &mut self,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
-        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        self.apply_store_env(&var)?;
-        if let Some(path) = var(env::MANIFEST) {
-            self.manifest = PathBuf::from(path);
-        }
-        if let Some(path) = var(env::ENDPOINT_PATH) {
-            self.endpoint_path = Some(path);
-        }
-        if let Some(origins) = var(env::ALLOWED_ORIGINS) {
-            self.allowed_origins = origins
-                .split(',')
-                .map(str::trim)
-                .filter(|o| !o.is_empty())
-                .map(str::to_owned)
-                .collect();
-        }
-        if let Some(list) = var(env::RETENTION_DAYS) {
-            set_days(
-                &mut self.retention_days,
-                env::RETENTION_DAYS,
-                &list,
-                "`purpose=days`",
-                |purpose| Some(purpose.to_owned()),
-            )?;
-        }
-        if let Some(list) = var(env::REQUEST_DEADLINE_DAYS) {
-            set_days(
-                &mut self.request_deadline_days,
-                env::REQUEST_DEADLINE_DAYS,
-                &list,
-                "`kind=days` with a known kind",
-                |kind| {
-                    crate::domain::request::RequestKind::parse(kind).map(|k| k.as_str().to_owned())
-                },
-            )?;
-        }
-        if let Some(secs) = var(env::FINGERPRINT_WINDOW_SECS) {
-            self.fingerprint_window_secs = secs.trim().parse().map_err(|_| ConfigError::Env {
-                var: env::FINGERPRINT_WINDOW_SECS,
-                reason: "not a whole number of seconds".to_owned(),
-            })?;
-        }
-        self.apply_rate_limit_env(&var)?;
-        self.apply_notify_env(&var);
-        if let Some(location) = var(env::STORAGE_LOCATION) {
-            self.storage_location = Some(location);
-        }
-        if let Some(path) = var(env::HMAC_KEY_FILE) {
-            self.hmac_key_file = Some(PathBuf::from(path));
-        }
-        if let Some(key) = var(env::HMAC_KEY) {
-            self.hmac_key_env = Some(crate::domain::secret::Secret::new(key));
-        }
-        Ok(())
-    }
-
-    /// The store's settings: which store, the SQLite file, the DynamoDB table, endpoint and
-    /// region.
-    fn apply_store_env(
-        &mut self,
-        var: &impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
-        if let Some(kind) = var(env::STORE) {
-            self.store = match kind.trim() {
-                "sqlite" => StoreKind::Sqlite,
-                "dynamodb" => StoreKind::Dynamodb,
-                other => {
-                    return Err(ConfigError::Env {
-                        var: env::STORE,
-                        reason: format!("`{other}` is not `sqlite` or `dynamodb`"),
-                    });
-                }
-            };
-        }
-        if let Some(path) = var(env::SQLITE_PATH) {
-            self.sqlite.path = PathBuf::from(path);
-        }
-        if let Some(table) = var(env::DYNAMODB_TABLE) {
-            self.dynamodb.table = Some(table);
-        }
-        if let Some(endpoint) = var(env::DYNAMODB_ENDPOINT) {
-            self.dynamodb.endpoint_url = Some(endpoint);
-        }
-        if let Some(region) = var(env::DYNAMODB_REGION) {
-            self.dynamodb.region = Some(region);
-        }
-        Ok(())
-    }
-
-    fn apply_notify_env(&mut self, var: &impl Fn(&str) -> Option<String>) {
-        let notify = &mut self.notify;
-        let text = |name: &str| var(name).map(|v| v.trim().to_owned());
-        if let Some(v) = text(env::SMTP_URL) {
-            notify.smtp_url = Some(v);
-        }
-        if let Some(v) = text(env::SMTP_USER) {
-            notify.smtp_user = Some(v);
-        }
-        if let Some(v) = var(env::SMTP_PASSWORD) {
-            notify.smtp_password = Some(crate::domain::secret::Secret::new(v));
-        }
-        if let Some(v) = text(env::MAIL_FROM) {
-            notify.mail_from = Some(v);
-        }
-        if let Some(v) = text(env::NOTIFY_TO) {
-            notify.notify_to = v
-                .split(',')
-                .map(str::trim)
-                .filter(|a| !a.is_empty())
-                .map(str::to_owned)
-                .collect();
-        }
-        if let Some(v) = text(env::WEBHOOK_URL) {
-            notify.webhook_url = Some(v);
-        }
-        if let Some(v) = var(env::WEBHOOK_SECRET) {
-            notify.webhook_secret = Some(crate::domain::secret::Secret::new(v));
-        }
-        if let Some(v) = text(env::PUBLIC_URL) {
-            notify.public_url = Some(v);
-        }
-        if let Some(v) = text(env::CLIENT_ADDRESS_HEADER) {
-            self.proxy.client_address_header = Some(v);
-        }
-        if let Some(v) = var(env::ORIGIN_SECRET) {
-            self.proxy.origin_secret = Some(crate::domain::secret::Secret::new(v));
-        }
-    }
-
-    fn apply_rate_limit_env(
-        &mut self,
-        var: &impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
-        fn number<T: std::str::FromStr>(name: &'static str, text: &str) -> Result<T, ConfigError> {
-            text.trim().parse().map_err(|_| ConfigError::Env {
-                var: name,
-                reason: "not a whole number".to_owned(),
-            })
-        }
-        fn flag(name: &'static str, text: &str) -> Result<bool, ConfigError> {
-            match text.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => Ok(true),
-                "false" | "0" | "no" => Ok(false),
-                _ => Err(ConfigError::Env {
-                    var: name,
-                    reason: "not `true` or `false`".to_owned(),
-                }),
-            }
-        }
-        let limit = &mut self.rate_limit;
-        if let Some(v) = var(env::RATE_LIMIT_ENABLED) {
-            limit.enabled = flag(env::RATE_LIMIT_ENABLED, &v)?;
-        }
-        if let Some(v) = var(env::RATE_LIMIT_PER_CLIENT) {
-            limit.per_client = number(env::RATE_LIMIT_PER_CLIENT, &v)?;
-        }
-        if let Some(v) = var(env::RATE_LIMIT_WINDOW_SECS) {
-            limit.window_secs = number(env::RATE_LIMIT_WINDOW_SECS, &v)?;
-        }
-        if let Some(v) = var(env::RATE_LIMIT_GLOBAL_PER_MINUTE) {
-            limit.global_per_minute = number(env::RATE_LIMIT_GLOBAL_PER_MINUTE, &v)?;
-        }
-        if let Some(v) = var(env::RATE_LIMIT_TRUST_FORWARDED_FOR) {
-            limit.trust_forwarded_for = flag(env::RATE_LIMIT_TRUST_FORWARDED_FOR, &v)?;
-        }
-        Ok(())
-    }
-
-    /// The HMAC key: `KELISIM_HMAC_KEY` if set, else the key file.
     /// Everything besides the submission and the manifest that goes into a record.
     pub fn intake_settings(&self) -> Result<crate::domain::stamp::IntakeSettings, ConfigError> {
         Ok(crate::domain::stamp::IntakeSettings {
@@ -653,6 +431,7 @@ impl RelayConfig {
         })
     }
 
+    /// The HMAC key: `KELISIM_HMAC_KEY` if set, else the key file.
     pub fn hmac_key(&self) -> Result<HmacKey, ConfigError> {
         if let Some(key) = &self.hmac_key_env {
             return Ok(HmacKey::parse(key.expose())?);
@@ -698,30 +477,6 @@ pub fn origin_of(url: &str) -> Option<String> {
         scheme.to_ascii_lowercase(),
         authority.to_ascii_lowercase()
     ))
-}
-
-/// Sets `days` from an environment variable's `key=days,key=days` list; `key` gives the key to
-/// store (`None` refuses it), `expected` names the form in the refusal.
-fn set_days(
-    days: &mut BTreeMap<String, u32>,
-    var: &'static str,
-    list: &str,
-    expected: &str,
-    key: impl Fn(&str) -> Option<String>,
-) -> Result<(), ConfigError> {
-    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-        let parsed = item
-            .split_once('=')
-            .and_then(|(k, d)| Some((key(k.trim())?, d.trim().parse::<u32>().ok()?)));
-        let Some((k, d)) = parsed else {
-            return Err(ConfigError::Env {
-                var,
-                reason: format!("`{item}` is not {expected}"),
-            });
-        };
-        days.insert(k, d);
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -84,7 +84,9 @@ pub struct Stamped {
 }
 
 /// Builds the record, its dedup keys and its outbox items (a notification on each of
-/// `channels`, a confirmation mail per pending grant). `now` is the moment of receipt.
+/// `channels`, a confirmation mail per pending grant). `now` is the moment of receipt. Its
+/// length is the record's struct literal, field by field, so everything a record says is
+/// decided in this one place.
 pub fn stamp(
     submission: Submission,
     manifest: &ConsentManifest,

@@ -118,60 +118,86 @@ const ACTOR: &str = "lambda";
 /// Selects a scheduled task instead of the form (see the module's modes).
 pub const ENV_TASK: &str = "KELISIM_LAMBDA_TASK";
 
+/// What this process does: one of the functions Lambda runs, or a one-shot command on an
+/// operator's machine (see the module's modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Serve the contact form (no argument, no task).
+    Form,
+    /// `KELISIM_LAMBDA_TASK=purge-expired`: the scheduled retention purge.
+    PurgeTask,
+    /// `KELISIM_LAMBDA_TASK=deliver`: the scheduled delivery round.
+    DeliverTask,
+    /// `bootstrap create-table`: create the table and store the key-check value.
+    CreateTable,
+    /// `bootstrap purge-expired`: one retention purge, now.
+    PurgeOnce,
+    /// `bootstrap deliver`: one delivery round, now.
+    DeliverOnce,
+}
+
+impl Mode {
+    /// The mode for the first argument and the `KELISIM_LAMBDA_TASK` value; an unknown one
+    /// is refused with the list of known ones.
+    pub fn parse(command: Option<&str>, task: Option<&str>) -> anyhow::Result<Self> {
+        Ok(match (command, task) {
+            (Some("create-table"), _) => Self::CreateTable,
+            (Some("purge-expired"), _) => Self::PurgeOnce,
+            (Some("deliver"), _) => Self::DeliverOnce,
+            (Some(other), _) => {
+                bail!("unknown command `{other}`: expected create-table, purge-expired or deliver")
+            }
+            (None, Some("purge-expired")) => Self::PurgeTask,
+            (None, Some("deliver")) => Self::DeliverTask,
+            (None, Some(other)) => {
+                bail!("{ENV_TASK}=`{other}` is not a task; the tasks are purge-expired and deliver")
+            }
+            (None, None) => Self::Form,
+        })
+    }
+}
+
 /// The whole `bootstrap` binary: `command` is its first argument, if any (see the module's
 /// modes). Logs as JSON lines under Lambda (CloudWatch parses the fields), text on a terminal.
 pub async fn run(command: Option<&str>) -> anyhow::Result<()> {
     telemetry::init(LogFormat::detect(None));
+    let mode = Mode::parse(command, std::env::var(ENV_TASK).ok().as_deref())?;
     let config = load_config().context("loading configuration")?;
     // Built once per cold start and shared by every invocation this instance serves.
     let store = dynamo_store(&config)
         .await
         .context("configuring DynamoDB")?;
-    if let Some(command) = command {
-        return run_command(command, &config, store).await;
-    }
-    match std::env::var(ENV_TASK).ok().as_deref() {
-        Some("purge-expired") => serve_purge(&store).await,
-        Some("deliver") => serve_delivery(&deliverer(&config, store)?).await,
-        Some(other) => {
-            bail!("{ENV_TASK}=`{other}` is not a task; the tasks are purge-expired and deliver")
-        }
-        None => serve_form(&config, store).await,
-    }
-}
-
-/// A one-shot command on an operator's machine: `create-table`, `purge-expired` or `deliver`.
-async fn run_command(
-    command: &str,
-    config: &RelayConfig,
-    store: DynamoStore,
-) -> anyhow::Result<()> {
-    match command {
-        "create-table" => {
-            store
-                .create_table()
-                .await
-                .with_context(|| format!("creating table {}", store.table()))?;
-            let key = config.hmac_key().context("the HMAC key")?;
-            keys::check_key(&store, &key, ACTOR)
-                .await
-                .context("storing the key-check value")?;
-            println!("created table {}", store.table());
-        }
-        "purge-expired" => {
+    match mode {
+        Mode::Form => serve_form(&config, store).await,
+        Mode::PurgeTask => serve_purge(&store).await,
+        Mode::DeliverTask => serve_delivery(&deliverer(&config, store)?).await,
+        Mode::CreateTable => create_table(&config, &store).await,
+        Mode::PurgeOnce => {
             let purged = purge(&store).await?;
             println!("{purged} record(s) erased or reduced");
+            Ok(())
         }
-        "deliver" => {
-            let report = deliverer(config, store)?
+        Mode::DeliverOnce => {
+            let report = deliverer(&config, store)?
                 .run_once(OffsetDateTime::now_utc())
                 .await?;
             println!("{report}");
-        }
-        other => {
-            bail!("unknown command `{other}`: expected create-table, purge-expired or deliver")
+            Ok(())
         }
     }
+}
+
+/// `bootstrap create-table`: the table, then the key-check value of the configured key.
+async fn create_table(config: &RelayConfig, store: &DynamoStore) -> anyhow::Result<()> {
+    store
+        .create_table()
+        .await
+        .with_context(|| format!("creating table {}", store.table()))?;
+    let key = config.hmac_key().context("the HMAC key")?;
+    keys::check_key(store, &key, ACTOR)
+        .await
+        .context("storing the key-check value")?;
+    println!("created table {}", store.table());
     Ok(())
 }
 

@@ -146,7 +146,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Runs one command with the loaded configuration: a flat dispatch, one short arm per
-/// command, which is why it runs to about sixty lines.
+/// command, which is why it runs to about seventy lines.
 async fn run(command: Command, mut config: RelayConfig, confirm: &Confirm) -> anyhow::Result<()> {
     match command {
         Command::Serve {

@@ -1,18 +1,5 @@
-//! Serving a built site's files as a static host would, one way for every server that does it:
-//! the preview (`kelisim serve`, from memory), the one-machine relay (`kelisim-relay serve
-//! --static-dir`, from disk) and the browser tests' harness.
-//!
-//! The rules, the same everywhere: `/kk/` is `kk/index.html`; `/kk` redirects to `/kk/` (with
-//! its query); a missing page gets its language's own 404 page (`/ru/…` → `ru/404.html`,
-//! anything else `404.html`) with status 404; only GET and HEAD are answered; a path with `..`,
-//! `.`, a backslash or a NUL segment is not found rather than resolved. Where the bytes come
-//! from is a [`SiteFiles`]; what else a server adds (the preview's live-reload script, its
-//! `no-store`) is a [`StaticSite`] setting.
-//!
-//! In production a file's precompressed copy (`<file>.br`, `<file>.gz`, written by `kelisim
-//! build`) is sent when the request's `Accept-Encoding` allows it, with `Vary:
-//! Accept-Encoding`; a content-hashed asset (`static/style.1a2b3c4d5e.css`) is `immutable` for
-//! a year, everything else `no-cache` with an `ETag`.
+//! The service: [`StaticSite`] answers a request for one of a site's files by the rules of
+//! the module comment, with the caching and page rewrite its server asks for.
 
 use std::sync::Arc;
 
@@ -20,38 +7,12 @@ use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 
-/// Where a site's files come from: a directory ([`DirFiles`]) or a build in memory.
-pub trait SiteFiles: Send + Sync + 'static {
-    /// The bytes of the regular file at `path`: relative, `/`-separated, already checked to
-    /// have no `..` or `.` segment. `None` when there is no such file.
-    fn read(&self, path: &str) -> Option<Bytes>;
-}
-
-/// A built site on disk (`public/`).
-#[derive(Debug, Clone)]
-pub struct DirFiles {
-    root: std::path::PathBuf,
-}
-
-impl DirFiles {
-    /// Serves the files under `root`.
-    pub fn new(root: impl Into<std::path::PathBuf>) -> Self {
-        Self { root: root.into() }
-    }
-}
-
-impl SiteFiles for DirFiles {
-    fn read(&self, path: &str) -> Option<Bytes> {
-        let file = self.root.join(path);
-        // A directory is not a file: `/kk` is answered by the redirect to `/kk/`.
-        if !std::fs::metadata(&file).ok()?.is_file() {
-            return None;
-        }
-        std::fs::read(file).ok().map(Bytes::from)
-    }
-}
+use super::encoding::{
+    Encoded, IMMUTABLE, accepted_codings, has_precompressed_forms, is_fingerprinted, precompressed,
+};
+use super::paths::{Resolved, etag, media_type, resolve};
+use super::source::SiteFiles;
 
 /// How long a browser may keep what it was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,14 +42,6 @@ impl std::fmt::Debug for StaticSite {
             .field("rewrite", &self.rewrite.is_some())
             .finish_non_exhaustive()
     }
-}
-
-/// What a request path names in the site.
-#[derive(Debug, PartialEq, Eq)]
-enum Resolved {
-    File { path: String, bytes: Bytes },
-    Redirect(String),
-    NotFound(Option<Bytes>),
 }
 
 impl StaticSite {
@@ -225,192 +178,6 @@ impl StaticSite {
     }
 }
 
-/// `Cache-Control` of a content-hashed static asset.
-pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-
-/// A content coding the build writes precompressed copies in, as `<file>.br` or `<file>.gz`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Coding {
-    Brotli,
-    Gzip,
-}
-
-impl Coding {
-    /// The `Content-Encoding` / `Accept-Encoding` token.
-    pub fn token(self) -> &'static str {
-        match self {
-            Self::Brotli => "br",
-            Self::Gzip => "gzip",
-        }
-    }
-
-    /// The suffix of the precompressed copy.
-    pub fn suffix(self) -> &'static str {
-        match self {
-            Self::Brotli => ".br",
-            Self::Gzip => ".gz",
-        }
-    }
-}
-
-/// A precompressed copy of a file.
-#[derive(Debug)]
-struct Encoded {
-    coding: Coding,
-    bytes: Bytes,
-}
-
-/// The codings a request accepts (`q=0` refuses one), Brotli first: it is the smaller.
-fn accepted_codings(headers: &HeaderMap) -> Vec<Coding> {
-    let mut accepted = Vec::new();
-    for value in headers.get_all(header::ACCEPT_ENCODING) {
-        let Ok(value) = value.to_str() else { continue };
-        for item in value.split(',') {
-            let mut parts = item.split(';');
-            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-            let refused = parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            let coding = match name.as_str() {
-                "br" => Coding::Brotli,
-                "gzip" | "x-gzip" => Coding::Gzip,
-                _ => continue,
-            };
-            if !refused && !accepted.contains(&coding) {
-                accepted.push(coding);
-            }
-        }
-    }
-    accepted.sort_by_key(|c| *c != Coding::Brotli);
-    accepted
-}
-
-/// Whether the build writes `.br` and `.gz` copies of this kind of file.
-fn has_precompressed_forms(path: &str) -> bool {
-    [".html", ".css", ".js"].iter().any(|e| path.ends_with(e))
-}
-
-/// The first precompressed copy of `path` the request accepts and the site has.
-fn precompressed(files: &dyn SiteFiles, path: &str, accepted: &[Coding]) -> Option<Encoded> {
-    if !has_precompressed_forms(path) {
-        return None;
-    }
-    accepted.iter().find_map(|&coding| {
-        files
-            .read(&format!("{path}{}", coding.suffix()))
-            .map(|bytes| Encoded { coding, bytes })
-    })
-}
-
-/// A static asset whose name carries its content hash (`static/style.1a2b3c4d5e.css`, as the
-/// generator names them): 10 lowercase hex digits before the extension.
-pub fn is_fingerprinted(path: &str) -> bool {
-    let Some(file) = path.strip_prefix("static/") else {
-        return false;
-    };
-    let name = file.rsplit('/').next().unwrap_or(file);
-    let mut parts = name.rsplit('.');
-    let (Some(_ext), Some(hash), Some(stem)) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    !stem.is_empty()
-        && hash.len() == 10
-        && hash
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-/// What `raw` (a request path, percent-encoded) names in `files`.
-fn resolve(files: &dyn SiteFiles, raw: &str, query: Option<&str>) -> Resolved {
-    let Some(rel) = relative_path(raw) else {
-        return Resolved::NotFound(not_found_page(files, ""));
-    };
-    let path = if rel.is_empty() || rel.ends_with('/') {
-        format!("{rel}index.html")
-    } else {
-        rel.clone()
-    };
-    if let Some(bytes) = files.read(&path) {
-        return Resolved::File { path, bytes };
-    }
-    if !rel.is_empty() && !rel.ends_with('/') && files.read(&format!("{rel}/index.html")).is_some()
-    {
-        return Resolved::Redirect(match query {
-            Some(query) => format!("{raw}/?{query}"),
-            None => format!("{raw}/"),
-        });
-    }
-    Resolved::NotFound(not_found_page(files, &rel))
-}
-
-/// The path relative to the site root, decoded; `None` for a path that is not plain: broken
-/// `%` escapes, not UTF-8, or a `..`, `.`, backslash or NUL anywhere in it.
-fn relative_path(raw: &str) -> Option<String> {
-    let decoded = percent_encoding::percent_decode_str(raw)
-        .decode_utf8()
-        .ok()?;
-    if raw.contains('%') && !well_formed_escapes(raw) {
-        return None;
-    }
-    let rel = decoded.trim_start_matches('/');
-    let plain = rel
-        .split('/')
-        .all(|segment| segment != ".." && segment != "." && !segment.contains(['\\', '\0']));
-    plain.then(|| rel.to_owned())
-}
-
-/// Every `%` starts two hex digits (`percent_decode` passes broken ones through as text).
-fn well_formed_escapes(raw: &str) -> bool {
-    let bytes = raw.as_bytes();
-    bytes.iter().enumerate().all(|(at, &byte)| {
-        byte != b'%'
-            || bytes
-                .get(at + 1..at + 3)
-                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
-    })
-}
-
-/// The language's own 404 page for a path under `/<lang>/`, else the root one.
-fn not_found_page(files: &dyn SiteFiles, rel: &str) -> Option<Bytes> {
-    let language = rel
-        .split('/')
-        .next()
-        .filter(|segment| !segment.is_empty() && !segment.contains('.'));
-    language
-        .and_then(|l| files.read(&format!("{l}/404.html")))
-        .or_else(|| files.read("404.html"))
-}
-
-/// A strong validator from the content, so it is the same on every host serving the build.
-fn etag(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    format!("\"{}\"", hex::encode(&digest[..12]))
-}
-
-/// The media type of the files a kelisim site has.
-pub fn media_type(file: &str) -> &'static str {
-    let extension = file.rsplit_once('.').map_or("", |(_, e)| e);
-    match extension {
-        "html" => "text/html; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "js" => "text/javascript; charset=utf-8",
-        "json" => "application/json",
-        "xml" => "application/xml",
-        "txt" => "text/plain; charset=utf-8",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "webp" => "image/webp",
-        "ico" => "image/x-icon",
-        "woff2" => "font/woff2",
-        "pdf" => "application/pdf",
-        _ => "application/octet-stream",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     // A failed unwrap is a failed test, with the value in the message.
@@ -418,6 +185,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::web::site_files::source::DirFiles;
 
     struct Memory(BTreeMap<&'static str, &'static str>);
 
