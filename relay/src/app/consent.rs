@@ -4,9 +4,9 @@
 use time::OffsetDateTime;
 
 use crate::app::context::Relay;
-use crate::domain::link::{LinkRefusal, confirm_grant};
+use crate::domain::link::{self, LinkRefusal, confirm_grant};
 use crate::domain::record::RecordId;
-use crate::domain::token::{self, TokenAction};
+use crate::domain::token::TokenAction;
 
 /// Confirms the grant `token` names at `now`. Returns the record's language (to answer in,
 /// when the site has it) with the result.
@@ -15,10 +15,9 @@ pub async fn confirm(
     token: &str,
     now: OffsetDateTime,
 ) -> (Option<String>, Result<(), LinkRefusal>) {
-    let claims = match token::verify(&relay.settings.hmac_key, token, now) {
-        Ok(claims) if claims.action == TokenAction::Confirm => claims,
-        Ok(_) => return (None, Err(LinkRefusal::Invalid)),
-        Err(error) => return (None, Err(error.into())),
+    let claims = match link::verify(&relay.settings.hmac_key, token, TokenAction::Confirm, now) {
+        Ok(claims) => claims,
+        Err(refusal) => return (None, Err(refusal)),
     };
     let record = match relay.store.get_record(RecordId(claims.subject)).await {
         Ok(Some(record)) => record,

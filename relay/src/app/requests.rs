@@ -16,10 +16,10 @@ use time::OffsetDateTime;
 use crate::app::context::Relay;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::fields::{Email, ErrorCode};
-use crate::domain::link::LinkRefusal;
+use crate::domain::link::{self, LinkRefusal};
 use crate::domain::outbox::{OutboxItem, OutboxKind};
 use crate::domain::request::{Channel, RequestKind, SubjectRequest};
-use crate::domain::token::{self, TokenAction};
+use crate::domain::token::TokenAction;
 use crate::store::StoreError;
 
 /// One post of the request form, its fields as sent.
@@ -112,10 +112,9 @@ pub async fn confirm(
     token: &str,
     now: OffsetDateTime,
 ) -> (Option<String>, Result<(), LinkRefusal>) {
-    let claims = match token::verify(&relay.settings.hmac_key, token, now) {
-        Ok(claims) if claims.action == TokenAction::Request => claims,
-        Ok(_) => return (None, Err(LinkRefusal::Invalid)),
-        Err(error) => return (None, Err(error.into())),
+    let claims = match link::verify(&relay.settings.hmac_key, token, TokenAction::Request, now) {
+        Ok(claims) => claims,
+        Err(refusal) => return (None, Err(refusal)),
     };
     let mut request = match relay.store.get_request(claims.subject).await {
         Ok(Some(request)) => request,

@@ -3,8 +3,9 @@
 
 use time::{Duration, OffsetDateTime};
 
+use crate::domain::hmac_key::HmacKey;
 use crate::domain::record::{ConsentRecord, ConsentStatus};
-use crate::domain::token::TokenError;
+use crate::domain::token::{self, TokenAction, TokenClaims, TokenError};
 
 /// Why a link did nothing; the `reason` shown on the error page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,21 @@ impl From<TokenError> for LinkRefusal {
             TokenError::Invalid => Self::Invalid,
             TokenError::Expired => Self::Expired,
         }
+    }
+}
+
+/// The claims of `token` if it is signed with `key`, not expired at `now`, and allows
+/// `action`; otherwise why the link does nothing.
+pub fn verify(
+    key: &HmacKey,
+    token: &str,
+    action: TokenAction,
+    now: OffsetDateTime,
+) -> Result<TokenClaims, LinkRefusal> {
+    match token::verify(key, token, now) {
+        Ok(claims) if claims.action == action => Ok(claims),
+        Ok(_) => Err(LinkRefusal::Invalid),
+        Err(error) => Err(error.into()),
     }
 }
 

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::database::SqliteStore;
 use super::errors::map_err;
 use super::group_commit::NewRecord;
-use super::rows::query_bodies;
+use super::rows::{missed_update, query_bodies};
 use super::scrub::scrub;
 use crate::domain::dedup::DedupKeys;
 use crate::domain::outbox::OutboxItem;
@@ -175,16 +175,7 @@ fn update_blocking(
         )
         .map_err(map_err)?;
     if changed == 0 {
-        let exists: Option<i64> = tx
-            .query_row("SELECT 1 FROM records WHERE id = ?1", [&id], |row| {
-                row.get(0)
-            })
-            .optional()
-            .map_err(map_err)?;
-        return match exists {
-            Some(_) => Err(StoreError::Conflict(format!("record {id}"))),
-            None => Ok(false),
-        };
+        return missed_update(&tx, "records", "record", &id);
     }
     if record.state == RecordState::Anonymized {
         // The fingerprint is a keyed hash of the content, the key the script's: neither may

@@ -1,12 +1,12 @@
 //! The rights log role on SQLite: the audit table and the requests table.
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{TransactionBehavior, params};
 use time::OffsetDateTime;
 
 use super::database::SqliteStore;
 use super::errors::map_err;
-use super::rows::{OutboxRow, query_bodies};
+use super::rows::{OutboxRow, missed_update, query_bodies};
 use super::scrub::scrub;
 use crate::domain::audit::AuditEntry;
 use crate::domain::outbox::OutboxItem;
@@ -122,16 +122,7 @@ impl RightsLog for SqliteStore {
                 )
                 .map_err(map_err)?;
             if changed == 0 {
-                let exists: Option<i64> = conn
-                    .query_row("SELECT 1 FROM requests WHERE id = ?1", [&id], |row| {
-                        row.get(0)
-                    })
-                    .optional()
-                    .map_err(map_err)?;
-                return match exists {
-                    Some(_) => Err(StoreError::Conflict(format!("request {id}"))),
-                    None => Ok(false),
-                };
+                return missed_update(conn, "requests", "request", &id);
             }
             // Closing a request removes the address it held.
             scrub(conn)?;

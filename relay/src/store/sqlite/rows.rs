@@ -1,7 +1,7 @@
 //! Rows as every role writes and reads them: an outbox item serialized for its row, and the
 //! query that parses the `body` column of each row it selects.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::errors::map_err;
 use crate::domain::outbox::OutboxItem;
@@ -53,4 +53,27 @@ pub(super) fn query_bodies<T>(
         .collect::<Result<Vec<_>, _>>()
         .map_err(map_err)?;
     bodies.iter().map(|b| parse(b)).collect()
+}
+
+/// Why a conditional update changed no row: `what` (`record`, `request`) with this `id` in
+/// `table` was changed by someone else since it was read ([`StoreError::Conflict`]), or there
+/// is none (`Ok(false)`).
+pub(super) fn missed_update(
+    conn: &Connection,
+    table: &str,
+    what: &str,
+    id: &str,
+) -> Result<bool, StoreError> {
+    let exists: Option<i64> = conn
+        .query_row(
+            &format!("SELECT 1 FROM {table} WHERE id = ?1"),
+            [id],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(map_err)?;
+    match exists {
+        Some(_) => Err(StoreError::Conflict(format!("{what} {id}"))),
+        None => Ok(false),
+    }
 }
