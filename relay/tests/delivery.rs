@@ -81,6 +81,7 @@ impl Relay {
                 include_personal_data: false,
                 public_url: PUBLIC_URL.to_owned(),
                 confirm_within: time::Duration::days(7),
+                lease: kelisim_relay::domain::outbox::LEASE,
             },
         )
     }
@@ -105,6 +106,51 @@ impl Relay {
         let request = Request::get(path_and_query).body(Body::empty()).unwrap();
         send(&self.state, request).await
     }
+
+    async fn head(&self, path_and_query: &str) -> Answer {
+        let request = Request::head(path_and_query).body(Body::empty()).unwrap();
+        send(&self.state, request).await
+    }
+
+    /// What a person does with a mailed link: opens it (a page with one button, which changes
+    /// nothing), then presses the button (a POST of the page's form).
+    async fn click(&self, link: &str) -> Answer {
+        let page = self.get(link).await;
+        assert_eq!(
+            page.status,
+            StatusCode::OK,
+            "the link opens a page: {}",
+            page.body
+        );
+        let (action, fields) = form_of(&page.body);
+        let request = Request::post(action)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, SITE_ORIGIN)
+            .body(Body::from(serde_html_form::to_string(&fields).unwrap()))
+            .unwrap();
+        send(&self.state, request).await
+    }
+}
+
+/// The action and the hidden fields of the one form on a link's page.
+fn form_of(page: &str) -> (String, Vec<(String, String)>) {
+    let attribute = |tag: &str, name: &str| -> Option<String> {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = tag[start..].find('"')? + start;
+        Some(tag[start..end].replace("&amp;", "&"))
+    };
+    let form_start = page.find("<form").expect("a form");
+    let form_tag = &page[form_start..page[form_start..].find('>').unwrap() + form_start];
+    assert!(form_tag.contains("method=\"post\""), "{form_tag}");
+    let action = attribute(form_tag, "action").expect("an action");
+    let mut fields = Vec::new();
+    for input in page[form_start..].split("<input").skip(1) {
+        let tag = &input[..input.find('>').unwrap()];
+        if let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value")) {
+            fields.push((name, value));
+        }
+    }
+    (action, fields)
 }
 
 fn mailer(sink_url: &str) -> Arc<SmtpMailer> {
@@ -204,7 +250,18 @@ async fn the_link_confirms_the_newsletter_once_and_everything_else_is_refused() 
     let link = link_for(&sink, EMAIL);
     assert!(link.starts_with("/api/contact/confirm?token="), "{link}");
 
-    let answer = relay.get(&link).await;
+    // A mail scanner's GET and HEAD, and the page the person sees, change nothing.
+    for answer in [relay.head(&link).await, relay.get(&link).await] {
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.header(header::CACHE_CONTROL), Some("no-store"));
+    }
+    let unchanged = relay.store.get_record(id).await.unwrap().unwrap();
+    assert_eq!(
+        unchanged.purpose("newsletter").unwrap().status(now),
+        ConsentStatus::Pending,
+        "looking at the link confirms nothing"
+    );
+    let answer = relay.click(&link).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
     assert_eq!(
         answer.header(header::LOCATION),
@@ -415,7 +472,7 @@ async fn an_erased_record_is_not_notified_about() {
 }
 
 #[tokio::test]
-async fn a_blocked_record_is_not_notified_about_nor_mailed() {
+async fn a_blocked_record_is_not_notified_about_nor_mailed_until_it_is_unblocked() {
     let sink = SmtpSink::start().await;
     let relay = relay(&[Channel::Email]);
     let id = relay.submit("kk", true).await;
@@ -432,13 +489,37 @@ async fn a_blocked_record_is_not_notified_about_nor_mailed() {
         .unwrap();
     assert_eq!(report.delivered, 0);
     assert_eq!(
-        report.dropped, 2,
-        "the notification and the confirmation mail"
+        report.withheld, 2,
+        "the notification and the confirmation mail are held back"
     );
     assert!(
         sink.received().is_empty(),
         "nothing is sent about a blocked record"
     );
+    let held = relay.store.list_items().await.unwrap();
+    assert!(held.iter().all(|i| i.withheld) && held.len() == 2);
+    let again = relay
+        .deliverer()
+        .with_mailer(mailer(&sink.url()))
+        .run_once(OffsetDateTime::now_utc() + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(again, Default::default(), "a held item is not due");
+
+    // Unblocking queues again what blocking held back.
+    let record = relay.store.get_record(id).await.unwrap().unwrap();
+    let plan = kelisim_relay::domain::plan::plan_block(record, false, OffsetDateTime::now_utc());
+    kelisim_relay::app::rights::apply(relay.store.as_ref(), &plan, "operator")
+        .await
+        .unwrap();
+    let report = relay
+        .deliverer()
+        .with_mailer(mailer(&sink.url()))
+        .run_once(OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    assert_eq!(report.delivered, 2, "{report:?}");
+    assert_eq!(sink.received().len(), 2);
 }
 
 #[tokio::test]
@@ -452,6 +533,7 @@ async fn include_personal_data_is_an_explicit_opt_in_that_puts_the_message_in_th
         include_personal_data: true,
         public_url: PUBLIC_URL.to_owned(),
         confirm_within: time::Duration::days(7),
+        lease: kelisim_relay::domain::outbox::LEASE,
     };
     let deliverer = Deliverer::new(
         relay.store.clone(),
@@ -554,7 +636,15 @@ async fn a_data_subject_request_is_confirmed_by_the_mailed_link_and_the_operator
         "{path}"
     );
 
-    let answer = relay.get(&path).await;
+    let looked = relay.get(&path).await;
+    assert_eq!(looked.status, StatusCode::OK, "a page with the button");
+    assert!(
+        relay.store.list_requests().await.unwrap()[0]
+            .confirmed_at
+            .is_none(),
+        "looking at the link confirms nothing"
+    );
+    let answer = relay.click(&path).await;
     assert_eq!(
         answer.header(header::LOCATION),
         Some("https://woow.kz/ru/request-confirmed/")

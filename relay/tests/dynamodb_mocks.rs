@@ -355,27 +355,35 @@ mod faults {
         /// the service's answer: 200, or 400 with the cancellation reasons and old items.
         fn transact(&self, input: &TransactWriteItemsInput) -> HttpResponse {
             let mut items = self.0.lock().unwrap();
-            let puts: Vec<Item> = input
+            // The insert puts its items and checks the key state, which this table (like a
+            // fresh store) has none of, so every check passes.
+            let puts: Vec<Option<Item>> = input
                 .transact_items()
                 .iter()
-                .map(|t| t.put().expect("the insert only puts").item().clone())
+                .map(|t| match (t.put(), t.condition_check()) {
+                    (Some(put), _) => Some(put.item().clone()),
+                    (None, Some(_)) => None,
+                    (None, None) => panic!("the insert only puts and checks"),
+                })
                 .collect();
             let pk = |item: &Item| item["pk"].as_s().unwrap().clone();
             let reasons: Vec<serde_json::Value> = puts
                 .iter()
-                .map(|put| match items.get(&pk(put)) {
-                    Some(old) => serde_json::json!({
-                        "Code": "ConditionalCheckFailed",
-                        "Message": "The conditional request failed",
-                        "Item": to_json(old),
-                    }),
-                    None => serde_json::json!({ "Code": "None" }),
-                })
+                .map(
+                    |put| match put.as_ref().and_then(|put| items.get(&pk(put))) {
+                        Some(old) => serde_json::json!({
+                            "Code": "ConditionalCheckFailed",
+                            "Message": "The conditional request failed",
+                            "Item": to_json(old),
+                        }),
+                        None => serde_json::json!({ "Code": "None" }),
+                    },
+                )
                 .collect();
             if reasons.iter().any(|r| r["Code"] != "None") {
                 return cancellation(reasons);
             }
-            for put in puts {
+            for put in puts.into_iter().flatten() {
                 items.insert(pk(&put), put);
             }
             http(200, "{}")

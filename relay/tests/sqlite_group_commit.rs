@@ -94,7 +94,7 @@ async fn many_concurrent_inserts_are_each_answered_with_their_own_id_and_stored_
     assert_eq!(winners.len(), 1, "one insert of the shared key is stored");
     let winner = winners[0].0;
     for (_, answer) in &keyed {
-        assert_eq!(answer.id(), winner, "the others are duplicates of it");
+        assert_eq!(answer.id(), Some(winner), "the others are duplicates of it");
     }
     stored.insert(winner.0);
 

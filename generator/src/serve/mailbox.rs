@@ -53,6 +53,7 @@ impl Mailbox {
             include_personal_data: false,
             public_url: format!("{}{endpoint}", manifest.base_url.trim_end_matches('/')),
             confirm_within: time::Duration::days(7),
+            lease: kelisim_relay::domain::outbox::LEASE,
         };
         let deliverer = Deliverer::new(store, key, Arc::new(manifest.clone()), messages, settings)
             .with_mailer(Arc::clone(&self.captured) as _);

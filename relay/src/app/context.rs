@@ -2,10 +2,12 @@
 //! standalone server, `kelisim serve`, the Lambda function) and cloned cheaply per request.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use kelisim_manifest::ConsentManifest;
 
+use crate::domain::hmac_key::HmacKey;
 use crate::domain::outbox::Channel;
 use crate::domain::rate_limit::{Limits, RateLimiter};
 use crate::domain::request::default_deadlines;
@@ -23,7 +25,10 @@ pub type Wake = Arc<dyn Fn() + Send + Sync>;
 pub struct Relay {
     pub store: Arc<dyn Store>,
     pub manifest: Arc<ConsentManifest>,
-    pub settings: Arc<IntakeSettings>,
+    settings: Arc<RwLock<Arc<IntakeSettings>>>,
+    /// Where the HMAC key comes from, when from a file: reloaded when the store says a rekey
+    /// moved it (see [`Relay::reload_key`]).
+    key_file: Option<PathBuf>,
     pub limiter: Arc<RateLimiter>,
     /// The channels each new record's notification is queued for.
     pub notify_channels: Arc<[Channel]>,
@@ -45,7 +50,8 @@ impl Relay {
         Ok(Self {
             store,
             manifest,
-            settings: Arc::new(settings),
+            settings: Arc::new(RwLock::new(Arc::new(settings))),
+            key_file: None,
             limiter: Arc::new(limiter),
             notify_channels: Arc::from(Vec::new()),
             request_deadlines: Arc::new(default_deadlines()),
@@ -55,8 +61,50 @@ impl Relay {
 
     /// Replaces the rate limiter (fresh counts) with one using `limits`.
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.limiter = Arc::new(RateLimiter::new(limits, self.settings.hmac_key.clone()));
+        let key = self.settings().hmac_key.clone();
+        self.limiter = Arc::new(RateLimiter::new(limits, key));
         self
+    }
+
+    /// Reloads the HMAC key from `path` when the store refuses the current one (see
+    /// [`Relay::reload_key`]).
+    pub fn with_key_file(mut self, path: Option<PathBuf>) -> Self {
+        self.key_file = path;
+        self
+    }
+
+    /// The record settings in force (the HMAC key among them).
+    pub fn settings(&self) -> Arc<IntakeSettings> {
+        Arc::clone(&self.settings.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Reads the key file again after the store refused a write under the current key (a
+    /// rekey moved the store on, and its `--install` put the new key in the file). True when
+    /// a different key was loaded: the caller stamps again and retries once. Logs that it
+    /// happened, never the key.
+    pub fn reload_key(&self) -> bool {
+        let Some(path) = &self.key_file else {
+            return false;
+        };
+        let Some(key) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| HmacKey::parse(&text).ok())
+        else {
+            tracing::error!(path = %path.display(), "the HMAC key file cannot be read again");
+            return false;
+        };
+        let mut settings = self
+            .settings
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if settings.hmac_key.key_check() == key.key_check() {
+            return false;
+        }
+        let mut next = IntakeSettings::clone(&settings);
+        next.hmac_key = key;
+        *settings = Arc::new(next);
+        tracing::info!("the HMAC key was reloaded after a rekey");
+        true
     }
 
     /// Queues a notification on each of `channels` with every new record.

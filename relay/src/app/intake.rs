@@ -10,10 +10,11 @@ use time::OffsetDateTime;
 
 use crate::app::context::Relay;
 use crate::domain::fields::ErrorCode;
+use crate::domain::outbox::{MailQuota, OutboxKind};
 use crate::domain::record::{CollectionMethod, RecordId};
 use crate::domain::stamp::{self, Stamped};
 use crate::domain::submission::{FieldErrors, RawSubmission, Submission};
-use crate::store::Inserted;
+use crate::store::{Inserted, StoreError};
 
 /// Why a body could not be read as a submission (decided by the transport, counted here).
 #[derive(Debug)]
@@ -72,9 +73,9 @@ pub enum Outcome {
 
 /// Receives one post at `now`. Logs outcomes by code and id only.
 ///
-/// One function of about 90 lines on purpose: it reads top to bottom in the order the rules
-/// apply (limit, refuse unreadable, honeypot, parse, stamp, store, conflict), with no helper
-/// another path could call without the rules before it.
+/// One function of about 130 lines on purpose: it reads top to bottom in the order the rules
+/// apply (limit, refuse unreadable, honeypot, parse, stamp, cap, store, conflict), with no
+/// helper another path could call without the rules before it.
 pub async fn accept(relay: &Relay, post: Post, now: OffsetDateTime) -> Outcome {
     let Post { body, client, lang } = post;
     // Before anything is parsed or stored; every post counts, a honeypot hit included.
@@ -119,33 +120,56 @@ pub async fn accept(relay: &Relay, post: Post, now: OffsetDateTime) -> Outcome {
             return Outcome::Invalid { lang, errors };
         }
     };
-    let channels = &relay.notify_channels;
-    let stamped = match stamp::stamp(
-        submission,
-        &relay.manifest,
-        &relay.settings,
-        channels,
-        method,
-        now,
-    ) {
-        Ok(stamped) => stamped,
-        Err(error) => {
-            tracing::error!(%error, "cannot build a record");
-            return Outcome::Unavailable { lang };
+    let mut reloaded = false;
+    let (record, dedup, outbox, inserted) = loop {
+        let settings = relay.settings();
+        let channels = &relay.notify_channels;
+        let stamped = match stamp::stamp(
+            submission.clone(),
+            &relay.manifest,
+            &settings,
+            channels,
+            method,
+            now,
+        ) {
+            Ok(stamped) => stamped,
+            Err(error) => {
+                tracing::error!(%error, "cannot build a record");
+                return Outcome::Unavailable { lang };
+            }
+        };
+        let Stamped {
+            record,
+            dedup,
+            outbox,
+        } = stamped;
+        // A confirmation mail to this address takes a place of its cap.
+        let quota = outbox
+            .iter()
+            .any(|item| matches!(item.kind, OutboxKind::ConfirmPurpose { .. }))
+            .then(|| MailQuota::confirmations(&record.email_hmac, now));
+        match relay
+            .store
+            .insert_record_capped(&record, &dedup, &outbox, quota.as_ref())
+            .await
+        {
+            Ok(inserted) => break (record, dedup, outbox, inserted),
+            // A rekey moved the store to another key: load it and stamp again, once.
+            Err(StoreError::WrongKey) if !reloaded && relay.reload_key() => reloaded = true,
+            Err(error) => {
+                tracing::error!(%error, "store did not confirm the write");
+                return Outcome::Unavailable { lang };
+            }
         }
     };
-    let Stamped {
-        record,
-        dedup,
-        outbox,
-    } = stamped;
-    let inserted = match relay.store.insert_record(&record, &dedup, &outbox).await {
-        Ok(inserted) => inserted,
-        Err(error) => {
-            tracing::error!(%error, "store did not confirm the write");
-            return Outcome::Unavailable { lang };
-        }
-    };
+    if inserted == Inserted::OverQuota {
+        // Answered exactly as a stored post, so nobody learns the cap is full.
+        tracing::info!(outcome = "over_quota", "form discarded");
+        return Outcome::Accepted {
+            lang,
+            id: RecordId::new(),
+        };
+    }
     if let Inserted::Duplicate(earlier) = inserted {
         // The script's idempotency key reused for a new message must not be dropped silently
         // as a "retry". Same content (a true retry, or a double click caught by the
@@ -166,11 +190,9 @@ pub async fn accept(relay: &Relay, post: Post, now: OffsetDateTime) -> Outcome {
         }
     }
     let duplicate = matches!(inserted, Inserted::Duplicate(_));
-    tracing::info!(outcome = "stored", id = %inserted.id(), duplicate, "form received");
-    Outcome::Accepted {
-        lang,
-        id: inserted.id(),
-    }
+    let id = inserted.id().unwrap_or(record.id);
+    tracing::info!(outcome = "stored", %id, duplicate, "form received");
+    Outcome::Accepted { lang, id }
 }
 
 /// The whole form refused for an encoding the transport could not read as text.

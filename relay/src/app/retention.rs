@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::app::rights::{RightsError, apply};
 use crate::domain::plan::{Plan, plan_purge};
-use crate::store::{RecordStore, RightsLog};
+use crate::store::{OutboxStore, RecordStore, RightsLog};
 
 /// What a purge did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -16,12 +16,15 @@ pub struct Purged {
     pub reduced: usize,
     /// Records that expired between the plan and its application, deleted by the sweep.
     pub late: u64,
+    /// Requests never confirmed before their link expired, removed with their address.
+    pub unconfirmed: u64,
 }
 
 impl Purged {
     /// Every record erased or reduced.
     pub fn total(&self) -> usize {
-        self.deleted + self.reduced + usize::try_from(self.late).unwrap_or(usize::MAX)
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        self.deleted + self.reduced + count(self.late) + count(self.unconfirmed)
     }
 }
 
@@ -33,9 +36,10 @@ pub async fn plan<S: RecordStore + ?Sized>(
     Ok(plan_purge(records.list_records().await?, now))
 }
 
-/// Applies `plan` (audited under `actor`), then sweeps what expired meanwhile and the dedup
-/// entries past their window.
-pub async fn carry_out<S: RecordStore + RightsLog + ?Sized>(
+/// Applies `plan` (audited under `actor`), then sweeps what expired meanwhile, the dedup
+/// entries past their window, and the requests nobody confirmed before their link expired;
+/// and finishes any removal a busy reader held off.
+pub async fn carry_out<S: RecordStore + RightsLog + OutboxStore + ?Sized>(
     store: &S,
     plan: &Plan,
     actor: &str,
@@ -44,15 +48,18 @@ pub async fn carry_out<S: RecordStore + RightsLog + ?Sized>(
     let deleted = plan.changes.iter().filter(|c| c.after.is_none()).count();
     apply(store, plan, actor).await?;
     let late = store.purge_expired(now).await?;
+    let unconfirmed = store.purge_unconfirmed_requests(now).await?;
+    store.finish_removals().await?;
     Ok(Purged {
         deleted,
         reduced: plan.changes.len() - deleted,
         late,
+        unconfirmed,
     })
 }
 
 /// Plans and carries out the purge at `now` in one go (the scheduled runs).
-pub async fn purge<S: RecordStore + RightsLog + ?Sized>(
+pub async fn purge<S: RecordStore + RightsLog + OutboxStore + ?Sized>(
     store: &S,
     actor: &str,
     now: OffsetDateTime,

@@ -17,7 +17,7 @@ use crate::domain::key_check::KeyMismatch;
 use crate::domain::plan::{Plan, PlanError};
 use crate::domain::record::{ConsentRecord, RecordId};
 use crate::domain::request::{Channel as RequestChannel, Outcome, RequestKind, SubjectRequest};
-use crate::store::{RecordStore, RightsLog, StoreError};
+use crate::store::{OutboxStore, RecordStore, RightsLog, StoreError};
 
 /// Why a right could not be carried out. Never contains an email, a phone or a name.
 #[derive(Debug, thiserror::Error)]
@@ -96,8 +96,9 @@ pub struct Applied {
 }
 
 /// Carries out `plan` and writes the audit entries. Stops at the first failure (a
-/// [`StoreError::Conflict`] included); the changes before it stay, and are audited.
-pub async fn apply<S: RecordStore + RightsLog + ?Sized>(
+/// [`StoreError::Conflict`] included); the changes before it stay, and are audited. An
+/// unblocked record's messages that blocking held back are queued again.
+pub async fn apply<S: RecordStore + RightsLog + OutboxStore + ?Sized>(
     store: &S,
     plan: &Plan,
     actor: &str,
@@ -112,6 +113,11 @@ pub async fn apply<S: RecordStore + RightsLog + ?Sized>(
         match result {
             Ok(true) => {
                 changed += 1;
+                if plan.action == AuditAction::Unblock {
+                    store
+                        .release_items(change.before.id.0, OffsetDateTime::now_utc())
+                        .await?;
+                }
                 store
                     .append_audit(&AuditEntry::new(
                         actor,
@@ -184,7 +190,8 @@ pub async fn open_request<S: RightsLog + ?Sized>(
         now,
     );
     request.confirm(deadlines, now);
-    log.insert_request(&request, &[]).await?;
+    request.key_check = key.key_check();
+    log.insert_request(&request, &[], None).await?;
     log.append_audit(&AuditEntry::new(
         actor,
         AuditAction::RequestOpened,

@@ -145,6 +145,9 @@ pub struct NotifyConfig {
     pub public_url: Option<String>,
     /// Seconds between the server's background delivery rounds (retries of failed sends).
     pub deliver_interval_secs: u64,
+    /// Seconds one delivery attempt may hold an item before another deliverer may take it
+    /// over (from the claim). Longer than the slowest mail server's answer.
+    pub lease_secs: u64,
 }
 
 impl Default for NotifyConfig {
@@ -162,6 +165,7 @@ impl Default for NotifyConfig {
             confirm_within_days: crate::domain::stamp::DEFAULT_CONFIRM_WITHIN_DAYS,
             public_url: None,
             deliver_interval_secs: 30,
+            lease_secs: 120,
         }
     }
 }
@@ -389,6 +393,7 @@ impl RelayConfig {
             1,
             u64::from(MAX_CONFIRM_WITHIN_DAYS),
         )?;
+        check("notify.lease_secs", self.notify.lease_secs, 1, 3600)?;
         check(
             "notify.deliver_interval_secs",
             self.notify.deliver_interval_secs,

@@ -17,6 +17,7 @@ use super::send::{MailTransport, SendError, WebhookTransport};
 use crate::domain::hmac_key::HmacKey;
 use crate::domain::messages::Messages;
 use crate::domain::outbox::{Channel, OutboxItem, OutboxKind, backoff};
+use crate::domain::record::RecordState;
 use crate::store::{Store, StoreError};
 
 /// Where an item stands after one attempt.
@@ -25,8 +26,10 @@ enum Fate {
     /// Accepted by the mail server or the webhook: remove it.
     Delivered,
     /// Nothing left to send (the record was erased, the grant was confirmed or lapsed, the
-    /// channel is no longer configured): remove it.
+    /// channel is no longer configured, a request's link expired): remove it.
     Obsolete,
+    /// About a blocked record: held back until it is unblocked.
+    Withheld,
 }
 
 /// What one round did.
@@ -37,14 +40,18 @@ pub struct DeliveryReport {
     pub retried: usize,
     /// Dropped because nothing was left to send.
     pub dropped: usize,
+    /// Ended for good (a permanent refusal, or its attempts or days used up): dead letters.
+    pub dead: usize,
+    /// Held back while their record is blocked.
+    pub withheld: usize,
 }
 
 impl std::fmt::Display for DeliveryReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} delivered, {} to retry, {} dropped (nothing left to send)",
-            self.delivered, self.retried, self.dropped
+            "{} delivered, {} to retry, {} dropped (nothing left to send), {} dead letters, {} withheld (record blocked)",
+            self.delivered, self.retried, self.dropped, self.dead, self.withheld
         )
     }
 }
@@ -108,55 +115,101 @@ impl Deliverer {
         self
     }
 
-    /// Delivers every item due at `now`. Store errors end the round (the next one retries);
-    /// send errors only reschedule their item.
+    /// Delivers every item due at `now`. Each claim's lease runs from that claim's own moment
+    /// (`now` plus the time the round has taken so far), not from `now`, so an item claimed
+    /// late in a long round is still leased while its attempt runs. Store errors end the round (the next one retries); send errors reschedule
+    /// their item, or end it when the refusal is permanent or its life is used up.
     pub async fn run_once(&self, now: OffsetDateTime) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
+        // A removal a busy reader held off is finished here too.
+        if let Err(error) = self.store.finish_removals().await {
+            tracing::warn!(%error, "a pending scrub could not be finished");
+        }
+        let started = std::time::Instant::now();
+        let clock = || now + started.elapsed();
         for due in self.store.list_due_items(now, ROUND_LIMIT).await? {
-            let Some(item) = self.store.claim_item(due.id, now).await? else {
+            let claimed_at = clock();
+            let lease = self.composer.settings.lease;
+            let Some(item) = self.store.claim_item(due.id, claimed_at, lease).await? else {
                 continue;
             };
-            match self.attempt(&item, now).await {
-                Ok(fate) => {
-                    self.store.remove_item(item.id).await?;
-                    match fate {
-                        Fate::Delivered => report.delivered += 1,
-                        Fate::Obsolete => report.dropped += 1,
-                    }
-                    tracing::info!(item = %item.id, kind = %item.kind.label(), ?fate, "outbox item done");
-                }
-                Err(error) => {
-                    let next = now + backoff(item.attempts);
-                    tracing::warn!(
-                        item = %item.id,
-                        kind = %item.kind.label(),
-                        attempts = item.attempts,
-                        %error,
-                        "delivery failed; will retry"
-                    );
-                    self.store.reschedule_item(item.id, next, &error.0).await?;
-                    report.retried += 1;
-                }
+            match self.attempt(&item, claimed_at).await {
+                Ok(fate) => self.settle(&item, fate, &mut report).await?,
+                Err(error) => self.failed(&item, &error, clock(), &mut report).await?,
             }
         }
         Ok(report)
     }
 
+    /// Removes or holds back an item whose attempt ended without an error.
+    async fn settle(
+        &self,
+        item: &OutboxItem,
+        fate: Fate,
+        report: &mut DeliveryReport,
+    ) -> Result<(), StoreError> {
+        match fate {
+            Fate::Delivered => report.delivered += 1,
+            Fate::Obsolete => report.dropped += 1,
+            Fate::Withheld => report.withheld += 1,
+        }
+        if fate == Fate::Withheld {
+            self.store.withhold_item(item.id).await?;
+        } else {
+            self.store.remove_item(item.id).await?;
+        }
+        tracing::info!(item = %item.id, kind = %item.kind.label(), ?fate, "outbox item done");
+        Ok(())
+    }
+
+    /// Reschedules a failed item, or makes it a dead letter when the refusal was permanent or
+    /// it has used up its life ([`OutboxItem::is_spent`]).
+    async fn failed(
+        &self,
+        item: &OutboxItem,
+        error: &SendError,
+        now: OffsetDateTime,
+        report: &mut DeliveryReport,
+    ) -> Result<(), StoreError> {
+        let (kind, attempts) = (item.kind.label(), item.attempts);
+        if error.permanent || item.is_spent(now) {
+            let reason = if error.permanent {
+                error.reason.clone()
+            } else {
+                format!("gave up after {attempts} attempts: {}", error.reason)
+            };
+            tracing::warn!(item = %item.id, %kind, attempts, %error, "delivery ended: dead letter");
+            self.store.bury_item(item.id, &reason, now).await?;
+            report.dead += 1;
+        } else {
+            tracing::warn!(item = %item.id, %kind, attempts, %error, "delivery failed; will retry");
+            let next = now + backoff(item.attempts);
+            self.store
+                .reschedule_item(item.id, next, &error.reason)
+                .await?;
+            report.retried += 1;
+        }
+        Ok(())
+    }
+
     /// One attempt at one item.
     async fn attempt(&self, item: &OutboxItem, now: OffsetDateTime) -> Result<Fate, SendError> {
         let Some(record_id) = item.kind.record_id() else {
-            return self.attempt_request(item).await;
+            return self.attempt_request(item, now).await;
         };
         let record = self
             .store
             .get_record(record_id)
             .await
-            .map_err(|e| SendError(format!("store: {e}")))?;
+            .map_err(|e| SendError::retry(format!("store: {e}")))?;
         let Some(record) = record else {
             return Ok(Fate::Obsolete);
         };
-        // A blocked record is in no notification (§2.2), a withdrawn or anonymized one is no
-        // longer processed at all (§8.4, §2.5): nothing is sent about it.
+        // A blocked record is in no notification (§2.2) until it is unblocked; a withdrawn
+        // or anonymized one is no longer processed at all (§8.4, §2.5): nothing is sent.
+        if record.blocked_at.is_some() && record.state == RecordState::Active {
+            return Ok(Fate::Withheld);
+        }
         if !record.is_processable() {
             return Ok(Fate::Obsolete);
         }
@@ -194,7 +247,7 @@ impl Deliverer {
                     }
                     // Kept, and retried: the operator may still configure mail before the
                     // grant lapses.
-                    None => Err(SendError("no mail transport is configured".to_owned())),
+                    None => Err(SendError::retry("no mail transport is configured")),
                 }
             }
             // Handled by `attempt_request` above: they name no record.
@@ -205,18 +258,29 @@ impl Deliverer {
     }
 
     /// One attempt at an item about a data-subject request.
-    async fn attempt_request(&self, item: &OutboxItem) -> Result<Fate, SendError> {
+    async fn attempt_request(
+        &self,
+        item: &OutboxItem,
+        now: OffsetDateTime,
+    ) -> Result<Fate, SendError> {
         let request = self
             .store
             .get_request(item.kind.subject())
             .await
-            .map_err(|e| SendError(format!("store: {e}")))?;
+            .map_err(|e| SendError::retry(format!("store: {e}")))?;
         // Gone (never stored, or the post failed after queueing) or closed: nothing to say.
         let Some(request) = request.filter(|r| r.closed_at.is_none()) else {
             return Ok(Fate::Obsolete);
         };
         let mail = match &item.kind {
-            OutboxKind::ConfirmRequest { .. } if request.confirmed_at.is_none() => {
+            // A link that has expired is not mailed: the person can ask again.
+            OutboxKind::ConfirmRequest { .. } if request.awaits_confirmation(now) => {
+                self.composer.request_confirmation(&request, item)
+            }
+            OutboxKind::ConfirmRequest { .. }
+                if request.link_expires_at.is_none() && request.confirmed_at.is_none() =>
+            {
+                // Requests queued before links had their own expiry.
                 self.composer.request_confirmation(&request, item)
             }
             OutboxKind::NotifyRequest { .. } if !self.composer.settings.notify_to.is_empty() => {
@@ -229,7 +293,7 @@ impl Deliverer {
                 mailer.send(&mail).await?;
                 Ok(Fate::Delivered)
             }
-            None => Err(SendError("no mail transport is configured".to_owned())),
+            None => Err(SendError::retry("no mail transport is configured")),
         }
     }
 }

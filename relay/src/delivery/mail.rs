@@ -11,8 +11,9 @@ use time::OffsetDateTime;
 
 use super::send::Mail;
 use crate::domain::hmac_key::HmacKey;
+use crate::domain::link::link_token;
 use crate::domain::messages::Messages;
-use crate::domain::outbox::OutboxItem;
+use crate::domain::outbox::{OutboxItem, OutboxKind};
 use crate::domain::record::{ConsentRecord, ConsentStatus};
 use crate::domain::request::SubjectRequest;
 use crate::domain::token::{self, TokenAction, TokenClaims};
@@ -30,6 +31,9 @@ pub struct DeliverySettings {
     pub public_url: String,
     /// How long a data-subject request's confirmation link stays valid.
     pub confirm_within: time::Duration,
+    /// How long a claimed attempt may run before another deliverer may take the item over
+    /// ([`crate::domain::outbox::LEASE`] by default).
+    pub lease: time::Duration,
 }
 
 /// The webhook's JSON: the same non-personal fields as the default notification.
@@ -131,17 +135,20 @@ impl Composer {
         }
         let expires_at = consent.confirm_by?;
         let lang = record.consent.language.as_str();
-        let claims = TokenClaims {
-            action: TokenAction::Confirm,
-            subject: record.id.0,
-            purpose: purpose.to_owned(),
-            expires_at,
+        let token = match item_secret(item) {
+            Some(secret) => link_token(record.id.0, secret),
+            // Queued before links carried a secret: an HMAC-signed token, as then.
+            None => token::sign(
+                &self.key,
+                &TokenClaims {
+                    action: TokenAction::Confirm,
+                    subject: record.id.0,
+                    purpose: purpose.to_owned(),
+                    expires_at,
+                },
+            ),
         };
-        let link = routes::grant_link(
-            &self.settings.public_url,
-            &token::sign(&self.key, &claims),
-            lang,
-        );
+        let link = routes::grant_link(&self.settings.public_url, &token, lang);
         let days = ((expires_at - record.received_at).whole_hours() + 23) / 24;
         let operator = self.manifest.operator_name(lang).to_owned();
         let subject = self.messages.format(
@@ -177,20 +184,25 @@ impl Composer {
     /// The mail that asks the owner of the address to confirm `request`.
     pub fn request_confirmation(&self, request: &SubjectRequest, item: &OutboxItem) -> Mail {
         let lang = request.language.as_str();
-        let claims = TokenClaims {
-            action: TokenAction::Request,
-            subject: request.id,
-            purpose: request.kind.as_str().to_owned(),
-            expires_at: request
+        let expires_at = request.link_expires_at.unwrap_or_else(|| {
+            request
                 .received_at
-                .saturating_add(self.settings.confirm_within),
+                .saturating_add(self.settings.confirm_within)
+        });
+        let token = match item_secret(item) {
+            Some(secret) => link_token(request.id, secret),
+            None => token::sign(
+                &self.key,
+                &TokenClaims {
+                    action: TokenAction::Request,
+                    subject: request.id,
+                    purpose: request.kind.as_str().to_owned(),
+                    expires_at,
+                },
+            ),
         };
-        let link = routes::request_link(
-            &self.settings.public_url,
-            &token::sign(&self.key, &claims),
-            lang,
-        );
-        let days = self.settings.confirm_within.whole_days().max(1);
+        let link = routes::request_link(&self.settings.public_url, &token, lang);
+        let days = ((expires_at - request.received_at).whole_hours() + 23).max(24) / 24;
         let args = [
             (
                 "operator",
@@ -249,6 +261,16 @@ impl Composer {
             &format!("request-kind-{}", request.kind.as_str()),
             &[],
         )
+    }
+}
+
+/// The link secret a confirmation item carries, if it was queued with one.
+fn item_secret(item: &OutboxItem) -> Option<&str> {
+    match &item.kind {
+        OutboxKind::ConfirmPurpose { secret, .. } | OutboxKind::ConfirmRequest { secret, .. } => {
+            secret.as_deref()
+        }
+        OutboxKind::NotifyOperator { .. } | OutboxKind::NotifyRequest { .. } => None,
     }
 }
 

@@ -24,8 +24,31 @@ pub struct Mail {
 
 /// Why one attempt failed. Holds an error kind or status code, never content.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SendError(pub String);
+#[error("{reason}")]
+pub struct SendError {
+    pub reason: String,
+    /// The other side refused for good (an SMTP 5xx, a webhook 4xx other than 408 and 429,
+    /// an address or message it can never take): trying again cannot help.
+    pub permanent: bool,
+}
+
+impl SendError {
+    /// A failure worth another attempt later.
+    pub fn retry(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            permanent: false,
+        }
+    }
+
+    /// A refusal that ends the item at once.
+    pub fn permanent(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            permanent: true,
+        }
+    }
+}
 
 /// Something that sends mail: the operator's SMTP server, or the preview's capture.
 #[async_trait]
@@ -67,7 +90,7 @@ impl MailTransport for CaptureMailer {
         let mut mails = self
             .mails
             .lock()
-            .map_err(|_| SendError("capture lock poisoned".to_owned()))?;
+            .map_err(|_| SendError::retry("capture lock poisoned"))?;
         if mails.len() == Self::CAPACITY {
             mails.pop_front();
         }

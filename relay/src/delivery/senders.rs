@@ -142,15 +142,19 @@ impl MailTransport for SmtpMailer {
             // permanent problem of this item, reported by kind only.
             let mailbox: Mailbox = to
                 .parse()
-                .map_err(|_| SendError("a recipient address is not valid".to_owned()))?;
+                .map_err(|_| SendError::permanent("a recipient address is not valid"))?;
             builder = builder.to(mailbox);
         }
         let message = builder
             .body(mail.body.clone())
-            .map_err(|_| SendError("the message could not be built".to_owned()))?;
+            .map_err(|_| SendError::permanent("the message could not be built"))?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
-            Err(error) => Err(SendError(smtp_error_kind(&error))),
+            // A 5xx answer is the server's final word on this message (no such mailbox, say).
+            Err(error) if error.is_permanent() => {
+                Err(SendError::permanent(smtp_error_kind(&error)))
+            }
+            Err(error) => Err(SendError::retry(smtp_error_kind(&error))),
         }
     }
 }
@@ -223,12 +227,16 @@ impl WebhookTransport for HttpWebhook {
                 .map(|response| response.status().as_u16())
         })
         .await
-        .map_err(|_| SendError("webhook task failed".to_owned()))?
-        .map_err(|e| SendError(format!("webhook {}", ureq_error_kind(&e))))?;
-        if (200..300).contains(&status) {
-            Ok(())
-        } else {
-            Err(SendError(format!("webhook HTTP {status}")))
+        .map_err(|_| SendError::retry("webhook task failed"))?
+        .map_err(|e| SendError::retry(format!("webhook {}", ureq_error_kind(&e))))?;
+        match status {
+            200..=299 => Ok(()),
+            // The receiver will not take this request however often it comes; 408 and 429
+            // only ask for a later try.
+            400..=499 if status != 408 && status != 429 => {
+                Err(SendError::permanent(format!("webhook HTTP {status}")))
+            }
+            _ => Err(SendError::retry(format!("webhook HTTP {status}"))),
         }
     }
 }
@@ -313,6 +321,7 @@ pub fn delivery_settings(config: &RelayConfig, manifest: &ConsentManifest) -> De
             .clone()
             .unwrap_or_else(|| format!("{}{endpoint}", manifest.base_url.trim_end_matches('/'))),
         confirm_within: time::Duration::days(i64::from(config.notify.confirm_within_days)),
+        lease: time::Duration::seconds(i64::try_from(config.notify.lease_secs).unwrap_or(120)),
     }
 }
 

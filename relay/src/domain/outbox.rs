@@ -1,6 +1,6 @@
 //! The transactional outbox: messages the relay owes someone (the operator's notification, a
 //! visitor's confirmation link), written in the same store transaction as the record they are
-//! about, and delivered afterwards by [`crate::deliver`].
+//! about, and delivered afterwards by the deliverer (`crate::delivery`).
 //!
 //! Why an outbox: the visitor's answer must never wait on a mail server, and a record must
 //! never be stored without its notification (or a notification sent for a record that was not
@@ -39,9 +39,18 @@ pub enum OutboxKind {
     ConfirmPurpose {
         record_id: RecordId,
         purpose: String,
+        /// The link's secret (see [`crate::domain::link::LinkSecret`]); only its hash is kept
+        /// with the grant. Removed with the item once it is sent or ended.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<String>,
     },
     /// Mail a data-subject request's address the link that confirms the request.
-    ConfirmRequest { request_id: Uuid },
+    ConfirmRequest {
+        request_id: Uuid,
+        /// The link's secret, as for [`OutboxKind::ConfirmPurpose`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        secret: Option<String>,
+    },
     /// Tell the operator that a data-subject request was confirmed and when it is due.
     NotifyRequest { request_id: Uuid },
 }
@@ -53,7 +62,9 @@ impl OutboxKind {
             Self::NotifyOperator { record_id, .. } | Self::ConfirmPurpose { record_id, .. } => {
                 record_id.0
             }
-            Self::ConfirmRequest { request_id } | Self::NotifyRequest { request_id } => *request_id,
+            Self::ConfirmRequest { request_id, .. } | Self::NotifyRequest { request_id } => {
+                *request_id
+            }
         }
     }
 
@@ -94,6 +105,23 @@ pub struct OutboxItem {
     /// Why the last attempt failed: an error kind or an SMTP/HTTP status, never content.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Ended for good: it will not be tried again unless the operator says so. A dead letter
+    /// holds no personal data (ids, the kind and the reason only; a link's secret is removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead: Option<DeadLetter>,
+    /// Held back while the record it is about is blocked (§2.2); released when it is
+    /// unblocked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
+}
+
+/// Why and when an item was ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// A permanent refusal (`smtp 550`, `http 404`), or the bounded life running out.
+    pub reason: String,
 }
 
 impl OutboxItem {
@@ -106,13 +134,89 @@ impl OutboxItem {
             attempts: 0,
             due_at: now,
             last_error: None,
+            dead: None,
+            withheld: false,
+        }
+    }
+
+    /// Whether it waits to be sent (not dead, not withheld).
+    pub fn is_live(&self) -> bool {
+        self.dead.is_none() && !self.withheld
+    }
+
+    /// Whether it has used up its life at `now`: [`MAX_ATTEMPTS`] attempts, or [`MAX_AGE`]
+    /// since it was queued, whichever comes first.
+    pub fn is_spent(&self, now: OffsetDateTime) -> bool {
+        self.attempts >= MAX_ATTEMPTS || now - self.created_at >= MAX_AGE
+    }
+
+    /// This item ended at `now` for `reason`: dead, and without the link's secret.
+    pub fn buried(mut self, reason: &str, now: OffsetDateTime) -> Self {
+        match &mut self.kind {
+            OutboxKind::ConfirmPurpose { secret, .. }
+            | OutboxKind::ConfirmRequest { secret, .. } => {
+                *secret = None;
+            }
+            OutboxKind::NotifyOperator { .. } | OutboxKind::NotifyRequest { .. } => {}
+        }
+        self.dead = Some(DeadLetter {
+            at: now,
+            reason: reason.to_owned(),
+        });
+        self.withheld = false;
+        self
+    }
+}
+
+/// The most attempts an item gets before it becomes a dead letter.
+pub const MAX_ATTEMPTS: u32 = 10;
+
+/// The longest an item is tried, from when it was queued: an address that never accepts mail
+/// must not be retried for ever, nor crowd real notifications out of each round.
+pub const MAX_AGE: Duration = Duration::days(3);
+
+/// How long a claimed attempt may run before another deliverer may take the item over: long
+/// enough for a slow SMTP server, short enough that a crashed deliverer delays little. Counted
+/// from each claim's own moment, never from the start of a round.
+pub const LEASE: Duration = Duration::seconds(120);
+
+/// Confirmation mails one mailbox may be sent in [`CONFIRMATION_WINDOW`], across the request
+/// form and the newsletter's double opt-in together, whoever asks: the relay must not become
+/// a way to mail someone again and again from the operator's domain.
+pub const CONFIRMATIONS_PER_MAILBOX: u32 = 3;
+
+/// The window [`CONFIRMATIONS_PER_MAILBOX`] counts in.
+pub const CONFIRMATION_WINDOW: Duration = Duration::hours(24);
+
+/// The per-recipient cap one write that queues a confirmation mail must fit in: the store
+/// counts, atomically with the write, the confirmation mails queued for `recipient` (the
+/// keyed hash of the normalized address) in the `window` before `at`, and writes nothing
+/// when `limit` are already there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailQuota {
+    pub recipient: String,
+    pub limit: u32,
+    pub window: Duration,
+    pub at: OffsetDateTime,
+}
+
+impl MailQuota {
+    /// The standard cap for `recipient` at `at`.
+    pub fn confirmations(recipient: &str, at: OffsetDateTime) -> Self {
+        Self {
+            recipient: recipient.to_owned(),
+            limit: CONFIRMATIONS_PER_MAILBOX,
+            window: CONFIRMATION_WINDOW,
+            at,
         }
     }
 }
 
-/// How long a claimed attempt may run before another deliverer may take the item over: long
-/// enough for a slow SMTP server, short enough that a crashed deliverer delays little.
-pub const LEASE: Duration = Duration::seconds(120);
+/// Where a store keeps an item that is not due at all (dead or withheld): past any time a
+/// round asks for.
+pub fn never() -> OffsetDateTime {
+    OffsetDateTime::UNIX_EPOCH + Duration::days(365 * 3000)
+}
 
 /// When to try again after `attempts` failed attempts: 30 s doubling, capped at 6 hours, so
 /// a mail server that is down for a weekend is retried a few times an hour, not hammered.
@@ -140,6 +244,7 @@ mod tests {
             OutboxKind::ConfirmPurpose {
                 record_id: RecordId::new(),
                 purpose: "newsletter".to_owned(),
+                secret: None,
             },
             OffsetDateTime::UNIX_EPOCH,
         );

@@ -238,6 +238,10 @@ pub struct PurposeConsent {
         skip_serializing_if = "Option::is_none"
     )]
     pub confirmed_at: Option<OffsetDateTime>,
+    /// For a grant that needed confirming: the SHA-256 of the mailed link's secret (see
+    /// [`crate::domain::link`]), kept so a second use of the link is told "used".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_secret_sha256: Option<String>,
     /// The data categories this purpose needs (`data_categories` in `site.toml`, through the
     /// consent manifest). Empty in records written before it was stamped: see
     /// [`PurposeConsent::categories`].

@@ -164,6 +164,21 @@ pub struct SubjectRequest {
     /// Raised by one with every stored update; updates are conditional on it.
     #[serde(default)]
     pub revision: u64,
+    /// Until when the mailed confirmation link works (form requests). An unconfirmed request
+    /// is removed, address and hash together, once this has passed.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub link_expires_at: Option<OffsetDateTime>,
+    /// The SHA-256 of the mailed link's secret (see [`crate::domain::link`]), kept so a second
+    /// use of the link is told "used".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_secret_sha256: Option<String>,
+    /// The key-check value of the HMAC key `email_hmac` is under (see [`crate::domain::key_check`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key_check: String,
 }
 
 /// Where a request stands.
@@ -201,7 +216,17 @@ impl SubjectRequest {
             closed_at: None,
             outcome: None,
             revision: 0,
+            link_expires_at: None,
+            link_secret_sha256: None,
+            key_check: String::new(),
         }
+    }
+
+    /// Whether it waits for a confirmation whose link still works at `now`.
+    pub fn awaits_confirmation(&self, now: OffsetDateTime) -> bool {
+        self.closed_at.is_none()
+            && self.confirmed_at.is_none()
+            && self.link_expires_at.is_some_and(|until| now < until)
     }
 
     /// Confirms it at `now` and sets the due date from `deadlines` (days per kind; a kind

@@ -7,6 +7,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::domain::dedup::DedupKeys;
 use crate::domain::hmac_key::HmacKey;
+use crate::domain::link::LinkSecret;
 use crate::domain::outbox::{Channel, OutboxItem, OutboxKind};
 use crate::domain::record::{
     CollectionMethod, ConsentRecord, ConsentStamp, PurposeConsent, RECORD_SCHEMA_VERSION, RecordId,
@@ -47,6 +48,15 @@ pub struct IntakeSettings {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("no retention period is configured for purpose `{0}`")]
 pub struct MissingRetention(pub String);
+
+/// Why a record could not be stamped.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StampError {
+    #[error(transparent)]
+    Retention(#[from] MissingRetention),
+    #[error("the operating system gave no random bytes for a confirmation link")]
+    NoRandomness,
+}
 
 impl IntakeSettings {
     /// Checks that every purpose the site offers has a retention period, so building a
@@ -94,10 +104,11 @@ pub fn stamp(
     channels: &[Channel],
     method: CollectionMethod,
     now: OffsetDateTime,
-) -> Result<Stamped, MissingRetention> {
-    let purposes = purpose_consents(&submission, manifest, settings, now)?;
+) -> Result<Stamped, StampError> {
+    let mut purposes = purpose_consents(&submission, manifest, settings, now)?;
     let id = RecordId::new();
-    let outbox = outbox_for(id, &purposes, channels, now);
+    let links = link_secrets(&mut purposes, now).ok_or(StampError::NoRandomness)?;
+    let outbox = outbox_for(id, &links, channels, now);
     let language = manifest.languages.get(&submission.lang);
     let dedup = dedup_keys(&submission, settings, now);
     let email_hmac = settings.hmac_key.email_hmac(&submission.email);
@@ -202,29 +213,49 @@ fn purpose_consents(
             withdrawn_at: None,
             confirm_by,
             confirmed_at: None,
+            confirm_secret_sha256: None,
             data_categories: purpose.data_categories.clone(),
         });
     }
     Ok(purposes)
 }
 
+/// A link secret for each grant pending its confirmation: the grant keeps the hash, the
+/// confirmation mail's outbox item the secret. `None` when no random bytes could be had.
+fn link_secrets(
+    purposes: &mut [PurposeConsent],
+    now: OffsetDateTime,
+) -> Option<Vec<(String, String)>> {
+    let mut links = Vec::new();
+    for consent in purposes
+        .iter_mut()
+        .filter(|p| p.status(now) == crate::domain::record::ConsentStatus::Pending)
+    {
+        let secret = LinkSecret::new()?;
+        consent.confirm_secret_sha256 = Some(secret.sha256);
+        links.push((consent.purpose.clone(), secret.secret));
+    }
+    Some(links)
+}
+
 /// The messages a new record owes, queued with it in one transaction: a notification per
-/// configured channel, and a confirmation mail per grant that is pending.
+/// configured channel, and a confirmation mail per grant that is pending (with its link's
+/// secret).
 fn outbox_for(
     record_id: RecordId,
-    purposes: &[PurposeConsent],
+    links: &[(String, String)],
     channels: &[Channel],
     now: OffsetDateTime,
 ) -> Vec<OutboxItem> {
     let notifications = channels
         .iter()
         .map(|&channel| OutboxKind::NotifyOperator { record_id, channel });
-    let confirmations = purposes
+    let confirmations = links
         .iter()
-        .filter(|p| p.status(now) == crate::domain::record::ConsentStatus::Pending)
-        .map(|p| OutboxKind::ConfirmPurpose {
+        .map(|(purpose, secret)| OutboxKind::ConfirmPurpose {
             record_id,
-            purpose: p.purpose.clone(),
+            purpose: purpose.clone(),
+            secret: Some(secret.clone()),
         });
     notifications
         .chain(confirmations)

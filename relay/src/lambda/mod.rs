@@ -201,13 +201,11 @@ async fn create_table(config: &RelayConfig, store: &DynamoStore) -> anyhow::Resu
     Ok(())
 }
 
-/// The contact form: checks the key against the table, then serves the router.
+/// The contact form: serves the router. No call to the table at start: every write checks
+/// its key against the table's key state inside its own transaction (a wrong key gets 503
+/// and an error in the log), so a cold start reaches Lambda's first `/next` without a
+/// round trip to DynamoDB.
 async fn serve_form(config: &RelayConfig, store: DynamoStore) -> anyhow::Result<()> {
-    // A function deployed with another key would store records nobody can find.
-    let key = config.hmac_key().context("the HMAC key")?;
-    keys::verify_key(&store, &key)
-        .await
-        .context("checking the HMAC key against the table")?;
     let router = router(config, Arc::new(store)).context("configuring the relay")?;
     tracing::info!("relay ready");
     lambda_http::run(router).await.map_err(|e| anyhow!(e))

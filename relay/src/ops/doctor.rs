@@ -202,6 +202,49 @@ fn check_database(config: &RelayConfig, key: Option<&HmacKey>, findings: &mut Ve
         }
     };
     findings.push(finding);
+    if config.store == StoreKind::Sqlite {
+        findings.extend(sqlite_leftovers(&config.sqlite.path));
+    }
+}
+
+/// What a running relay left for the operator in the SQLite file: a removal whose WAL
+/// truncation a busy reader held off (the next write or `purge-expired` finishes it), and dead
+/// letters (messages never sent).
+fn sqlite_leftovers(path: &Path) -> Vec<Finding> {
+    let Ok(conn) = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
+        return Vec::new();
+    };
+    let mut findings = Vec::new();
+    if crate::store::sqlite::scrub_is_pending(&conn).unwrap_or(false) {
+        findings.push(Finding::new(
+            Status::Warn,
+            "removals",
+            "a removal is committed but its bytes may still be in the -wal file: a reader (a \
+             backup, an sqlite3 shell) held the WAL; close it and run `kelisim-relay \
+             purge-expired --yes` (or wait for the next form post)",
+        ));
+    }
+    let dead: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE json_extract(body, '$.dead') IS NOT NULL",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap_or(0);
+    if dead > 0 {
+        findings.push(Finding::new(
+            Status::Warn,
+            "outbox",
+            format!(
+                "{dead} dead letter(s): messages that will not be sent (a permanent refusal, or \
+                 3 days or 10 attempts used up); see `kelisim-relay deliver --status`"
+            ),
+        ));
+    }
+    findings
 }
 
 /// The SQLite file at `path`, checked step by step: what is fine, or the first thing wrong.

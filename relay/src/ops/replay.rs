@@ -9,6 +9,8 @@
 //! request or a re-key lives outside the records: those are listed for the operator to redo.
 //! The missing entries are copied into the restored log, and the retention purge runs last.
 
+use std::path::{Path, PathBuf};
+
 use time::OffsetDateTime;
 
 use crate::app::rights;
@@ -17,6 +19,51 @@ use crate::domain::plan::{
     ALL_PURPOSES, Plan, plan_anonymize, plan_block, plan_erase, plan_purge, plan_withdraw,
 };
 use crate::store::{Store, StoreError};
+
+/// Where `restore` keeps the audit log of the database it replaces: beside the backup, as
+/// `<backup>.replaced-audit.jsonl` (one entry per line; entries hold no personal data).
+pub fn saved_log_path(backup: &Path) -> PathBuf {
+    let mut name = backup.as_os_str().to_owned();
+    name.push(".replaced-audit.jsonl");
+    PathBuf::from(name)
+}
+
+/// Writes `log` to `path`, merged with what an earlier, interrupted restore saved there
+/// (entries by id, oldest first), before anything is overwritten: a restore that stops
+/// half-way keeps every entry it would replay, and running it again finishes the job. The
+/// file is written whole under another name and renamed over, then synced. Returns the
+/// merged log.
+pub fn save_log(path: &Path, log: &[AuditEntry]) -> std::io::Result<Vec<AuditEntry>> {
+    let mut merged: std::collections::BTreeMap<(String, uuid::Uuid), AuditEntry> =
+        std::collections::BTreeMap::new();
+    if let Ok(text) = std::fs::read_to_string(path) {
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let entry: AuditEntry = serde_json::from_str(line).map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("{} holds a line that is not an audit entry", path.display()),
+                )
+            })?;
+            merged.insert((entry.sort_key(), entry.id), entry);
+        }
+    }
+    for entry in log {
+        merged.insert((entry.sort_key(), entry.id), entry.clone());
+    }
+    let mut text = String::new();
+    for entry in merged.values() {
+        text.push_str(&serde_json::to_string(entry).map_err(std::io::Error::other)?);
+        text.push('\n');
+    }
+    let partial = path.with_extension("jsonl.partial");
+    std::fs::write(&partial, text)?;
+    std::fs::File::open(&partial)?.sync_all()?;
+    std::fs::rename(&partial, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(merged.into_values().collect())
+}
 
 /// Who the replay's own audit entries name.
 pub const ACTOR: &str = "restore";

@@ -20,4 +20,11 @@ pub enum StoreError {
         "{0} was changed by someone else since it was read; nothing was overwritten, run the command again"
     )]
     Conflict(String),
+    /// The write's lookup hashes are under a key the store no longer takes (a rekey moved it
+    /// to another key, or is sweeping the last records under the old one). Nothing was written;
+    /// reload the key and retry.
+    #[error(
+        "the store's lookup hashes are now under another HMAC key (a rekey ran); nothing was written"
+    )]
+    WrongKey,
 }

@@ -25,7 +25,7 @@ pub use error::StoreError;
 pub use key_state::KeyStore;
 pub use outbox::OutboxStore;
 pub use records::{Inserted, RecordStore};
-pub use rights_log::RightsLog;
+pub use rights_log::{RequestInserted, RightsLog};
 
 /// Every role at once: what a back end implements, and what a transport hands to the
 /// application layer, which passes each use case only the roles it needs.

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::error::StoreError;
 use crate::domain::dedup::DedupKeys;
-use crate::domain::outbox::OutboxItem;
+use crate::domain::outbox::{MailQuota, OutboxItem};
 use crate::domain::record::{ConsentRecord, RecordId};
 
 /// What an insert did.
@@ -17,13 +17,17 @@ pub enum Inserted {
     /// An earlier submission with the same idempotency key, or the same fingerprint inside
     /// its window, was already stored; nothing new was written. Holds the earlier id.
     Duplicate(RecordId),
+    /// The record queues a confirmation mail to a mailbox whose cap is full
+    /// ([`MailQuota`]); nothing was written.
+    OverQuota,
 }
 
 impl Inserted {
-    /// The id the visitor is told about, new or earlier.
-    pub fn id(self) -> RecordId {
+    /// The id the visitor is told about, new or earlier; none when nothing was stored.
+    pub fn id(self) -> Option<RecordId> {
         match self {
-            Self::New(id) | Self::Duplicate(id) => id,
+            Self::New(id) | Self::Duplicate(id) => Some(id),
+            Self::OverQuota => None,
         }
     }
 }
@@ -42,6 +46,21 @@ pub trait RecordStore: Send + Sync {
         record: &ConsentRecord,
         dedup: &DedupKeys,
         outbox: &[OutboxItem],
+    ) -> Result<Inserted, StoreError> {
+        self.insert_record_capped(record, dedup, outbox, None).await
+    }
+
+    /// [`RecordStore::insert_record`], and within the same transaction: the record's lookup
+    /// hashes must be under a key the store takes ([`StoreError::WrongKey`] otherwise, see
+    /// [`crate::domain::key_check::KeyState::admits_writer`]), and when `quota` is given (the
+    /// record queues a confirmation mail) the recipient's cap must have room, or nothing is
+    /// written and the answer is [`Inserted::OverQuota`]. A duplicate takes no room.
+    async fn insert_record_capped(
+        &self,
+        record: &ConsentRecord,
+        dedup: &DedupKeys,
+        outbox: &[OutboxItem],
+        quota: Option<&MailQuota>,
     ) -> Result<Inserted, StoreError>;
 
     /// The record with this id.
@@ -72,13 +91,22 @@ pub trait RecordStore: Send + Sync {
     async fn update_record(&self, record: &ConsentRecord) -> Result<bool, StoreError>;
 
     /// Deletes a record, its dedup entries and its outbox items for good (erasure, §2.14,
-    /// §4.1 and §8.9): after it returns, the bytes are gone from the store's files (SQLite:
-    /// `secure_delete` and a truncating WAL checkpoint; DynamoDB: the item, its index
-    /// entries, its dedup items and its outbox items). Returns false when no record has that
-    /// id.
+    /// §4.1 and §8.9). Once the deleting transaction committed, the erasure has happened:
+    /// SQLite zeroes the pages (`secure_delete`) and truncates the WAL, and when a reader
+    /// holding an old snapshot keeps the WAL from being truncated, that is finished later
+    /// ([`RecordStore::finish_removals`]) instead of failing; DynamoDB removes the item, its
+    /// index entries, its dedup items and its outbox items. Returns false when no record has
+    /// that id.
     async fn delete_record(&self, id: RecordId) -> Result<bool, StoreError>;
 
     /// Deletes every record whose `expires_at` is before `now` (retention, §5.7 and §8.8),
-    /// and dedup entries past their window. Returns how many records were deleted.
+    /// dedup entries past their window and mail-quota entries past theirs. Returns how many
+    /// records were deleted.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// Finishes what a removal left to do on disk (SQLite: the WAL truncation a busy reader
+    /// held off). True while some is still left. Stores with nothing of the kind: false.
+    async fn finish_removals(&self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 }

@@ -9,11 +9,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::answer::{Reply, no_store, refuse, retry_after, see_other, unavailable};
+use super::answer::{Reply, no_store, notice, refuse, retry_after, see_other, unavailable};
 use super::client::ClientAddr;
 use super::origin::check_origin;
 use super::state::AppState;
 use crate::app::requests::{self, Posted, RequestPost};
+use crate::domain::fields::ErrorCode;
+use crate::domain::messages::Notice;
 
 /// The request form's fields.
 #[derive(Debug, Default, Deserialize)]
@@ -74,14 +76,18 @@ fn answer(state: &AppState, posted: Posted) -> Response {
         }
         Posted::Invalid { lang, field, code } => error_page(&lang, format!("{field}:{code}"))
             .unwrap_or_else(|| StatusCode::UNPROCESSABLE_ENTITY.into_response()),
+        // Said with its own status, so a script looping on the form sees it at once.
         Posted::RateLimited {
             lang,
             retry_after_secs,
-        } => error_page(&lang, "form:rate_limited".to_owned()).unwrap_or_else(|| {
-            let mut response = StatusCode::TOO_MANY_REQUESTS.into_response();
+        } => {
+            let code = ErrorCode::RateLimited;
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            let what = Notice::Field(code);
+            let mut response = notice(state, Reply::Html, status, &lang, code.as_str(), what);
             retry_after(&mut response, retry_after_secs);
             response
-        }),
+        }
         Posted::Unavailable { lang } => unavailable(state, Reply::Html, &lang),
     }
 }

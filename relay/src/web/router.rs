@@ -7,7 +7,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use super::form::{BODY_LIMIT, method_not_allowed, submit};
-use super::links::{confirm_grant, confirm_request};
+use super::links::{confirm_grant, confirm_request, show_grant, show_request};
 use super::origin::{preflight, require_origin_secret};
 use super::request_form;
 use super::routes::{CONFIRM, REQUEST, REQUEST_CONFIRM, under};
@@ -21,9 +21,12 @@ pub fn app(state: AppState) -> Router {
             &path,
             post(submit).options(preflight).fallback(method_not_allowed),
         )
-        .route(&under(&path, CONFIRM), get(confirm_grant))
+        .route(&under(&path, CONFIRM), get(show_grant).post(confirm_grant))
         .route(&under(&path, REQUEST), post(request_form::submit))
-        .route(&under(&path, REQUEST_CONFIRM), get(confirm_request))
+        .route(
+            &under(&path, REQUEST_CONFIRM),
+            get(show_request).post(confirm_request),
+        )
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

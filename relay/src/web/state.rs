@@ -95,9 +95,17 @@ impl AppState {
         let mut state = Self::new(store, manifest, config.intake_settings()?)?
             .with_rate_limit(&config.rate_limit)
             .with_notify_channels(&config.notify.channels());
+        // A key from a file is read again when a rekey moves the store on (an environment
+        // key cannot change under a running process).
+        let key_file = config
+            .hmac_key_env
+            .is_none()
+            .then(|| config.hmac_key_file.clone())
+            .flatten();
         state.relay = state
             .relay
-            .with_request_deadlines(config.request_deadline_days.clone());
+            .with_request_deadlines(config.request_deadline_days.clone())
+            .with_key_file(key_file);
         state.origin_secret = config.proxy.origin_secret.clone().map(Arc::new);
         if let Some(name) = &config.proxy.client_address_header {
             let name = header::HeaderName::from_bytes(name.trim().as_bytes())

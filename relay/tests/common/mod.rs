@@ -11,14 +11,15 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use kelisim_relay::domain::audit::AuditEntry;
 use kelisim_relay::domain::hmac_key::HmacKey;
 use kelisim_relay::domain::key_check::KeyState;
-use kelisim_relay::domain::outbox::{OutboxId, OutboxItem};
+use kelisim_relay::domain::outbox::{MailQuota, OutboxId, OutboxItem};
 use kelisim_relay::domain::record::{ConsentRecord, RecordId};
 use kelisim_relay::domain::request::SubjectRequest;
 use kelisim_relay::domain::stamp::IntakeSettings;
 use kelisim_relay::manifest::ConsentManifest;
 use kelisim_relay::store::sqlite::SqliteStore;
 use kelisim_relay::store::{
-    DedupKeys, Inserted, KeyStore, OutboxStore, RecordStore, RightsLog, Store, StoreError,
+    DedupKeys, Inserted, KeyStore, OutboxStore, RecordStore, RequestInserted, RightsLog, Store,
+    StoreError,
 };
 use kelisim_relay::web::{AppState, app};
 use time::OffsetDateTime;
@@ -77,11 +78,12 @@ fn failure<T>() -> Result<T, StoreError> {
 
 #[async_trait]
 impl RecordStore for FailingStore {
-    async fn insert_record(
+    async fn insert_record_capped(
         &self,
         _: &ConsentRecord,
         _: &DedupKeys,
         _: &[OutboxItem],
+        _: Option<&MailQuota>,
     ) -> Result<Inserted, StoreError> {
         failure()
     }
@@ -127,6 +129,7 @@ impl OutboxStore for FailingStore {
         &self,
         _: OutboxId,
         _: OffsetDateTime,
+        _: time::Duration,
     ) -> Result<Option<OutboxItem>, StoreError> {
         failure()
     }
@@ -141,6 +144,18 @@ impl OutboxStore for FailingStore {
     ) -> Result<(), StoreError> {
         failure()
     }
+    async fn bury_item(&self, _: OutboxId, _: &str, _: OffsetDateTime) -> Result<(), StoreError> {
+        failure()
+    }
+    async fn withhold_item(&self, _: OutboxId) -> Result<(), StoreError> {
+        failure()
+    }
+    async fn release_items(&self, _: uuid::Uuid, _: OffsetDateTime) -> Result<usize, StoreError> {
+        failure()
+    }
+    async fn revive_item(&self, _: OutboxId, _: OffsetDateTime) -> Result<bool, StoreError> {
+        failure()
+    }
 }
 
 #[async_trait]
@@ -151,7 +166,12 @@ impl RightsLog for FailingStore {
     async fn list_audit(&self, _: Option<OffsetDateTime>) -> Result<Vec<AuditEntry>, StoreError> {
         failure()
     }
-    async fn insert_request(&self, _: &SubjectRequest, _: &[OutboxItem]) -> Result<(), StoreError> {
+    async fn insert_request(
+        &self,
+        _: &SubjectRequest,
+        _: &[OutboxItem],
+        _: Option<&MailQuota>,
+    ) -> Result<RequestInserted, StoreError> {
         failure()
     }
     async fn get_request(&self, _: uuid::Uuid) -> Result<Option<SubjectRequest>, StoreError> {
@@ -160,7 +180,15 @@ impl RightsLog for FailingStore {
     async fn list_requests(&self) -> Result<Vec<SubjectRequest>, StoreError> {
         failure()
     }
-    async fn update_request(&self, _: &SubjectRequest) -> Result<bool, StoreError> {
+    async fn update_request_with(
+        &self,
+        _: &SubjectRequest,
+        _: &[OutboxItem],
+        _: &[AuditEntry],
+    ) -> Result<bool, StoreError> {
+        failure()
+    }
+    async fn purge_unconfirmed_requests(&self, _: OffsetDateTime) -> Result<u64, StoreError> {
         failure()
     }
 }

@@ -14,7 +14,7 @@ on_every_store!(
 fn set() -> KeyState {
     KeyState {
         key_check: Some("check-a".to_owned()),
-        rekey_to: None,
+        ..KeyState::default()
     }
 }
 

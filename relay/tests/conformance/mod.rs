@@ -138,6 +138,7 @@ pub fn sample_record() -> ConsentRecord {
                     withdrawn_at: None,
                     confirm_by: None,
                     confirmed_at: None,
+                    confirm_secret_sha256: None,
                     data_categories: vec![
                         "name".to_owned(),
                         "email".to_owned(),
@@ -154,6 +155,7 @@ pub fn sample_record() -> ConsentRecord {
                     withdrawn_at: None,
                     confirm_by: None,
                     confirmed_at: None,
+                    confirm_secret_sha256: None,
                     data_categories: vec!["name".to_owned(), "email".to_owned()],
                 },
             ],
@@ -219,6 +221,7 @@ pub fn notify_items(record: &ConsentRecord, now: OffsetDateTime) -> Vec<OutboxIt
             OutboxKind::ConfirmPurpose {
                 record_id: record.id,
                 purpose: "newsletter".to_owned(),
+                secret: None,
             },
             now,
         ),

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use kelisim_relay::domain::outbox::{OutboxItem, OutboxKind};
+use kelisim_relay::domain::outbox::{LEASE, OutboxItem, OutboxKind};
 use kelisim_relay::domain::record::ConsentRecord;
 use kelisim_relay::domain::request::{Channel, RequestKind, SubjectRequest};
 use kelisim_relay::store::{Inserted, Store};
@@ -91,8 +91,8 @@ async fn new_items_are_due_at_once(store: Arc<dyn Store>) {
 async fn claims_are_exclusive(store: Arc<dyn Store>) {
     let now = OffsetDateTime::now_utc();
     let (_, items) = queued(store.as_ref(), now).await;
-    let first = store.claim_item(items[0].id, now).await.unwrap();
-    let second = store.claim_item(items[0].id, now).await.unwrap();
+    let first = store.claim_item(items[0].id, now, LEASE).await.unwrap();
+    let second = store.claim_item(items[0].id, now, LEASE).await.unwrap();
     let claimed = first.expect("the first deliverer gets the item");
     assert_eq!(second, None, "a second deliverer does not");
     assert_eq!(claimed.attempts, 1);
@@ -102,7 +102,11 @@ async fn claims_are_exclusive(store: Arc<dyn Store>) {
 async fn a_leased_item_is_not_due(store: Arc<dyn Store>) {
     let now = OffsetDateTime::now_utc();
     let (_, items) = queued(store.as_ref(), now).await;
-    store.claim_item(items[0].id, now).await.unwrap().unwrap();
+    store
+        .claim_item(items[0].id, now, LEASE)
+        .await
+        .unwrap()
+        .unwrap();
     let due: Vec<_> = store
         .list_due_items(now, 100)
         .await
@@ -117,7 +121,7 @@ async fn retries_are_rescheduled_with_their_reason(store: Arc<dyn Store>) {
     let now = OffsetDateTime::now_utc();
     let (record, items) = queued(store.as_ref(), now).await;
     let id = items[0].id;
-    store.claim_item(id, now).await.unwrap().unwrap();
+    store.claim_item(id, now, LEASE).await.unwrap().unwrap();
     let later = now + Duration::minutes(5);
     store
         .reschedule_item(id, later, "smtp transient 451")
@@ -127,11 +131,11 @@ async fn retries_are_rescheduled_with_their_reason(store: Arc<dyn Store>) {
     assert_eq!(stored.last_error.as_deref(), Some("smtp transient 451"));
     assert_eq!(stored.attempts, 1);
     assert_eq!(
-        store.claim_item(id, now).await.unwrap(),
+        store.claim_item(id, now, LEASE).await.unwrap(),
         None,
         "not before its time"
     );
-    let again = store.claim_item(id, later).await.unwrap();
+    let again = store.claim_item(id, later, LEASE).await.unwrap();
     assert_eq!(again.map(|i| i.attempts), Some(2));
 }
 
@@ -169,11 +173,12 @@ async fn a_request_is_stored_with_its_mail(store: Arc<dyn Store>) {
     let mail = OutboxItem::new(
         OutboxKind::ConfirmRequest {
             request_id: request.id,
+            secret: None,
         },
         now,
     );
     store
-        .insert_request(&request, std::slice::from_ref(&mail))
+        .insert_request(&request, std::slice::from_ref(&mail), None)
         .await
         .unwrap();
     assert_eq!(store.get_request(request.id).await.unwrap(), Some(request));

@@ -263,12 +263,12 @@ async fn concurrent_inserts_with_one_key_store_one(store: Arc<dyn Store>) {
         .iter()
         .filter_map(|r| match r {
             Inserted::New(id) => Some(*id),
-            Inserted::Duplicate(_) => None,
+            Inserted::Duplicate(_) | Inserted::OverQuota => None,
         })
         .collect();
     assert_eq!(new.len(), 1, "exactly one insert wins: {results:?}");
     assert!(
-        results.iter().all(|r| r.id() == new[0]),
+        results.iter().all(|r| r.id() == Some(new[0])),
         "all see the winner's id"
     );
     let mut stored = 0;

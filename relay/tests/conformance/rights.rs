@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use kelisim_relay::app::keys;
+use kelisim_relay::app::keys::{self, RekeyStage};
 use kelisim_relay::app::rights::{self as rights, Lookup, RightsError};
 use kelisim_relay::domain::audit::AuditAction;
 use kelisim_relay::domain::hmac_key::HmacKey;
@@ -539,6 +539,7 @@ async fn rekey_rederives_lookups_resumably(owned: Arc<dyn Store>) {
     let under_way = KeyState {
         key_check: Some(key_a().key_check()),
         rekey_to: Some(key_b().key_check()),
+        sealed: false,
     };
     store.set_key_state(&start, &under_way).await.unwrap();
     assert!(matches!(
@@ -546,7 +547,9 @@ async fn rekey_rederives_lookups_resumably(owned: Arc<dyn Store>) {
         Err(RightsError::Key(KeyMismatch::RekeyInProgress))
     ));
     // Running it again finishes it.
-    let done = keys::rekey(store, &key_a(), &key_b(), ACTOR).await.unwrap();
+    let done = keys::rekey(store, &key_a(), &key_b(), ACTOR, RekeyStage::Finish)
+        .await
+        .unwrap();
     assert!(done.rekeyed >= 1);
     keys::check_key(store, &key_b(), ACTOR).await.unwrap();
     assert!(matches!(
@@ -572,7 +575,7 @@ async fn rekey_rederives_lookups_resumably(owned: Arc<dyn Store>) {
             .is_empty()
     );
     // A second run finds nothing left to do.
-    let again = keys::rekey(store, &key_b(), &key_b(), ACTOR).await;
+    let again = keys::rekey(store, &key_b(), &key_b(), ACTOR, RekeyStage::Finish).await;
     assert!(again.is_ok(), "{again:?}");
 }
 

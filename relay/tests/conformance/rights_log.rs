@@ -58,21 +58,21 @@ async fn audit_log_reads_from_a_date(store: Arc<dyn Store>) {
 
 async fn a_request_reads_back_as_stored(store: Arc<dyn Store>) {
     let request = request();
-    store.insert_request(&request, &[]).await.unwrap();
+    store.insert_request(&request, &[], None).await.unwrap();
     assert_eq!(store.get_request(request.id).await.unwrap(), Some(request));
     assert_eq!(store.get_request(uuid::Uuid::now_v7()).await.unwrap(), None);
 }
 
 async fn requests_are_listed_oldest_first(store: Arc<dyn Store>) {
     let (first, second) = (request(), request());
-    store.insert_request(&second, &[]).await.unwrap();
-    store.insert_request(&first, &[]).await.unwrap();
+    store.insert_request(&second, &[], None).await.unwrap();
+    store.insert_request(&first, &[], None).await.unwrap();
     assert_eq!(store.list_requests().await.unwrap(), vec![first, second]);
 }
 
 async fn a_request_update_raises_its_revision(store: Arc<dyn Store>) {
     let mut request = request();
-    store.insert_request(&request, &[]).await.unwrap();
+    store.insert_request(&request, &[], None).await.unwrap();
     request.close(Outcome::Done, OffsetDateTime::now_utc());
     assert!(store.update_request(&request).await.unwrap());
     let stored = store.get_request(request.id).await.unwrap().unwrap();
@@ -82,7 +82,7 @@ async fn a_request_update_raises_its_revision(store: Arc<dyn Store>) {
 
 async fn a_stale_request_update_is_a_conflict(store: Arc<dyn Store>) {
     let request = request();
-    store.insert_request(&request, &[]).await.unwrap();
+    store.insert_request(&request, &[], None).await.unwrap();
     let mut first = request.clone();
     first.close(Outcome::Done, OffsetDateTime::now_utc());
     let mut stale = request.clone();

@@ -107,8 +107,9 @@ pub async fn restore(config: &RelayConfig, args: &RestoreArgs) -> anyhow::Result
     sqlite_only(config, "restore")?;
     let key = config.hmac_key()?;
     let db = &config.sqlite.path;
-    // The log of the database being replaced, read before it is overwritten.
-    let replaced_log = if db.exists() {
+    // The log of the database being replaced, read and saved beside the backup before it is
+    // overwritten (merged with what an interrupted run saved), so a second run finishes.
+    let current_log = if db.exists() {
         let current = SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))?;
         current
             .list_audit(None)
@@ -117,6 +118,13 @@ pub async fn restore(config: &RelayConfig, args: &RestoreArgs) -> anyhow::Result
     } else {
         Vec::new()
     };
+    let saved = replay::saved_log_path(&args.src);
+    let replaced_log = replay::save_log(&saved, &current_log)
+        .with_context(|| format!("saving the replaced audit log to {}", saved.display()))?;
+    println!(
+        "the replaced database's audit log is kept in {}; if this restore stops, run it again",
+        saved.display()
+    );
     let verified = backup::restore(&args.src, db, &key)
         .with_context(|| format!("restoring {}", args.src.display()))?;
     println!(

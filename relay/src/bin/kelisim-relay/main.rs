@@ -82,13 +82,21 @@ enum Command {
     /// Send what the outbox owes (notifications, confirmation mail) and exit; run it from
     /// cron, or let `serve` do it in the background.
     Deliver {
-        /// Only show what is queued, sending nothing.
+        /// Only show what is queued, retrying, held back and dead, sending nothing.
         #[arg(long)]
         status: bool,
+        /// Make this item (a dead letter, say) due again now, then exit.
+        #[arg(long, value_name = "ID", conflicts_with = "status")]
+        retry: Option<uuid::Uuid>,
     },
     /// Apply retention per purpose (§5.7, §8.8): delete records past it, drop the data of
     /// purposes whose retention ended. Run daily (with --yes).
-    PurgeExpired,
+    PurgeExpired {
+        /// Purge as at this moment (RFC 3339) instead of now: for checking, with --dry-run,
+        /// what a later run will remove.
+        #[arg(long, hide = true, value_parser = parse_time)]
+        now: Option<time::OffsetDateTime>,
+    },
     /// Data-subject requests and their deadlines: open, list (--overdue), close.
     #[command(subcommand)]
     Requests(requests::RequestsCommand),
@@ -167,10 +175,13 @@ async fn run(command: Command, mut config: RelayConfig, confirm: &Confirm) -> an
             let (store, key) = open_checked_store(&config, confirm).await?;
             records::records(store.as_ref(), &key, command, confirm).await
         }
-        Command::Deliver { status } => {
+        Command::Deliver { status, retry } => {
             let store = open_checked_store(&config, confirm).await?.0;
             if status {
                 return maintenance::status(store.as_ref()).await;
+            }
+            if let Some(id) = retry {
+                return maintenance::retry(store.as_ref(), id).await;
             }
             maintenance::deliver(&deliverer(&config, store)?).await
         }
@@ -194,9 +205,10 @@ async fn run(command: Command, mut config: RelayConfig, confirm: &Confirm) -> an
             });
             rights(&config, command, confirm).await
         }
-        Command::PurgeExpired => {
+        Command::PurgeExpired { now } => {
             let store = open_checked_store(&config, confirm).await?.0;
-            maintenance::purge(store.as_ref(), confirm).await
+            let now = now.unwrap_or_else(time::OffsetDateTime::now_utc);
+            maintenance::purge(store.as_ref(), confirm, now).await
         }
         Command::Requests(command) => {
             let (store, key) = open_checked_store(&config, confirm).await?;
@@ -213,7 +225,15 @@ async fn run(command: Command, mut config: RelayConfig, confirm: &Confirm) -> an
         Command::Doctor(args) => host::doctor(&config, &args).await,
         Command::Rekey(args) => {
             let store = open_store(&config).await?;
-            maintenance::rekey(store.as_ref(), &config.hmac_key()?, &args, confirm).await
+            let key_file = config.hmac_key_file.as_deref();
+            maintenance::rekey(
+                store.as_ref(),
+                &config.hmac_key()?,
+                &args,
+                confirm,
+                key_file,
+            )
+            .await
         }
     }
 }
@@ -226,4 +246,10 @@ async fn rights(
 ) -> anyhow::Result<()> {
     let (store, key) = open_checked_store(config, confirm).await?;
     records::rights(command, store.as_ref(), &key, confirm).await
+}
+
+/// An RFC 3339 time on the command line.
+fn parse_time(text: &str) -> Result<time::OffsetDateTime, String> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| format!("`{text}` is not an RFC 3339 time (2026-12-31T00:00:00Z)"))
 }

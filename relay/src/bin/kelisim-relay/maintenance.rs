@@ -1,11 +1,12 @@
 //! `purge-expired`, `audit`, `rekey` and `deliver`: retention, the audit log, changing the
 //! HMAC key, and sending what the outbox owes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use kelisim_relay::app::{keys, retention};
+use kelisim_relay::app::keys::{self, RekeyStage};
+use kelisim_relay::app::retention;
 use kelisim_relay::delivery::Deliverer;
 use kelisim_relay::domain::hmac_key::HmacKey;
 use kelisim_relay::store::Store;
@@ -31,20 +32,34 @@ pub struct RekeyArgs {
     /// from the usual configuration.
     #[arg(long)]
     pub new_key_file: PathBuf,
+    /// Only record that a rekey to the new key is coming: from then on both keys may write,
+    /// so a relay with the new key (a Lambda redeployed with it) can start before the rekey
+    /// runs. Run `rekey` again without it to finish.
+    #[arg(long)]
+    pub prepare: bool,
+    /// Put the new key into the configured key file (`KELISIM_HMAC_KEY_FILE` or
+    /// `hmac_key_file`) before the old key is sealed, so a running `kelisim-relay serve`
+    /// picks it up by itself at its next write.
+    #[arg(long, conflicts_with = "prepare")]
+    pub install: bool,
 }
 
 /// `purge-expired`: the per-purpose retention purge.
-pub async fn purge(store: &dyn Store, confirm: &Confirm) -> anyhow::Result<()> {
-    let now = OffsetDateTime::now_utc();
+pub async fn purge(
+    store: &dyn Store,
+    confirm: &Confirm,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
     let plan = retention::plan(store, now).await?;
     if !approve(&plan, confirm, false)? {
         return Ok(());
     }
     let purged = retention::carry_out(store, &plan, &confirm.actor(), now).await?;
     println!(
-        "{} expired record(s) deleted, {} record(s) reduced to the purposes still in force",
+        "{} expired record(s) deleted, {} record(s) reduced to the purposes still in force, {} unconfirmed request(s) removed",
         purged.deleted as u64 + purged.late,
-        purged.reduced
+        purged.reduced,
+        purged.unconfirmed
     );
     Ok(())
 }
@@ -96,10 +111,19 @@ pub async fn rekey(
     old: &HmacKey,
     args: &RekeyArgs,
     confirm: &Confirm,
+    key_file: Option<&Path>,
 ) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(&args.new_key_file)
         .with_context(|| format!("reading {}", args.new_key_file.display()))?;
     let new = HmacKey::parse(&text).context("the new key")?;
+    let install = match (args.install, key_file) {
+        (false, _) => None,
+        (true, Some(path)) => Some(path),
+        (true, None) => bail!(
+            "--install needs the key in a file (KELISIM_HMAC_KEY_FILE); with KELISIM_HMAC_KEY, \
+             set the new key there yourself after the rekey"
+        ),
+    };
     if confirm.dry_run {
         let count = store.list_records().await?.len();
         println!("rekey: would re-derive the lookup hashes of {count} record(s)");
@@ -112,7 +136,20 @@ pub async fn rekey(
             bail!("not confirmed: nothing was changed");
         }
     }
-    let done = keys::rekey(store, old, &new, &confirm.actor()).await?;
+    let actor = confirm.actor();
+    if args.prepare {
+        keys::rekey(store, old, &new, &actor, RekeyStage::Prepare).await?;
+        println!(
+            "rekey prepared: both keys may write now. Deploy the new key, then run `rekey` again to finish"
+        );
+        return Ok(());
+    }
+    if let Some(path) = install {
+        keys::rekey(store, old, &new, &actor, RekeyStage::Prepare).await?;
+        install_key(path, &text)
+            .with_context(|| format!("installing the new key in {}", path.display()))?;
+    }
+    let done = keys::rekey(store, old, &new, &actor, RekeyStage::Finish).await?;
     println!(
         "{} record(s) rekeyed, {} already done, {} without an email lookup key; use the new key from now on",
         done.rekeyed, done.already, done.unlinkable
@@ -120,25 +157,64 @@ pub async fn rekey(
     Ok(())
 }
 
-/// `deliver --status`: what is queued, sending nothing.
+/// Writes `key` over the key file at `path`, owner-only, in one step (a temporary file renamed
+/// over it), so a relay reading it never sees half a key.
+fn install_key(path: &Path, key: &str) -> anyhow::Result<()> {
+    let temporary = path.with_extension("new");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&temporary)?;
+    std::io::Write::write_all(&mut file, key.trim().as_bytes())?;
+    std::io::Write::write_all(&mut file, b"\n")?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)?;
+    Ok(())
+}
+
+/// `deliver --status`: what is queued, retrying, held back and dead, sending nothing.
 pub async fn status(store: &dyn Store) -> anyhow::Result<()> {
     let items = store.list_items().await?;
     if items.is_empty() {
         println!("The outbox is empty.");
     }
-    for item in items {
+    let dead = items.iter().filter(|i| i.dead.is_some()).count();
+    for item in &items {
+        let state = match (&item.dead, item.withheld) {
+            (Some(dead), _) => format!("DEAD since {}: {}", dead.at, dead.reason),
+            (None, true) => "withheld (record blocked)".to_owned(),
+            (None, false) => format!(
+                "due {}{}",
+                item.due_at,
+                item.last_error
+                    .as_ref()
+                    .map(|e| format!("  last error: {e}"))
+                    .unwrap_or_default()
+            ),
+        };
         println!(
-            "{}  {:<16}  about {}  attempts {}  due {}{}",
+            "{}  {:<16}  about {}  attempts {}  {state}",
             item.id,
             item.kind.label(),
             item.kind.subject(),
             item.attempts,
-            item.due_at,
-            item.last_error
-                .map(|e| format!("  last error: {e}"))
-                .unwrap_or_default()
         );
     }
+    if dead > 0 {
+        println!(
+            "{dead} dead letter(s): never sent. `kelisim-relay deliver --retry ID` tries one again"
+        );
+    }
+    Ok(())
+}
+
+/// `deliver --retry ID`: the item is due again now, its attempts counted afresh.
+pub async fn retry(store: &dyn Store, id: uuid::Uuid) -> anyhow::Result<()> {
+    if !store.revive_item(id, OffsetDateTime::now_utc()).await? {
+        bail!("no outbox item has the id {id}");
+    }
+    println!("{id} is due again; it goes out with the next delivery round");
     Ok(())
 }
 

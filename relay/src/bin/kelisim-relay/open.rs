@@ -25,6 +25,18 @@ pub async fn open_checked_store(
     Ok((store, key))
 }
 
+/// The store for `serve`: the configured key must be one that may write now (the store's, or
+/// the one a prepared rekey moves to), so a relay on the new key starts during a rekey.
+pub async fn open_writer_store(
+    config: &RelayConfig,
+    confirm: &Confirm,
+) -> anyhow::Result<Arc<dyn Store>> {
+    let store = open_store(config).await?;
+    let key = config.hmac_key()?;
+    keys::check_writer_key(store.as_ref(), &key, &confirm.actor()).await?;
+    Ok(store)
+}
+
 pub fn load_manifest(config: &RelayConfig) -> anyhow::Result<ConsentManifest> {
     Ok(ConsentManifest::from_path(&config.manifest)?)
 }

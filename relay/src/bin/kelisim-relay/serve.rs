@@ -11,7 +11,7 @@ use kelisim_relay::delivery;
 use kelisim_relay::web::site_files::{DirFiles, StaticSite};
 use kelisim_relay::web::{AppState, app};
 
-use crate::open::{deliverer, load_manifest, open_checked_store};
+use crate::open::{deliverer, load_manifest, open_writer_store};
 use crate::prompt::Confirm;
 
 /// Serves until ctrl-c or SIGTERM.
@@ -22,7 +22,7 @@ pub async fn serve(
     confirm: &Confirm,
 ) -> anyhow::Result<()> {
     let manifest = load_manifest(config)?;
-    let (store, _) = open_checked_store(config, confirm).await?;
+    let store = open_writer_store(config, confirm).await?;
     let kick = Arc::new(tokio::sync::Notify::new());
     let state = AppState::from_config(Arc::clone(&store), manifest, config)
         .context("configuring the relay")?

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use super::client::DynamoStore;
 use super::errors::{backend_error, from_sdk, is_throttling};
+use super::guards::key_guard;
 use super::items::{
     ATTR_EXPIRES_AT, ATTR_FP_PK, ATTR_IDEM_PK, ATTR_KIND, ATTR_OUT_PKS, ATTR_PK, ATTR_RECORD,
     ATTR_RECORD_ID, ATTR_REVISION, Item, KIND_FINGERPRINT, KIND_IDEMPOTENCY, KIND_RECORD,
@@ -19,7 +20,7 @@ use super::items::{
     outbox_pk, record_id_of, record_pk, s,
 };
 use crate::domain::dedup::DedupKeys;
-use crate::domain::outbox::OutboxItem;
+use crate::domain::outbox::{MailQuota, OutboxItem};
 use crate::domain::record::ConsentRecord;
 use crate::store::codec;
 use crate::store::error::StoreError;
@@ -37,10 +38,11 @@ impl DynamoStore {
         record: &ConsentRecord,
         dedup: &DedupKeys,
         outbox: &[OutboxItem],
+        quota: Option<&MailQuota>,
     ) -> Result<Inserted, StoreError> {
         let now = dedup_clock().unix_timestamp();
         for attempt in 0..INSERT_ATTEMPTS {
-            match self.try_insert(record, dedup, outbox, now).await? {
+            match self.try_insert(record, dedup, outbox, quota, now).await? {
                 Attempt::Done(inserted) => return Ok(inserted),
                 Attempt::Retry => self.pause(attempt).await,
             }
@@ -50,17 +52,26 @@ impl DynamoStore {
         ))
     }
 
-    /// One attempt of the insert transaction: the record, its dedup items and its outbox
-    /// items, all written or none.
+    /// One attempt of the insert transaction: the record, its dedup items, its outbox items
+    /// and its guards (the key check, the mail cap's place), all written or none.
     async fn try_insert(
         &self,
         record: &ConsentRecord,
         dedup: &DedupKeys,
         outbox: &[OutboxItem],
+        quota: Option<&MailQuota>,
         now: i64,
     ) -> Result<Attempt, StoreError> {
         let keys = InsertKeys::new(record, dedup);
-        let items = self.insert_items(record, dedup, outbox, &keys, now)?;
+        let mut items = self.insert_items(record, dedup, outbox, &keys, now)?;
+        let key_guard_at = items.len();
+        items.push(key_guard(&self.table, &record.key_check)?);
+        if let Some(quota) = quota {
+            match self.quota_put(quota).await? {
+                Some(put) => items.push(put),
+                None => return Ok(Attempt::Done(Inserted::OverQuota)),
+            }
+        }
         let result = self
             .client
             .transact_write_items()
@@ -76,8 +87,18 @@ impl DynamoStore {
         else {
             return Err(from_sdk("TransactWriteItems", err));
         };
-        self.cancelled(record, &keys, cancelled.cancellation_reasons())
-            .await
+        let reasons = cancelled.cancellation_reasons();
+        let failed = |i: usize| {
+            reasons.get(i).and_then(CancellationReason::code) == Some("ConditionalCheckFailed")
+        };
+        if failed(key_guard_at) {
+            return Err(StoreError::WrongKey);
+        }
+        // The mail cap's log changed since it was read: read it again.
+        if quota.is_some() && failed(key_guard_at + 1) {
+            return Ok(Attempt::Retry);
+        }
+        self.cancelled(record, &keys, reasons).await
     }
 
     /// The insert transaction's items, in the order [`Self::cancelled`] reads the

@@ -56,6 +56,7 @@ pub const KIND_FINGERPRINT: &str = "fingerprint";
 pub const KIND_AUDIT: &str = "audit";
 pub const KIND_META: &str = "meta";
 pub const KIND_REQUEST: &str = "request";
+pub const KIND_PENDING_REQUEST: &str = "pending_request";
 
 /// GSI on `email_hmac`, projecting whole items.
 pub const INDEX_BY_EMAIL_HMAC: &str = "by_email_hmac";
@@ -167,17 +168,36 @@ pub fn parse_record(item: &Item) -> Result<ConsentRecord, StoreError> {
     body_of(item, ATTR_RECORD, "record")
 }
 
-/// A request's item at `revision`.
+/// A request's item at `revision`. While it waits for its link, `expires_at` (the TTL
+/// attribute, on the expiry index) is the link's expiry, so an unconfirmed request goes by
+/// itself and the purge finds it.
 pub fn request_item(request: &SubjectRequest, revision: u64) -> Result<Item, StoreError> {
     let mut stored = request.clone();
     stored.revision = revision;
-    Ok(HashMap::from([
+    let mut item = HashMap::from([
         (ATTR_PK.to_owned(), s(request_pk(request.id))),
         (ATTR_KIND.to_owned(), s(KIND_REQUEST)),
         (ATTR_SORT_KEY.to_owned(), s(request.id.to_string())),
         (ATTR_REVISION.to_owned(), n(codec::revision(revision))),
         (ATTR_BODY.to_owned(), s(codec::encode("request", &stored)?)),
-    ]))
+    ]);
+    if let Some(until) = awaiting_until(request) {
+        item.insert(ATTR_EXPIRES_AT.to_owned(), n(until.unix_timestamp()));
+    }
+    Ok(item)
+}
+
+/// Until when `request` waits for its link: set while it is neither confirmed nor closed.
+pub fn awaiting_until(request: &SubjectRequest) -> Option<time::OffsetDateTime> {
+    (request.confirmed_at.is_none() && request.closed_at.is_none())
+        .then_some(request.link_expires_at)
+        .flatten()
+}
+
+/// `PENDREQ#<kind>#<email hmac>`: the marker of a mailbox's request of a kind that waits for
+/// its link (one at a time).
+pub fn pending_request_pk(request: &SubjectRequest) -> String {
+    format!("PENDREQ#{}#{}", request.kind.as_str(), request.email_hmac)
 }
 
 pub fn parse_request(item: &Item) -> Result<SubjectRequest, StoreError> {

@@ -1,10 +1,13 @@
 //! The key-state role on DynamoDB: one item, `META#key_state`, replaced by compare-and-set.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 
 use super::client::DynamoStore;
 use super::errors::from_sdk;
+use super::guards::{ATTR_WRITERS, writers_attribute};
 use super::items::{ATTR_BODY, ATTR_KIND, ATTR_PK, KEY_STATE_PK, KIND_META, body_of, s};
 use crate::domain::key_check::KeyState;
 use crate::store::codec;
@@ -21,13 +24,20 @@ impl KeyStore for DynamoStore {
     }
 
     async fn set_key_state(&self, expected: &KeyState, new: &KeyState) -> Result<(), StoreError> {
+        let mut item = HashMap::from([
+            (ATTR_PK.to_owned(), s(KEY_STATE_PK)),
+            (ATTR_KIND.to_owned(), s(KIND_META)),
+            (ATTR_BODY.to_owned(), s(codec::encode("key state", new)?)),
+        ]);
+        // What a write's key guard reads (see `guards`).
+        if let Some(writers) = writers_attribute(new) {
+            item.insert(ATTR_WRITERS.to_owned(), writers);
+        }
         let mut request = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item(ATTR_PK, s(KEY_STATE_PK))
-            .item(ATTR_KIND, s(KIND_META))
-            .item(ATTR_BODY, s(codec::encode("key state", new)?))
+            .set_item(Some(item))
             .expression_attribute_names("#body", ATTR_BODY)
             .expression_attribute_values(":old", s(codec::encode("key state", expected)?));
         // DynamoDB refuses names the expression does not use, so `#pk` only when it does.

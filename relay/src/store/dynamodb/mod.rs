@@ -33,6 +33,7 @@
 
 mod client;
 mod errors;
+mod guards;
 mod insert;
 mod items;
 mod key_state;
@@ -48,5 +49,6 @@ pub use client::{
     https_client, timeouts,
 };
 pub use errors::is_throttling;
+pub use guards::{ATTR_WRITERS, KIND_QUOTA, quota_pk};
 pub use items::*;
 pub use table::{TABLE_DEFINITION_JSON, TableDefinition, create_table};

@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
 
 use super::client::DynamoStore;
 use super::errors::from_sdk;
@@ -12,7 +13,7 @@ use super::items::{
     outbox_item, outbox_pk, parse_outbox, s,
 };
 use super::query::IndexQuery;
-use crate::domain::outbox::{LEASE, OutboxId, OutboxItem};
+use crate::domain::outbox::{OutboxId, OutboxItem, never};
 use crate::store::codec::millis;
 use crate::store::error::StoreError;
 use crate::store::outbox::OutboxStore;
@@ -52,21 +53,17 @@ impl OutboxStore for DynamoStore {
         &self,
         id: OutboxId,
         now: OffsetDateTime,
+        lease: Duration,
     ) -> Result<Option<OutboxItem>, StoreError> {
-        let Some(stored) = self.get_item(&outbox_pk(id), "GetItem (outbox)").await? else {
-            return Ok(None);
-        };
-        let mut item = parse_outbox(&stored)?;
-        if item.due_at > now {
-            return Ok(None);
-        }
-        let seen = millis(item.due_at);
-        item.attempts = item.attempts.saturating_add(1);
-        item.due_at = now + LEASE;
-        match self.replace_outbox(&item, seen).await? {
-            true => Ok(Some(item)),
-            false => Ok(None),
-        }
+        self.modify_item(id, |item| {
+            if item.due_at > now || !item.is_live() {
+                return false;
+            }
+            item.attempts = item.attempts.saturating_add(1);
+            item.due_at = now + lease;
+            true
+        })
+        .await
     }
 
     async fn remove_item(&self, id: OutboxId) -> Result<(), StoreError> {
@@ -86,19 +83,94 @@ impl OutboxStore for DynamoStore {
         due_at: OffsetDateTime,
         error: &str,
     ) -> Result<(), StoreError> {
-        let Some(stored) = self.get_item(&outbox_pk(id), "GetItem (outbox)").await? else {
-            return Ok(());
-        };
-        let mut item = parse_outbox(&stored)?;
-        let seen = millis(item.due_at);
-        item.due_at = due_at;
-        item.last_error = Some(error.to_owned());
         // A lost race means another deliverer has taken the item over; its outcome stands.
-        self.replace_outbox(&item, seen).await.map(|_| ())
+        self.modify_item(id, |item| {
+            item.due_at = due_at;
+            item.last_error = Some(error.to_owned());
+            true
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn bury_item(
+        &self,
+        id: OutboxId,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.modify_item(id, |item| {
+            *item = item.clone().buried(reason, now);
+            item.due_at = never();
+            true
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn withhold_item(&self, id: OutboxId) -> Result<(), StoreError> {
+        self.modify_item(id, |item| {
+            item.withheld = true;
+            item.due_at = never();
+            true
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn release_items(&self, subject: Uuid, now: OffsetDateTime) -> Result<usize, StoreError> {
+        let mut released = 0;
+        for held in self.list_items().await? {
+            if held.kind.subject() != subject || !held.withheld || held.dead.is_some() {
+                continue;
+            }
+            let done = self
+                .modify_item(held.id, |item| {
+                    item.withheld = false;
+                    item.due_at = now;
+                    true
+                })
+                .await?;
+            released += usize::from(done.is_some());
+        }
+        Ok(released)
+    }
+
+    async fn revive_item(&self, id: OutboxId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let revived = self
+            .modify_item(id, |item| {
+                item.dead = None;
+                item.withheld = false;
+                item.attempts = 0;
+                item.created_at = now;
+                item.due_at = now;
+                true
+            })
+            .await?;
+        Ok(revived.is_some())
     }
 }
 
 impl DynamoStore {
+    /// Reads the item, lets `change` change it (returning false leaves it as it is), and
+    /// writes it back on condition that its `due_at` is still the one read. `None` when it is
+    /// gone, `change` declined, or another writer changed it first.
+    async fn modify_item(
+        &self,
+        id: OutboxId,
+        change: impl FnOnce(&mut OutboxItem) -> bool,
+    ) -> Result<Option<OutboxItem>, StoreError> {
+        let Some(stored) = self.get_item(&outbox_pk(id), "GetItem (outbox)").await? else {
+            return Ok(None);
+        };
+        let mut item = parse_outbox(&stored)?;
+        let seen = millis(item.due_at);
+        if !change(&mut item) {
+            return Ok(None);
+        }
+        Ok(self.replace_outbox(&item, seen).await?.then_some(item))
+    }
+
     /// Outbox items from the `by_kind_sort` index, up to `upper` (inclusive) when given.
     async fn outbox_query(
         &self,

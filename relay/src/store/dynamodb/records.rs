@@ -9,15 +9,16 @@ use time::OffsetDateTime;
 
 use super::client::DynamoStore;
 use super::errors::from_sdk;
+use super::guards::KIND_QUOTA;
 use super::items::{
     ATTR_EMAIL_HMAC, ATTR_EXPIRES_AT, ATTR_FP_PK, ATTR_IDEM_PK, ATTR_KIND, ATTR_OUT_PKS,
     ATTR_PHONE_HMAC, ATTR_PK, ATTR_RECORD, ATTR_RECORD_ID, ATTR_REVISION, INDEX_BY_EMAIL_HMAC,
-    INDEX_BY_EXPIRY, INDEX_BY_PHONE_HMAC, Item, KIND_FINGERPRINT, KIND_RECORD, n,
-    optional_index_attributes, parse_record, record_pk, s, string_attr,
+    INDEX_BY_EXPIRY, INDEX_BY_PHONE_HMAC, Item, KIND_FINGERPRINT, KIND_PENDING_REQUEST,
+    KIND_RECORD, n, optional_index_attributes, parse_record, record_pk, s, string_attr,
 };
 use super::query::IndexQuery;
 use crate::domain::dedup::DedupKeys;
-use crate::domain::outbox::OutboxItem;
+use crate::domain::outbox::{MailQuota, OutboxItem};
 use crate::domain::record::{ConsentRecord, RecordId, RecordState};
 use crate::store::codec;
 use crate::store::error::StoreError;
@@ -25,13 +26,14 @@ use crate::store::records::{Inserted, RecordStore};
 
 #[async_trait]
 impl RecordStore for DynamoStore {
-    async fn insert_record(
+    async fn insert_record_capped(
         &self,
         record: &ConsentRecord,
         dedup: &DedupKeys,
         outbox: &[OutboxItem],
+        quota: Option<&MailQuota>,
     ) -> Result<Inserted, StoreError> {
-        self.transact_insert(record, dedup, outbox).await
+        self.transact_insert(record, dedup, outbox, quota).await
     }
 
     async fn get_record(&self, id: RecordId) -> Result<Option<ConsentRecord>, StoreError> {
@@ -92,7 +94,8 @@ impl RecordStore for DynamoStore {
         self.remove_record(id, None).await
     }
 
-    /// Deletes expired records (with their dedup items) and expired fingerprints. Idempotency
+    /// Deletes expired records (with their dedup items), and the fingerprints, mail-cap logs
+    /// and waiting-request markers past their time (TTL removes them too, lazily). Idempotency
     /// items are left to their record's deletion and to TTL, because an update may have
     /// extended the record past the expiry its idempotency item was written with.
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
@@ -106,7 +109,10 @@ impl RecordStore for DynamoStore {
                 purged += 1;
             }
         }
-        for pk in self.expired_keys(KIND_FINGERPRINT, now).await? {
+        let mut ended = self.expired_keys(KIND_FINGERPRINT, now).await?;
+        ended.extend(self.expired_keys(KIND_QUOTA, now).await?);
+        ended.extend(self.expired_keys(KIND_PENDING_REQUEST, now).await?);
+        for pk in ended {
             let result = self
                 .client
                 .delete_item()
@@ -120,7 +126,7 @@ impl RecordStore for DynamoStore {
             if let Err(err) = result
                 && err.code() != Some("ConditionalCheckFailedException")
             {
-                return Err(from_sdk("DeleteItem (fingerprint)", err));
+                return Err(from_sdk("DeleteItem (expired)", err));
             }
         }
         Ok(purged)
@@ -160,7 +166,11 @@ impl DynamoStore {
     /// Keys of every item of `kind` whose `expires_at` is before `now`, from the expiry index.
     /// A record is due once its expiry has passed; a fingerprint's window ends at
     /// `fingerprint_until` itself (the same bounds as the SQLite store).
-    async fn expired_keys(&self, kind: &str, now: i64) -> Result<Vec<String>, StoreError> {
+    pub(super) async fn expired_keys(
+        &self,
+        kind: &str,
+        now: i64,
+    ) -> Result<Vec<String>, StoreError> {
         let items = self
             .query_all(IndexQuery {
                 index: INDEX_BY_EXPIRY,

@@ -92,7 +92,7 @@ impl SqliteStore {
         let mut rows = Vec::with_capacity(records.len());
         let mut unserializable = Vec::new();
         for (index, (record, dedup, outbox)) in records.iter().enumerate() {
-            match NewRecord::new(record, dedup, outbox) {
+            match NewRecord::new(record, dedup, outbox, None) {
                 Ok(row) => rows.push(row),
                 Err(error) => unserializable.push((index, error)),
             }

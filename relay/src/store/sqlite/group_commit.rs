@@ -23,9 +23,11 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use super::errors::map_err;
+use super::key_state::check_writer;
 use super::rows::OutboxRow;
+use super::{quota, scrub};
 use crate::domain::dedup::DedupKeys;
-use crate::domain::outbox::OutboxItem;
+use crate::domain::outbox::{MailQuota, OutboxItem};
 use crate::domain::record::{ConsentRecord, RecordId};
 use crate::store::codec::{self, millis};
 use crate::store::error::StoreError;
@@ -47,6 +49,10 @@ pub struct NewRecord {
     pub dedup: DedupKeys,
     /// The outbox items owed about the record.
     pub outbox: Vec<OutboxRow>,
+    /// The key-check value of the key the lookup hashes are under.
+    pub key_check: String,
+    /// The recipient's cap, when the record queues a confirmation mail.
+    pub quota: Option<MailQuota>,
 }
 
 impl NewRecord {
@@ -55,8 +61,11 @@ impl NewRecord {
         record: &ConsentRecord,
         dedup: &DedupKeys,
         outbox: &[OutboxItem],
+        quota: Option<&MailQuota>,
     ) -> Result<Self, StoreError> {
         Ok(Self {
+            key_check: record.key_check.clone(),
+            quota: quota.cloned(),
             id: record.id.to_string(),
             email_hmac: record.email_hmac.clone(),
             phone_hmac: record.phone_hmac.clone(),
@@ -161,7 +170,14 @@ impl GroupCommit {
             let (rows, answers): (Vec<NewRecord>, Vec<_>) =
                 batch.into_iter().map(|job| (job.row, job.answer)).unzip();
             let results = match conn.lock() {
-                Ok(mut conn) => insert_batch(&mut conn, &rows, OffsetDateTime::now_utc()),
+                Ok(mut conn) => {
+                    let results = insert_batch(&mut conn, &rows, OffsetDateTime::now_utc());
+                    // A removal's scrub that a reader held off is tried again at each write.
+                    if let Err(error) = scrub::finish_pending(&conn) {
+                        tracing::warn!(%error, "a pending scrub could not be finished");
+                    }
+                    results
+                }
                 Err(_) => rows
                     .iter()
                     .map(|_| Err(StoreError::Backend("connection mutex poisoned".to_owned())))
@@ -237,7 +253,8 @@ pub fn insert_batch(
 
 /// The dedup checks and the writes of one record (inside the batch's transaction): an
 /// earlier record with the same idempotency key, with the same fingerprint inside its window,
-/// or with the same id makes it a duplicate, and nothing is written.
+/// or with the same id makes it a duplicate, and nothing is written; so does a key the store
+/// no longer takes (an error) or a recipient whose confirmation-mail cap is full.
 fn insert_one(
     conn: &Connection,
     row: &NewRecord,
@@ -245,6 +262,12 @@ fn insert_one(
 ) -> Result<Inserted, StoreError> {
     if let Some(id) = earlier_record(conn, row, now)? {
         return Ok(Inserted::Duplicate(parse_id(&id)?));
+    }
+    check_writer(conn, &row.key_check)?;
+    if let Some(quota) = &row.quota
+        && !quota::take(conn, quota)?
+    {
+        return Ok(Inserted::OverQuota);
     }
     let record_id = parse_id(&row.id)?;
     write_record(conn, row)?;

@@ -27,6 +27,16 @@ pub fn read_key_state(conn: &Connection) -> Result<KeyState, StoreError> {
     }
 }
 
+/// Refuses a write whose lookup hashes are under a key the store does not take now (see
+/// [`KeyState::admits_writer`]), inside the write's transaction.
+pub(super) fn check_writer(conn: &Connection, check: &str) -> Result<(), StoreError> {
+    if read_key_state(conn)?.admits_writer(check) {
+        Ok(())
+    } else {
+        Err(StoreError::WrongKey)
+    }
+}
+
 fn set_key_state_blocking(
     conn: &mut Connection,
     expected: &KeyState,

@@ -2,12 +2,13 @@
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
 
 use super::database::SqliteStore;
 use super::errors::map_err;
 use super::rows::{OutboxRow, query_bodies};
-use crate::domain::outbox::{LEASE, OutboxId, OutboxItem};
+use crate::domain::outbox::{OutboxId, OutboxItem, never};
 use crate::store::codec::{self, millis};
 use crate::store::error::StoreError;
 use crate::store::outbox::OutboxStore;
@@ -104,11 +105,12 @@ impl OutboxStore for SqliteStore {
         &self,
         id: OutboxId,
         now: OffsetDateTime,
+        lease: Duration,
     ) -> Result<Option<OutboxItem>, StoreError> {
         self.run(move |conn| {
             modify_item(conn, id, Some(millis(now)), |item| {
                 item.attempts = item.attempts.saturating_add(1);
-                item.due_at = now + LEASE;
+                item.due_at = now + lease;
             })
         })
         .await
@@ -136,6 +138,69 @@ impl OutboxStore for SqliteStore {
                 item.last_error = Some(error);
             })
             .map(|_| ())
+        })
+        .await
+    }
+
+    async fn bury_item(
+        &self,
+        id: OutboxId,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let reason = reason.to_owned();
+        self.run(move |conn| {
+            modify_item(conn, id, None, |item| {
+                *item = item.clone().buried(&reason, now);
+                item.due_at = never();
+            })
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn withhold_item(&self, id: OutboxId) -> Result<(), StoreError> {
+        self.run(move |conn| {
+            modify_item(conn, id, None, |item| {
+                item.withheld = true;
+                item.due_at = never();
+            })
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn release_items(&self, subject: Uuid, now: OffsetDateTime) -> Result<usize, StoreError> {
+        self.run(move |conn| {
+            let held = query_bodies(
+                conn,
+                "SELECT body FROM outbox WHERE subject_id = ?1",
+                [subject.to_string()],
+                parse_item,
+            )?;
+            let mut released = 0;
+            for item in held.into_iter().filter(|i| i.withheld && i.dead.is_none()) {
+                let done = modify_item(conn, item.id, None, |item| {
+                    item.withheld = false;
+                    item.due_at = now;
+                })?;
+                released += usize::from(done.is_some());
+            }
+            Ok(released)
+        })
+        .await
+    }
+
+    async fn revive_item(&self, id: OutboxId, now: OffsetDateTime) -> Result<bool, StoreError> {
+        self.run(move |conn| {
+            modify_item(conn, id, None, |item| {
+                item.dead = None;
+                item.withheld = false;
+                item.attempts = 0;
+                item.created_at = now;
+                item.due_at = now;
+            })
+            .map(|found| found.is_some())
         })
         .await
     }

@@ -9,9 +9,9 @@ use super::database::SqliteStore;
 use super::errors::map_err;
 use super::group_commit::NewRecord;
 use super::rows::{missed_update, query_bodies};
-use super::scrub::scrub;
+use super::scrub::{finish_pending, mark_pending, scrub};
 use crate::domain::dedup::DedupKeys;
-use crate::domain::outbox::OutboxItem;
+use crate::domain::outbox::{CONFIRMATION_WINDOW as MAX_QUOTA_WINDOW, MailQuota, OutboxItem};
 use crate::domain::record::{ConsentRecord, RecordId, RecordState};
 use crate::store::codec::{self, millis};
 use crate::store::error::StoreError;
@@ -45,13 +45,14 @@ async fn find_by(
 
 #[async_trait]
 impl RecordStore for SqliteStore {
-    async fn insert_record(
+    async fn insert_record_capped(
         &self,
         record: &ConsentRecord,
         dedup: &DedupKeys,
         outbox: &[OutboxItem],
+        quota: Option<&MailQuota>,
     ) -> Result<Inserted, StoreError> {
-        let row = NewRecord::new(record, dedup, outbox)?;
+        let row = NewRecord::new(record, dedup, outbox, quota)?;
         self.inserts
             .insert(&self.conn, vec![row])
             .await
@@ -115,14 +116,34 @@ impl RecordStore for SqliteStore {
 
     async fn delete_record(&self, id: RecordId) -> Result<bool, StoreError> {
         self.run(move |conn| {
-            // The dedup and outbox rows go with it (ON DELETE CASCADE, and a trigger).
-            let changed = conn
-                .execute("DELETE FROM records WHERE id = ?1", [id.to_string()])
+            let id = id.to_string();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(map_err)?;
+            // The person's place in the mail cap goes too: it is a keyed hash of the address.
+            tx.execute(
+                "DELETE FROM mail_quota WHERE recipient IN
+                     (SELECT email_hmac FROM records WHERE id = ?1 AND email_hmac <> '')",
+                [&id],
+            )
+            .map_err(map_err)?;
+            // The dedup and outbox rows go with it (ON DELETE CASCADE, and a trigger).
+            let changed = tx
+                .execute("DELETE FROM records WHERE id = ?1", [&id])
+                .map_err(map_err)?;
+            if changed > 0 {
+                mark_pending(&tx)?;
+            }
+            tx.commit().map_err(map_err)?;
+            // Committed: the erasure has happened, whether or not a reader lets the WAL go now.
             scrub(conn)?;
             Ok(changed > 0)
         })
         .await
+    }
+
+    async fn finish_removals(&self) -> Result<bool, StoreError> {
+        self.run(|conn| finish_pending(conn)).await
     }
 
     async fn purge_expired(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
@@ -133,12 +154,19 @@ impl RecordStore for SqliteStore {
             let purged = tx
                 .execute("DELETE FROM records WHERE expires_ms < ?1", [millis(now)])
                 .map_err(map_err)?;
-            // Housekeeping: fingerprints past their window block nothing.
+            // Housekeeping: fingerprints past their window block nothing, nor does a mail-quota
+            // entry older than any window.
             tx.execute(
                 "DELETE FROM fingerprints WHERE until_ms <= ?1",
                 [millis(now)],
             )
             .map_err(map_err)?;
+            tx.execute(
+                "DELETE FROM mail_quota WHERE at_ms <= ?1",
+                [millis(now - MAX_QUOTA_WINDOW)],
+            )
+            .map_err(map_err)?;
+            mark_pending(&tx)?;
             tx.commit().map_err(map_err)?;
             scrub(conn)?;
             Ok(u64::try_from(purged).unwrap_or(u64::MAX))
@@ -185,6 +213,7 @@ fn update_blocking(
         tx.execute("DELETE FROM idempotency_keys WHERE record_id = ?1", [&id])
             .map_err(map_err)?;
     }
+    mark_pending(&tx)?;
     tx.commit().map_err(map_err)?;
     scrub(conn)?;
     Ok(true)

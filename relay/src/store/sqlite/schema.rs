@@ -34,7 +34,7 @@ const RIGHTS_MIGRATION: &str = r"
 ";
 
 /// Migrations by target version. Append, never edit: a file at version N runs N+1.. only.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     r"
     CREATE TABLE records (
         id          TEXT PRIMARY KEY,
@@ -88,7 +88,29 @@ const MIGRATIONS: [&str; 4] = [
         DELETE FROM outbox WHERE subject_id = OLD.id;
     END;
 ",
+    ABUSE_MIGRATION,
 ];
+
+/// Abuse control and bounded life: the mail-quota log (confirmation mails per recipient, by
+/// the keyed hash of the address), and the request columns that find a mailbox's pending
+/// request of a kind and the unconfirmed requests whose link expired.
+const ABUSE_MIGRATION: &str = r"
+    CREATE TABLE mail_quota (
+        recipient   TEXT NOT NULL,
+        at_ms       INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX mail_quota_by_recipient ON mail_quota(recipient, at_ms);
+    ALTER TABLE requests ADD COLUMN email_hmac TEXT NOT NULL DEFAULT '';
+    ALTER TABLE requests ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+    ALTER TABLE requests ADD COLUMN link_expires_ms INTEGER;
+    UPDATE requests SET
+        email_hmac = COALESCE(json_extract(body, '$.email_hmac'), ''),
+        kind = COALESCE(json_extract(body, '$.kind'), '');
+    CREATE INDEX requests_awaiting ON requests(email_hmac, kind)
+        WHERE link_expires_ms IS NOT NULL;
+    CREATE INDEX requests_by_link_expiry ON requests(link_expires_ms)
+        WHERE link_expires_ms IS NOT NULL;
+";
 
 /// Brings the file's schema up to [`SCHEMA_VERSION`]; refuses a file from a newer relay.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
