@@ -9,6 +9,7 @@ on_every_store!(
     a_fresh_store_has_the_default_state,
     key_state_is_set_when_the_expected_state_matches,
     a_stale_expected_state_is_a_conflict,
+    a_sealed_rekey_state_reads_back,
 );
 
 fn set() -> KeyState {
@@ -45,4 +46,17 @@ async fn a_stale_expected_state_is_a_conflict(store: Arc<dyn Store>) {
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
     assert_eq!(store.get_key_state().await.unwrap(), set());
+}
+
+async fn a_sealed_rekey_state_reads_back(store: Arc<dyn Store>) {
+    let sealed = KeyState {
+        key_check: Some("check-a".to_owned()),
+        rekey_to: Some("check-b".to_owned()),
+        sealed: true,
+    };
+    store
+        .set_key_state(&KeyState::default(), &sealed)
+        .await
+        .unwrap();
+    assert_eq!(store.get_key_state().await.unwrap(), sealed);
 }

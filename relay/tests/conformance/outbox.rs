@@ -21,6 +21,10 @@ on_every_store!(
     removing_an_item_leaves_the_others,
     erasing_a_record_removes_its_outbox_items,
     a_request_is_stored_with_its_mail,
+    a_claim_is_leased_from_its_own_moment,
+    a_buried_item_is_a_dead_letter_never_due_and_without_its_secret,
+    a_withheld_item_waits_until_it_is_released,
+    reviving_makes_a_dead_letter_due_again,
 );
 
 /// The outbox items of `record`, as the store holds them, by id.
@@ -183,4 +187,118 @@ async fn a_request_is_stored_with_its_mail(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(store.get_request(request.id).await.unwrap(), Some(request));
     assert_eq!(store.list_items().await.unwrap(), vec![mail]);
+}
+
+async fn a_claim_is_leased_from_its_own_moment(store: Arc<dyn Store>) {
+    let now = OffsetDateTime::now_utc();
+    let (_, items) = queued(store.as_ref(), now).await;
+    let late = now + Duration::minutes(7);
+    let lease = Duration::seconds(5);
+    let claimed = store
+        .claim_item(items[0].id, late, lease)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.due_at, late + lease);
+    let before_it_ends = late + Duration::seconds(4);
+    assert_eq!(
+        store
+            .claim_item(items[0].id, before_it_ends, lease)
+            .await
+            .unwrap(),
+        None
+    );
+    let after = late + Duration::seconds(6);
+    assert!(
+        store
+            .claim_item(items[0].id, after, lease)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+async fn a_buried_item_is_a_dead_letter_never_due_and_without_its_secret(store: Arc<dyn Store>) {
+    let now = OffsetDateTime::now_utc();
+    let record = sample_record();
+    let mut items = notify_items(&record, now);
+    if let OutboxKind::ConfirmPurpose { secret, .. } = &mut items[1].kind {
+        *secret = Some("a-link-secret".to_owned());
+    }
+    store
+        .insert_record(&record, &dedup_keys(None, in_a_minute()), &items)
+        .await
+        .unwrap();
+    store
+        .claim_item(items[1].id, now, LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .bury_item(items[1].id, "smtp permanent 550", now)
+        .await
+        .unwrap();
+    let far = now + Duration::days(365 * 50);
+    let due: Vec<_> = store
+        .list_due_items(far, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(due, vec![items[0].id], "a dead letter is never due");
+    let dead = items_of(store.as_ref(), &record)
+        .await
+        .into_iter()
+        .find(|i| i.id == items[1].id)
+        .unwrap();
+    assert_eq!(
+        dead.dead.as_ref().map(|d| d.reason.as_str()),
+        Some("smtp permanent 550")
+    );
+    assert!(
+        !serde_json::to_string(&dead)
+            .unwrap()
+            .contains("a-link-secret"),
+        "a dead letter keeps no secret"
+    );
+}
+
+async fn a_withheld_item_waits_until_it_is_released(store: Arc<dyn Store>) {
+    let now = OffsetDateTime::now_utc();
+    let (record, items) = queued(store.as_ref(), now).await;
+    for item in &items {
+        store.withhold_item(item.id).await.unwrap();
+    }
+    assert!(
+        store
+            .list_due_items(now + Duration::days(30), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let released = store.release_items(record.id.0, now).await.unwrap();
+    assert_eq!(released, 2);
+    assert_eq!(store.list_due_items(now, 100).await.unwrap().len(), 2);
+}
+
+async fn reviving_makes_a_dead_letter_due_again(store: Arc<dyn Store>) {
+    let now = OffsetDateTime::now_utc();
+    let (_, items) = queued(store.as_ref(), now).await;
+    store.bury_item(items[0].id, "gave up", now).await.unwrap();
+    let later = now + Duration::hours(1);
+    assert!(store.revive_item(items[0].id, later).await.unwrap());
+    let revived = store
+        .claim_item(items[0].id, later, LEASE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(revived.dead.is_none());
+    assert_eq!(revived.attempts, 1, "attempts counted afresh");
+    assert!(
+        !store
+            .revive_item(uuid::Uuid::now_v7(), later)
+            .await
+            .unwrap()
+    );
 }

@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use kelisim_relay::domain::key_check::KeyState;
+use kelisim_relay::domain::outbox::{CONFIRMATIONS_PER_MAILBOX, MailQuota};
 use kelisim_relay::domain::record::{ConsentRecord, RecordId, RecordState};
 use kelisim_relay::manifest::sha256_hex;
 use kelisim_relay::store::{DedupKeys, Inserted, Store, StoreError};
@@ -28,7 +30,34 @@ on_every_store!(
     purge_expired_deletes_only_expired,
     concurrent_inserts_with_one_key_store_one,
     list_records_holds_every_record_oldest_first,
+    a_write_under_a_key_the_store_does_not_take_is_refused,
+    during_a_rekey_both_keys_write_and_after_the_seal_only_the_new_one,
+    a_full_mail_cap_stores_nothing,
+    a_duplicate_takes_no_place_in_the_mail_cap,
+    the_mail_cap_has_room_again_after_its_window,
+    an_erasure_leaves_nothing_to_finish,
 );
+
+fn keyed(check: &str) -> ConsentRecord {
+    let mut record = sample_record();
+    record.key_check = check.to_owned();
+    record
+}
+
+async fn set_state(store: &dyn Store, state: KeyState) {
+    let current = store.get_key_state().await.unwrap();
+    store.set_key_state(&current, &state).await.unwrap();
+}
+
+async fn insert_capped(
+    store: &dyn Store,
+    record: &ConsentRecord,
+    quota: &MailQuota,
+) -> Result<Inserted, StoreError> {
+    store
+        .insert_record_capped(record, &dedup_keys(None, in_a_minute()), &[], Some(quota))
+        .await
+}
 
 async fn insert_then_get_roundtrips(store: Arc<dyn Store>) {
     let mut record = sample_record();
@@ -285,4 +314,122 @@ async fn list_records_holds_every_record_oldest_first(store: Arc<dyn Store>) {
     }
     let listed = store.list_records().await.unwrap();
     assert_eq!(listed, vec![first, second], "both, oldest first, unchanged");
+}
+
+async fn a_write_under_a_key_the_store_does_not_take_is_refused(store: Arc<dyn Store>) {
+    set_state(
+        store.as_ref(),
+        KeyState {
+            key_check: Some("key-a".to_owned()),
+            ..KeyState::default()
+        },
+    )
+    .await;
+    let refused = keyed("key-b");
+    let answer = store
+        .insert_record(&refused, &dedup_keys(None, in_a_minute()), &[])
+        .await;
+    assert!(matches!(answer, Err(StoreError::WrongKey)), "{answer:?}");
+    assert_eq!(store.get_record(refused.id).await.unwrap(), None);
+    store_plain(store.as_ref(), &keyed("key-a")).await;
+}
+
+async fn during_a_rekey_both_keys_write_and_after_the_seal_only_the_new_one(store: Arc<dyn Store>) {
+    let moving = KeyState {
+        key_check: Some("key-a".to_owned()),
+        rekey_to: Some("key-b".to_owned()),
+        sealed: false,
+    };
+    set_state(store.as_ref(), moving.clone()).await;
+    store_plain(store.as_ref(), &keyed("key-a")).await;
+    store_plain(store.as_ref(), &keyed("key-b")).await;
+    set_state(
+        store.as_ref(),
+        KeyState {
+            sealed: true,
+            ..moving
+        },
+    )
+    .await;
+    let old = store
+        .insert_record(&keyed("key-a"), &dedup_keys(None, in_a_minute()), &[])
+        .await;
+    assert!(matches!(old, Err(StoreError::WrongKey)), "{old:?}");
+    store_plain(store.as_ref(), &keyed("key-b")).await;
+}
+
+async fn a_full_mail_cap_stores_nothing(store: Arc<dyn Store>) {
+    let now = OffsetDateTime::now_utc();
+    let quota = MailQuota::confirmations(&unique_key(), now);
+    for _ in 0..CONFIRMATIONS_PER_MAILBOX {
+        let record = sample_record();
+        let inserted = insert_capped(store.as_ref(), &record, &quota)
+            .await
+            .unwrap();
+        assert_eq!(inserted, Inserted::New(record.id));
+    }
+    let over = sample_record();
+    let inserted = insert_capped(store.as_ref(), &over, &quota).await.unwrap();
+    assert_eq!(inserted, Inserted::OverQuota);
+    assert_eq!(
+        store.get_record(over.id).await.unwrap(),
+        None,
+        "nothing stored"
+    );
+    // Another mailbox has its own cap.
+    let other = MailQuota::confirmations(&unique_key(), now);
+    let record = sample_record();
+    assert_eq!(
+        insert_capped(store.as_ref(), &record, &other)
+            .await
+            .unwrap(),
+        Inserted::New(record.id)
+    );
+}
+
+async fn a_duplicate_takes_no_place_in_the_mail_cap(store: Arc<dyn Store>) {
+    let quota = MailQuota::confirmations(&unique_key(), OffsetDateTime::now_utc());
+    let dedup = dedup_keys(Some(unique_key()), in_a_minute());
+    let first = sample_record();
+    for _ in 0..5 {
+        let inserted = store
+            .insert_record_capped(&first, &dedup, &[], Some(&quota))
+            .await
+            .unwrap();
+        assert!(inserted.id() == Some(first.id), "{inserted:?}");
+    }
+    for _ in 1..CONFIRMATIONS_PER_MAILBOX {
+        let record = sample_record();
+        let inserted = insert_capped(store.as_ref(), &record, &quota)
+            .await
+            .unwrap();
+        assert_eq!(inserted, Inserted::New(record.id), "retries took no place");
+    }
+}
+
+async fn the_mail_cap_has_room_again_after_its_window(store: Arc<dyn Store>) {
+    let recipient = unique_key();
+    let then = OffsetDateTime::now_utc() - Duration::hours(25);
+    for _ in 0..CONFIRMATIONS_PER_MAILBOX {
+        let quota = MailQuota::confirmations(&recipient, then);
+        insert_capped(store.as_ref(), &sample_record(), &quota)
+            .await
+            .unwrap();
+    }
+    let now = MailQuota::confirmations(&recipient, OffsetDateTime::now_utc());
+    let record = sample_record();
+    assert_eq!(
+        insert_capped(store.as_ref(), &record, &now).await.unwrap(),
+        Inserted::New(record.id)
+    );
+}
+
+async fn an_erasure_leaves_nothing_to_finish(store: Arc<dyn Store>) {
+    let record = sample_record();
+    store_plain(store.as_ref(), &record).await;
+    assert!(store.delete_record(record.id).await.unwrap());
+    assert!(
+        !store.finish_removals().await.unwrap(),
+        "no reader held the WAL"
+    );
 }

@@ -110,6 +110,8 @@ on_every_store!(
     audit_entries_hold_no_personal_data,
     rekey_rederives_lookups_resumably,
     requests_get_due_dates_and_close_without_the_address,
+    rekey_keeps_records_written_under_either_key_while_it_runs,
+    rekey_rederives_the_address_hash_of_open_requests,
 );
 
 async fn wrong_key_is_refused(owned: Arc<dyn Store>) {
@@ -630,4 +632,69 @@ async fn requests_get_due_dates_and_close_without_the_address(owned: Arc<dyn Sto
         rights::close_request(store, Uuid::now_v7(), Outcome::Done, ACTOR).await,
         Err(RightsError::NoSuchRequest(_))
     ));
+}
+
+async fn rekey_keeps_records_written_under_either_key_while_it_runs(owned: Arc<dyn Store>) {
+    let store = owned.as_ref();
+    keys::check_key(store, &key_a(), ACTOR).await.unwrap();
+    let before = Person::new();
+    stored(store, &before).await;
+    keys::rekey(store, &key_a(), &key_b(), ACTOR, RekeyStage::Prepare)
+        .await
+        .unwrap();
+    // Meanwhile a relay still on the old key, and one already on the new key, take posts.
+    let on_old = Person::new();
+    stored(store, &on_old).await;
+    let on_new = Person::new();
+    store
+        .insert_record(
+            &record_of(&on_new, &key_b()),
+            &dedup_keys(None, in_a_minute()),
+            &[],
+        )
+        .await
+        .unwrap();
+    keys::rekey(store, &key_a(), &key_b(), ACTOR, RekeyStage::Finish)
+        .await
+        .unwrap();
+    for person in [&before, &on_old, &on_new] {
+        let found = rights::find(store, &key_b(), Lookup::Email(&person.email))
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "found with the new key");
+    }
+    // The old key may no longer write: nothing can be stranded under it.
+    let late = store
+        .insert_record(
+            &record_of(&Person::new(), &key_a()),
+            &dedup_keys(None, in_a_minute()),
+            &[],
+        )
+        .await;
+    assert!(matches!(late, Err(StoreError::WrongKey)), "{late:?}");
+}
+
+async fn rekey_rederives_the_address_hash_of_open_requests(owned: Arc<dyn Store>) {
+    use kelisim_relay::domain::request::{RequestKind, default_deadlines};
+    let store = owned.as_ref();
+    keys::check_key(store, &key_a(), ACTOR).await.unwrap();
+    let person = Person::new();
+    let request = rights::open_request(
+        store,
+        &key_a(),
+        RequestKind::Access,
+        &person.email,
+        "kk",
+        &default_deadlines(),
+        ACTOR,
+    )
+    .await
+    .unwrap();
+    keys::rekey(store, &key_a(), &key_b(), ACTOR, RekeyStage::Finish)
+        .await
+        .unwrap();
+    let after = store.get_request(request.id).await.unwrap().unwrap();
+    let email = kelisim_relay::domain::fields::Email::parse(&person.email).unwrap();
+    assert_eq!(after.email_hmac, key_b().email_hmac(&email));
+    assert_eq!(after.key_check, key_b().key_check());
 }

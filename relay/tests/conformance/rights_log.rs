@@ -3,9 +3,13 @@
 use std::sync::Arc;
 
 use kelisim_relay::domain::audit::{AuditAction, AuditEntry};
+use kelisim_relay::domain::key_check::KeyState;
+use kelisim_relay::domain::outbox::{MailQuota, OutboxItem, OutboxKind};
 use kelisim_relay::domain::record::RecordId;
-use kelisim_relay::domain::request::{Channel, Outcome, RequestKind, SubjectRequest};
-use kelisim_relay::store::{Store, StoreError};
+use kelisim_relay::domain::request::{
+    Channel, Outcome, RequestKind, SubjectRequest, default_deadlines,
+};
+use kelisim_relay::store::{RequestInserted, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
 on_every_store!(
@@ -16,7 +20,37 @@ on_every_store!(
     a_request_update_raises_its_revision,
     a_stale_request_update_is_a_conflict,
     updating_an_unknown_request_finds_nothing,
+    a_second_waiting_request_of_a_kind_for_a_mailbox_is_not_stored,
+    a_request_over_the_mail_cap_is_not_stored,
+    a_request_under_a_key_the_store_does_not_take_is_refused,
+    a_confirmation_is_stored_with_its_notice_and_audit_entry,
+    a_stale_confirmation_stores_nothing,
+    unconfirmed_requests_go_when_their_link_expires,
 );
+
+/// A form request for `email_hmac` whose link works until `until`.
+fn waiting(email_hmac: &str, kind: RequestKind, until: OffsetDateTime) -> SubjectRequest {
+    let mut request = SubjectRequest::new(
+        kind,
+        Channel::Form,
+        "kk",
+        "person@example.kz",
+        email_hmac,
+        OffsetDateTime::now_utc(),
+    );
+    request.link_expires_at = Some(until);
+    request
+}
+
+fn confirmation_mail(request: &SubjectRequest) -> OutboxItem {
+    OutboxItem::new(
+        OutboxKind::ConfirmRequest {
+            request_id: request.id,
+            secret: None,
+        },
+        OffsetDateTime::now_utc(),
+    )
+}
 
 fn entries() -> (AuditEntry, AuditEntry) {
     let old = AuditEntry {
@@ -102,4 +136,191 @@ async fn a_stale_request_update_is_a_conflict(store: Arc<dyn Store>) {
 
 async fn updating_an_unknown_request_finds_nothing(store: Arc<dyn Store>) {
     assert!(!store.update_request(&request()).await.unwrap());
+}
+
+async fn a_second_waiting_request_of_a_kind_for_a_mailbox_is_not_stored(store: Arc<dyn Store>) {
+    let until = OffsetDateTime::now_utc() + Duration::days(7);
+    let first = waiting("mailbox-1", RequestKind::Erasure, until);
+    let mails = [confirmation_mail(&first)];
+    let stored = store.insert_request(&first, &mails, None).await.unwrap();
+    assert_eq!(stored, RequestInserted::New);
+    let second = waiting("mailbox-1", RequestKind::Erasure, until);
+    let again = store
+        .insert_request(&second, &[confirmation_mail(&second)], None)
+        .await
+        .unwrap();
+    assert_eq!(again, RequestInserted::AlreadyPending);
+    assert_eq!(store.get_request(second.id).await.unwrap(), None);
+    assert_eq!(
+        store.list_items().await.unwrap().len(),
+        1,
+        "one mail queued"
+    );
+    // Another kind, or another mailbox, is a request of its own.
+    for other in [
+        waiting("mailbox-1", RequestKind::Access, until),
+        waiting("mailbox-2", RequestKind::Erasure, until),
+    ] {
+        let stored = store.insert_request(&other, &[], None).await.unwrap();
+        assert_eq!(stored, RequestInserted::New);
+    }
+}
+
+async fn a_request_over_the_mail_cap_is_not_stored(store: Arc<dyn Store>) {
+    let now = OffsetDateTime::now_utc();
+    let quota = MailQuota {
+        limit: 1,
+        ..MailQuota::confirmations("mailbox-q", now)
+    };
+    let first = waiting("mailbox-q", RequestKind::Access, now + Duration::days(7));
+    assert_eq!(
+        store
+            .insert_request(&first, &[], Some(&quota))
+            .await
+            .unwrap(),
+        RequestInserted::New
+    );
+    let second = waiting("mailbox-q", RequestKind::Erasure, now + Duration::days(7));
+    assert_eq!(
+        store
+            .insert_request(&second, &[], Some(&quota))
+            .await
+            .unwrap(),
+        RequestInserted::OverQuota
+    );
+    assert_eq!(store.get_request(second.id).await.unwrap(), None);
+}
+
+async fn a_request_under_a_key_the_store_does_not_take_is_refused(store: Arc<dyn Store>) {
+    let state = KeyState {
+        key_check: Some("key-a".to_owned()),
+        ..KeyState::default()
+    };
+    store
+        .set_key_state(&KeyState::default(), &state)
+        .await
+        .unwrap();
+    let mut request = request();
+    request.key_check = "key-b".to_owned();
+    let answer = store.insert_request(&request, &[], None).await;
+    assert!(matches!(answer, Err(StoreError::WrongKey)), "{answer:?}");
+    request.key_check = "key-a".to_owned();
+    assert_eq!(
+        store.insert_request(&request, &[], None).await.unwrap(),
+        RequestInserted::New
+    );
+}
+
+async fn a_confirmation_is_stored_with_its_notice_and_audit_entry(store: Arc<dyn Store>) {
+    let now = OffsetDateTime::now_utc();
+    let mut request = waiting("mailbox-c", RequestKind::Erasure, now + Duration::days(7));
+    store.insert_request(&request, &[], None).await.unwrap();
+    request.confirm(&default_deadlines(), now);
+    let notice = OutboxItem::new(
+        OutboxKind::NotifyRequest {
+            request_id: request.id,
+        },
+        now,
+    );
+    let audit = AuditEntry::new(
+        "data subject",
+        AuditAction::RequestOpened,
+        None,
+        1,
+        "confirmed",
+    );
+    assert!(
+        store
+            .update_request_with(
+                &request,
+                std::slice::from_ref(&notice),
+                std::slice::from_ref(&audit)
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .get_request(request.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .confirmed_at
+            .is_some()
+    );
+    assert_eq!(store.list_items().await.unwrap(), vec![notice]);
+    assert_eq!(store.list_audit(None).await.unwrap(), vec![audit]);
+    // Confirmed, it no longer keeps the mailbox's next request waiting.
+    let next = waiting("mailbox-c", RequestKind::Erasure, now + Duration::days(7));
+    assert_eq!(
+        store.insert_request(&next, &[], None).await.unwrap(),
+        RequestInserted::New
+    );
+}
+
+async fn a_stale_confirmation_stores_nothing(store: Arc<dyn Store>) {
+    let now = OffsetDateTime::now_utc();
+    let request = waiting("mailbox-s", RequestKind::Access, now + Duration::days(7));
+    store.insert_request(&request, &[], None).await.unwrap();
+    let mut first = request.clone();
+    first.close(Outcome::Abandoned, now);
+    assert!(store.update_request(&first).await.unwrap());
+    let mut stale = request.clone();
+    stale.confirm(&default_deadlines(), now);
+    let notice = OutboxItem::new(
+        OutboxKind::NotifyRequest {
+            request_id: request.id,
+        },
+        now,
+    );
+    let audit = AuditEntry::new(
+        "data subject",
+        AuditAction::RequestOpened,
+        None,
+        1,
+        "confirmed",
+    );
+    let answer = store.update_request_with(&stale, &[notice], &[audit]).await;
+    assert!(matches!(answer, Err(StoreError::Conflict(_))), "{answer:?}");
+    assert!(store.list_items().await.unwrap().is_empty(), "no notice");
+    assert!(
+        store.list_audit(None).await.unwrap().is_empty(),
+        "no audit entry"
+    );
+}
+
+async fn unconfirmed_requests_go_when_their_link_expires(store: Arc<dyn Store>) {
+    let now = OffsetDateTime::now_utc();
+    let expired = waiting(
+        "mailbox-e",
+        RequestKind::Erasure,
+        now - Duration::minutes(1),
+    );
+    let waiting_still = waiting("mailbox-w", RequestKind::Erasure, now + Duration::days(1));
+    let mut confirmed = waiting("mailbox-k", RequestKind::Access, now - Duration::minutes(1));
+    confirmed.confirm(&default_deadlines(), now - Duration::days(2));
+    let operator = request();
+    for request in [&expired, &waiting_still, &confirmed, &operator] {
+        store
+            .insert_request(request, &[confirmation_mail(request)], None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.purge_unconfirmed_requests(now).await.unwrap(), 1);
+    assert_eq!(store.get_request(expired.id).await.unwrap(), None);
+    for kept in [&waiting_still, &confirmed, &operator] {
+        assert!(store.get_request(kept.id).await.unwrap().is_some());
+    }
+    let about: Vec<_> = store
+        .list_items()
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i.kind.subject())
+        .collect();
+    assert!(
+        !about.contains(&expired.id),
+        "its confirmation mail goes with it"
+    );
+    assert_eq!(about.len(), 3);
 }

@@ -60,6 +60,12 @@ pub struct SmtpSink {
     received: Arc<Mutex<Vec<Received>>>,
     /// How many DATA commands to refuse with 451 before accepting.
     refuse_next: Arc<AtomicU32>,
+    /// Recipients (by a part of the address) refused for good: RCPT answers 550.
+    reject: Arc<Mutex<Vec<String>>>,
+    /// Every RCPT TO seen, accepted or not, in order.
+    attempts: Arc<Mutex<Vec<String>>>,
+    /// How long the sink takes to accept each message (a slow mail server).
+    delay: Arc<Mutex<std::time::Duration>>,
 }
 
 impl SmtpSink {
@@ -75,6 +81,9 @@ impl SmtpSink {
             addr: listener.local_addr().unwrap(),
             received: Arc::default(),
             refuse_next: Arc::default(),
+            reject: Arc::default(),
+            attempts: Arc::default(),
+            delay: Arc::default(),
         };
         let shared = sink.clone();
         tokio::spawn(async move {
@@ -96,6 +105,27 @@ impl SmtpSink {
 
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
+    }
+
+    /// Answers `550 5.1.1` to every recipient whose address contains `part`.
+    pub fn reject_recipient(&self, part: &str) {
+        self.reject.lock().unwrap().push(part.to_ascii_lowercase());
+    }
+
+    /// How many times a recipient containing `part` was tried (RCPT TO), accepted or not.
+    pub fn attempts_for(&self, part: &str) -> usize {
+        let part = part.to_ascii_lowercase();
+        self.attempts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|to| to.to_ascii_lowercase().contains(&part))
+            .count()
+    }
+
+    /// Takes `delay` to accept each message.
+    pub fn slow_down(&self, delay: std::time::Duration) {
+        *self.delay.lock().unwrap() = delay;
     }
 
     async fn session(&self, socket: tokio::net::TcpStream) {
@@ -120,7 +150,14 @@ impl SmtpSink {
                 to.clear();
                 reply!("250 OK\r\n");
             } else if upper.starts_with("RCPT TO:") {
-                to.push(line[8..].trim().to_owned());
+                let rcpt = line[8..].trim().to_owned();
+                self.attempts.lock().unwrap().push(rcpt.clone());
+                let lower = rcpt.to_ascii_lowercase();
+                if self.reject.lock().unwrap().iter().any(|part| lower.contains(part)) {
+                    reply!("550 5.1.1 no such mailbox\r\n");
+                    continue;
+                }
+                to.push(rcpt);
                 reply!("250 OK\r\n");
             } else if upper == "DATA" {
                 let refuse = self
@@ -139,6 +176,10 @@ impl SmtpSink {
                     }
                     raw.push_str(data.strip_prefix('.').unwrap_or(&data));
                     raw.push_str("\r\n");
+                }
+                let delay = *self.delay.lock().unwrap();
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
                 }
                 self.received.lock().unwrap().push(Received {
                     from: from.clone(),
