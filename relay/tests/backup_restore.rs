@@ -482,3 +482,51 @@ fn a_restore_takes_again_the_erasures_and_withdrawals_made_after_the_backup() {
         "{audit}"
     );
 }
+
+/// A restore killed at any moment (before its audit log is saved, between the copy and the
+/// replay, half-way through the replay) and run again ends with every erasure made after the
+/// backup applied: the replaced database's log waits beside the backup for the second run.
+#[test]
+fn a_restore_killed_at_any_moment_finishes_when_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("relay.sqlite");
+    let server = Server::start(&db);
+    let ids: Vec<String> = (1..=6).map(|n| post(&server.url, n).unwrap()).collect();
+    drop(server);
+    let dest = dir.path().join("backups");
+    backup(&db, &dest, 3);
+    let copy = backups_in(&dest).pop().unwrap();
+    for id in &ids[..4] {
+        ok(&relay(&["records", "erase", id, "--yes"], &db, KEY));
+    }
+    // Kills after growing delays: the first lands before anything is done, later ones land
+    // in the copy or the replay, the last ones after the restore finished.
+    for delay_ms in [0_u64, 2, 5, 10, 20, 40, 80] {
+        let mut child = Command::new(BIN)
+            .args(["restore", copy.to_str().unwrap(), "--db"])
+            .arg(&db)
+            .env("KELISIM_HMAC_KEY", KEY)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let printed = ok(&relay(&["restore", copy.to_str().unwrap()], &db, KEY));
+    assert!(printed.contains("restored 6 records"), "{printed}");
+    let left = record_ids(&db);
+    for id in &ids[..4] {
+        assert!(!left.contains(id), "erased {id} came back: {printed}");
+    }
+    assert_eq!(left.len(), 2, "{left:?}");
+    let saved =
+        std::fs::read_to_string(format!("{}.replaced-audit.jsonl", copy.display())).unwrap();
+    for id in &ids[..4] {
+        assert!(
+            saved.contains(id.as_str()),
+            "{id} missing from the saved log"
+        );
+    }
+}

@@ -33,19 +33,6 @@ use time::{Duration, OffsetDateTime};
 const OPERATOR_INBOX: &str = "info@woow.kz";
 const PUBLIC_URL: &str = "https://woow.kz/api/contact";
 
-/// The fixture manifest with the newsletter behind a double opt-in and the result pages set.
-fn manifest_with_opt_in() -> ConsentManifest {
-    let mut manifest = manifest();
-    for purpose in &mut manifest.purposes {
-        purpose.confirm_by_email = purpose.id == "newsletter";
-    }
-    for (lang, language) in &mut manifest.languages {
-        language.confirmed_url = Some(format!("https://woow.kz/{lang}/confirmed/"));
-        language.confirm_error_url = Some(format!("https://woow.kz/{lang}/confirm-error/"));
-    }
-    manifest
-}
-
 struct Relay {
     _dir: tempfile::TempDir,
     store: Arc<SqliteStore>,
@@ -563,17 +550,6 @@ async fn include_personal_data_is_an_explicit_opt_in_that_puts_the_message_in_th
         );
     }
     assert!(body.contains(&id.to_string()));
-}
-
-/// The fixture manifest with the request pages, as the generator publishes them.
-fn manifest_with_request_pages() -> ConsentManifest {
-    let mut manifest = manifest_with_opt_in();
-    for (lang, language) in &mut manifest.languages {
-        language.request_url = Some(format!("https://woow.kz/{lang}/request/"));
-        language.request_sent_url = Some(format!("https://woow.kz/{lang}/request-sent/"));
-        language.request_confirmed_url = Some(format!("https://woow.kz/{lang}/request-confirmed/"));
-    }
-    manifest
 }
 
 fn request_post(fields: &[(&str, &str)], origin: Option<&str>) -> Request<Body> {

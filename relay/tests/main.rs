@@ -16,6 +16,7 @@ mod relay_process;
 #[path = "support/smtp_sink.rs"]
 mod smtp_sink;
 
+mod abuse;
 mod backup_restore;
 mod crash_durability;
 mod delivery;

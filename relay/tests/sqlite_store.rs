@@ -35,7 +35,7 @@ fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
 }
 
 /// Where `marker` still is, in UTF-8 or UTF-16 (either byte order).
-fn places_holding(path: &Path, marker: &str) -> Vec<String> {
+pub(crate) fn places_holding(path: &Path, marker: &str) -> Vec<String> {
     let needles = [
         marker.as_bytes().to_vec(),
         utf16(marker, false),

@@ -46,6 +46,30 @@ pub fn manifest() -> ConsentManifest {
     ConsentManifest::from_path(&fixture_path()).unwrap()
 }
 
+/// The fixture manifest with the newsletter behind a double opt-in and the result pages set.
+pub fn manifest_with_opt_in() -> ConsentManifest {
+    let mut manifest = manifest();
+    for purpose in &mut manifest.purposes {
+        purpose.confirm_by_email = purpose.id == "newsletter";
+    }
+    for (lang, language) in &mut manifest.languages {
+        language.confirmed_url = Some(format!("https://woow.kz/{lang}/confirmed/"));
+        language.confirm_error_url = Some(format!("https://woow.kz/{lang}/confirm-error/"));
+    }
+    manifest
+}
+
+/// The fixture manifest with the request pages, as the generator publishes them.
+pub fn manifest_with_request_pages() -> ConsentManifest {
+    let mut manifest = manifest_with_opt_in();
+    for (lang, language) in &mut manifest.languages {
+        language.request_url = Some(format!("https://woow.kz/{lang}/request/"));
+        language.request_sent_url = Some(format!("https://woow.kz/{lang}/request-sent/"));
+        language.request_confirmed_url = Some(format!("https://woow.kz/{lang}/request-confirmed/"));
+    }
+    manifest
+}
+
 pub fn hmac_key() -> HmacKey {
     HmacKey::parse(HMAC_KEY_HEX).unwrap()
 }

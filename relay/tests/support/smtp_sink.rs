@@ -153,7 +153,13 @@ impl SmtpSink {
                 let rcpt = line[8..].trim().to_owned();
                 self.attempts.lock().unwrap().push(rcpt.clone());
                 let lower = rcpt.to_ascii_lowercase();
-                if self.reject.lock().unwrap().iter().any(|part| lower.contains(part)) {
+                if self
+                    .reject
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .any(|part| lower.contains(part))
+                {
                     reply!("550 5.1.1 no such mailbox\r\n");
                     continue;
                 }
