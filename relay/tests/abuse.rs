@@ -394,10 +394,11 @@ async fn a_recipient_refused_for_good_is_tried_once_and_listed_as_a_dead_letter(
     let deliverer = deliverer(store.clone(), &sink, Duration::minutes(2));
     let now = OffsetDateTime::now_utc();
     let first = deliverer.run_once(now).await.unwrap();
-    assert_eq!(first.dead, 1, "{first:?}");
+    assert_eq!((first.dead, first.dead_letters), (1, 1), "{first:?}");
     for later in [Duration::hours(7), Duration::days(1), Duration::days(4)] {
         let report = deliverer.run_once(now + later).await.unwrap();
         assert_eq!(report.delivered + report.retried + report.dead, 0);
+        assert_eq!(report.backlog(), 1, "the dead letter counts until handled");
     }
     assert_eq!(sink.attempts_for("no-such-box"), 1);
     let status = relay(&db, &["deliver", "--status"]);

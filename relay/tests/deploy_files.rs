@@ -409,16 +409,19 @@ fn iam_action(operation: &str) -> String {
 /// The IAM actions the store's code needs, read from the code: every SDK operation called
 /// (`.put_item()`) in `relay/src/store/dynamodb/` except the table setup (`table.rs`, run by whoever
 /// creates the table, here CloudFormation). A transaction is authorized per item, so
-/// `transact_write_items` stands for the item actions its builders use.
+/// `transact_write_items` stands for the item actions its builders use (in any of the
+/// store's files: a guard item may be built in one file and sent in another's transaction).
 fn actions_the_store_calls() -> std::collections::BTreeSet<String> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src/store/dynamodb");
     let mut actions = std::collections::BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.file_name().unwrap() == "table.rs" {
-            continue;
-        }
-        let code = std::fs::read_to_string(&path).unwrap();
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.file_name().unwrap() != "table.rs")
+        .map(|path| std::fs::read_to_string(&path).unwrap())
+        .collect();
+    let all_code = files.concat();
+    for code in &files {
         for operation in DYNAMODB_OPERATIONS {
             if !code.contains(&format!(".{operation}()")) {
                 continue;
@@ -431,7 +434,7 @@ fn actions_the_store_calls() -> std::collections::BTreeSet<String> {
                         (".delete(", "dynamodb:DeleteItem"),
                         (".condition_check(", "dynamodb:ConditionCheckItem"),
                     ] {
-                        if code.contains(&format!("TransactWriteItem::builder(){builder}")) {
+                        if all_code.contains(&format!("TransactWriteItem::builder(){builder}")) {
                             actions.insert(action.to_owned());
                         }
                     }

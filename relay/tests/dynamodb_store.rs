@@ -247,3 +247,41 @@ async fn purge_expired_deletes_only_expired_records() {
     );
     assert_eq!(store.purge_expired(now).await.unwrap(), 0);
 }
+
+/// A request waiting for its link carries the table's TTL attribute at the link's expiry, so
+/// DynamoDB removes it (address and hash) even without the purge; a confirmed one loses the
+/// attribute and stays until it is closed.
+#[tokio::test]
+async fn an_unconfirmed_request_expires_with_its_link_by_ttl() {
+    use kelisim_relay::domain::outbox::MailQuota;
+    use kelisim_relay::domain::request::{Channel, RequestKind, SubjectRequest};
+    use kelisim_relay::store::RightsLog;
+    let store = fresh_store().await;
+    let now = OffsetDateTime::now_utc();
+    let mut request = SubjectRequest::new(
+        RequestKind::Access,
+        Channel::Form,
+        "kk",
+        "ttl@example.kz",
+        "ttl-mailbox-hash",
+        now,
+    );
+    let until = now + Duration::days(7);
+    request.link_expires_at = Some(until);
+    let quota = MailQuota::confirmations("ttl-mailbox-hash", now);
+    store
+        .insert_request(&request, &[], Some(&quota))
+        .await
+        .unwrap();
+    let pk = format!("REQ#{}", request.id);
+    let item = raw_item(&store, &pk).await.unwrap();
+    assert_eq!(
+        item["expires_at"],
+        AttributeValue::N(until.unix_timestamp().to_string())
+    );
+    let mut stored = store.get_request(request.id).await.unwrap().unwrap();
+    stored.confirm(&Default::default(), now);
+    store.update_request_with(&stored, &[], &[]).await.unwrap();
+    let item = raw_item(&store, &pk).await.unwrap();
+    assert!(!item.contains_key("expires_at"), "{item:?}");
+}

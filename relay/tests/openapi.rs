@@ -13,6 +13,7 @@ use axum::http::{Request, header};
 use common::*;
 use kelisim_relay::config::RateLimitConfig;
 use kelisim_relay::domain::fields::{ACCEPTED_FIELDS, ErrorCode, limit};
+use kelisim_relay::web::AppState;
 use kelisim_relay::web::form::BODY_LIMIT;
 use serde_json::Value;
 
@@ -181,14 +182,53 @@ async fn documented_status_codes_and_required_fields_are_what_the_handler_does()
     }
 }
 
-#[test]
-fn the_confirmation_route_is_documented_where_the_router_serves_it() {
+/// Every path the router serves under the form endpoint is documented with exactly the
+/// methods it answers: a documented method is served (not 405), every other one is 405.
+#[tokio::test]
+async fn every_route_and_method_is_documented_and_nothing_else_is_served() {
+    use kelisim_relay::web::routes::{CONFIRM, REQUEST, REQUEST_CONFIRM, under};
     let spec = spec();
-    let path = format!("/api/contact{}", kelisim_relay::web::routes::CONFIRM);
-    let get = &spec["paths"][path.as_str()]["get"];
-    assert!(get.is_object(), "{path} GET is documented");
-    let statuses = keys(&get["responses"]);
-    for status in ["303", "200", "400"] {
-        assert!(statuses.contains(status), "{path} documents {status}");
+    let served: BTreeSet<String> = ["", CONFIRM, REQUEST, REQUEST_CONFIRM]
+        .iter()
+        .map(|suffix| under("/api/contact", suffix))
+        .collect();
+    assert_eq!(keys(&spec["paths"]), served);
+    let state = AppState::new(memory_store(), manifest_with_request_pages(), settings()).unwrap();
+    for path in &served {
+        // `GET /api/contact` is documented as the 405 every other method gets.
+        let documented: BTreeSet<String> = keys(&spec["paths"][path.as_str()])
+            .into_iter()
+            .filter(|m| {
+                keys(&spec["paths"][path.as_str()][m.as_str()]["responses"])
+                    != BTreeSet::from(["405".to_owned()])
+            })
+            .collect();
+        for method in ["get", "head", "post", "put", "delete", "patch", "options"] {
+            let request = Request::builder()
+                .method(method.to_ascii_uppercase().as_str())
+                .uri(format!("{path}?token=x.y"))
+                .header(header::ORIGIN, SITE_ORIGIN)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+                .body(Body::from("token=x.y"))
+                .unwrap();
+            let answer = send(&state, request).await;
+            // axum answers HEAD with the GET handler; HEAD is documented wherever GET is.
+            let served = answer.status != 405;
+            assert_eq!(
+                served,
+                documented.contains(method),
+                "{method} {path}: {} (documented: {documented:?})",
+                answer.status
+            );
+            if served {
+                let statuses = keys(&spec["paths"][path.as_str()][method]["responses"]);
+                assert!(
+                    statuses.contains(answer.status.as_str()),
+                    "{method} {path} answered {}, documented {statuses:?}",
+                    answer.status
+                );
+            }
+        }
     }
 }

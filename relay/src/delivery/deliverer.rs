@@ -44,14 +44,26 @@ pub struct DeliveryReport {
     pub dead: usize,
     /// Held back while their record is blocked.
     pub withheld: usize,
+    /// Dead letters in the outbox after the round, old and new: each waits for the operator
+    /// (`deliver --status`, `deliver --retry ID`).
+    pub dead_letters: usize,
+}
+
+impl DeliveryReport {
+    /// What the operator should look at: items failing now and dead letters. The AWS
+    /// template's outbox-backlog alarm watches this number.
+    pub fn backlog(&self) -> usize {
+        self.retried + self.dead_letters
+    }
 }
 
 impl std::fmt::Display for DeliveryReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} delivered, {} to retry, {} dropped (nothing left to send), {} dead letters, {} withheld (record blocked)",
-            self.delivered, self.retried, self.dropped, self.dead, self.withheld
+            "{} delivered, {} to retry, {} dropped (nothing left to send), {} new dead letters \
+             ({} in the outbox), {} withheld (record blocked)",
+            self.delivered, self.retried, self.dropped, self.dead, self.dead_letters, self.withheld
         )
     }
 }
@@ -117,8 +129,9 @@ impl Deliverer {
 
     /// Delivers every item due at `now`. Each claim's lease runs from that claim's own moment
     /// (`now` plus the time the round has taken so far), not from `now`, so an item claimed
-    /// late in a long round is still leased while its attempt runs. Store errors end the round (the next one retries); send errors reschedule
-    /// their item, or end it when the refusal is permanent or its life is used up.
+    /// late in a long round is still leased while its attempt runs. Store errors end the
+    /// round (the next one retries); send errors reschedule their item, or end it when the
+    /// refusal is permanent or its life is used up.
     pub async fn run_once(&self, now: OffsetDateTime) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
         // A removal a busy reader held off is finished here too.
@@ -138,6 +151,14 @@ impl Deliverer {
                 Err(error) => self.failed(&item, &error, clock(), &mut report).await?,
             }
         }
+        // The outbox is small (sent items leave it), so counting is one short read.
+        report.dead_letters = self
+            .store
+            .list_items()
+            .await?
+            .iter()
+            .filter(|item| item.dead.is_some())
+            .count();
         Ok(report)
     }
 

@@ -236,12 +236,17 @@ async fn serve_delivery(deliverer: &Deliverer) -> anyhow::Result<()> {
                 delivered = report.delivered,
                 retried = report.retried,
                 dropped = report.dropped,
+                dead = report.dead,
+                dead_letters = report.dead_letters,
+                backlog = report.backlog(),
                 "delivery round done"
             );
             Ok::<_, lambda_http::Error>(serde_json::json!({
                 "delivered": report.delivered,
                 "retried": report.retried,
                 "dropped": report.dropped,
+                "dead": report.dead,
+                "dead_letters": report.dead_letters,
             }))
         },
     ))
