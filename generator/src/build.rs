@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kelisim_manifest::ConsentManifest;
+use kelisim_manifest::receipt_keys::ReceiptKey;
 
 use crate::emit::built::{BuiltSite, MemorySink};
 use crate::emit::{Emit, MANIFEST_FILE, OutputDir};
@@ -19,9 +20,10 @@ use crate::error::BuildError;
 use crate::load::config::SiteConfig;
 use crate::load::content;
 use crate::load::i18n::Locales;
-use crate::load::source::{Warnings, files_under, read_text, relative_name};
+use crate::load::receipt_keys::{self, ReceiptKeys};
+use crate::load::source::{Location, Warnings, files_under, read_text, relative_name};
 use crate::load::templates::{self, Renderer};
-use crate::model::lock::{LOCK_FILE, PolicyLock};
+use crate::model::lock::{LOCK_FILE, LockError, PolicyLock};
 use crate::model::page::HtmlPage;
 use crate::model::{self, SiteModel};
 use crate::render::manifest;
@@ -77,13 +79,16 @@ pub struct BuildReport {
 
 /// Builds the site and writes it to the output folder, replacing it atomically. Pages are
 /// written as they are rendered, so memory does not grow with the number of pages. A published
-/// policy text that no longer matches `policy.lock` stops it before anything is written.
+/// policy text that no longer matches `policy.lock`, or a placeholder policy, stops it before
+/// anything is written; a consent label that no longer matches stops it before the new site
+/// replaces the old one.
 pub fn build(options: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
-    let loaded = load_checked(options)?;
+    let loaded = load_checked(options, Placeholders::Refuse)?;
     let output = options.output_dir();
     let dir = OutputDir::create(&output)?.precompress(options.precompress);
     let done = render_loaded_into(&loaded, &dir)?;
+    check_labels(&loaded, &done.manifest)?;
     dir.finish()?;
     let lock_updated = write_lock(&options.root, &done.policy_lock)?;
     Ok(BuildReport {
@@ -107,30 +112,62 @@ fn write_lock(root: &Path, text: &str) -> Result<bool, BuildError> {
 }
 
 /// Loads, models and renders the whole site in memory, static files included; nothing is
-/// written. A published policy text that no longer matches `policy.lock` stops it.
+/// written. A published policy text or label that no longer matches `policy.lock`, or a
+/// placeholder policy, stops it, as it stops [`build`].
 pub fn render_site(options: &BuildOptions) -> Result<BuiltSite, BuildError> {
-    render_loaded(&load_checked(options)?)
+    let loaded = load_checked(options, Placeholders::Refuse)?;
+    let site = render_loaded(&loaded)?;
+    check_labels(&loaded, &site.manifest)?;
+    Ok(site)
 }
 
 /// [`render_site`], ending with [`BuildError::Stopped`] as soon as `stop` is set (checked
 /// after loading and before each file), for the preview's rebuilds. The loaded site comes
 /// back too, for the preview's later re-render of edited pages ([`crate::serve::rerender`]).
+/// Unlike a build, the preview shows a placeholder policy (its template marks it as one).
 pub fn render_site_until(
     options: &BuildOptions,
     stop: &Arc<AtomicBool>,
 ) -> Result<(LoadedSite, BuiltSite), BuildError> {
-    let loaded = load_checked(options)?;
+    render_site_until_with_key(options, stop, None)
+}
+
+/// [`render_site_until`], publishing `preview_key` (the preview relay's own throwaway public
+/// key) beside the site's receipt keys: the hook for `kelisim serve` once its relay signs
+/// receipts. The key is checked like the site's own.
+pub fn render_site_until_with_key(
+    options: &BuildOptions,
+    stop: &Arc<AtomicBool>,
+    preview_key: Option<ReceiptKey>,
+) -> Result<(LoadedSite, BuiltSite), BuildError> {
+    let mut loaded = load_checked(options, Placeholders::Preview)?;
+    if let Some(key) = preview_key {
+        let keys = ReceiptKeys::with_extra_key(loaded.receipt_keys.as_ref(), key)?;
+        loaded.receipt_keys = Some(keys);
+    }
     if stop.load(Ordering::Relaxed) {
         return Err(BuildError::Stopped);
     }
     // The preview re-renders only the pages a string edit touches ([`crate::serve::rerender`]).
     loaded.locales.track_usage();
     let site = render_loaded_with(&loaded, MemorySink::stoppable(Arc::clone(stop)))?;
+    check_labels(&loaded, &site.manifest)?;
     Ok((loaded, site))
 }
 
-/// [`load_site`], refusing a policy that drifted from `policy.lock`.
-fn load_checked(options: &BuildOptions) -> Result<LoadedSite, BuildError> {
+/// Whether a placeholder policy stops the build ([`build`]) or is shown ([`render_site_until`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placeholders {
+    Refuse,
+    Preview,
+}
+
+/// [`load_site`], refusing a policy that drifted from `policy.lock` and, unless previewing, a
+/// placeholder policy.
+fn load_checked(
+    options: &BuildOptions,
+    placeholders: Placeholders,
+) -> Result<LoadedSite, BuildError> {
     let loaded = load_site(options)?;
     if let Some(problem) = loaded
         .lock
@@ -140,7 +177,39 @@ fn load_checked(options: &BuildOptions) -> Result<LoadedSite, BuildError> {
     {
         return Err(problem.into());
     }
+    if placeholders == Placeholders::Refuse
+        && let Some(placeholder) = loaded.model.policies.placeholders().next()
+    {
+        return Err(placeholder.clone().into());
+    }
     Ok(loaded)
+}
+
+/// Every consent label that changed under a locked policy version, with the Fluent message
+/// it is written in (`consent-<purpose>`, as the theme's contact form formats it).
+pub fn label_problems(loaded: &LoadedSite, manifest: &ConsentManifest) -> Vec<LockError> {
+    let origin = |lang: &str, purpose: &str| {
+        let key = format!("consent-{purpose}");
+        let location = loaded
+            .locales
+            .origin(lang, &key)
+            .cloned()
+            .unwrap_or_else(|| Location::new(format!("locales/{lang}/main.ftl"), 1));
+        (location, key)
+    };
+    loaded.lock.label_problems(
+        &loaded.model.policies,
+        &manifest::current_labels(manifest),
+        &origin,
+    )
+}
+
+/// [`label_problems`]' first, as the error that stops a build.
+fn check_labels(loaded: &LoadedSite, manifest: &ConsentManifest) -> Result<(), BuildError> {
+    match label_problems(loaded, manifest).into_iter().next() {
+        Some(problem) => Err(problem.into()),
+        None => Ok(()),
+    }
 }
 
 /// The site loaded and modelled, not yet rendered: what `kelisim check` and
@@ -154,6 +223,9 @@ pub struct LoadedSite {
     pub warnings: Warnings,
     /// `policy.lock` as committed (empty when the site has none yet).
     pub lock: PolicyLock,
+    /// The receipt keys the site publishes, checked; `None` when it has none. The preview may
+    /// add its own throwaway key ([`ReceiptKeys::with_extra_key`]) before rendering.
+    pub receipt_keys: Option<ReceiptKeys>,
     /// The theme's and the site's static files.
     pub(crate) assets: StaticFiles,
 }
@@ -204,6 +276,7 @@ pub fn load_site(options: &BuildOptions) -> Result<LoadedSite, BuildError> {
     }
     let codes: Vec<_> = config.languages.iter().map(|l| l.code.clone()).collect();
     model::warn_about_unknown_language_folders(root, &codes, &warnings);
+    let receipt_keys = ReceiptKeys::load(root, &config)?;
     let model = SiteModel::new(config, sources, &renderer, &warnings)?;
     let lock = PolicyLock::load(root)?;
     Ok(LoadedSite {
@@ -212,6 +285,7 @@ pub fn load_site(options: &BuildOptions) -> Result<LoadedSite, BuildError> {
         locales,
         warnings,
         lock,
+        receipt_keys,
         assets,
     })
 }
@@ -229,7 +303,8 @@ fn render_loaded_with(loaded: &LoadedSite, files: MemorySink) -> Result<BuiltSit
 }
 
 /// Renders a loaded site, handing every file to `sink` as soon as it is made: pages, the
-/// sitemap, robots.txt, the consent manifest and the static files.
+/// sitemap, robots.txt, the consent manifest, each policy version's labels, the receipt keys
+/// and the static files. Does not compare the labels with the lock (see [`label_problems`]).
 pub fn render_loaded_into(loaded: &LoadedSite, sink: &dyn Emit) -> Result<Rendered, BuildError> {
     let LoadedSite {
         model,
@@ -237,34 +312,49 @@ pub fn render_loaded_into(loaded: &LoadedSite, sink: &dyn Emit) -> Result<Render
         locales,
         warnings,
         lock,
+        receipt_keys,
         assets,
     } = loaded;
     let counted = Counted::new(sink);
     let emit_page = |page: HtmlPage| -> Result<(), BuildError> {
         counted.emit(&content::output_path(&page.url), page.html.into_bytes())
     };
-    let contact_pages = pages::render(model, renderer, locales, warnings, &emit_page)?;
-    let manifest = manifest::build(model, &contact_pages, locales)?;
+    let for_manifest = pages::render(model, renderer, locales, warnings, &emit_page)?;
+    let sources = manifest::Sources {
+        pages: &for_manifest,
+        locales,
+        lock,
+        receipt_keys: receipt_keys.is_some(),
+    };
+    let manifest = manifest::build(model, sources)?;
     let sitemap = seo::sitemap(model, renderer)?;
     counted.emit("sitemap.xml", sitemap.into_bytes())?;
     let robots = seo::robots(&model.config.base_url);
     counted.emit("robots.txt", robots.into_bytes())?;
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| {
-        BuildError::io(
-            Path::new(MANIFEST_FILE),
-            "serialize the manifest",
-            std::io::Error::other(e),
-        )
-    })?;
-    counted.emit(MANIFEST_FILE, format!("{json}\n").into_bytes())?;
+    counted.emit(MANIFEST_FILE, json(&manifest, MANIFEST_FILE)?)?;
+    for (path, labels) in manifest::label_documents(&manifest) {
+        let bytes = json(&labels, &path)?;
+        counted.emit(&path, bytes)?;
+    }
+    if let Some(keys) = receipt_keys {
+        counted.emit(receipt_keys::PUBLISHED_PATH, keys.bytes.clone())?;
+    }
     assets.emit(&counted)?;
+    let current = manifest::current_labels(&manifest);
     Ok(Rendered {
         manifest,
         warnings: warnings.take(),
         pages: counted.pages.load(Ordering::Relaxed),
         files: counted.files.load(Ordering::Relaxed),
-        policy_lock: lock.updated(&model.policies).to_toml(),
+        policy_lock: lock.updated(&model.policies, &current).to_toml(),
     })
+}
+
+/// `value` as pretty JSON with a final newline, the way the build writes every JSON file.
+fn json(value: &impl serde::Serialize, path: &str) -> Result<Vec<u8>, BuildError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| BuildError::io(Path::new(path), "serialize", std::io::Error::other(e)))?;
+    Ok(format!("{text}\n").into_bytes())
 }
 
 /// A sink that counts what passes through it, for the build report.

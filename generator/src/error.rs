@@ -31,6 +31,10 @@ pub enum BuildError {
     /// Boxed: a lock problem carries two hashes and a location.
     #[error(transparent)]
     Lock(Box<crate::model::lock::LockError>),
+    #[error(transparent)]
+    Placeholder(#[from] crate::model::policy::PlaceholderPolicy),
+    #[error(transparent)]
+    ReceiptKeys(#[from] crate::load::receipt_keys::ReceiptKeysError),
     #[error("{path}: could not {action}: {source}. Check the path and its permissions.")]
     Io {
         path: PathBuf,

@@ -271,7 +271,7 @@ fn init(dir: &Path, options: kelisim::commands::init::InitOptions) -> ExitCode {
                 created.len()
             );
             println!(
-                "Next: write the operator's policy in content/kk/privacy.md and content/ru/privacy.md (they hold placeholders), check site.toml, then `kelisim serve --root {}`.",
+                "Next: check site.toml, then `kelisim serve --root {}` to see the site. The policy in content/kk/privacy.md and content/ru/privacy.md is a placeholder (`placeholder = true`): write the operator's text in both, delete that line, and `kelisim build` publishes and locks it as version 1.0 (until then it refuses to).",
                 dir.display()
             );
             ExitCode::SUCCESS

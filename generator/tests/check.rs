@@ -317,3 +317,58 @@ fn external_fetches_each_external_link_and_reports_the_broken_ones_as_errors() {
     );
     assert!(report.count(Severity::Error) >= 1);
 }
+
+/// A consent label that states another period than `retention_days` is an error at its Fluent
+/// message; one written as fixed text (right for now) is a warning; so is one with no period.
+#[test]
+fn a_label_whose_period_differs_from_site_toml_is_an_error() {
+    let site = fixture_site();
+    let root = site.path();
+    // site.toml keeps replies for two years, but the Russian label was hard-coded to one.
+    replace(
+        root,
+        "site.toml",
+        "retention_days = 365",
+        "retention_days = 730",
+    );
+    let ru = "locales/ru/main.ftl";
+    let text = std::fs::read_to_string(root.join(ru)).unwrap();
+    let start = text.find("не дольше { $years ->").unwrap();
+    let end = start + text[start..].find("} с момента отправки").unwrap() + 1;
+    std::fs::write(
+        root.join(ru),
+        format!("{}не дольше 1 года{}", &text[..start], &text[end..]),
+    )
+    .unwrap();
+    let line = line_with(root, ru, "consent-reply =");
+    let report = run(root, &CheckOptions::default());
+    let found = expect(&report, "consent-period", ru, line, "states «1 года»");
+    assert_eq!(found.severity, Severity::Error);
+    assert!(found.message.contains("730 days"), "{found}");
+    assert!(found.message.contains("{ $days }"), "{found}");
+    // The Kazakh label takes the number from site.toml: «2 жылдан», no finding.
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.check == "consent-period" && f.file == Path::new("locales/kk/main.ftl")),
+        "{:#?}",
+        report.findings
+    );
+
+    // Right by accident: a warning that the period does not follow site.toml.
+    replace(
+        root,
+        "site.toml",
+        "retention_days = 730",
+        "retention_days = 365",
+    );
+    let report = run(root, &CheckOptions::default());
+    let found = expect(&report, "consent-period", ru, line, "as fixed text");
+    assert_eq!(found.severity, Severity::Warning);
+    // No period at all: a warning too.
+    replace(root, ru, " не дольше 1 года с момента отправки", "");
+    let report = run(root, &CheckOptions::default());
+    let found = expect(&report, "consent-period", ru, line, "does not say how long");
+    assert_eq!(found.severity, Severity::Warning);
+}

@@ -209,7 +209,7 @@ fn cli_builds_with_another_base_url() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Built 18 pages"));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Built 19 pages"));
     let html = std::fs::read_to_string(out_dir.join("kk/index.html")).unwrap();
     assert!(html.contains("<link rel=\"canonical\" href=\"http://127.0.0.1:8080/kk/\">"));
 }

@@ -10,6 +10,7 @@ mod check;
 mod errors;
 mod layout;
 mod policy_lock;
+mod relay_documents;
 mod rerender;
 mod scaffold;
 mod search;

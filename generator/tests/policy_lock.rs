@@ -248,3 +248,210 @@ fn new_version_refuses_a_site_whose_policy_already_drifted() {
     assert!(err.contains("changed after it was published"), "{err}");
     assert!(!root.join("content/kk/privacy/archive").exists());
 }
+
+fn line_of(root: &Path, rel: &str, start: &str) -> usize {
+    std::fs::read_to_string(root.join(rel))
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("{rel} has no line starting {start:?}"))
+        + 1
+}
+
+fn published_labels(root: &Path, rel: &str) -> kelisim_manifest::PublishedLabels {
+    serde_json::from_str(&read(root, rel)).unwrap()
+}
+
+#[test]
+fn an_edited_consent_label_fails_the_build_until_a_new_version_carries_it() {
+    let site = fixture_site();
+    let root = site.path();
+    build(root).unwrap();
+    let before = manifest(root);
+    // The lock holds each version's labels, as the contact page shows them.
+    let lock = PolicyLock::load(root).unwrap();
+    for locked in &lock.versions {
+        assert_eq!(locked.labels, before.languages[&locked.lang].labels);
+    }
+    assert!(
+        std::fs::read_to_string(root.join("policy.lock"))
+            .unwrap()
+            .contains("\nlabels.reply = { text = \"Я даю согласие Оператору")
+    );
+    let locked = std::fs::read_to_string(root.join("policy.lock")).unwrap();
+
+    // An editor rewrites the Russian reply label without a new version.
+    edit(
+        root,
+        "locales/ru/main.ftl",
+        "и моего сообщения",
+        "и текста моего сообщения",
+    );
+    let line = line_of(root, "locales/ru/main.ftl", "consent-reply =");
+    let err = build(root).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "locales/ru/main.ftl:{line}: the consent label `consent-reply` (ru) changed while policy version 2 is published with it"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("git restore locales/ru/main.ftl"), "{err}");
+    assert!(err.contains("kelisim policy new-version 3"), "{err}");
+    assert!(err.contains("и текста моего сообщения"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(root.join("policy.lock")).unwrap(),
+        locked
+    );
+    // `kelisim check` says the same, at the same place.
+    let check = kelisim::commands::check::run(root, &Default::default());
+    assert!(
+        check.findings.iter().any(|f| f.check == "policy-lock"
+            && f.file == Path::new("locales/ru/main.ftl")
+            && f.line == line
+            && f.message.contains("`consent-reply` (ru) changed")),
+        "{:#?}",
+        check.findings
+    );
+
+    // A new version carries the new label; version 2 keeps the one it was published with.
+    kelisim::commands::new_version::new_version(root, "3", date("2025-01-01")).unwrap();
+    build(root).unwrap();
+    let after = manifest(root);
+    let ru = &after.languages["ru"];
+    assert_eq!(ru.policy.version, "3");
+    assert!(ru.labels["reply"].text.contains("и текста моего сообщения"));
+    assert_eq!(ru.policy.labels, ru.labels);
+    let old = &ru.previous_policies[0];
+    assert_eq!(old.version, "2");
+    assert_eq!(old.labels, before.languages["ru"].labels);
+    assert_ne!(old.labels["reply"].sha256, ru.labels["reply"].sha256);
+    assert_eq!(
+        old.labels_url.as_deref(),
+        Some("https://example.kz/ru/privacy/2/consent-labels.json")
+    );
+    assert_eq!(
+        old.permanent_url.as_deref(),
+        Some("https://example.kz/ru/privacy/2/")
+    );
+    // Both versions' labels are published beside their pages, for anyone to look up.
+    for (version, labels) in [("2", &old.labels), ("3", &ru.labels)] {
+        let published =
+            published_labels(root, &format!("ru/privacy/{version}/consent-labels.json"));
+        assert_eq!(
+            (published.lang.as_str(), published.version.as_str()),
+            ("ru", version)
+        );
+        assert_eq!(&published.labels, labels);
+    }
+    let lock = PolicyLock::load(root).unwrap();
+    assert_eq!(lock.labels("ru", "2"), Some(&old.labels));
+    assert_eq!(lock.labels("ru", "3"), Some(&ru.labels));
+}
+
+#[test]
+fn an_old_lock_gets_the_current_labels_and_an_archive_locked_without_keeps_none() {
+    let site = fixture_site();
+    let root = site.path();
+    build(root).unwrap();
+    // A lock written before labels were locked.
+    let lock = std::fs::read_to_string(root.join("policy.lock")).unwrap();
+    let old: String = lock
+        .lines()
+        .filter(|l| !l.starts_with("labels."))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(root.join("policy.lock"), &old).unwrap();
+    // The build adds the labels of the version it renders now.
+    assert!(build(root).unwrap().lock_updated);
+    assert_eq!(
+        std::fs::read_to_string(root.join("policy.lock")).unwrap(),
+        lock
+    );
+
+    // Version 2 archived by hand (not by `policy new-version`) under a lock without labels:
+    // its labels were never recorded, so none are published for it.
+    std::fs::write(root.join("policy.lock"), &old).unwrap();
+    for lang in ["kk", "ru"] {
+        let current = root.join(format!("content/{lang}/privacy.md"));
+        let text = std::fs::read_to_string(&current).unwrap();
+        let archive = root.join(format!("content/{lang}/privacy/archive"));
+        std::fs::create_dir_all(&archive).unwrap();
+        std::fs::write(archive.join("2.md"), &text).unwrap();
+        let raised = kelisim::commands::new_version::raise(
+            &text,
+            Path::new("privacy.md"),
+            "3",
+            date("2025-01-01"),
+        )
+        .unwrap();
+        std::fs::write(current, raised).unwrap();
+    }
+    build(root).unwrap();
+    let after = manifest(root);
+    let kk = &after.languages["kk"];
+    assert!(kk.previous_policies[0].labels.is_empty());
+    assert_eq!(kk.previous_policies[0].labels_url, None);
+    assert!(
+        !root
+            .join("public/kk/privacy/2/consent-labels.json")
+            .exists()
+    );
+    assert_eq!(
+        published_labels(root, "kk/privacy/3/consent-labels.json").labels,
+        kk.labels
+    );
+    let lock = PolicyLock::load(root).unwrap();
+    assert_eq!(lock.labels("kk", "2").map(|l| l.len()), Some(0));
+    assert_eq!(lock.labels("kk", "3"), Some(&kk.labels));
+}
+
+#[test]
+fn new_version_locks_the_old_labels_before_it_archives() {
+    let site = fixture_site();
+    let root = site.path();
+    // Never built: nothing locked yet.
+    assert!(!root.join("policy.lock").exists());
+    kelisim::commands::new_version::new_version(root, "3", date("2025-01-01")).unwrap();
+    let lock = PolicyLock::load(root).unwrap();
+    let labels = lock.labels("kk", "2").unwrap();
+    assert!(
+        labels["reply"].text.contains("жауап алу үшін"),
+        "{labels:?}"
+    );
+    // The build then publishes version 2 with them, and version 3 with the same text.
+    build(root).unwrap();
+    let kk = &manifest(root).languages["kk"];
+    assert_eq!(&kk.previous_policies[0].labels, labels);
+    assert_eq!(&kk.labels, labels);
+}
+
+/// The check a reader can run with curl, sed and sha256sum (documented at
+/// `kelisim_manifest::policy_text_of`) gives the hash the manifest names.
+#[test]
+fn the_documented_shell_check_recomputes_the_policy_hash() {
+    let site = fixture_site();
+    let root = site.path();
+    build(root).unwrap();
+    let manifest = manifest(root);
+    for (lang, language) in &manifest.languages {
+        for page in ["privacy/index.html", "privacy/2/index.html"] {
+            let file = root.join("public").join(lang).join(page);
+            let script = format!(
+                "sed -n '/<!-- kelisim:policy-text -->/,/<!-- \\/kelisim:policy-text -->/p' '{}' \
+                 | sed -e '1s/.*<!-- kelisim:policy-text -->//' -e '$s/<!-- \\/kelisim:policy-text -->.*//' \
+                 | head -c -1 | sha256sum",
+                file.display()
+            );
+            let out = std::process::Command::new("sh")
+                .args(["-c", &script])
+                .output()
+                .unwrap();
+            let hash = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                hash.split_whitespace().next(),
+                Some(language.policy.sha256.as_str()),
+                "{lang}/{page}"
+            );
+        }
+    }
+}

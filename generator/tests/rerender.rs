@@ -101,8 +101,8 @@ fn a_template_edit_rerenders_the_pages_that_use_it_and_equals_a_full_build() {
     let (mut loaded, mut current) = load(root);
     for (template, marker) in [
         (
-            "themes/default/templates/thanks.html",
-            "<!-- thanks edited -->",
+            "themes/default/templates/form-error.html",
+            "<!-- form error edited -->",
         ),
         // page.html also renders the policy's "what changed" pages.
         ("themes/default/templates/page.html", "<!-- page edited -->"),
@@ -152,6 +152,8 @@ fn a_base_template_partial_contact_or_policy_template_edit_takes_a_full_build() 
         "contact.html",
         "policy.html",
         "chooser.html",
+        // The thank-you page is also the relay's receipt page, in the manifest.
+        "thanks.html",
     ] {
         let path = root.join("themes/default/templates").join(template);
         let text = std::fs::read_to_string(&path).unwrap();

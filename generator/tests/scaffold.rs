@@ -1,5 +1,6 @@
-//! `kelisim init DIR` and `kelisim new PATH`: a new site that builds and passes `kelisim
-//! check`, and a new page that arrives in every language, linked as translations.
+//! `kelisim init DIR` and `kelisim new PATH`: a new site whose placeholder policy is refused
+//! by `build` and `check` until the operator's text replaces it, then builds and passes
+//! `kelisim check`; and a new page that arrives in every language, linked as translations.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -34,19 +35,105 @@ fn all_text(root: &Path) -> String {
         .join("\n")
 }
 
-#[test]
-fn init_makes_a_site_that_builds_and_passes_check_with_the_operator_given() {
+/// A new site from `init`, in a temporary folder (kept alive by the returned guard).
+fn new_site() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("new-site");
     let created = kelisim::commands::init::init(&site, &options()).unwrap();
     assert!(created.iter().any(|p| p.ends_with("content/ru/privacy.md")));
+    (dir, site)
+}
 
+#[test]
+fn init_makes_a_placeholder_policy_that_build_and_check_refuse_and_serve_marks() {
+    let (_dir, site) = new_site();
+    // The policy is a placeholder that says so, never another operator's legal text.
+    let policy = source(&site, "content/kk/privacy.md");
+    assert!(
+        policy.contains("{#section-8}") && policy.contains("үлгі"),
+        "{policy}"
+    );
+    let flag_line = policy
+        .lines()
+        .position(|l| l == "placeholder = true")
+        .unwrap()
+        + 1;
+
+    // `build` refuses to publish or lock it, naming the file, the line and what to do.
+    let err = build(&site).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "content/kk/privacy.md:{flag_line}: this policy is a placeholder"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("delete the `placeholder = true` line"),
+        "{err}"
+    );
+    assert!(!site.join("policy.lock").exists());
+    assert!(!site.join("public").exists());
+    // `check` reports it as an error, in both languages, and nothing else.
+    let check = kelisim::commands::check::run(&site, &CheckOptions::default());
+    let problems: Vec<(&str, String)> = check
+        .findings
+        .iter()
+        .filter(|f| f.severity != Severity::Note)
+        .map(|f| (f.check, f.file.display().to_string()))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            ("policy-placeholder", "content/kk/privacy.md".to_owned()),
+            ("policy-placeholder", "content/ru/privacy.md".to_owned())
+        ],
+        "{:#?}",
+        check.findings
+    );
+    assert!(
+        check
+            .findings
+            .iter()
+            .all(|f| f.severity != Severity::Warning)
+    );
+    // `serve` previews it, with a visible notice in each language.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (_, preview) =
+        kelisim::build::render_site_until(&kelisim::BuildOptions::new(&site), &stop).unwrap();
+    for (lang, words) in [("kk", "Бұл – үлгі"), ("ru", "Это заготовка")] {
+        let page = preview.file(&format!("{lang}/privacy/index.html")).unwrap();
+        let page = std::str::from_utf8(page).unwrap();
+        assert!(page.contains("notice-placeholder"), "{lang}");
+        assert!(page.contains(words), "{lang}");
+    }
+}
+
+#[test]
+fn init_then_the_operators_policy_builds_passes_check_and_locks_only_the_real_text() {
+    let (_dir, site) = new_site();
+    // The operator's text, flag removed: published and locked as version 1.0.
+    for (lang, text) in [
+        ("kk", "Оператор деректерді тек келісіммен өңдейді."),
+        ("ru", "Оператор обрабатывает данные только с согласия."),
+    ] {
+        let rel = format!("content/{lang}/privacy.md");
+        let written = source(&site, &rel)
+            .lines()
+            .filter(|l| !l.contains("placeholder") && !l.starts_with("# Remove this line"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace("Осы бөлімнің мәтінін жазыңыз.", text)
+            .replace("Впишите текст этого раздела.", text);
+        std::fs::write(site.join(&rel), format!("{written}\n")).unwrap();
+    }
     let report = build(&site).unwrap();
     assert!(report.pages_written > 20, "{}", report.pages_written);
+    assert!(report.lock_updated);
     let manifest = ConsentManifest::from_json(&read(&site, "consent-manifest.json")).unwrap();
     assert_eq!(manifest.base_url, "https://dala.kz");
     assert_eq!(manifest.operator.email, "privacy@dala.kz");
     assert_eq!(manifest.operator.name, "«Dala Data» ЖШС");
+    assert_eq!(manifest.languages["kk"].policy.version, "1.0");
     assert_eq!(manifest.languages["kk"].policy.effective_date, "2027-01-15");
     assert_eq!(
         manifest.languages["ru"].policy.translation_of.as_deref(),
@@ -57,19 +144,24 @@ fn init_makes_a_site_that_builds_and_passes_check_with_the_operator_given() {
             .text
             .contains("ТОО «Dala Data»")
     );
+    // policy.lock holds the real texts only, with their labels.
+    let lock = kelisim::model::lock::PolicyLock::load(&site).unwrap();
+    assert_eq!(lock.versions.len(), 2);
+    for locked in &lock.versions {
+        let language = &manifest.languages[&locked.lang];
+        assert_eq!(locked.version, "1.0");
+        assert_eq!(locked.sha256, language.policy.sha256);
+        assert_eq!(locked.labels, language.labels);
+    }
+    let published = read(&site, "kk/privacy/index.html");
+    assert!(published.contains("Оператор деректерді тек келісіммен өңдейді."));
+    assert!(!published.contains("notice-placeholder"));
 
     // Nothing of the first operator is left, in the sources or in what they build into.
     let text = all_text(&site);
     for theirs in ["woow", "Z Distribution"] {
         assert!(!text.contains(theirs), "{theirs} left in the new site");
     }
-    // The policy is a placeholder that says so, never another operator's legal text.
-    let policy = source(&site, "content/kk/privacy.md");
-    assert!(
-        policy.contains("{#section-8}") && policy.contains("үлгі"),
-        "{policy}"
-    );
-
     let check = kelisim::commands::check::run(&site, &CheckOptions::default());
     let problems: Vec<String> = check
         .findings

@@ -133,7 +133,16 @@ fn every_page_kind_is_indexed_once_or_not_at_all_in_both_languages() {
     let built: BTreeSet<String> = html_files(&site.path().join("public"))
         .into_iter()
         .collect();
-    let covered: BTreeSet<String> = cases.iter().map(|(url, _)| file_of(url)).collect();
+    let mut covered: BTreeSet<String> = cases.iter().map(|(url, _)| file_of(url)).collect();
+    // The policy's address without a language (its §12.3 names `…/privacy`) is a redirect to
+    // the default language's policy, not a page: `noindex`, canonical to where it leads, no
+    // alternates, not in the sitemap.
+    covered.insert("privacy/index.html".to_owned());
+    let redirect = read(site.path(), "privacy/index.html");
+    assert!(is_noindex(&redirect));
+    assert_eq!(canonical(&redirect), format!("{BASE}/kk/privacy/"));
+    assert!(!sitemap.contains("/privacy/"));
+    assert!(alternates(&redirect).is_empty());
     assert_eq!(built, covered, "every built page has a case here");
 
     for (url, expect) in &cases {

@@ -159,6 +159,13 @@ fn preview_serves_pages_and_a_working_form_and_reloads_on_change() {
     let folder = agent().get(&format!("{base}/kk/privacy")).call().unwrap();
     assert_eq!(folder.status().as_u16(), 307);
     assert_eq!(folder.headers()["location"], "/kk/privacy/");
+    // The policy's §12.3 address without a language: a permanent redirect, with or without
+    // its slash, to the default language's policy.
+    for path in ["/privacy", "/privacy/"] {
+        let moved = agent().get(&format!("{base}{path}")).call().unwrap();
+        assert_eq!(moved.status().as_u16(), 301, "{path}");
+        assert_eq!(moved.headers()["location"], "/kk/privacy/", "{path}");
+    }
     let css = agent()
         .get(&format!("{base}/static/style.css"))
         .call()

@@ -6,9 +6,22 @@
 //! relay loads the same file and refuses a submission whose policy version or hash is not in
 //! it, so every stored record points at a text that was really published (policy §7.1, §12.2).
 //!
+//! Every published version (current and archived) also has a permanent page,
+//! `/<lang>/privacy/<version>/`, on which the exact bytes hashed into
+//! [`PolicyVersion::sha256`] stand between [`POLICY_TEXT_START`] and [`POLICY_TEXT_END`]
+//! ([`policy_text_of`] reads them back), and a `consent-labels.json` beside it
+//! ([`PublishedLabels`]) with the labels shown with that version, so anyone can check a
+//! record's hashes against the published site, forever.
+//!
+//! Besides facts, the manifest carries a few complete HTML documents the relay serves in the
+//! site's look: the page a mailed confirmation link opens ([`LanguageConsent::grant_link_page`],
+//! [`LanguageConsent::request_link_page`], with [`TOKEN_PLACEHOLDER`]) and the thank-you page
+//! with a receipt link ([`LanguageConsent::thanks_page`], with [`RECEIPT_URL_PLACEHOLDER`]).
+//!
 //! This crate is the one contract between the two sides: the generator writes these types and
 //! the relay reads them through [`ConsentManifest::from_path`], so they cannot drift apart. It
-//! depends on serde and a hash only, so neither side pulls the other's dependencies in.
+//! depends on serde and a hash only, so neither side pulls the other's dependencies in. Every
+//! field added after the first version is optional, so older manifests still parse.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +31,13 @@ use sha2::{Digest, Sha256};
 
 pub mod form;
 pub mod html;
+mod published;
+pub mod receipt_keys;
+
+pub use published::{
+    LABELS_FILE, POLICY_TEXT_END, POLICY_TEXT_START, PublishedLabels, RECEIPT_KEYS_PATH,
+    RECEIPT_URL_PLACEHOLDER, TOKEN_PLACEHOLDER, policy_text_of,
+};
 
 /// The manifest format's version. Bump it when a field changes meaning.
 pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
@@ -65,6 +85,11 @@ pub struct ConsentManifest {
     /// window such a submission gets the "the policy changed, please reload" answer.
     #[serde(default = "default_policy_grace_hours")]
     pub policy_grace_hours: u32,
+    /// Absolute URL of the site's receipt keys ([`RECEIPT_KEYS_PATH`]): a JWK Set of the
+    /// public Ed25519 keys receipts are signed with, rotated-out ones included. Absent when the
+    /// site publishes none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_keys_url: Option<String>,
 }
 
 fn default_policy_grace_hours() -> u32 {
@@ -100,6 +125,10 @@ pub struct Purpose {
     /// consent nobody confirmed proves nothing (§4.1, §7.1).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub confirm_by_email: bool,
+    /// For how many days the data kept for this purpose are kept, counted from the consent
+    /// (`retention_days` in `site.toml`); the purpose's consent label states the same period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
 }
 
 /// What a visitor reading the site in one language saw.
@@ -138,6 +167,31 @@ pub struct LanguageConsent {
     /// Absolute URL of the page a confirmed request lands on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_confirmed_url: Option<String>,
+    /// Absolute URL of the page a bad, expired or used request confirmation link lands on
+    /// (`?reason=invalid|expired|used`, as for [`Self::confirm_error_url`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_confirm_error_url: Option<String>,
+    /// Absolute URL of the page a refused request form lands on (`?errors=field:code,...`,
+    /// as for [`Self::error_url`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_error_url: Option<String>,
+    /// The page a mailed newsletter confirmation link opens (double opt-in): a complete HTML
+    /// document in this language, `noindex`, with a short explanation and one button in a
+    /// `<form method="post">` to `<form_endpoint>/confirm`, with the hidden fields `token`
+    /// (value [`TOKEN_PLACEHOLDER`]) and `lang`. The relay answers the link's `GET` with it,
+    /// the placeholder replaced; only the `POST` confirms, so a mail scanner that follows
+    /// links confirms nothing. Works without JavaScript.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_link_page: Option<String>,
+    /// The page a mailed data-subject request confirmation link opens: as
+    /// [`Self::grant_link_page`], posting to `<form_endpoint>/request/confirm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_link_page: Option<String>,
+    /// The thank-you page as a complete HTML document with a "download your receipt" link
+    /// whose `href` is [`RECEIPT_URL_PLACEHOLDER`]: what the relay answers a plain (no
+    /// JavaScript) form post with, the placeholder replaced by the receipt's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thanks_page: Option<String>,
     /// The operator's name as this language writes it (ТОО «…» in Russian for «…» ЖШС), for
     /// the relay's mails; absent when it is [`Operator::name`] (see
     /// [`ConsentManifest::operator_name`]).
@@ -147,6 +201,30 @@ pub struct LanguageConsent {
     /// (see the relay's `messages` module). Empty in manifests written before it was shipped.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub messages: String,
+}
+
+impl LanguageConsent {
+    /// Each HTML document holds the placeholder the relay fills in, so the relay never serves
+    /// a link page without its token or a receipt page without its link.
+    fn check_documents(&self, lang: &str) -> Result<(), ManifestError> {
+        let documents = [
+            ("grant_link_page", &self.grant_link_page, TOKEN_PLACEHOLDER),
+            (
+                "request_link_page",
+                &self.request_link_page,
+                TOKEN_PLACEHOLDER,
+            ),
+            ("thanks_page", &self.thanks_page, RECEIPT_URL_PLACEHOLDER),
+        ];
+        for (name, page, placeholder) in documents {
+            if page.as_ref().is_some_and(|p| !p.contains(placeholder)) {
+                return Err(ManifestError::Inconsistent(format!(
+                    "the `{lang}` {name} has no {placeholder} to fill in"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One published version of the privacy policy in one language.
@@ -164,6 +242,20 @@ pub struct PolicyVersion {
     /// For a translation: the language of the original it was translated from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub translation_of: Option<String>,
+    /// The consent labels shown with this version in this language, by purpose: for the
+    /// current version the same as [`LanguageConsent::labels`], for an archived one the labels
+    /// it was published with (from `policy.lock`). Empty for a version locked before labels
+    /// were (its labels were not kept).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<PurposeId, ConsentLabel>,
+    /// Absolute, permanent URL of this version's labels as published ([`PublishedLabels`] at
+    /// `/<lang>/privacy/<version>/consent-labels.json`); absent when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels_url: Option<String>,
+    /// Absolute URL of this version's permanent page, `/<lang>/privacy/<version>/`, on which
+    /// the hashed text stands between [`POLICY_TEXT_START`] and [`POLICY_TEXT_END`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permanent_url: Option<String>,
 }
 
 /// The exact text of one consent checkbox label and its hash.
@@ -264,6 +356,7 @@ impl ConsentManifest {
         }
         self.check_fields()?;
         for (lang, consent) in &self.languages {
+            consent.check_documents(lang)?;
             for purpose in &self.purposes {
                 if !consent.labels.contains_key(&purpose.id) {
                     return Err(ManifestError::Inconsistent(format!(
@@ -330,6 +423,35 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn the_new_fields_are_optional_and_round_trip() {
+        // A manifest written before labels, documents and keys were carried still parses.
+        let old = ConsentManifest::from_json(&minimal("")).unwrap();
+        assert_eq!(old.receipt_keys_url, None);
+        let kk = &old.languages["kk"];
+        assert!(kk.policy.labels.is_empty() && kk.policy.labels_url.is_none());
+        assert!(kk.grant_link_page.is_none() && kk.thanks_page.is_none());
+        let mut new = old.clone();
+        new.receipt_keys_url = Some(format!("https://e{RECEIPT_KEYS_PATH}"));
+        let language = new.languages.get_mut("kk").unwrap();
+        language
+            .policy
+            .labels
+            .insert("reply".into(), ConsentLabel::new("Келісемін"));
+        language.policy.labels_url = Some(format!("https://e/kk/privacy/1/{LABELS_FILE}"));
+        language.thanks_page = Some(format!("<a href=\"{RECEIPT_URL_PLACEHOLDER}\">"));
+        let json = serde_json::to_string(&new).unwrap();
+        assert_eq!(ConsentManifest::from_json(&json).unwrap(), new);
+        // A document without its placeholder is refused.
+        let mut broken = new.clone();
+        broken.languages.get_mut("kk").unwrap().thanks_page = Some("<p>".into());
+        let err = ConsentManifest::from_json(&serde_json::to_string(&broken).unwrap());
+        assert!(err.unwrap_err().to_string().contains("thanks_page"));
+        // What was not set is not written.
+        assert!(!json.contains("request_link_page"), "{json}");
+        assert!(!serde_json::to_string(&old).unwrap().contains("labels_url"));
     }
 
     #[test]

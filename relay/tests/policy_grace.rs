@@ -37,6 +37,9 @@ fn manifest_after_new_version(effective: Date, grace_hours: u32) -> ConsentManif
             url: format!("https://woow.kz/{lang}/privacy/0.9/"),
             sha256: "9".repeat(64),
             translation_of: previous.translation_of.clone(),
+            labels: Default::default(),
+            labels_url: None,
+            permanent_url: None,
         };
         language.policy = PolicyVersion {
             version: "1.1".to_owned(),
@@ -44,6 +47,9 @@ fn manifest_after_new_version(effective: Date, grace_hours: u32) -> ConsentManif
             url: format!("https://woow.kz/{lang}/privacy/1.1/"),
             sha256: "a".repeat(64),
             translation_of: previous.translation_of.clone(),
+            labels: Default::default(),
+            labels_url: None,
+            permanent_url: None,
         };
         language.previous_policies = vec![previous, older];
     }

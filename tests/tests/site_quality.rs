@@ -256,3 +256,56 @@ async fn every_page_satisfies_the_content_security_policy() -> Result<()> {
     );
     Ok(())
 }
+
+/// The HTML documents the consent manifest carries for the relay (the pages a mailed
+/// confirmation link opens, the thank-you page with its receipt link), filled in the way the
+/// relay fills them: valid HTML, no axe violations, nothing loaded from third parties.
+#[tokio::test]
+async fn the_relays_documents_filled_in_are_valid_and_pass_axe() -> Result<()> {
+    use kelisim_manifest::{ConsentManifest, RECEIPT_URL_PLACEHOLDER, TOKEN_PLACEHOLDER};
+
+    let (root, _) = site()?;
+    let manifest = ConsentManifest::from_path(&root.join("consent-manifest.json"))?;
+    let dir = root.join("__relay-documents");
+    let mut files = Vec::new();
+    for (lang, language) in &manifest.languages {
+        for (name, page) in [
+            ("grant", &language.grant_link_page),
+            ("request", &language.request_link_page),
+            ("thanks", &language.thanks_page),
+        ] {
+            let page = page
+                .as_deref()
+                .with_context(|| format!("{lang}: no {name} page in the manifest"))?;
+            let filled = page
+                .replace(TOKEN_PLACEHOLDER, "AAEC.eyJzdWIiOiJ4In0.c2lnbmF0dXJl")
+                .replace(RECEIPT_URL_PLACEHOLDER, "/api/contact/receipt/0193-example");
+            let file = dir.join(format!("{name}-{lang}")).join("index.html");
+            std::fs::create_dir_all(file.parent().context("a folder")?)?;
+            std::fs::write(&file, filled)?;
+            files.push(file);
+        }
+    }
+    let errors = vnu(&files)?;
+    assert!(errors.is_empty(), "{}", kelisim_tests::vnu::report(&errors));
+
+    let server = SiteServer::serve(&root)?;
+    let browser = Browser::launch(Viewport::Phone, Javascript::Enabled).await?;
+    let mut problems = String::new();
+    for file in &files {
+        let url = server
+            .url_of_file(file)
+            .with_context(|| format!("no URL for {}", file.display()))?;
+        browser.goto(&url).await?;
+        let violations = axe(&browser).await?;
+        if !violations.is_empty() {
+            problems.push_str(&kelisim_tests::axe::report(&url, &violations));
+        }
+        for reference in foreign_references(&browser).await? {
+            problems.push_str(&format!("third-party reference on {url}: {reference}\n"));
+        }
+    }
+    browser.close().await?;
+    assert!(problems.is_empty(), "{problems}");
+    Ok(())
+}

@@ -7,7 +7,9 @@
 //! starter that would drift), with the first operator's name, address and site replaced by
 //! the ones given. The policy itself is never copied: one operator's legal text is not
 //! another's. Each language gets a placeholder policy with the twelve section headings and
-//! `{#section-N}` anchors the pages link to, to be replaced by the operator's own text.
+//! `{#section-N}` anchors the pages link to, marked `placeholder = true`: `kelisim serve`
+//! previews it with a notice, but `kelisim build` refuses to publish or lock it until the
+//! operator's own text replaces it and the mark is removed (the first real text is 1.0).
 
 use std::path::{Path, PathBuf};
 
@@ -87,11 +89,13 @@ pub const THEME: &[(&str, &str)] = embedded!(
     "themes/default/templates/_languages.html",
     "themes/default/templates/base.html",
     "themes/default/templates/chooser.html",
+    "themes/default/templates/confirm-link.html",
     "themes/default/templates/contact.html",
     "themes/default/templates/form-error.html",
     "themes/default/templates/index.html",
     "themes/default/templates/page.html",
     "themes/default/templates/policy.html",
+    "themes/default/templates/redirect.html",
     "themes/default/templates/request.html",
     "themes/default/templates/thanks.html",
 );
@@ -109,7 +113,9 @@ const SITE: &[(&str, &str)] = embedded!(
     "content/kk/confirmed.md",
     "content/kk/contact.md",
     "content/kk/error.md",
+    "content/kk/request-confirm-error.md",
     "content/kk/request-confirmed.md",
+    "content/kk/request-error.md",
     "content/kk/request-sent.md",
     "content/kk/request.md",
     "content/kk/thanks.md",
@@ -119,7 +125,9 @@ const SITE: &[(&str, &str)] = embedded!(
     "content/ru/confirmed.md",
     "content/ru/contact.md",
     "content/ru/error.md",
+    "content/ru/request-confirm-error.md",
     "content/ru/request-confirmed.md",
+    "content/ru/request-error.md",
     "content/ru/request-sent.md",
     "content/ru/request.md",
     "content/ru/thanks.md",
@@ -230,7 +238,8 @@ pub fn site_files(options: &InitOptions) -> Vec<(PathBuf, String)> {
 }
 
 /// A policy page with the seed's twelve headings and anchors and nothing else to agree to:
-/// each section says, in its language, that the operator's text goes there.
+/// each section says, in its language, that the operator's text goes there. Marked
+/// `placeholder = true`, so it is never published or locked as it is.
 fn placeholder_policy(lang: &str, options: &InitOptions) -> String {
     let date = crate::load::dates::iso(options.effective);
     let (title, description, note, body, translation) = if lang == "kk" {
@@ -257,7 +266,7 @@ fn placeholder_policy(lang: &str, options: &InitOptions) -> String {
         )
     };
     let mut text = format!(
-        "+++\ntitle = \"{title}\"\ndescription = \"{description}\"\ntemplate = \"policy.html\"\nversion = \"1.0\"\neffective_date = \"{date}\"\ndate = {date}\ntoc = true\n{translation}+++\n\n{note}\n"
+        "+++\ntitle = \"{title}\"\ndescription = \"{description}\"\ntemplate = \"policy.html\"\nversion = \"1.0\"\neffective_date = \"{date}\"\ndate = {date}\ntoc = true\n# Remove this line once the operator's policy is written in: until then the site is not built.\nplaceholder = true\n{translation}+++\n\n{note}\n"
     );
     for (n, (kk, ru)) in SECTIONS.iter().enumerate() {
         let heading = if lang == "kk" { kk } else { ru };

@@ -2,16 +2,22 @@
 //! raises `version` (and `effective_date`) in each `privacy.md`, so the editor edits a new
 //! version instead of a published one.
 //!
-//! It refuses to run on a site that does not build or whose policy already differs from
-//! `policy.lock`: archiving an edited text would make the archive lie about what was published.
+//! It refuses to run on a site that does not build, whose policy is still a placeholder, or
+//! whose policy already differs from `policy.lock`: archiving an edited text would make the
+//! archive lie about what was published. Before anything is archived it locks the current
+//! version with its consent labels (when `policy.lock` does not hold them yet), so the old
+//! version's labels stay reproducible from the lock; a label already edited for the new
+//! version does not stop it, because the old version keeps the labels locked with it.
 
 use std::path::{Path, PathBuf};
 
 use time::Date;
 
-use crate::build::{BuildOptions, load_site};
+use crate::build::{BuildOptions, LoadedSite, load_site, render_loaded};
 use crate::error::BuildError;
 use crate::model::archive::ARCHIVE_DIR;
+use crate::model::lock::LOCK_FILE;
+use crate::render::manifest::current_labels;
 
 /// Why a new version could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +65,10 @@ pub fn new_version(
     effective: Date,
 ) -> Result<Vec<Raised>, NewVersionError> {
     check_version(version)?;
-    let plans = plan(root, version)?;
+    let loaded =
+        load_site(&BuildOptions::new(root)).map_err(|e| NewVersionError::Build(Box::new(e)))?;
+    let plans = plan(&loaded, version)?;
+    let lock = locked_with_labels(&loaded)?;
     // Read and rewrite everything first, so a front matter without `version` stops the command
     // before any file changed.
     let mut writes = Vec::new();
@@ -79,7 +88,25 @@ pub fn new_version(
             raised,
         });
     }
+    if let Some(lock) = lock {
+        std::fs::write(root.join(LOCK_FILE), lock).map_err(|source| NewVersionError::Io {
+            path: PathBuf::from(LOCK_FILE),
+            action: "write the policy lock",
+            source,
+        })?;
+    }
     writes.into_iter().map(|w| w.apply(root)).collect()
+}
+
+/// `policy.lock` with the current versions and their labels locked, when it does not hold
+/// them yet (`None` when it does): the labels are read from the site rendered in memory.
+fn locked_with_labels(loaded: &LoadedSite) -> Result<Option<String>, NewVersionError> {
+    let site = render_loaded(loaded).map_err(|e| NewVersionError::Build(Box::new(e)))?;
+    let policies = &loaded.model.policies;
+    let lock = loaded
+        .lock
+        .updated(policies, &current_labels(&site.manifest));
+    Ok((lock != loaded.lock).then(|| lock.to_toml()))
 }
 
 /// A version is digits, letters, dots and hyphens, not starting or ending with a dot.
@@ -98,10 +125,15 @@ fn check_version(version: &str) -> Result<(), NewVersionError> {
 }
 
 /// Each language's current policy file, its archive path and its version, once the site
-/// builds, matches `policy.lock`, and has no policy at `version` yet.
-fn plan(root: &Path, version: &str) -> Result<Vec<(PathBuf, PathBuf, String)>, NewVersionError> {
-    let loaded =
-        load_site(&BuildOptions::new(root)).map_err(|e| NewVersionError::Build(Box::new(e)))?;
+/// builds, has the operator's policy (not a placeholder), matches `policy.lock`, and has no
+/// policy at `version` yet.
+fn plan(
+    loaded: &LoadedSite,
+    version: &str,
+) -> Result<Vec<(PathBuf, PathBuf, String)>, NewVersionError> {
+    if let Some(placeholder) = loaded.model.policies.placeholders().next() {
+        return Err(NewVersionError::Build(Box::new(placeholder.clone().into())));
+    }
     if let Some(problem) = loaded
         .lock
         .problems(&loaded.model.policies)

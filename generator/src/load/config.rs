@@ -28,7 +28,15 @@ pub struct SiteConfig {
     /// previous one from pages opened before the deploy (the manifest's `policy_grace_hours`).
     #[serde(default = "default_policy_grace_hours")]
     pub policy_grace_hours: u32,
+    /// The public keys the relay signs receipts with (a JWK Set), relative to the site root;
+    /// `receipt-keys.json` when absent and that file exists. Published at
+    /// `/.well-known/kelisim-receipt-keys.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_keys: Option<String>,
 }
+
+/// The receipt keys' file when `site.toml` names none.
+pub const DEFAULT_RECEIPT_KEYS: &str = "receipt-keys.json";
 
 /// The longest grace a site may set: a month covers any visitor who kept a tab open.
 pub const MAX_POLICY_GRACE_HOURS: u32 = 720;
@@ -62,6 +70,8 @@ pub enum ConfigError {
     Syntax { location: Location, message: String },
     #[error("site.toml: {0}. Fix it and build again.")]
     Invalid(String),
+    #[error("{location}: {message}.")]
+    Incomplete { location: Location, message: String },
 }
 
 impl FromStr for SiteConfig {
@@ -78,6 +88,7 @@ impl FromStr for SiteConfig {
         })?;
         config.base_url = config.base_url.trim_end_matches('/').to_owned();
         config.check()?;
+        config.check_retention(text)?;
         Ok(config)
     }
 }
@@ -167,6 +178,37 @@ impl SiteConfig {
     }
 }
 
+impl SiteConfig {
+    /// Every purpose states how long its data are kept: its consent label says so, from this
+    /// number, and the relay keeps them that long.
+    fn check_retention(&self, text: &str) -> Result<(), ConfigError> {
+        for purpose in &self.purposes {
+            let days = purpose.retention_days;
+            if days.is_some_and(|d| d > 0) {
+                continue;
+            }
+            let id_line = format!("id = \"{}\"", purpose.id);
+            let line = text
+                .lines()
+                .position(|l| l.trim() == id_line)
+                .map_or(1, |at| at + 1);
+            let what = if days.is_some() {
+                "0 days"
+            } else {
+                "no retention_days"
+            };
+            return Err(ConfigError::Incomplete {
+                location: Location::new("site.toml", line),
+                message: format!(
+                    "purpose `{}` has {what}. Add `retention_days = 365` (how many days its data are kept, counted from the consent) under its [[purposes]]; its consent label states the same period",
+                    purpose.id
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
 #[cold]
 fn unreachable_language() -> &'static Language {
     static FALLBACK: std::sync::OnceLock<Language> = std::sync::OnceLock::new();
@@ -199,6 +241,7 @@ id = "reply"
 required = true
 legal_basis = "consent"
 data_categories = ["email"]
+retention_days = 365
 "#;
 
     #[test]
@@ -227,6 +270,17 @@ data_categories = ["email"]
         let err = broken.parse::<SiteConfig>().expect_err("invalid");
         let text = err.to_string();
         assert!(text.starts_with("site.toml:8:"), "{text}");
+    }
+
+    #[test]
+    fn every_purpose_needs_its_retention() {
+        let config: SiteConfig = SITE.parse().expect("valid");
+        assert_eq!(config.purposes[0].retention_days, Some(365));
+        let without = SITE.replace("retention_days = 365\n", "");
+        let err = without.parse::<SiteConfig>().expect_err("no retention");
+        let text = err.to_string();
+        assert!(text.starts_with("site.toml:15: "), "{text}");
+        assert!(text.contains("Add `retention_days = 365`"), "{text}");
     }
 
     #[test]

@@ -42,6 +42,12 @@ pub struct FrontMatter {
     /// error page). It gets `<meta name="robots" content="noindex">` and is left out of
     /// `sitemap.xml`; its hreflang links stay. `None` leaves it to the page kind's default.
     pub noindex: Option<bool>,
+    /// `placeholder = true`: a policy page that holds a template, not the operator's text
+    /// (what `kelisim init` writes). `kelisim build` refuses to publish it and never locks it;
+    /// `kelisim serve` shows it with a notice.
+    pub placeholder: bool,
+    /// Line of `placeholder = ...` (2 when absent), for the build's refusal.
+    pub placeholder_line: usize,
     /// Every other key, passed to templates as `page.extra`.
     pub extra: toml::Table,
 }
@@ -71,6 +77,7 @@ struct Written {
     toc: Option<Flag>,
     translation_of: Option<Text>,
     noindex: Option<Flag>,
+    placeholder: Option<Spanned<Flag>>,
     #[serde(flatten)]
     extra: toml::Table,
 }
@@ -218,6 +225,10 @@ pub fn parse(text: &str, source: &Path) -> Result<FrontMatter, FrontMatterError>
         Some(v) => (Some(v.get_ref().0.clone()), line(v.span().start)),
         None => (None, 2),
     };
+    let (placeholder, placeholder_line) = match written.placeholder {
+        Some(p) => (p.get_ref().0, line(p.span().start)),
+        None => (false, 2),
+    };
     let text_of = |t: Option<Text>| t.map(|Text(s)| s);
     let date_of = |d: Option<DateValue>| d.map(|DateValue(d)| d);
     Ok(FrontMatter {
@@ -237,6 +248,8 @@ pub fn parse(text: &str, source: &Path) -> Result<FrontMatter, FrontMatterError>
         toc: written.toc.is_some_and(|Flag(b)| b),
         translation_of: text_of(written.translation_of),
         noindex: written.noindex.map(|Flag(b)| b),
+        placeholder,
+        placeholder_line,
         extra: written.extra,
     })
 }
@@ -292,6 +305,9 @@ mod tests {
         assert_eq!(front.version.as_deref(), Some("1.5"));
         let front = read("title = \"T\"\n").expect("ok");
         assert_eq!((front.template_line, front.version_line), (2, 2));
+        assert!(!front.placeholder);
+        let front = read("title = \"T\"\nplaceholder = true\n").expect("ok");
+        assert_eq!((front.placeholder, front.placeholder_line), (true, 3));
     }
 
     #[test]

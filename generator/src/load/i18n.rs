@@ -298,6 +298,13 @@ impl Locales {
             })
     }
 
+    /// The Fluent source of message `key` in `lang`, as written.
+    pub fn source_of(&self, lang: &str, key: &str) -> Option<&str> {
+        self.texts
+            .get(&(lang.to_owned(), key.to_owned()))
+            .map(String::as_str)
+    }
+
     /// Where `key` is defined in `lang` (`locales/kk/main.ftl:12`).
     pub fn origin(&self, lang: &str, key: &str) -> Option<&Location> {
         self.origins.get(&(lang.to_owned(), key.to_owned()))

@@ -9,10 +9,20 @@
 //! version's text or date no longer matches. A version seen for the first time is added.
 //! Before launch an editor may still correct a version: deleting its entries from the lock
 //! accepts the new text.
+//!
+//! The consent labels shown with a version are locked the same way: each entry holds the exact
+//! text and hash of every label (`labels.reply = { text = "...", sha256 = "..." }`), written
+//! when the version is first built (and added to an entry locked before labels were, while that
+//! version is the current one). A label whose text changed under a locked version stops the
+//! build; an archived version's labels come from here, so the labels a record cites stay
+//! published with their version. An archived version locked before labels were has none: its
+//! labels were never recorded, and the build does not invent them.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
 
+use kelisim_manifest::ConsentLabel;
 use serde::{Deserialize, Serialize};
 
 use crate::load::source::{Location, line_of, read_text};
@@ -27,6 +37,9 @@ const HEADER: &str = "\
 # them. A build fails if a locked text changes: publish changes as a new version
 # (`kelisim policy new-version X.Y`), never by editing a published one.
 ";
+
+/// Consent labels by language, then by purpose id.
+pub type LabelsByLang = BTreeMap<String, BTreeMap<String, ConsentLabel>>;
 
 /// Every locked version.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,15 +59,20 @@ pub struct LockedVersion {
     pub effective_date: String,
     /// Hex SHA-256 of the rendered policy text, as in the consent manifest.
     pub sha256: String,
+    /// The consent labels shown with this version, by purpose id (empty for a version locked
+    /// before labels were).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, ConsentLabel>,
 }
 
 impl LockedVersion {
-    fn of(text: &PolicyText) -> Self {
+    fn of(text: &PolicyText, labels: BTreeMap<String, ConsentLabel>) -> Self {
         Self {
             lang: text.lang.to_string(),
             version: text.version.clone(),
             effective_date: crate::load::dates::iso(text.effective_date),
             sha256: text.sha256.clone(),
+            labels,
         }
     }
 }
@@ -104,6 +122,27 @@ pub enum LockError {
         "policy.lock: policy version {version} ({lang}) is locked but the site no longer publishes it, so records made under it would cite a missing page. Restore content/{lang}/privacy/archive/{version}.md (`git restore content/{lang}/privacy/archive/{version}.md`)."
     )]
     Missing { lang: String, version: String },
+    #[error(
+        "{location}: the consent label `{key}` ({lang}) changed while policy version {version} is published with it: policy.lock holds \"{locked}\", the contact page now shows \"{now}\". Records made under {version} cite the locked label. Restore the text (`git restore {file}`), or publish the new label with a new policy version: `kelisim policy new-version {next}` (version {version} keeps its locked label). If {version} was never published, delete its `{lang}` entry from policy.lock and build again.",
+        file = .location.file.display()
+    )]
+    LabelChanged {
+        location: Location,
+        lang: String,
+        version: String,
+        key: String,
+        locked: String,
+        now: String,
+        next: String,
+    },
+    #[error(
+        "policy.lock: the `{purpose}` label of policy version {version} ({lang}) has a SHA-256 that is not the hash of its text, so the lock was edited by hand. Restore it (`git restore policy.lock`)."
+    )]
+    LabelHash {
+        lang: String,
+        version: String,
+        purpose: String,
+    },
 }
 
 impl LockError {
@@ -114,7 +153,8 @@ impl LockError {
             | Self::Drifted { location, .. }
             | Self::ArchiveDrifted { location, .. }
             | Self::DateChanged { location, .. } => location.clone(),
-            Self::Missing { .. } => Location::new(LOCK_FILE, 1),
+            Self::LabelChanged { location, .. } => location.clone(),
+            Self::Missing { .. } | Self::LabelHash { .. } => Location::new(LOCK_FILE, 1),
         }
     }
 }
@@ -208,30 +248,103 @@ impl PolicyLock {
                     version: locked.version.clone(),
                 });
             }
+            problems.extend(hand_edited_labels(locked));
         }
         problems
     }
 
-    /// Published versions the lock does not hold yet (the next build adds them).
+    /// The labels `version` in `lang` was locked with (empty when it was locked without).
+    pub fn labels(&self, lang: &str, version: &str) -> Option<&BTreeMap<String, ConsentLabel>> {
+        self.find(lang, version).map(|v| &v.labels)
+    }
+
+    /// Every consent label of a current, locked version whose text differs from the lock's
+    /// (`current`: each language's labels as its contact page shows them), or that was added
+    /// or removed since. `origin` says where a purpose's label is written (its Fluent message).
+    pub fn label_problems(
+        &self,
+        policies: &PolicySet,
+        current: &LabelsByLang,
+        origin: &dyn Fn(&str, &str) -> (Location, String),
+    ) -> Vec<LockError> {
+        let mut problems = Vec::new();
+        for (lang, labels) in current {
+            let Some(text) = policies.current(lang) else {
+                continue;
+            };
+            let Some(locked) = self
+                .find(lang, &text.version)
+                .filter(|v| !v.labels.is_empty())
+            else {
+                continue;
+            };
+            let purposes: std::collections::BTreeSet<&String> =
+                labels.keys().chain(locked.labels.keys()).collect();
+            for purpose in purposes {
+                let (was, now) = (locked.labels.get(purpose), labels.get(purpose));
+                if was.map(|l| &l.sha256) == now.map(|l| &l.sha256) {
+                    continue;
+                }
+                let (location, key) = origin(lang, purpose);
+                let shown = |l: Option<&ConsentLabel>| {
+                    l.map_or_else(|| "(no label)".to_owned(), |l| l.text.clone())
+                };
+                problems.push(LockError::LabelChanged {
+                    location,
+                    lang: lang.clone(),
+                    version: text.version.clone(),
+                    key,
+                    locked: shown(was),
+                    now: shown(now),
+                    next: next_version(&text.version),
+                });
+            }
+        }
+        problems
+    }
+
+    /// Published versions the lock does not hold yet (the next build adds them). A placeholder
+    /// is never locked.
     pub fn unlocked<'p>(&self, policies: &'p PolicySet) -> Vec<&'p PolicyText> {
         policies
             .all()
+            .filter(|t| t.placeholder.is_none())
             .filter(|t| self.find(t.lang.as_str(), &t.version).is_none())
             .collect()
     }
 
     /// This lock with every published version added (the locked entries kept as they are),
-    /// sorted by language, then effective date and version.
-    pub fn updated(&self, policies: &PolicySet) -> Self {
+    /// sorted by language, then effective date and version. Each current version gets its
+    /// labels from `current` when it is new, or when its entry was locked without labels.
+    pub fn updated(&self, policies: &PolicySet, current: &LabelsByLang) -> Self {
+        let labels_of = |text: &PolicyText| {
+            let is_current = policies
+                .current(text.lang.as_str())
+                .is_some_and(|c| c.version == text.version);
+            match current.get(text.lang.as_str()) {
+                Some(labels) if is_current && text.placeholder.is_none() => labels.clone(),
+                _ => BTreeMap::new(),
+            }
+        };
         let mut versions = self.versions.clone();
-        versions.extend(self.unlocked(policies).into_iter().map(LockedVersion::of));
+        for locked in versions.iter_mut().filter(|v| v.labels.is_empty()) {
+            if let Some(text) = policies.version(&locked.lang, &locked.version) {
+                locked.labels = labels_of(text);
+            }
+        }
+        versions.extend(
+            self.unlocked(policies)
+                .into_iter()
+                .map(|t| LockedVersion::of(t, labels_of(t))),
+        );
         versions.sort_by(|a, b| {
             (&a.lang, &a.effective_date, &a.version).cmp(&(&b.lang, &b.effective_date, &b.version))
         });
         Self { versions }
     }
 
-    /// The file's text: a header saying what it is, then one `[[version]]` table per entry.
+    /// The file's text: a header saying what it is, then one `[[version]]` table per entry,
+    /// each label on a line of its own (`labels.reply = { text = "...", sha256 = "..." }`).
     pub fn to_toml(&self) -> String {
         let mut out = String::from(HEADER);
         for v in &self.versions {
@@ -242,13 +355,43 @@ impl PolicyLock {
                 quoted(&v.effective_date),
                 quoted(&v.sha256)
             ));
+            for (purpose, label) in &v.labels {
+                out.push_str(&format!(
+                    "labels.{} = {{ text = {}, sha256 = {} }}\n",
+                    key(purpose),
+                    quoted(&label.text),
+                    quoted(&label.sha256)
+                ));
+            }
         }
         out
     }
 }
 
+/// A locked label whose hash is not its text's: the lock was edited by hand.
+fn hand_edited_labels(locked: &LockedVersion) -> impl Iterator<Item = LockError> + '_ {
+    locked
+        .labels
+        .iter()
+        .filter(|(_, label)| ConsentLabel::new(label.text.as_str()).sha256 != label.sha256)
+        .map(|(purpose, _)| LockError::LabelHash {
+            lang: locked.lang.clone(),
+            version: locked.version.clone(),
+            purpose: purpose.clone(),
+        })
+}
+
 fn quoted(value: &str) -> String {
     toml::Value::String(value.to_owned()).to_string()
+}
+
+/// A TOML key: bare when it can be, quoted otherwise.
+fn key(name: &str) -> String {
+    let bare = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if bare { name.to_owned() } else { quoted(name) }
 }
 
 /// The version after `version`, for messages: the last number raised (`1.0` → `1.1`,
@@ -282,10 +425,21 @@ mod tests {
                 version: "1.0".into(),
                 effective_date: "2026-11-25".into(),
                 sha256: "ab".repeat(32),
+                labels: BTreeMap::from([
+                    (
+                        "reply".into(),
+                        ConsentLabel::new("Келісемін: «1 жыл», \"x\""),
+                    ),
+                    ("news letter".into(), ConsentLabel::new("Согласен")),
+                ]),
             }],
         };
         let text = lock.to_toml();
         assert!(text.starts_with("# policy.lock"));
+        assert!(
+            text.contains("\nlabels.reply = { text = 'Келісемін: «1 жыл», \"x\"', sha256 = "),
+            "{text}"
+        );
         assert_eq!(text.parse::<PolicyLock>().ok(), Some(lock));
         let broken = text.replace("version = \"1.0\"", "version = 1.0 x");
         let err = broken.parse::<PolicyLock>().expect_err("invalid");

@@ -11,8 +11,9 @@ use crate::load::lang::Lang;
 use crate::model::markdown::{self, Rendered};
 
 /// What a page is for. The built-in kinds come from the content file's translation key
-/// (`_index`, `privacy`, `contact`, `thanks`, `error`, `404`, `confirmed`, `confirm-error`);
-/// every other file is a
+/// (`_index`, `privacy`, `contact`, `thanks`, `error`, `404`, `confirmed`, `confirm-error`,
+/// `request`, `request-sent`, `request-confirmed`, `request-confirm-error`,
+/// `request-error`); every other file is a
 /// [`PageKind::Page`]. A new kind is one variant here plus its default template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -40,6 +41,11 @@ pub enum PageKind {
     RequestSent,
     /// `request-confirmed.md`: where a confirmed request lands.
     RequestConfirmed,
+    /// `request-confirm-error.md`: where a bad, expired or used request confirmation link
+    /// lands.
+    RequestConfirmError,
+    /// `request-error.md`: where a refused request form lands.
+    RequestError,
     /// Any other page.
     Page,
 }
@@ -59,6 +65,8 @@ impl PageKind {
             "request" => Self::Request,
             "request-sent" => Self::RequestSent,
             "request-confirmed" => Self::RequestConfirmed,
+            "request-confirm-error" => Self::RequestConfirmError,
+            "request-error" => Self::RequestError,
             _ => Self::Page,
         }
     }
@@ -77,6 +85,8 @@ impl PageKind {
             Self::Request => "request",
             Self::RequestSent => "request-sent",
             Self::RequestConfirmed => "request-confirmed",
+            Self::RequestConfirmError => "request-confirm-error",
+            Self::RequestError => "request-error",
             Self::Page => "page",
         }
     }
@@ -88,11 +98,11 @@ impl PageKind {
             Self::Policy => "policy.html",
             Self::Contact => "contact.html",
             Self::Thanks => "thanks.html",
-            Self::FormError => "form-error.html",
+            Self::FormError | Self::RequestError => "form-error.html",
             Self::NotFound => "404.html",
             Self::Confirmed | Self::RequestSent | Self::RequestConfirmed => "thanks.html",
             Self::Request => "request.html",
-            Self::ConfirmError | Self::Page => "page.html",
+            Self::ConfirmError | Self::RequestConfirmError | Self::Page => "page.html",
         }
     }
 
@@ -108,7 +118,16 @@ impl PageKind {
                 | Self::ConfirmError
                 | Self::RequestSent
                 | Self::RequestConfirmed
+                | Self::RequestConfirmError
+                | Self::RequestError
         )
+    }
+
+    /// Whether the consent manifest reads pages of this kind (the policy's hash, the contact
+    /// page's labels, the thank-you page as the relay's receipt page): an edit to one changes
+    /// the manifest, so the preview rebuilds the whole site rather than the page alone.
+    pub fn feeds_manifest(self) -> bool {
+        matches!(self, Self::Policy | Self::Contact | Self::Thanks)
     }
 }
 

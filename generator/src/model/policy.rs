@@ -22,6 +22,18 @@ pub enum PolicyError {
     MissingField(MissingPolicyField),
 }
 
+/// A policy that is still a placeholder (`placeholder = true`, what `kelisim init` writes):
+/// `kelisim build` refuses to publish it, and it is never written into `policy.lock`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{location}: this policy is a placeholder (`placeholder = true`), not the operator's policy, so it is neither published nor locked. Write the operator's policy text into {file} under its section headings, delete the `placeholder = true` line, and build again (`kelisim serve` previews it meanwhile, marked as a placeholder).",
+    file = .location.file.display()
+)]
+pub struct PlaceholderPolicy {
+    /// The policy file, at its `placeholder` line.
+    pub location: Location,
+}
+
 /// One version of the policy in one language, as published.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyText {
@@ -40,6 +52,8 @@ pub struct PolicyText {
     pub source: Location,
     /// The plain text of each block, for word-level diffs between versions.
     pub blocks: Vec<String>,
+    /// Set when the text is a placeholder, not the operator's policy.
+    pub placeholder: Option<PlaceholderPolicy>,
 }
 
 impl PolicyText {
@@ -67,6 +81,9 @@ impl PolicyText {
             translation_of: page.front.translation_of.clone(),
             source: Location::new(&page.source, page.front.version_line),
             blocks: rendered.blocks.clone(),
+            placeholder: page.front.placeholder.then(|| PlaceholderPolicy {
+                location: Location::new(&page.source, page.front.placeholder_line),
+            }),
         }
     }
 }
@@ -202,6 +219,11 @@ impl PolicySet {
         self.current
             .iter()
             .chain(self.archived.iter().map(|a| &a.text))
+    }
+
+    /// Every text that is still a placeholder, current or archived.
+    pub fn placeholders(&self) -> impl Iterator<Item = &PlaceholderPolicy> {
+        self.all().filter_map(|t| t.placeholder.as_ref())
     }
 
     /// `version` in `lang`, current or archived.

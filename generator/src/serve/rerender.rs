@@ -9,8 +9,8 @@
 //! the hreflang and switcher links, the sitemap, the manifest and every other page stay what
 //! a full build would make, and re-rendering the edited pages gives the same site. Anything
 //! else (a front-matter edit, a new or removed file, a template, a string, the policy, the
-//! contact page whose labels the manifest reads) is not taken here, and the caller does a
-//! full build. So the fast path can only be fast, never different.
+//! contact page whose labels the manifest reads, the thank-you page it carries) is not taken
+//! here, and the caller does a full build. So the fast path can only be fast, never different.
 //!
 //! The same holds for one template: the pages rendered with it are re-rendered with the
 //! reloaded templates, when no other template extends, includes or imports it (a base or a
@@ -32,7 +32,7 @@ use crate::emit::built::BuiltSite;
 use crate::load::content;
 use crate::load::source::{Warnings, read_text, relative_name};
 use crate::load::templates::{self, Renderer};
-use crate::model::page::{Body, HtmlPage, PageKind};
+use crate::model::page::{Body, HtmlPage};
 use crate::render::pages;
 
 /// What a fast re-render made: the new site and how many pages it rendered.
@@ -173,8 +173,8 @@ fn body_edit(loaded: &LoadedSite, root: &Path, path: &Path) -> Option<(usize, St
     }
     let index = loaded.model.pages.iter().position(|p| p.source == shown)?;
     let page = &loaded.model.pages[index];
-    // The policy's hash and the contact page's labels feed the manifest.
-    if matches!(page.kind, PageKind::Policy | PageKind::Contact) {
+    // The policy's hash, the contact page's labels and the thank-you page feed the manifest.
+    if page.kind.feeds_manifest() {
         return None;
     }
     let lang_dir = root.join("content").join(page.lang.as_str());
@@ -219,9 +219,7 @@ fn template_edit(
     let model = &loaded.model;
     let users: Vec<&crate::model::page::Page> =
         model.pages.iter().filter(|p| p.template == name).collect();
-    let feeds_manifest = users
-        .iter()
-        .any(|p| matches!(p.kind, PageKind::Policy | PageKind::Contact));
+    let feeds_manifest = users.iter().any(|p| p.kind.feeds_manifest());
     if referenced || users.is_empty() || feeds_manifest {
         return None;
     }
@@ -278,10 +276,7 @@ fn string_edit(loaded: &mut LoadedSite, site: &BuiltSite, root: &Path) -> Option
         };
         Some(model.pages.iter().filter(|p| touched(&p.url)).collect())
     })?;
-    if users
-        .iter()
-        .any(|p| matches!(p.kind, PageKind::Policy | PageKind::Contact))
-    {
+    if users.iter().any(|p| p.kind.feeds_manifest()) {
         return None;
     }
     let warnings = Warnings::default();

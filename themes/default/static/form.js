@@ -1,7 +1,8 @@
 // kelisim: progressive enhancement for the contact form and the form-error page.
 // Without this script the form posts normally and the relay redirects. With it, the form is
-// sent as JSON in place and the answer is shown on the page. Form values are only ever sent
-// in the request body, never put in a URL.
+// sent as JSON in place and the answer is shown on the page, with a link to save the signed
+// consent receipt when the relay sends one. Form values are only ever sent in the request
+// body, never put in a URL.
 (function () {
   "use strict";
 
@@ -24,6 +25,7 @@
     var status = document.getElementById("form-status");
     var button = form.querySelector("button[type=submit]");
     var sending = false;
+    var receipt = null;
 
     form.addEventListener("submit", function (event) {
       if (!window.fetch || !window.FormData) {
@@ -54,6 +56,10 @@
         .then(function (answer) {
           if (answer.status === 201 || answer.status === 200) {
             setStatus(status, form.dataset.msgSuccess, "success");
+            if (receipt) {
+              URL.revokeObjectURL(receipt);
+            }
+            receipt = offerReceipt(status, form.dataset.msgReceipt, answer.body);
             form.reset();
             if (key && window.crypto && typeof window.crypto.randomUUID === "function") {
               key.value = window.crypto.randomUUID();
@@ -78,6 +84,26 @@
           }
         });
     });
+  }
+
+  // The relay's 201 may carry `receipt`, a compact JWS: offered as a file to keep, made in the
+  // page (a Blob), so nothing more is fetched. Returns the object URL to revoke later.
+  function offerReceipt(status, text, body) {
+    if (!body || typeof body.receipt !== "string" || !body.receipt || !text ||
+        !window.Blob || !window.URL || typeof URL.createObjectURL !== "function") {
+      return null;
+    }
+    var id = String(body.id || "").replace(/[^A-Za-z0-9-]/g, "") || "record";
+    var url = URL.createObjectURL(new Blob([body.receipt], { type: "application/jose" }));
+    var paragraph = document.createElement("p");
+    var link = document.createElement("a");
+    link.href = url;
+    link.download = "kelisim-receipt-" + id + ".jws";
+    link.textContent = text;
+    paragraph.className = "receipt";
+    paragraph.appendChild(link);
+    status.appendChild(paragraph);
+    return url;
   }
 
   // Same names as the plain form; `consent` becomes an array of the ticked purposes.

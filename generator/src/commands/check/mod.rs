@@ -3,12 +3,15 @@
 //! per family of checks: `links.rs` (broken internal links and anchors, the external links,
 //! fetched only with `--external`), `translations.rs` (missing translations, Fluent keys in one
 //! language only or unused), `policy.rs` (policy sections that differ between languages, an
-//! unlocked or drifted policy), `hreflang.rs` (non-reciprocal alternates) and `images.rs`
-//! (images without alt text); they read the built pages through `built_pages.rs`.
+//! unlocked or drifted policy or consent label, a placeholder policy), `labels.rs` (a consent
+//! label whose period differs from `retention_days`), `hreflang.rs` (non-reciprocal
+//! alternates) and `images.rs` (images without alt text); they read the built pages through
+//! `built_pages.rs`.
 
 mod built_pages;
 mod hreflang;
 mod images;
+mod labels;
 mod links;
 mod policy;
 mod translations;
@@ -38,7 +41,8 @@ pub enum Severity {
 pub struct Finding {
     pub severity: Severity,
     /// Which check found it (`links`, `anchors`, `translations`, `policy-structure`, `fluent`,
-    /// `hreflang`, `policy-lock`, `images`, `external`, `build`).
+    /// `hreflang`, `policy-lock`, `policy-placeholder`, `consent-period`, `images`, `external`,
+    /// `build`).
     pub check: &'static str,
     pub file: PathBuf,
     pub line: usize,
@@ -111,6 +115,7 @@ pub fn run(root: &Path, options: &CheckOptions) -> CheckReport {
         Err(error) => return build_failed(&error.to_string()),
     };
     findings.extend(policy::policy_lock(&loaded));
+    findings.extend(policy::placeholders(&loaded));
     let site = match render_loaded(&loaded) {
         Ok(site) => site,
         Err(error) => {
@@ -128,6 +133,8 @@ pub fn run(root: &Path, options: &CheckOptions) -> CheckReport {
         let (at, message) = split_location(warning);
         findings.push(Finding::new(Severity::Warning, "build", at, message));
     }
+    findings.extend(policy::labels_locked(&loaded, &site.manifest));
+    findings.extend(labels::consent_periods(&loaded, &site.manifest));
     findings.extend(translations::translations(&loaded));
     let pages = Pages::new(&loaded, &site, root);
     findings.extend(links::links(&pages, &loaded.model.config.base_url));

@@ -1,11 +1,14 @@
-//! The policy checks: `policy-lock` (a locked text or date that changed, a version not locked
-//! yet) and `policy-structure` (the same version has the same sections, anchors and clause
-//! numbers in every language).
+//! The policy checks: `policy-lock` (a locked text, date or consent label that changed, a
+//! version not locked yet), `policy-placeholder` (a policy that is still `kelisim init`'s
+//! placeholder, which a build refuses) and `policy-structure` (the same version has the same
+//! sections, anchors and clause numbers in every language).
 
 use std::path::Path;
 
+use kelisim_manifest::ConsentManifest;
+
 use super::{Finding, Severity};
-use crate::build::LoadedSite;
+use crate::build::{LoadedSite, label_problems};
 use crate::load::source::{Location, line_of};
 use crate::model::policy::PolicyText;
 
@@ -33,6 +36,39 @@ pub(super) fn policy_lock(loaded: &LoadedSite) -> Vec<Finding> {
         ));
     }
     findings
+}
+
+/// A consent label that changed under a locked policy version (an error, as in a build).
+pub(super) fn labels_locked(loaded: &LoadedSite, manifest: &ConsentManifest) -> Vec<Finding> {
+    label_problems(loaded, manifest)
+        .into_iter()
+        .map(|problem| {
+            let at = problem.location();
+            let message = without_location(&at, &problem.to_string());
+            Finding::new(Severity::Error, "policy-lock", at, message)
+        })
+        .collect()
+}
+
+/// An error's sentence without the `file:line: ` it starts with (the finding names the place).
+fn without_location(at: &Location, text: &str) -> String {
+    text.strip_prefix(&format!("{at}: "))
+        .unwrap_or(text)
+        .to_owned()
+}
+
+/// A policy that is still a placeholder: `kelisim build` refuses to publish it.
+pub(super) fn placeholders(loaded: &LoadedSite) -> Vec<Finding> {
+    loaded
+        .model
+        .policies
+        .placeholders()
+        .map(|placeholder| {
+            let at = placeholder.location.clone();
+            let message = without_location(&at, &placeholder.to_string());
+            Finding::new(Severity::Error, "policy-placeholder", at, message)
+        })
+        .collect()
 }
 
 /// The clause numbers (`4.1.`) and heading anchors of a policy text, with the line of each

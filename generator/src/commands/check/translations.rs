@@ -7,6 +7,7 @@ use std::path::Path;
 use super::{Finding, Severity};
 use crate::build::LoadedSite;
 use crate::load::source::Location;
+use crate::render::pages::LinkFlow;
 
 /// Keys the generator formats in code rather than in a template.
 const KEYS_USED_IN_CODE: &[&str] = &[
@@ -139,6 +140,12 @@ fn used_keys(loaded: &LoadedSite, root: &Path) -> BTreeSet<String> {
     // `t(key="consent-" ~ purpose.id)` names one key per purpose.
     for purpose in &loaded.model.config.purposes {
         used.insert(format!("consent-{}", purpose.id));
+    }
+    // The confirmation-link pages name theirs by flow (`t(key="link-" ~ flow ~ "-text")`).
+    for flow in [LinkFlow::Grant, LinkFlow::Request] {
+        for part in ["title", "text", "button", "ignore"] {
+            used.insert(format!("link-{}-{part}", flow.name()));
+        }
     }
     used
 }

@@ -32,25 +32,19 @@ impl Html<'_> {
         let translations = self.changes_translations(newer);
         let context = PageContext {
             key: "policy-changes",
-            title: &title,
-            description: title.clone(),
-            lang,
-            url: &url,
-            permalink: model.abs(&url),
-            template: "page.html",
-            date: None,
-            updated: None,
             content: &content,
-            toc: &[],
-            show_toc: false,
-            section_count: 0,
             version: Some(&newer.version),
             effective_date: Some(crate::load::dates::iso(newer.effective_date)),
-            translation_of: None,
             is_versioned: true,
-            superseded: false,
             noindex: true,
-            extra: None,
+            ..PageContext::bare(
+                &title,
+                title.clone(),
+                lang,
+                &url,
+                model.abs(&url),
+                "page.html",
+            )
         };
         let x_default = model.x_default(PageKind::Page, &translations, &url);
         let mut tera = self.common_context(lang);

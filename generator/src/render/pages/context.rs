@@ -14,6 +14,8 @@ use crate::model::page::PageKind;
 #[derive(Serialize)]
 pub(super) struct PageContext<'a> {
     pub(super) key: &'a str,
+    /// What the page is for (`thanks`, `request-error`, ...; `page` for any other).
+    pub(super) kind: PageKind,
     pub(super) title: &'a str,
     pub(super) description: String,
     pub(super) lang: &'a str,
@@ -38,9 +40,67 @@ pub(super) struct PageContext<'a> {
     pub(super) superseded: bool,
     /// Not content for search engines: `<meta name="robots" content="noindex">`.
     pub(super) noindex: bool,
+    /// A policy that is still a placeholder (only `kelisim serve` shows one).
+    pub(super) placeholder: bool,
     pub(super) extra: Option<&'a toml::Table>,
 }
 
+impl<'a> PageContext<'a> {
+    /// A page made in code rather than from a content file (the chooser, the relay's
+    /// documents): a title and URL, nothing else.
+    pub(super) fn bare(
+        title: &'a str,
+        description: String,
+        lang: &'a str,
+        url: &'a str,
+        permalink: String,
+        template: &'a str,
+    ) -> Self {
+        Self {
+            key: "",
+            kind: PageKind::Page,
+            title,
+            description,
+            lang,
+            url,
+            permalink,
+            template,
+            date: None,
+            updated: None,
+            content: "",
+            toc: &[],
+            show_toc: false,
+            section_count: 0,
+            version: None,
+            effective_date: None,
+            translation_of: None,
+            is_versioned: false,
+            superseded: false,
+            noindex: false,
+            placeholder: false,
+            extra: None,
+        }
+    }
+}
+
+/// How long a purpose's data are kept, as its consent label states it: `days`, and `years`
+/// when the days are a whole number of years (365 each), else 0.
+#[derive(Serialize)]
+struct Retention {
+    days: u32,
+    years: u32,
+}
+
+impl Retention {
+    fn of(days: u32) -> Self {
+        let years = if days.is_multiple_of(365) {
+            days / 365
+        } else {
+            0
+        };
+        Self { days, years }
+    }
+}
 /// `policy` in templates: the current policy of the page's language.
 #[derive(Serialize)]
 pub(super) struct PolicyContext<'a> {
@@ -75,7 +135,8 @@ pub(super) struct LanguageLink<'a> {
 }
 
 /// What every template sees: `site`, `lang`, `operator_name` (in that language),
-/// `form_fields`, `links` to the built-in pages, the current `policy` and the
+/// `form_fields`, `retention` (each purpose's period: `days`, and `years` when whole, else 0,
+/// for its consent label), `links` to the built-in pages, the current `policy` and the
 /// `previous_policies`.
 pub(super) fn common_context(model: &SiteModel, locales: &Locales, lang: &str) -> tera::Context {
     let mut context = tera::Context::new();
@@ -83,6 +144,13 @@ pub(super) fn common_context(model: &SiteModel, locales: &Locales, lang: &str) -
     context.insert("lang", lang);
     context.insert("operator_name", model.config.operator_name(lang));
     context.insert("form_fields", &form_fields(locales, lang));
+    let retention: BTreeMap<&str, Retention> = model
+        .config
+        .purposes
+        .iter()
+        .filter_map(|p| Some((p.id.as_str(), Retention::of(p.retention_days?))))
+        .collect();
+    context.insert("retention", &retention);
     let mut links = BTreeMap::new();
     links.insert("home", model.home_url(lang));
     for (name, kind) in [

@@ -46,12 +46,14 @@ impl<'m> Html<'m> {
         }
     }
 
-    /// One copy of `page`: its own, a current policy's permanent one or a superseded version.
+    /// One copy of `page`: its own, a current policy's permanent one, a superseded version or
+    /// the thank-you page's receipt copy. Long because it fills every field a page template
+    /// sees, in one place, so no copy can miss one.
     pub(super) fn page(&self, page: &Page, copy: Copy<'_>) -> Result<HtmlPage, PagesError> {
         let model = self.model;
         let lang = page.lang.as_str();
         let url = match copy {
-            Copy::Own | Copy::Superseded => page.url.as_str(),
+            Copy::Own | Copy::Superseded | Copy::Receipt => page.url.as_str(),
             Copy::Permanent(text) => text.url.as_str(),
         };
         let switcher = self.switcher(lang, |l| self.same_page(page, copy, l));
@@ -62,6 +64,7 @@ impl<'m> Html<'m> {
         };
         let context = PageContext {
             key: &page.key,
+            kind: page.kind,
             title: &page.front.title,
             description,
             lang,
@@ -77,9 +80,10 @@ impl<'m> Html<'m> {
             version: page.front.version.as_deref(),
             effective_date: page.front.effective_date.map(crate::load::dates::iso),
             translation_of: page.front.translation_of.as_deref(),
-            is_versioned: !matches!(copy, Copy::Own),
+            is_versioned: matches!(copy, Copy::Permanent(_) | Copy::Superseded),
             superseded: matches!(copy, Copy::Superseded),
             noindex: page.noindex,
+            placeholder: page.front.placeholder,
             extra: Some(&page.front.extra),
         };
         // While a version is current, its permanent URL is a copy of the policy page: search
@@ -94,6 +98,9 @@ impl<'m> Html<'m> {
             &seo::alternates(model, &page.translations, x_default),
         );
         tera.insert("languages", &switcher);
+        if matches!(copy, Copy::Receipt) {
+            tera.insert("receipt_url", kelisim_manifest::RECEIPT_URL_PLACEHOLDER);
+        }
         let html = self.renderer.render(lang, &page.template, &tera)?;
         if page.kind == PageKind::Policy && published_policy_text(&html) != Some(body.html.as_str())
         {
@@ -118,7 +125,7 @@ impl<'m> Html<'m> {
                 .map(|t| t.url.clone())
         };
         match copy {
-            Copy::Own => translation(),
+            Copy::Own | Copy::Receipt => translation(),
             Copy::Permanent(_) => policies.current(lang).map(|t| t.url.clone()),
             Copy::Superseded => {
                 translation().or_else(|| policies.current(lang).map(|t| t.current_url.clone()))
@@ -140,28 +147,8 @@ impl<'m> Html<'m> {
         }
         let lang = model.default_lang().as_str();
         let title = self.plain_string(lang, "site-name");
-        let context = PageContext {
-            key: "",
-            title: &title,
-            description: self.plain_string(lang, "site-description"),
-            lang,
-            url: "/",
-            permalink: model.abs("/"),
-            template,
-            date: None,
-            updated: None,
-            content: "",
-            toc: &[],
-            show_toc: false,
-            section_count: 0,
-            version: None,
-            effective_date: None,
-            translation_of: None,
-            is_versioned: false,
-            superseded: false,
-            noindex: false,
-            extra: None,
-        };
+        let description = self.plain_string(lang, "site-description");
+        let context = PageContext::bare(&title, description, lang, "/", model.abs("/"), template);
         let mut tera = self.common_context(lang);
         tera.insert("page", &context);
         tera.insert("canonical", &model.abs("/"));
@@ -207,7 +194,7 @@ impl<'m> Html<'m> {
     }
 
     /// A UI string as plain text (for meta descriptions computed in code).
-    fn plain_string(&self, lang: &str, key: &str) -> String {
+    pub(super) fn plain_string(&self, lang: &str, key: &str) -> String {
         match self.locales.format(lang, key, &[] as &[(String, Arg)]) {
             Ok(t) => plain_text(&t.html),
             Err(_) => {

@@ -1,13 +1,19 @@
 //! The HTML consumer of the site model: every page rendered with its template, plus each
-//! current policy's permanent copy, each superseded version, the root language chooser and
-//! the root `404.html`. Pages render in parallel; a policy page must publish exactly the
-//! hashed text between the markers. This module says which pages and copies there are;
-//! `html.rs` renders one, with what `context.rs` gives every template, and `changes.rs` makes
-//! the "what changed" pages.
+//! current policy's permanent copy, each superseded version, the root language chooser, the
+//! root `404.html` and the `/privacy/` redirect to the default language's policy. Pages render
+//! in parallel; a policy page must publish exactly the hashed text between the markers. It
+//! also renders the HTML documents the consent manifest carries for the relay (not published
+//! as pages): the thank-you page with its receipt link and the confirmation-link pages. This
+//! module says which pages and copies there are; `html.rs` renders one, with what
+//! `context.rs` gives every template, `changes.rs` makes the "what changed" pages and
+//! `documents.rs` the relay's documents.
 
 mod changes;
 mod context;
+mod documents;
 mod html;
+
+use std::collections::BTreeMap;
 
 use std::sync::{Mutex, PoisonError};
 
@@ -20,6 +26,7 @@ use crate::model::SiteModel;
 use crate::model::page::{HtmlPage, Page, PageKind};
 use crate::model::policy::PolicyText;
 use crate::render::manifest::{POLICY_END, POLICY_START};
+pub use documents::LinkFlow;
 use html::Html;
 
 /// Why the pages could not be rendered.
@@ -42,18 +49,32 @@ enum Copy<'m> {
     Permanent(&'m PolicyText),
     /// A superseded policy version, at its permanent URL.
     Superseded,
+    /// The thank-you page as the relay's receipt template (with the receipt link's
+    /// placeholder), for the manifest; not published.
+    Receipt,
+}
+
+/// What the consent manifest takes from the rendered pages: the contact pages (its labels),
+/// and, by language, the HTML documents it carries for the relay.
+#[derive(Debug, Default)]
+pub struct ManifestPages {
+    pub contact: Vec<HtmlPage>,
+    /// The thank-you page with its receipt link's placeholder.
+    pub thanks: BTreeMap<String, String>,
+    /// The pages a mailed confirmation link opens, by flow and language.
+    pub links: BTreeMap<(LinkFlow, String), String>,
 }
 
 /// Renders every page of the site and hands each to `emit` as soon as it is rendered, so no
-/// more than a page per thread is held at once. Returns the contact pages, which the consent
-/// manifest reads its labels from.
+/// more than a page per thread is held at once. Returns what the consent manifest reads: the
+/// contact pages (its labels) and the relay's documents.
 pub fn render<E: From<PagesError> + Send>(
     model: &SiteModel,
     renderer: &Renderer,
     locales: &Locales,
     warnings: &Warnings,
     emit: &(dyn Fn(HtmlPage) -> Result<(), E> + Sync),
-) -> Result<Vec<HtmlPage>, E> {
+) -> Result<ManifestPages, E> {
     let languages = model.languages.iter().map(|l| l.as_str());
     let html = Html::new(model, renderer, locales, warnings, languages);
     let jobs = jobs(model);
@@ -61,7 +82,7 @@ pub fn render<E: From<PagesError> + Send>(
     let root_not_found = model
         .find(PageKind::NotFound, model.default_lang().as_str())
         .map(|p| p.url.as_str());
-    let kept = Mutex::new(Vec::new());
+    let kept = Mutex::new(ManifestPages::default());
     jobs.par_iter()
         .try_for_each(|(page, copy)| -> Result<(), E> {
             // A page's own copy notes the strings it uses (for the preview's re-render after a
@@ -70,10 +91,21 @@ pub fn render<E: From<PagesError> + Send>(
                 Copy::Own => locales.recording_page(&page.url, || html.page(page, *copy))?,
                 _ => html.page(page, *copy)?,
             };
+            if matches!(copy, Copy::Receipt) {
+                kept.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .thanks
+                    .insert(
+                        page.lang.to_string(),
+                        documents::for_relay(model, rendered.html),
+                    );
+                return Ok(());
+            }
             if matches!(copy, Copy::Own) {
                 if page.kind == PageKind::Contact {
                     kept.lock()
                         .unwrap_or_else(PoisonError::into_inner)
+                        .contact
                         .push(rendered.clone());
                 }
                 if root_not_found == Some(page.url.as_str()) {
@@ -86,10 +118,15 @@ pub fn render<E: From<PagesError> + Send>(
             emit(rendered)
         })?;
     emit(html.chooser()?)?;
+    if let Some(redirect) = html.policy_redirect()? {
+        emit(redirect)?;
+    }
     for page in html.all_changes()? {
         emit(page)?;
     }
-    Ok(kept.into_inner().unwrap_or_else(PoisonError::into_inner))
+    let mut kept = kept.into_inner().unwrap_or_else(PoisonError::into_inner);
+    kept.links = html.link_pages()?;
+    Ok(kept)
 }
 
 /// Renders one ordinary page (its own copy only) after an edit to its body, with the extra
@@ -119,7 +156,7 @@ pub fn render_one(
 }
 
 /// Every page to render and which copy: each page itself, the current policy's permanent
-/// copy at its version's URL, and every superseded policy.
+/// copy at its version's URL, every superseded policy, and the thank-you page's receipt copy.
 fn jobs(model: &SiteModel) -> Vec<(&Page, Copy<'_>)> {
     let mut jobs: Vec<(&Page, Copy<'_>)> = Vec::new();
     for page in &model.pages {
@@ -128,6 +165,9 @@ fn jobs(model: &SiteModel) -> Vec<(&Page, Copy<'_>)> {
             && let Some(text) = model.policies.current(page.lang.as_str())
         {
             jobs.push((page, Copy::Permanent(text)));
+        }
+        if page.kind == PageKind::Thanks {
+            jobs.push((page, Copy::Receipt));
         }
     }
     jobs.extend(

@@ -1,6 +1,8 @@
 //! From a request path to a file: percent-decoding, the refusal of `..` and its kind, the
-//! directory's `index.html`, the language's own 404 page, and the `ETag` and media type of what
-//! is found.
+//! directory's `index.html`, the language's own 404 page, the `ETag` and media type of what
+//! is found, and the site's redirect pages (a folder whose `index.html` only sends the browser
+//! on, such as `/privacy/` to `/kk/privacy/`) answered as the permanent redirects they stand
+//! for.
 
 use axum::body::Bytes;
 use sha2::{Digest, Sha256};
@@ -10,8 +12,13 @@ use super::source::SiteFiles;
 /// What a request path names in the site.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Resolved {
-    File { path: String, bytes: Bytes },
+    File {
+        path: String,
+        bytes: Bytes,
+    },
     Redirect(String),
+    /// A redirect page of the site: a `301` to where it leads.
+    Moved(String),
     NotFound(Option<Bytes>),
 }
 
@@ -25,17 +32,47 @@ pub(super) fn resolve(files: &dyn SiteFiles, raw: &str, query: Option<&str>) -> 
     } else {
         rel.clone()
     };
+    let with_query = |to: &str| match query {
+        Some(query) => format!("{to}?{query}"),
+        None => to.to_owned(),
+    };
     if let Some(bytes) = files.read(&path) {
+        if let Some(to) = path
+            .ends_with("index.html")
+            .then(|| moved_to(&bytes))
+            .flatten()
+        {
+            return Resolved::Moved(with_query(&to));
+        }
         return Resolved::File { path, bytes };
     }
-    if !rel.is_empty() && !rel.ends_with('/') && files.read(&format!("{rel}/index.html")).is_some()
+    if !rel.is_empty()
+        && !rel.ends_with('/')
+        && let Some(index) = files.read(&format!("{rel}/index.html"))
     {
-        return Resolved::Redirect(match query {
-            Some(query) => format!("{raw}/?{query}"),
-            None => format!("{raw}/"),
-        });
+        return match moved_to(&index) {
+            Some(to) => Resolved::Moved(with_query(&to)),
+            None => Resolved::Redirect(with_query(&format!("{raw}/"))),
+        };
     }
     Resolved::NotFound(not_found_page(files, &rel))
+}
+
+/// Where a redirect page leads: the site path of its zero-delay
+/// `<meta http-equiv="refresh" content="0; url=/...">` in the first 2 KiB (its `<head>`), if
+/// it is a plain path on this site.
+fn moved_to(page: &[u8]) -> Option<String> {
+    const REFRESH: &[u8] = b"<meta http-equiv=\"refresh\" content=\"0; url=";
+    let head = &page[..page.len().min(2048)];
+    let start = head.windows(REFRESH.len()).position(|w| w == REFRESH)? + REFRESH.len();
+    let len = head[start..].iter().position(|&b| b == b'"')?;
+    let target = std::str::from_utf8(&head[start..start + len]).ok()?;
+    let plain = target.starts_with('/')
+        && !target.starts_with("//")
+        && target
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"&<>\\".contains(&b));
+    plain.then(|| target.to_owned())
 }
 
 /// The path relative to the site root, decoded; `None` for a path that is not plain: broken
@@ -100,5 +137,64 @@ pub fn media_type(file: &str) -> &'static str {
         "woff2" => "font/woff2",
         "pdf" => "application/pdf",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    struct Memory(BTreeMap<&'static str, &'static str>);
+
+    impl SiteFiles for Memory {
+        fn read(&self, path: &str) -> Option<Bytes> {
+            self.0.get(path).map(|s| Bytes::from_static(s.as_bytes()))
+        }
+    }
+
+    const REDIRECT: &str = "<!DOCTYPE html>\n<html lang=\"kk\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"refresh\" content=\"0; url=/kk/privacy/\">\n</head>\n<body><a href=\"/kk/privacy/\">…</a></body>\n</html>\n";
+
+    #[test]
+    fn a_redirect_page_is_a_permanent_redirect_with_or_without_its_slash() {
+        let site = Memory(BTreeMap::from([
+            ("privacy/index.html", REDIRECT),
+            ("kk/privacy/index.html", "kk policy"),
+        ]));
+        for raw in ["/privacy", "/privacy/"] {
+            assert_eq!(
+                resolve(&site, raw, None),
+                Resolved::Moved("/kk/privacy/".into()),
+                "{raw}"
+            );
+        }
+        assert_eq!(
+            resolve(&site, "/privacy/", Some("a=1")),
+            Resolved::Moved("/kk/privacy/?a=1".into())
+        );
+        // An ordinary page is served as it is.
+        assert!(matches!(
+            resolve(&site, "/kk/privacy/", None),
+            Resolved::File { .. }
+        ));
+    }
+
+    #[test]
+    fn only_a_plain_path_on_the_site_is_followed() {
+        for target in [
+            "https://elsewhere.example/",
+            "//elsewhere.example/",
+            "/a b/",
+            "/a&b/",
+        ] {
+            let page =
+                REDIRECT.replace("/kk/privacy/\">\n</head>", &format!("{target}\">\n</head>"));
+            assert_eq!(moved_to(page.as_bytes()), None, "{target}");
+        }
+        // A delayed refresh is not a redirect page.
+        let later = REDIRECT.replace("content=\"0; url=", "content=\"5; url=");
+        assert_eq!(moved_to(later.as_bytes()), None);
     }
 }

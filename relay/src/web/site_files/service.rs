@@ -111,6 +111,11 @@ impl StaticSite {
                 [(header::LOCATION, location)],
             )
                 .into_response(),
+            Resolved::Moved(location) => (
+                StatusCode::MOVED_PERMANENTLY,
+                [(header::LOCATION, location)],
+            )
+                .into_response(),
             Resolved::NotFound(Some(page)) => {
                 let mut response = self.file("404.html", page, &HeaderMap::new());
                 *response.status_mut() = StatusCode::NOT_FOUND;
