@@ -174,7 +174,12 @@ async fn the_operator_is_notified_without_personal_data_and_the_visitor_gets_a_l
         body.contains(&format!("kelisim-relay records show {id}")),
         "{body}"
     );
-    assert!(body.contains("reply, newsletter"), "{body}");
+    // The purposes and the visitor's language in the operator's language's words.
+    assert!(
+        body.contains("Мақсаттар: сұрауға жауап беру, ақпараттық хаттар жіберу"),
+        "{body}"
+    );
+    assert!(body.contains("Тілі: орыс тілі"), "{body}");
     assert_no_personal_data(&notification.raw);
     assert_no_personal_data(&body);
 

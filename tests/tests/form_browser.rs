@@ -774,14 +774,24 @@ async fn ru_double_submit_without_javascript_stores_once() -> Result<()> {
 /// The double opt-in end to end: the newsletter box, the mail the preview captured, a click on
 /// its link, the built "subscription confirmed" page in the form's language, the grant
 /// confirmed in the store; the same link again lands on the "link not valid" page.
-async fn confirms_the_newsletter_by_the_mailed_link(lang: &'static str) -> Result<()> {
-    let visit = Visit::open(lang, Javascript::Enabled).await?;
+async fn confirms_the_newsletter_by_the_mailed_link(
+    lang: &'static str,
+    javascript: Javascript,
+) -> Result<()> {
+    let visit = Visit::open(lang, javascript).await?;
     let person = Person::valid(lang);
     visit.fill(&person, true).await?;
     visit.click_submit().await?;
-    visit
-        .wait_for_status(&ftl_message(lang, "form-success")?)
-        .await?;
+    match javascript {
+        Javascript::Enabled => {
+            visit
+                .wait_for_status(&ftl_message(lang, "form-success")?)
+                .await?;
+        }
+        Javascript::Disabled => {
+            visit.wait_for_path(&format!("/{lang}/thanks/")).await?;
+        }
+    }
     let pending = visit.records()?;
     ensure!(pending.len() == 1, "one record, found {}", pending.len());
     let newsletter = |record: &ConsentRecord| {
@@ -827,6 +837,13 @@ async fn confirms_the_newsletter_by_the_mailed_link(lang: &'static str) -> Resul
         .await?
         .click()
         .await?;
+    // Opening the link confirms nothing; the page's button does.
+    visit.wait_for_path("/api/contact/confirm").await?;
+    ensure!(
+        newsletter(&visit.records()?[0])?.confirmed_at.is_none(),
+        "opening the link confirmed the grant"
+    );
+    press_the_links_button(&visit, lang).await?;
     visit.wait_for_path(&format!("/{lang}/confirmed/")).await?;
     let (page_lang, heading): (String, String) = visit
         .browser
@@ -859,14 +876,52 @@ async fn confirms_the_newsletter_by_the_mailed_link(lang: &'static str) -> Resul
     visit.close().await
 }
 
+/// On the page a mailed link opens: it is in `lang`, in the site's look, and has one button,
+/// which the person presses (a plain form post, with or without JavaScript).
+async fn press_the_links_button(visit: &Visit, lang: &str) -> Result<()> {
+    let (page_lang, forms, stylesheet): (String, usize, bool) = visit
+        .browser
+        .eval(
+            "return [document.documentElement.lang,
+                     document.querySelectorAll('form.link-form').length,
+                     document.querySelector('link[rel=stylesheet]') !== null];",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        page_lang, lang,
+        "the link's page is in the person's language"
+    );
+    ensure!(forms == 1, "one form with the button, found {forms}");
+    ensure!(stylesheet, "the link's page is in the site's look");
+    visit
+        .browser
+        .client()
+        .find(Locator::Css("form.link-form button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kk_newsletter_is_confirmed_by_the_mailed_link() -> Result<()> {
-    confirms_the_newsletter_by_the_mailed_link("kk").await
+    confirms_the_newsletter_by_the_mailed_link("kk", Javascript::Enabled).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ru_newsletter_is_confirmed_by_the_mailed_link() -> Result<()> {
-    confirms_the_newsletter_by_the_mailed_link("ru").await
+    confirms_the_newsletter_by_the_mailed_link("ru", Javascript::Enabled).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kk_newsletter_is_confirmed_by_the_mailed_link_without_javascript() -> Result<()> {
+    confirms_the_newsletter_by_the_mailed_link("kk", Javascript::Disabled).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ru_newsletter_is_confirmed_by_the_mailed_link_without_javascript() -> Result<()> {
+    confirms_the_newsletter_by_the_mailed_link("ru", Javascript::Disabled).await
 }
 
 /// A data-subject request end to end: from the contact page's link to the request page, a
@@ -933,6 +988,14 @@ async fn requests_erasure_through_the_request_page(
         .await?
         .click()
         .await?;
+    visit.wait_for_path("/api/contact/request/confirm").await?;
+    let store = kelisim_relay::store::sqlite::SqliteStore::open(&visit.preview.db)?;
+    let waiting = kelisim_relay::store::RightsLog::list_requests(&store).await?;
+    ensure!(
+        waiting.len() == 1 && waiting[0].confirmed_at.is_none(),
+        "opening the link confirmed the request"
+    );
+    press_the_links_button(&visit, lang).await?;
     visit
         .wait_for_path(&format!("/{lang}/request-confirmed/"))
         .await?;
@@ -942,7 +1005,6 @@ async fn requests_erasure_through_the_request_page(
         .await?;
     assert_eq!(page_lang, lang);
 
-    let store = kelisim_relay::store::sqlite::SqliteStore::open(&visit.preview.db)?;
     let requests = kelisim_relay::store::RightsLog::list_requests(&store).await?;
     ensure!(requests.len() == 1, "one request, found {}", requests.len());
     let request = &requests[0];

@@ -98,11 +98,17 @@ impl Composer {
                 ),
                 (
                     "language",
-                    FluentValue::from(record.consent.language.as_str()),
+                    FluentValue::from(self.language_name(lang, &record.consent.language)),
                 ),
                 (
                     "purposes",
-                    FluentValue::from(granted_purposes(record).join(", ")),
+                    FluentValue::from(
+                        granted_purposes(record)
+                            .iter()
+                            .map(|id| self.messages.name_or(lang, &format!("purpose-{id}"), id))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
                 ),
             ],
         );
@@ -240,7 +246,10 @@ impl Composer {
             ("id", FluentValue::from(id.as_str())),
             ("kind", FluentValue::from(self.kind_name(lang, request))),
             ("due", FluentValue::from(due)),
-            ("language", FluentValue::from(request.language.as_str())),
+            (
+                "language",
+                FluentValue::from(self.language_name(lang, &request.language)),
+            ),
         ];
         Mail {
             to: self.settings.notify_to.clone(),
@@ -252,6 +261,11 @@ impl Composer {
                 .format(lang, "mail-request-notify-body", &args),
             message_id: message_id(item),
         }
+    }
+
+    /// A site language (`tag`) as `lang` writes it (`language-<tag>`), else the tag.
+    fn language_name(&self, lang: &str, tag: &str) -> String {
+        self.messages.name_or(lang, &format!("language-{tag}"), tag)
     }
 
     /// The request's kind in words, in `lang`.

@@ -226,6 +226,19 @@ impl Messages {
 
     /// `key` in `lang` with `args`; falls back to the default language, then to the key.
     pub fn format(&self, lang: &str, key: &str, args: &[(&str, FluentValue<'_>)]) -> String {
+        self.lookup(lang, key, args)
+            .unwrap_or_else(|| key.to_owned())
+    }
+
+    /// A name the site may give in words (`purpose-<id>`, `language-<tag>`): `key` in `lang`
+    /// (or the default language), else `fallback`, the bare identifier. The site's purposes
+    /// are its own, so a name missing from an older build is not an error.
+    pub fn name_or(&self, lang: &str, key: &str, fallback: &str) -> String {
+        self.lookup(lang, key, &[])
+            .unwrap_or_else(|| fallback.to_owned())
+    }
+
+    fn lookup(&self, lang: &str, key: &str, args: &[(&str, FluentValue<'_>)]) -> Option<String> {
         let mut fluent_args = FluentArgs::new();
         for (name, value) in args {
             fluent_args.set(*name, value.clone());
@@ -239,9 +252,9 @@ impl Messages {
             };
             let mut errors = Vec::new();
             let text = bundle.format_pattern(pattern, Some(&fluent_args), &mut errors);
-            return text.into_owned();
+            return Some(text.into_owned());
         }
-        key.to_owned()
+        None
     }
 
     /// The text of `notice` in `lang`.
@@ -274,6 +287,19 @@ mod tests {
         assert_eq!(
             messages.text("de", Notice::Unavailable),
             messages.text("kk", Notice::Unavailable)
+        );
+    }
+
+    #[test]
+    fn a_name_the_site_does_not_give_falls_back_to_its_identifier() {
+        let messages = Messages::built_in();
+        assert_eq!(
+            messages.name_or("ru", "purpose-newsletter", "newsletter"),
+            "отправка информационных писем"
+        );
+        assert_eq!(
+            messages.name_or("ru", "purpose-loyalty", "loyalty"),
+            "loyalty"
         );
     }
 

@@ -5,14 +5,16 @@
 //! body) looks at the link and answers a page in the person's language with one button; the
 //! button `POST`s the token (no script needed), and only that confirms. A mail scanner or a
 //! link preview that fetches the link confirms nothing. A bad, expired or used link lands on
-//! the language's "link not valid" page with `?reason=invalid|expired|used`, on `GET` and on
-//! `POST` alike; the `POST` checks `Origin` as the forms do. Never a 500.
+//! the language's "link not valid" page (the request flow's own when the site has one) with
+//! `?reason=invalid|expired|used`, on `GET` and on `POST` alike; the `POST` checks `Origin` as
+//! the forms do. Never a 500.
 
 use axum::Form;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use kelisim_manifest::TOKEN_PLACEHOLDER;
 use kelisim_manifest::html::escape;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -130,9 +132,22 @@ async fn confirm(
     response
 }
 
-/// The page a working link opens: the site's own page for it when the manifest carries one,
-/// else the relay's one-message page, with the button that posts the token.
+/// The page a working link opens: the site's own page for it when the manifest carries one
+/// (built by the generator in the site's look, the token filled in), else the relay's
+/// one-message page, with the button that posts the token.
 fn button_page(state: &AppState, link: Link, lang: &str, token: &str) -> Response {
+    let site_page = state
+        .manifest()
+        .languages
+        .get(lang)
+        .and_then(|l| match link {
+            Link::Grant => l.grant_link_page.as_deref(),
+            Link::Request => l.request_link_page.as_deref(),
+        });
+    if let Some(page) = site_page {
+        let page = page.replace(TOKEN_PLACEHOLDER, &escape(token));
+        return (StatusCode::OK, axum::response::Html(page)).into_response();
+    }
     let action = under(
         state.endpoint_path(),
         match link {
@@ -170,7 +185,13 @@ fn landing(state: &AppState, link: Link, lang: &str, refusal: Option<LinkRefusal
             Link::Request => l.request_confirmed_url.clone(),
         }),
         Some(r) => language
-            .and_then(|l| l.confirm_error_url.as_ref())
+            .and_then(|l| match link {
+                Link::Grant => l.confirm_error_url.as_ref(),
+                Link::Request => l
+                    .request_confirm_error_url
+                    .as_ref()
+                    .or(l.confirm_error_url.as_ref()),
+            })
             .map(|u| {
                 let separator = if u.contains('?') { '&' } else { '?' };
                 format!("{u}{separator}reason={}", r.as_str())

@@ -58,10 +58,13 @@ pub async fn submit(
 /// 303 to the language's "check your mail" or form-error page (`?errors=field:code`).
 fn answer(state: &AppState, posted: Posted) -> Response {
     let languages = &state.manifest().languages;
+    // The request form's own error page when the site has one (it leads back to the request
+    // page), else the contact form's.
     let error_page = |lang: &str, errors: String| {
         languages.get(lang).map(|l| {
-            let separator = if l.error_url.contains('?') { '&' } else { '?' };
-            see_other(&format!("{}{separator}errors={errors}", l.error_url))
+            let url = l.request_error_url.as_deref().unwrap_or(&l.error_url);
+            let separator = if url.contains('?') { '&' } else { '?' };
+            see_other(&format!("{url}{separator}errors={errors}"))
         })
     };
     match posted {
