@@ -30,7 +30,13 @@ fn manifest_after_new_version(effective: Date, grace_hours: u32) -> ConsentManif
     let mut manifest = manifest();
     manifest.policy_grace_hours = grace_hours;
     for (lang, language) in &mut manifest.languages {
-        let previous = language.policy.clone();
+        // 1.0 was published with the fixture's labels; 1.1 changed the reply label.
+        let mut previous = language.policy.clone();
+        previous.labels = language.labels.clone();
+        let mut changed = language.labels.clone();
+        let reply = changed.get_mut("reply").expect("a reply label");
+        *reply = kelisim_relay::manifest::ConsentLabel::new(format!("{} (1.1)", reply.text));
+        language.labels = changed.clone();
         let older = PolicyVersion {
             version: "0.9".to_owned(),
             effective_date: "2023-01-01".to_owned(),
@@ -47,7 +53,7 @@ fn manifest_after_new_version(effective: Date, grace_hours: u32) -> ConsentManif
             url: format!("https://woow.kz/{lang}/privacy/1.1/"),
             sha256: "a".repeat(64),
             translation_of: previous.translation_of.clone(),
-            labels: Default::default(),
+            labels: changed,
             labels_url: None,
             permanent_url: None,
         };
@@ -89,6 +95,20 @@ async fn inside_the_window_the_previous_version_is_accepted_and_stamped_as_shown
     assert_eq!(stamp.policy_version, "1.0");
     assert_eq!(stamp.policy_sha256, previous.sha256);
     assert_eq!(stamp.policy_url, "https://woow.kz/ru/privacy/1.0/");
+    let label_of = |stamp: &kelisim_relay::domain::record::ConsentStamp| {
+        stamp
+            .purposes
+            .iter()
+            .find(|p| p.purpose == "reply")
+            .unwrap()
+            .label_sha256
+            .clone()
+    };
+    assert_eq!(
+        label_of(&stamp),
+        previous.labels["reply"].sha256,
+        "stamped with the label its page showed, 1.0's"
+    );
 
     // The new version is accepted at the same time, and stamped as itself.
     let fields = naming("ru", "1.1", &"A".repeat(64));
@@ -99,6 +119,11 @@ async fn inside_the_window_the_previous_version_is_accepted_and_stamped_as_shown
     assert_eq!(stamp.policy_version, "1.1");
     assert_eq!(stamp.policy_sha256, "a".repeat(64));
     assert_eq!(stamp.policy_url, "https://woow.kz/ru/privacy/1.1/");
+    assert_eq!(
+        label_of(&stamp),
+        state.manifest().languages["ru"].labels["reply"].sha256
+    );
+    assert_ne!(label_of(&stamp), previous.labels["reply"].sha256);
 
     // A plain form post (no script) takes the same path to the thank-you page.
     let previous = previous_of(&state, "kk");

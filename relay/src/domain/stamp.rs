@@ -14,7 +14,7 @@ use crate::domain::record::{
     RecordState, Subject,
 };
 use crate::domain::submission::Submission;
-use kelisim_manifest::ConsentManifest;
+use kelisim_manifest::{ConsentLabel, ConsentManifest, LanguageConsent, PurposeId};
 
 /// Default retention in days per purpose: one year to answer a request, three years for the
 /// newsletter. These are settings for the operator to confirm, not legal advice.
@@ -188,6 +188,7 @@ fn purpose_consents(
     now: OffsetDateTime,
 ) -> Result<Vec<PurposeConsent>, MissingRetention> {
     let language = manifest.languages.get(&submission.lang);
+    let shown_labels = language.map(|l| shown_labels(l, &submission.policy_version));
     let mut purposes = Vec::with_capacity(manifest.purposes.len());
     for purpose in &manifest.purposes {
         let days = settings
@@ -204,8 +205,8 @@ fn purpose_consents(
             granted,
             legal_basis: purpose.legal_basis.clone(),
             // `ConsentManifest::from_json` guarantees a label per purpose and language.
-            label_sha256: language
-                .and_then(|l| l.labels.get(&purpose.id))
+            label_sha256: shown_labels
+                .and_then(|labels| labels.get(&purpose.id))
                 .map(|l| l.sha256.clone())
                 .unwrap_or_default(),
             expires_at: confirm_by
@@ -218,6 +219,22 @@ fn purpose_consents(
         });
     }
     Ok(purposes)
+}
+
+/// The labels the page showed with `version`: inside the grace window a page may still show
+/// the previous policy, and with it that version's labels, so the record must hash those.
+/// A version published before labels were locked carries none; the current labels are then
+/// the best evidence there is.
+fn shown_labels<'a>(
+    language: &'a LanguageConsent,
+    version: &str,
+) -> &'a BTreeMap<PurposeId, ConsentLabel> {
+    std::iter::once(&language.policy)
+        .chain(&language.previous_policies)
+        .find(|p| p.version == version)
+        .map(|p| &p.labels)
+        .filter(|labels| !labels.is_empty())
+        .unwrap_or(&language.labels)
 }
 
 /// A link secret for each grant pending its confirmation: the grant keeps the hash, the
