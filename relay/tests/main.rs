@@ -36,6 +36,7 @@ mod no_personal_data_in_logs;
 mod openapi;
 mod policy_grace;
 mod properties;
+mod receipts;
 mod rights_binary;
 mod rights_dynamodb_binary;
 mod server_binary;

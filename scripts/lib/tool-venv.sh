@@ -10,11 +10,13 @@
 # Where: $KELISIM_TOOLS_DIR if set, else ${XDG_CACHE_HOME:-$HOME/.cache}/kelisim/tools, else
 # (no HOME) the clone's own .tools/.
 
-# tool_venv NAME VERSION REQUIREMENT: prints the path of a venv with REQUIREMENT installed,
-# making it first if needed. Concurrent callers wait for one install (flock); an install that
+# tool_venv NAME VERSION REQUIREMENT...: prints the path of a venv with the REQUIREMENTs
+# installed, making it first if needed. Concurrent callers wait for one install (flock); an install that
 # was interrupted is redone, because a venv counts only once its marker file exists.
 tool_venv() {
-    local name="$1" version="$2" requirement="$3"
+    local name="$1" version="$2"
+    shift 2
+    local requirements=("$@")
     local base
     if [[ -n "${KELISIM_TOOLS_DIR:-}" ]]; then
         base="$KELISIM_TOOLS_DIR"
@@ -29,11 +31,11 @@ tool_venv() {
         (
             flock 9
             if [[ ! -f "$venv/.kelisim-ready" ]]; then
-                echo "installing $requirement into $venv" >&2
+                echo "installing ${requirements[*]} into $venv" >&2
                 rm -rf "$venv"
                 "${PYTHON:-python3}" -m venv "$venv" >&2 &&
                     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-                        "$requirement" >&2 &&
+                        "${requirements[@]}" >&2 &&
                     touch "$venv/.kelisim-ready"
             fi
         ) 9>"$base/$name-$version.lock" || return 1

@@ -10,6 +10,9 @@ use kelisim_manifest::ConsentManifest;
 use crate::domain::hmac_key::HmacKey;
 use crate::domain::outbox::Channel;
 use crate::domain::rate_limit::{Limits, RateLimiter};
+use crate::domain::receipt::Receipt;
+use crate::domain::receipt_key::ReceiptSigner;
+use crate::domain::record::ConsentRecord;
 use crate::domain::request::default_deadlines;
 use crate::domain::stamp::{IntakeSettings, MissingRetention};
 use crate::store::Store;
@@ -34,6 +37,8 @@ pub struct Relay {
     pub notify_channels: Arc<[Channel]>,
     /// Days to answer each kind of data-subject request.
     pub request_deadlines: Arc<BTreeMap<String, u32>>,
+    /// Signs each stored record's consent receipt; none configured, no receipts.
+    pub receipts: Option<Arc<ReceiptSigner>>,
     wake: Option<Wake>,
 }
 
@@ -55,6 +60,7 @@ impl Relay {
             limiter: Arc::new(limiter),
             notify_channels: Arc::from(Vec::new()),
             request_deadlines: Arc::new(default_deadlines()),
+            receipts: None,
             wake: None,
         })
     }
@@ -117,6 +123,25 @@ impl Relay {
     pub fn with_request_deadlines(mut self, deadlines: BTreeMap<String, u32>) -> Self {
         self.request_deadlines = Arc::new(deadlines);
         self
+    }
+
+    /// Signs a consent receipt for each stored record with `signer`.
+    pub fn with_receipts(mut self, signer: Option<ReceiptSigner>) -> Self {
+        self.receipts = signer.map(Arc::new);
+        self
+    }
+
+    /// The signed receipt of `record` as stored, when receipts are configured. A signing
+    /// failure is logged and gives none: the record is stored either way.
+    pub fn receipt(&self, record: &ConsentRecord) -> Option<String> {
+        let signer = self.receipts.as_ref()?;
+        match signer.sign(&Receipt::of(record, &self.manifest)) {
+            Ok(token) => Some(token),
+            Err(error) => {
+                tracing::error!(%error, id = %record.id, "no receipt");
+                None
+            }
+        }
     }
 
     /// Calls `wake` after each write that queued messages.

@@ -43,10 +43,13 @@ pub struct Post {
 /// Every way a post can end; the transport maps each to its answer.
 #[derive(Debug)]
 pub enum Outcome {
-    /// Stored (or already stored, or a bot's honeypot): the id to tell the visitor.
+    /// Stored (or already stored, or a bot's honeypot): the id to tell the visitor, and the
+    /// signed consent receipt of what was stored (none for a post that stored nothing: a
+    /// receipt is a signed statement, never made for a record that does not exist).
     Accepted {
         lang: String,
         id: RecordId,
+        receipt: Option<String>,
     },
     /// Fields refused.
     Invalid {
@@ -111,6 +114,7 @@ pub async fn accept(relay: &Relay, post: Post, now: OffsetDateTime) -> Outcome {
         return Outcome::Accepted {
             lang,
             id: RecordId::new(),
+            receipt: None,
         };
     }
     let submission = match Submission::parse(&raw, &relay.manifest, now) {
@@ -168,20 +172,25 @@ pub async fn accept(relay: &Relay, post: Post, now: OffsetDateTime) -> Outcome {
         return Outcome::Accepted {
             lang,
             id: RecordId::new(),
+            receipt: None,
         };
     }
+    // What the receipt is of: this record, or for a retry the one stored before.
+    let mut stored = Some(record.clone());
     if let Inserted::Duplicate(earlier) = inserted {
         // The script's idempotency key reused for a new message must not be dropped silently
         // as a "retry". Same content (a true retry, or a double click caught by the
         // fingerprint) is not a conflict; neither is a record gone meanwhile.
-        let earlier_record = match dedup.idempotency_key {
-            Some(_) => relay.store.get_record(earlier).await.ok().flatten(),
-            None => None,
-        };
-        if earlier_record.is_some_and(|e| !e.same_submission(&record)) {
+        let earlier_record = relay.store.get_record(earlier).await.ok().flatten();
+        if dedup.idempotency_key.is_some()
+            && earlier_record
+                .as_ref()
+                .is_some_and(|e| !e.same_submission(&record))
+        {
             tracing::info!(outcome = "idempotency_conflict", id = %earlier, "form refused");
             return Outcome::Conflict { lang };
         }
+        stored = earlier_record;
     } else {
         // Only stored submissions count against the global ceiling.
         relay.limiter.accepted();
@@ -192,7 +201,8 @@ pub async fn accept(relay: &Relay, post: Post, now: OffsetDateTime) -> Outcome {
     let duplicate = matches!(inserted, Inserted::Duplicate(_));
     let id = inserted.id().unwrap_or(record.id);
     tracing::info!(outcome = "stored", %id, duplicate, "form received");
-    Outcome::Accepted { lang, id }
+    let receipt = stored.as_ref().and_then(|r| relay.receipt(r));
+    Outcome::Accepted { lang, id, receipt }
 }
 
 /// The whole form refused for an encoding the transport could not read as text.

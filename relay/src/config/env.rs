@@ -27,6 +27,10 @@ pub const STORAGE_LOCATION: &str = "KELISIM_STORAGE_LOCATION";
 pub const HMAC_KEY: &str = "KELISIM_HMAC_KEY";
 /// A file holding the key (hex or base64).
 pub const HMAC_KEY_FILE: &str = "KELISIM_HMAC_KEY_FILE";
+/// The private receipt key itself (the JWK's JSON text). Never read from the TOML file.
+pub const RECEIPT_KEY: &str = "KELISIM_RECEIPT_KEY";
+/// A file holding the private receipt key.
+pub const RECEIPT_KEY_FILE: &str = "KELISIM_RECEIPT_KEY_FILE";
 /// `true`/`false`: `[rate_limit] enabled`.
 pub const RATE_LIMIT_ENABLED: &str = "KELISIM_RATE_LIMIT_ENABLED";
 pub const RATE_LIMIT_PER_CLIENT: &str = "KELISIM_RATE_LIMIT_PER_CLIENT";
@@ -113,6 +117,12 @@ impl RelayConfig {
         }
         if let Some(key) = var(HMAC_KEY) {
             self.hmac_key_env = Some(Secret::new(key));
+        }
+        if let Some(path) = var(RECEIPT_KEY_FILE) {
+            self.receipt_key_file = Some(PathBuf::from(path));
+        }
+        if let Some(key) = var(RECEIPT_KEY) {
+            self.receipt_key_env = Some(Secret::new(key));
         }
         Ok(())
     }

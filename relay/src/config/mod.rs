@@ -247,6 +247,9 @@ pub struct RelayConfig {
     pub storage_location: Option<String>,
     /// A file with the HMAC key (hex or base64).
     pub hmac_key_file: Option<PathBuf>,
+    /// A file with the private receipt key (a JWK from `kelisim-relay receipt-key new`);
+    /// unset and no `KELISIM_RECEIPT_KEY`: no receipts are issued.
+    pub receipt_key_file: Option<PathBuf>,
     pub rate_limit: RateLimitConfig,
     pub notify: NotifyConfig,
     /// `[server]`: timeouts, connection cap and shutdown grace of `kelisim-relay serve`.
@@ -255,6 +258,9 @@ pub struct RelayConfig {
     /// The key from `KELISIM_HMAC_KEY`; never read from the TOML file.
     #[serde(skip)]
     pub hmac_key_env: Option<crate::domain::secret::Secret<String>>,
+    /// The private receipt key from `KELISIM_RECEIPT_KEY`; never read from the TOML file.
+    #[serde(skip)]
+    pub receipt_key_env: Option<crate::domain::secret::Secret<String>>,
 }
 
 impl Default for RelayConfig {
@@ -274,11 +280,13 @@ impl Default for RelayConfig {
             fingerprint_window_secs: DEFAULT_FINGERPRINT_WINDOW_SECS,
             storage_location: None,
             hmac_key_file: None,
+            receipt_key_file: None,
             rate_limit: RateLimitConfig::default(),
             notify: NotifyConfig::default(),
             server: ServerLimits::default(),
             proxy: ProxyConfig::default(),
             hmac_key_env: None,
+            receipt_key_env: None,
         }
     }
 }
@@ -303,6 +311,8 @@ pub enum ConfigError {
     NoHmacKey,
     #[error("invalid HMAC key: {0}")]
     HmacKey(#[from] KeyError),
+    #[error("invalid receipt key: {0}")]
+    ReceiptKey(#[from] crate::domain::receipt_key::ReceiptKeyError),
     #[error("invalid allowed origin `{0}`: expected scheme://host[:port]")]
     Origin(String),
     #[error("`{setting}` is {value}; it must be between {min} and {max}")]
@@ -447,6 +457,25 @@ impl RelayConfig {
             source,
         })?;
         Ok(HmacKey::parse(&text)?)
+    }
+
+    /// The receipt signer: `KELISIM_RECEIPT_KEY` if set, else the key file, else none (no
+    /// receipts).
+    pub fn receipt_signer(
+        &self,
+    ) -> Result<Option<crate::domain::receipt_key::ReceiptSigner>, ConfigError> {
+        use crate::domain::receipt_key::ReceiptSigner;
+        if let Some(key) = &self.receipt_key_env {
+            return Ok(Some(ReceiptSigner::from_jwk(key.expose())?));
+        }
+        let Some(path) = &self.receipt_key_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Some(ReceiptSigner::from_jwk(&text)?))
     }
 
     /// The storage location stamped on records: the configured label, or a plain

@@ -17,6 +17,7 @@ use super::send::{MailTransport, SendError, WebhookTransport};
 use crate::domain::hmac_key::HmacKey;
 use crate::domain::messages::Messages;
 use crate::domain::outbox::{Channel, OutboxItem, OutboxKind, backoff};
+use crate::domain::receipt_key::ReceiptSigner;
 use crate::domain::record::RecordState;
 use crate::store::{Store, StoreError};
 
@@ -104,6 +105,7 @@ impl Deliverer {
                 manifest,
                 messages,
                 settings,
+                receipts: None,
             },
             mailer: None,
             webhook: None,
@@ -112,6 +114,12 @@ impl Deliverer {
 
     pub fn with_mailer(mut self, mailer: Arc<dyn MailTransport>) -> Self {
         self.mailer = Some(mailer);
+        self
+    }
+
+    /// Attaches the signed consent receipt to each confirmation mail.
+    pub fn with_receipts(mut self, signer: Option<ReceiptSigner>) -> Self {
+        self.composer.receipts = signer.map(Arc::new);
         self
     }
 

@@ -9,11 +9,13 @@ use fluent_bundle::FluentValue;
 use kelisim_manifest::ConsentManifest;
 use time::OffsetDateTime;
 
-use super::send::Mail;
+use super::send::{Attachment, Mail};
 use crate::domain::hmac_key::HmacKey;
 use crate::domain::link::link_token;
 use crate::domain::messages::Messages;
 use crate::domain::outbox::{OutboxItem, OutboxKind};
+use crate::domain::receipt::Receipt;
+use crate::domain::receipt_key::ReceiptSigner;
 use crate::domain::record::{ConsentRecord, ConsentStatus};
 use crate::domain::request::SubjectRequest;
 use crate::domain::token::{self, TokenAction, TokenClaims};
@@ -71,6 +73,8 @@ pub struct Composer {
     pub manifest: Arc<ConsentManifest>,
     pub messages: Messages,
     pub settings: DeliverySettings,
+    /// Signs the receipt attached to a confirmation mail; none configured, none attached.
+    pub receipts: Option<Arc<ReceiptSigner>>,
 }
 
 impl Composer {
@@ -123,6 +127,7 @@ impl Composer {
             subject,
             body,
             message_id: message_id(item),
+            attachments: Vec::new(),
         }
     }
 
@@ -184,7 +189,25 @@ impl Composer {
             subject,
             body,
             message_id: message_id(item),
+            attachments: self.receipt_attachment(record).into_iter().collect(),
         })
+    }
+
+    /// The record's signed consent receipt as a file, when receipts are configured (a
+    /// signing failure is logged and the mail goes without it).
+    fn receipt_attachment(&self, record: &ConsentRecord) -> Option<Attachment> {
+        let signer = self.receipts.as_ref()?;
+        match signer.sign(&Receipt::of(record, &self.manifest)) {
+            Ok(token) => Some(Attachment {
+                filename: format!("kelisim-receipt-{}.jws", record.id),
+                content_type: "application/jose".to_owned(),
+                content: token,
+            }),
+            Err(error) => {
+                tracing::error!(%error, id = %record.id, "the mail goes without its receipt");
+                None
+            }
+        }
     }
 
     /// The mail that asks the owner of the address to confirm `request`.
@@ -227,6 +250,7 @@ impl Composer {
             subject: self.messages.format(lang, "mail-request-subject", &args),
             body: self.messages.format(lang, "mail-request-body", &args),
             message_id: message_id(item),
+            attachments: Vec::new(),
         }
     }
 
@@ -260,6 +284,7 @@ impl Composer {
                 .messages
                 .format(lang, "mail-request-notify-body", &args),
             message_id: message_id(item),
+            attachments: Vec::new(),
         }
     }
 

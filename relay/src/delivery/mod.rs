@@ -11,5 +11,5 @@ pub mod senders;
 pub use deliverer::{Deliverer, DeliveryReport, spawn_background};
 pub use mail::{Composer, DeliverySettings, webhook_payload};
 pub use send::{
-    CaptureMailer, Mail, MailTransport, SendError, WebhookTransport, webhook_signature,
+    Attachment, CaptureMailer, Mail, MailTransport, SendError, WebhookTransport, webhook_signature,
 };

@@ -20,6 +20,17 @@ pub struct Mail {
     /// `<outbox-id@kelisim>`: the same on every retry, so a receiving server can drop a
     /// second copy after an attempt whose acceptance was lost.
     pub message_id: String,
+    /// Files sent with the text (the consent receipt with the confirmation mail).
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub filename: String,
+    /// Its media type, e.g. `application/jose` for a receipt.
+    pub content_type: String,
+    pub content: String,
 }
 
 /// Why one attempt failed. Holds an error kind or status code, never content.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, Message};
+use lettre::message::{Attachment as MailAttachment, Mailbox, Message, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use time::OffsetDateTime;
@@ -135,8 +135,7 @@ impl MailTransport for SmtpMailer {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(mail.subject.clone())
-            .message_id(Some(mail.message_id.clone()))
-            .header(ContentType::TEXT_PLAIN);
+            .message_id(Some(mail.message_id.clone()));
         for to in &mail.to {
             // Addresses were checked when they were accepted; one that still fails is a
             // permanent problem of this item, reported by kind only.
@@ -145,9 +144,24 @@ impl MailTransport for SmtpMailer {
                 .map_err(|_| SendError::permanent("a recipient address is not valid"))?;
             builder = builder.to(mailbox);
         }
-        let message = builder
-            .body(mail.body.clone())
-            .map_err(|_| SendError::permanent("the message could not be built"))?;
+        let built = if mail.attachments.is_empty() {
+            builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(mail.body.clone())
+        } else {
+            // The text first, then each file (multipart/mixed).
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(mail.body.clone()));
+            for file in &mail.attachments {
+                let content_type = ContentType::parse(&file.content_type)
+                    .map_err(|_| SendError::permanent("an attachment's type is not valid"))?;
+                parts = parts.singlepart(
+                    MailAttachment::new(file.filename.clone())
+                        .body(file.content.clone(), content_type),
+                );
+            }
+            builder.multipart(parts)
+        };
+        let message = built.map_err(|_| SendError::permanent("the message could not be built"))?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
             // A 5xx answer is the server's final word on this message (no such mailbox, say).
@@ -341,7 +355,8 @@ pub fn deliverer(
         Arc::new(manifest),
         messages,
         settings,
-    );
+    )
+    .with_receipts(config.receipt_signer()?);
     if let Some(mailer) = mailer {
         deliverer = deliverer.with_mailer(mailer);
     }

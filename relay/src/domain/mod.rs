@@ -23,6 +23,10 @@ pub mod plan;
 #[cfg(feature = "intake")]
 pub mod rate_limit;
 #[cfg(feature = "intake")]
+pub mod receipt;
+#[cfg(feature = "intake")]
+pub mod receipt_key;
+#[cfg(feature = "intake")]
 pub mod stamp;
 #[cfg(feature = "intake")]
 pub mod submission;

@@ -74,6 +74,7 @@ pub async fn run(config: &RelayConfig, site: &Site, now: OffsetDateTime) -> Vec<
     let key = check_key(config, &mut findings);
     check_database(config, key.as_ref(), &mut findings);
     let site_date = check_manifest(config, site, &mut findings);
+    findings.push(check_receipts(config, site));
     check_smtp(config, &mut findings).await;
     findings.extend(check_clock(now, site_date));
     findings
@@ -363,6 +364,74 @@ fn check_manifest(
     site_date
 }
 
+/// The receipt key: configured or not, readable, and published by the site (a receipt signed
+/// with a key the site does not publish cannot be checked by anyone).
+fn check_receipts(config: &RelayConfig, site: &Site) -> Finding {
+    const CHECK: &str = "receipts";
+    let signer = match config.receipt_signer() {
+        Ok(Some(signer)) => signer,
+        Ok(None) => {
+            return Finding::new(
+                Status::Warn,
+                CHECK,
+                "no receipt key is configured, so people get no consent receipt: make one with                  `kelisim-relay receipt-key new` and set `receipt_key_file`",
+            );
+        }
+        Err(error) => return Finding::new(Status::Fail, CHECK, error.to_string()),
+    };
+    let path = kelisim_manifest::RECEIPT_KEYS_PATH.trim_start_matches('/');
+    let published = if let Some(dir) = &site.static_dir {
+        std::fs::read(dir.join(path)).map_err(|e| format!("{}: {e}", dir.join(path).display()))
+    } else if let Some(url) = &site.url {
+        let address = format!("{}/{path}", url.trim_end_matches('/'));
+        fetch(&address).map(|(bytes, _)| bytes)
+    } else {
+        return Finding::new(
+            Status::Warn,
+            CHECK,
+            format!(
+                "receipts are signed with key `{}`; pass --static-dir or --site-url to check                  that the site publishes it",
+                signer.kid()
+            ),
+        );
+    };
+    let keys = published.and_then(|bytes| {
+        serde_json::from_slice::<kelisim_manifest::receipt_keys::ReceiptKeySet>(&bytes)
+            .map_err(|e| format!("not a JWK Set: {e}"))
+    });
+    match keys {
+        // By id and public key: a hand-written set may leave out `use` and `alg`.
+        Ok(keys)
+            if keys
+                .keys
+                .iter()
+                .any(|k| k.kid == signer.kid() && k.x == signer.public_key().x) =>
+        {
+            Finding::new(
+                Status::Ok,
+                CHECK,
+                format!(
+                    "receipts are signed with key `{}`, which the site publishes",
+                    signer.kid()
+                ),
+            )
+        }
+        Ok(_) => Finding::new(
+            Status::Fail,
+            CHECK,
+            format!(
+                "receipts are signed with key `{}`, which the site does not publish: add its                  public half to the site's receipt-keys.json (`receipt-key new` does) and                  rebuild, or nobody can check the receipts",
+                signer.kid()
+            ),
+        ),
+        Err(reason) => Finding::new(
+            Status::Fail,
+            CHECK,
+            format!("the site's receipt keys cannot be read ({reason})"),
+        ),
+    }
+}
+
 /// The relay's manifest file, if it can be read and is a valid consent manifest.
 fn read_manifest(config: &RelayConfig, findings: &mut Vec<Finding>) -> Option<Vec<u8>> {
     let shown = config.manifest.display();
@@ -453,8 +522,8 @@ fn smtp_transport(
     Some(builder.build())
 }
 
-/// The body and `Date` of a GET.
-fn fetch(url: &str) -> Result<(Vec<u8>, Option<OffsetDateTime>), String> {
+/// The body (at most 1 MiB) and `Date` of a GET, with a 10 s timeout.
+pub fn fetch(url: &str) -> Result<(Vec<u8>, Option<OffsetDateTime>), String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(10)))
         .http_status_as_error(false)

@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kelisim_manifest::RECEIPT_URL_PLACEHOLDER;
 use kelisim_manifest::html::escape;
 
 use super::state::AppState;
@@ -103,7 +104,9 @@ pub fn set(headers: &mut HeaderMap, name: header::HeaderName, value: &'static st
 /// The one mapping from outcome to HTTP. Nothing the visitor typed is ever put in a URL.
 pub fn render(state: &AppState, reply: Reply, origin: Option<&str>, outcome: Outcome) -> Response {
     let mut response = match outcome {
-        Outcome::Accepted { id, lang } => accepted(state, reply, id, &lang),
+        Outcome::Accepted { id, lang, receipt } => {
+            accepted(state, reply, id, &lang, receipt.as_deref())
+        }
         Outcome::Invalid { lang, errors } => invalid(state, reply, &lang, &errors),
         Outcome::Conflict { lang } => form_refused(
             state,
@@ -154,17 +157,36 @@ pub fn unavailable(state: &AppState, reply: Reply, lang: &str) -> Response {
     response
 }
 
-/// Stored: 201 with the record's id for the script, or 303 to the language's thank-you page.
-fn accepted(state: &AppState, reply: Reply, id: RecordId, lang: &str) -> Response {
+/// Stored: 201 with the record's id and its signed receipt for the script; for a plain post,
+/// the language's thank-you page with the receipt to download (a `data:` link, so it works
+/// without JavaScript and the receipt is never put in a URL the server sees), or without a
+/// receipt a 303 to the thank-you page.
+fn accepted(
+    state: &AppState,
+    reply: Reply,
+    id: RecordId,
+    lang: &str,
+    receipt: Option<&str>,
+) -> Response {
+    let language = state.manifest().languages.get(lang);
     match reply {
-        Reply::Json => (
-            StatusCode::CREATED,
-            axum::Json(serde_json::json!({ "id": id })),
-        )
-            .into_response(),
-        Reply::Html => match state.manifest().languages.get(lang) {
-            Some(l) => see_other(&l.thanks_url),
-            None => StatusCode::CREATED.into_response(),
+        Reply::Json => {
+            let mut body = serde_json::json!({ "id": id });
+            if let Some(receipt) = receipt {
+                body["receipt"] = receipt.into();
+            }
+            (StatusCode::CREATED, axum::Json(body)).into_response()
+        }
+        Reply::Html => match (language, receipt) {
+            (Some(l), Some(receipt)) if l.thanks_page.is_some() => {
+                let page = l.thanks_page.as_deref().unwrap_or_default().replace(
+                    RECEIPT_URL_PLACEHOLDER,
+                    &format!("data:application/jose;charset=us-ascii,{receipt}"),
+                );
+                (StatusCode::OK, axum::response::Html(page)).into_response()
+            }
+            (Some(l), _) => see_other(&l.thanks_url),
+            (None, _) => StatusCode::CREATED.into_response(),
         },
     }
 }

@@ -105,7 +105,8 @@ impl AppState {
         state.relay = state
             .relay
             .with_request_deadlines(config.request_deadline_days.clone())
-            .with_key_file(key_file);
+            .with_key_file(key_file)
+            .with_receipts(config.receipt_signer()?);
         state.origin_secret = config.proxy.origin_secret.clone().map(Arc::new);
         if let Some(name) = &config.proxy.client_address_header {
             let name = header::HeaderName::from_bytes(name.trim().as_bytes())
@@ -128,6 +129,15 @@ impl AppState {
     pub fn with_rate_limit(mut self, config: &RateLimitConfig) -> Self {
         self.relay = self.relay.with_limits(config.limits());
         self.trust_forwarded_for = config.trust_forwarded_for;
+        self
+    }
+
+    /// Signs a consent receipt for each stored record with `signer` (none: no receipts).
+    pub fn with_receipts(
+        mut self,
+        signer: Option<crate::domain::receipt_key::ReceiptSigner>,
+    ) -> Self {
+        self.relay = self.relay.with_receipts(signer);
         self
     }
 

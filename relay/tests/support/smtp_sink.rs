@@ -33,24 +33,107 @@ impl Received {
         })
     }
 
-    /// The body, decoded from quoted-printable or base64 as its header says.
+    /// The text, decoded from quoted-printable or base64 as its header says (the first
+    /// text part of a multipart message).
     pub fn body(&self) -> String {
-        let (_, body) = self.raw.split_once("\r\n\r\n").unwrap_or(("", &self.raw));
-        let encoding = self
-            .header("Content-Transfer-Encoding")
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let bytes = match encoding.as_str() {
-            "quoted-printable" => {
-                quoted_printable::decode(body, quoted_printable::ParseMode::Robust).unwrap()
+        match self.parts() {
+            Some(parts) => parts
+                .into_iter()
+                .find(|p| p.content_type.starts_with("text/plain"))
+                .map(|p| p.content)
+                .unwrap_or_default(),
+            None => {
+                let (_, body) = self.raw.split_once("\r\n\r\n").unwrap_or(("", &self.raw));
+                decode(
+                    body,
+                    &self.header("Content-Transfer-Encoding").unwrap_or_default(),
+                )
             }
-            "base64" => base64::engine::general_purpose::STANDARD
-                .decode(body.split_whitespace().collect::<String>())
-                .unwrap(),
-            _ => body.as_bytes().to_vec(),
-        };
-        String::from_utf8(bytes).unwrap().replace("\r\n", "\n")
+        }
     }
+
+    /// The attached files, by name, decoded.
+    pub fn attachments(&self) -> Vec<(String, String, String)> {
+        self.parts()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| Some((p.filename?, p.content_type, p.content)))
+            .collect()
+    }
+
+    /// The parts of a multipart message, or `None` for a single part.
+    fn parts(&self) -> Option<Vec<Part>> {
+        let content_type = self.header("Content-Type")?;
+        if !content_type.to_ascii_lowercase().starts_with("multipart/") {
+            return None;
+        }
+        let boundary = content_type
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("boundary="))?
+            .trim_matches('"')
+            .to_owned();
+        let (_, body) = self.raw.split_once("\r\n\r\n")?;
+        let delimiter = format!("--{boundary}");
+        Some(
+            body.split(delimiter.as_str())
+                .skip(1)
+                .filter(|chunk| !chunk.starts_with("--"))
+                .filter_map(|chunk| {
+                    let chunk = chunk.trim_start_matches("\r\n");
+                    let (head, content) = chunk.split_once("\r\n\r\n")?;
+                    let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+                    let header = |name: &str| {
+                        unfolded.lines().find_map(|line| {
+                            let (key, value) = line.split_once(':')?;
+                            key.eq_ignore_ascii_case(name)
+                                .then(|| value.trim().to_owned())
+                        })
+                    };
+                    // `filename="x"`, or in RFC 2231 pieces `filename*0="x"; filename*1=…`.
+                    let filename = header("Content-Disposition").and_then(|d| {
+                        let pieces: String = d
+                            .split(';')
+                            .filter_map(|p| {
+                                let (key, value) = p.trim().split_once('=')?;
+                                (key == "filename" || key.starts_with("filename*"))
+                                    .then(|| value.trim_matches('"').to_owned())
+                            })
+                            .collect();
+                        (!pieces.is_empty()).then_some(pieces)
+                    });
+                    Some(Part {
+                        content_type: header("Content-Type").unwrap_or_default(),
+                        filename,
+                        content: decode(
+                            content.trim_end_matches("\r\n"),
+                            &header("Content-Transfer-Encoding").unwrap_or_default(),
+                        ),
+                    })
+                })
+                .collect(),
+        )
+    }
+}
+
+/// One part of a multipart message.
+struct Part {
+    content_type: String,
+    filename: Option<String>,
+    content: String,
+}
+
+/// `body` decoded from its transfer `encoding`, with CRLF as LF.
+fn decode(body: &str, encoding: &str) -> String {
+    let bytes = match encoding.to_ascii_lowercase().as_str() {
+        "quoted-printable" => {
+            quoted_printable::decode(body, quoted_printable::ParseMode::Robust).unwrap()
+        }
+        "base64" => base64::engine::general_purpose::STANDARD
+            .decode(body.split_whitespace().collect::<String>())
+            .unwrap(),
+        _ => body.as_bytes().to_vec(),
+    };
+    String::from_utf8(bytes).unwrap().replace("\r\n", "\n")
 }
 
 /// The running sink.

@@ -13,6 +13,7 @@ mod host;
 mod maintenance;
 mod open;
 mod prompt;
+mod receipts;
 mod records;
 mod requests;
 mod serve;
@@ -114,6 +115,12 @@ enum Command {
     PurgeBackups(host::PurgeBackupsArgs),
     /// Check this deployment's configuration and say what is wrong in plain words.
     Doctor(host::DoctorArgs),
+    /// Consent receipts: check one against the site's published keys.
+    #[command(subcommand)]
+    Receipt(receipts::ReceiptCommand),
+    /// Receipt signing keys: make a new one.
+    #[command(subcommand)]
+    ReceiptKey(receipts::ReceiptKeyCommand),
     /// Same as `records export --email X` (JSON).
     #[command(hide = true)]
     Export {
@@ -173,7 +180,8 @@ async fn run(command: Command, mut config: RelayConfig, confirm: &Confirm) -> an
         }
         Command::Records(command) => {
             let (store, key) = open_checked_store(&config, confirm).await?;
-            records::records(store.as_ref(), &key, command, confirm).await
+            let issuer = receipts::issuer(&config)?;
+            records::records(store.as_ref(), &key, command, confirm, issuer.as_ref()).await
         }
         Command::Deliver { status, retry } => {
             let store = open_checked_store(&config, confirm).await?.0;
@@ -223,6 +231,8 @@ async fn run(command: Command, mut config: RelayConfig, confirm: &Confirm) -> an
         Command::Restore(args) => host::restore(&config, &args).await,
         Command::PurgeBackups(args) => host::purge_backups(&args),
         Command::Doctor(args) => host::doctor(&config, &args).await,
+        Command::Receipt(command) => receipts::receipt(command, &config),
+        Command::ReceiptKey(command) => receipts::receipt_key(command),
         Command::Rekey(args) => {
             let store = open_store(&config).await?;
             let key_file = config.hmac_key_file.as_deref();
@@ -245,7 +255,8 @@ async fn rights(
     confirm: &Confirm,
 ) -> anyhow::Result<()> {
     let (store, key) = open_checked_store(config, confirm).await?;
-    records::rights(command, store.as_ref(), &key, confirm).await
+    let issuer = receipts::issuer(config)?;
+    records::rights(command, store.as_ref(), &key, confirm, issuer.as_ref()).await
 }
 
 /// An RFC 3339 time on the command line.

@@ -16,6 +16,7 @@ use kelisim_relay::views::{access_report, inbox as view};
 use time::OffsetDateTime;
 
 use crate::prompt::{Confirm, confirm_and_apply, email_arg, report};
+use crate::receipts::Issuer;
 
 /// `kelisim-relay records …`.
 #[derive(Debug, Subcommand)]
@@ -172,6 +173,7 @@ pub async fn rights(
     store: &dyn Store,
     key: &HmacKey,
     confirm: &Confirm,
+    issuer: Option<&Issuer>,
 ) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
     let actor = confirm.actor();
@@ -181,7 +183,14 @@ pub async fn rights(
             email,
             format,
             lang,
-        } => export(store, key, &actor, &email, format, lang, now).await?,
+        } => {
+            let asked = Asked {
+                email: &email,
+                format,
+                lang,
+            };
+            export(store, key, &actor, asked, issuer, now).await?;
+        }
         RightsCommand::Rectify {
             id,
             set,
@@ -262,28 +271,47 @@ async fn find(
     Ok(())
 }
 
-/// `records export`: the person's records as JSON, or as the HTML access report in `lang`
-/// (default: the language of the person's latest record), audited as a read.
+/// What `records export` was asked for.
+struct Asked<'a> {
+    email: &'a str,
+    format: ExportFormat,
+    lang: Option<String>,
+}
+
+/// `records export`: the person's records as JSON, each with its signed consent receipt when
+/// receipts are configured, or as the HTML access report in `lang` (default: the language of
+/// the person's latest record), audited as a read.
 async fn export(
     store: &dyn Store,
     key: &HmacKey,
     actor: &str,
-    email: &str,
-    format: ExportFormat,
-    lang: Option<String>,
+    asked: Asked<'_>,
+    issuer: Option<&Issuer>,
     now: OffsetDateTime,
 ) -> anyhow::Result<()> {
-    let email = email_arg(email)?;
+    let email = email_arg(asked.email)?;
     let records = for_the_person(rights::export(store, key, &email).await?);
-    let detail = match format {
+    let detail = match asked.format {
         ExportFormat::Json => "json",
         ExportFormat::Html => "html",
     };
     rights::audit_read(store, actor, AuditAction::Export, &records, detail).await?;
-    match format {
-        ExportFormat::Json => println!("{}", serde_json::to_string_pretty(&records)?),
+    match asked.format {
+        ExportFormat::Json => {
+            let mut out = Vec::with_capacity(records.len());
+            for record in &records {
+                let mut value = serde_json::to_value(record)?;
+                if let Some(issuer) = issuer {
+                    value["receipt"] = issuer.receipt(record)?.into();
+                }
+                out.push(value);
+            }
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
         ExportFormat::Html => {
-            let lang = lang.unwrap_or_else(|| access_report::language_of(&records).to_owned());
+            let lang = asked
+                .lang
+                .unwrap_or_else(|| access_report::language_of(&records).to_owned());
             print!("{}", access_report::render(&records, &lang, now));
         }
     }
@@ -330,9 +358,10 @@ pub async fn records(
     key: &HmacKey,
     command: RecordsCommand,
     confirm: &Confirm,
+    issuer: Option<&Issuer>,
 ) -> anyhow::Result<()> {
     match command {
-        RecordsCommand::Rights(command) => rights(command, store, key, confirm).await?,
+        RecordsCommand::Rights(command) => rights(command, store, key, confirm, issuer).await?,
         RecordsCommand::Show { id, json } => {
             let record = rights::get(store, id).await?;
             if json {
