@@ -110,6 +110,29 @@ async fn documented_status_codes_and_required_fields_are_what_the_handler_does()
 
     seen.post(&send(&ok, json_request(json_body(&valid), None)).await);
     seen.post(&send(&ok, form_request(form_body(&valid), None)).await);
+    let with_receipts = AppState::new(memory_store(), manifest_with_receipts(), settings())
+        .unwrap()
+        .with_receipts(Some(
+            kelisim_relay::domain::receipt_key::ReceiptSigner::generate("openapi").unwrap(),
+        ));
+    seen.post(&send(&with_receipts, form_request(form_body(&valid), None)).await);
+    let created = send(&with_receipts, json_request(json_body(&valid), None)).await;
+    let pattern = spec["components"]["schemas"]["Created"]["properties"]["receipt"]["pattern"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let receipt = created.json()["receipt"].as_str().unwrap().to_owned();
+    // The documented pattern, three non-empty base64url parts, checked by hand.
+    let parts: Vec<&str> = receipt.split('.').collect();
+    let base64url = |p: &&str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    assert!(
+        pattern.contains("[A-Za-z0-9_-]+") && parts.len() == 3 && parts.iter().all(base64url),
+        "{receipt} does not match {pattern}"
+    );
     let invalid = with(valid.clone(), "email", Some("x"));
     seen.post(&send(&ok, json_request(json_body(&invalid), None)).await);
     seen.post(&send(&ok, form_request(form_body(&invalid), None)).await);

@@ -20,7 +20,6 @@ use kelisim_relay::delivery::senders::SmtpMailer;
 use kelisim_relay::delivery::{Deliverer, DeliverySettings};
 use kelisim_relay::domain::messages::Messages;
 use kelisim_relay::domain::receipt_key::{self, ReceiptSigner};
-use kelisim_relay::manifest::RECEIPT_URL_PLACEHOLDER;
 use kelisim_relay::manifest::receipt_keys::ReceiptKeySet;
 use kelisim_relay::store::RecordStore;
 use kelisim_relay::store::sqlite::SqliteStore;
@@ -32,19 +31,6 @@ fn repo_root() -> PathBuf {
         .parent()
         .unwrap()
         .to_owned()
-}
-
-/// The fixture with the request pages and a thank-you page offering the receipt, as the
-/// generator publishes them.
-fn manifest_with_receipts() -> kelisim_relay::manifest::ConsentManifest {
-    let mut manifest = manifest_with_request_pages();
-    for (lang, language) in &mut manifest.languages {
-        language.thanks_page = Some(format!(
-            "<!doctype html><html lang=\"{lang}\"><title>thanks</title>\
-             <a class=\"button\" href=\"{RECEIPT_URL_PLACEHOLDER}\" download=\"kelisim-receipt.jws\">receipt</a></html>"
-        ));
-    }
-    manifest
 }
 
 struct Site {

@@ -663,4 +663,29 @@ mod tests {
         );
         assert_eq!(origin_of("woow.kz"), None);
     }
+
+    #[test]
+    fn the_receipt_key_comes_from_the_environment_and_an_empty_one_means_none()
+    -> Result<(), Box<dyn std::error::Error>> {
+        use crate::domain::receipt_key::ReceiptSigner;
+        let signer = ReceiptSigner::generate("env-key")?;
+        let jwk = signer.private_jwk();
+        let mut config = RelayConfig::default();
+        config.apply_env(|n| (n == env::RECEIPT_KEY).then(|| jwk.clone()))?;
+        let loaded = config.receipt_signer()?.ok_or("no signer")?;
+        assert_eq!(loaded.public_key(), signer.public_key());
+        // The stack's parameter defaults to "": no receipts, not an error.
+        let mut empty = RelayConfig::default();
+        empty.apply_env(|n| (n == env::RECEIPT_KEY).then(String::new))?;
+        assert!(empty.receipt_signer()?.is_none());
+        // A broken key is refused in words, without the key.
+        let mut broken = RelayConfig::default();
+        broken.apply_env(|n| (n == env::RECEIPT_KEY).then(|| "{\"d\":\"secret\"}".to_owned()))?;
+        let error = broken.receipt_signer().err().ok_or("accepted")?.to_string();
+        assert!(
+            error.contains("receipt key") && !error.contains("secret"),
+            "{error}"
+        );
+        Ok(())
+    }
 }

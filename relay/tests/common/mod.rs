@@ -70,6 +70,20 @@ pub fn manifest_with_request_pages() -> ConsentManifest {
     manifest
 }
 
+/// The fixture with the request pages and a thank-you page offering the receipt, as the
+/// generator publishes them.
+pub fn manifest_with_receipts() -> ConsentManifest {
+    let mut manifest = manifest_with_request_pages();
+    for (lang, language) in &mut manifest.languages {
+        language.thanks_page = Some(format!(
+            "<!doctype html><html lang=\"{lang}\"><title>thanks</title>\
+             <a class=\"button\" href=\"{}\" download=\"kelisim-receipt.jws\">receipt</a></html>",
+            kelisim_relay::manifest::RECEIPT_URL_PLACEHOLDER
+        ));
+    }
+    manifest
+}
+
 pub fn hmac_key() -> HmacKey {
     HmacKey::parse(HMAC_KEY_HEX).unwrap()
 }
