@@ -9,7 +9,7 @@
 use kelisim_manifest::html::escape;
 use std::fmt::Write as _;
 
-use time::{Month, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::domain::record::{ConsentRecord, RecordState};
 
@@ -129,42 +129,10 @@ pub fn language_of(records: &[ConsentRecord]) -> &str {
         .map_or("kk", |r| r.consent.language.as_str())
 }
 
-/// A long date the way each language writes it: «2024 жылғы 11 ақпан», «11 февраля 2024 г.».
-pub fn long_date(lang: &str, t: OffsetDateTime) -> String {
-    let month = t.month();
-    if lang == "ru" {
-        let name = match month {
-            Month::January => "января",
-            Month::February => "февраля",
-            Month::March => "марта",
-            Month::April => "апреля",
-            Month::May => "мая",
-            Month::June => "июня",
-            Month::July => "июля",
-            Month::August => "августа",
-            Month::September => "сентября",
-            Month::October => "октября",
-            Month::November => "ноября",
-            Month::December => "декабря",
-        };
-        format!("{} {name} {} г.", t.day(), t.year())
-    } else {
-        let name = match month {
-            Month::January => "қаңтар",
-            Month::February => "ақпан",
-            Month::March => "наурыз",
-            Month::April => "сәуір",
-            Month::May => "мамыр",
-            Month::June => "маусым",
-            Month::July => "шілде",
-            Month::August => "тамыз",
-            Month::September => "қыркүйек",
-            Month::October => "қазан",
-            Month::November => "қараша",
-            Month::December => "желтоқсан",
-        };
-        format!("{} жылғы {} {name}", t.year(), t.day())
-    }
+/// A long date the way `lang` writes it («2024 жылғы 11 ақпан», «11 февраля 2024 г.»), in
+/// UTC, from the one implementation the site's pages use too.
+fn long_date(lang: &str, t: OffsetDateTime) -> String {
+    kelisim_manifest::dates::format_long(t.date(), lang)
 }
 
 /// The report for one person's `records` in `lang` (`kk` or `ru`).
