@@ -97,31 +97,98 @@ async fn find_export_withdraw_with_confirmation_dry_run_and_stdin() {
     let by_phone = ok(&db, &["records", "find", "--phone", PHONE_RAW]);
     assert!(by_phone.contains(&id), "{by_phone}");
 
-    // The access answer in the person's language, the email given on stdin.
+    // The access answer in the person's language, the email given on stdin, in the site's
+    // words (its manifest).
+    let manifest = fixture_path();
+    let manifest = manifest.to_str().unwrap();
     let html = run_with(
         &db,
         HMAC_KEY_HEX,
-        &["records", "export", "--email", "-", "--format", "html"],
+        &[
+            "records",
+            "export",
+            "--email",
+            "-",
+            "--format",
+            "html",
+            "--manifest",
+            manifest,
+        ],
         &format!("{EMAIL}\n"),
     );
     assert!(html.ok, "{}", html.stderr);
     for expected in [
         "<html lang=\"ru\">",
-        "Какие данные о вас хранятся",
+        "Ваши персональные данные, которые хранит Оператор",
+        "Оператор (ТОО «Z Distribution Company»)",
         SURNAME,
-        "Ответ на ваше обращение",
-        "Информационные письма",
+        "ответ на обращение",
+        "отправка информационных писем",
         "https://woow.kz/ru/privacy/",
     ] {
         assert!(html.stdout.contains(expected), "`{expected}` missing");
     }
+    assert!(
+        !html.stdout.contains("ЖШС"),
+        "the Kazakh legal form in Russian"
+    );
     let kk = ok(
         &db,
         &[
-            "records", "export", "--email", EMAIL, "--format", "html", "--lang", "kk",
+            "records",
+            "export",
+            "--email",
+            EMAIL,
+            "--format",
+            "html",
+            "--lang",
+            "kk",
+            "--manifest",
+            manifest,
         ],
     );
-    assert!(kk.contains("Сіз туралы сақталған деректер"));
+    assert!(kk.contains("Сіз туралы сақталатын дербес деректер"));
+    assert!(kk.contains("«Z Distribution Company» ЖШС") && !kk.contains("ТОО"));
+    // Without the site's manifest, or in a language it is not written in, it says why.
+    let missing = dir.path().join("no-manifest.json");
+    let without = run(
+        &db,
+        &[
+            "records",
+            "export",
+            "--email",
+            EMAIL,
+            "--format",
+            "html",
+            "--manifest",
+            missing.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !without.ok && without.stderr.contains("give --manifest"),
+        "{}",
+        without.stderr
+    );
+    let english = run(
+        &db,
+        &[
+            "records",
+            "export",
+            "--email",
+            EMAIL,
+            "--format",
+            "html",
+            "--lang",
+            "en",
+            "--manifest",
+            manifest,
+        ],
+    );
+    assert!(
+        !english.ok && english.stderr.contains("written in kk or ru"),
+        "{}",
+        english.stderr
+    );
 
     let unknown = run(
         &db,

@@ -173,7 +173,7 @@ async fn run(command: Command, mut config: RelayConfig, confirm: &Confirm) -> an
         }
         Command::Records(command) => {
             let (store, key) = open_checked_store(&config, confirm).await?;
-            records::records(store.as_ref(), &key, command, confirm).await
+            records::records(store.as_ref(), &key, command, confirm, &config).await
         }
         Command::Deliver { status, retry } => {
             let store = open_checked_store(&config, confirm).await?.0;
@@ -191,6 +191,7 @@ async fn run(command: Command, mut config: RelayConfig, confirm: &Confirm) -> an
                 email,
                 format: ExportFormat::Json,
                 lang: None,
+                manifest: None,
             };
             rights(&config, command, confirm).await
         }
@@ -245,7 +246,7 @@ async fn rights(
     confirm: &Confirm,
 ) -> anyhow::Result<()> {
     let (store, key) = open_checked_store(config, confirm).await?;
-    records::rights(command, store.as_ref(), &key, confirm).await
+    records::rights(command, store.as_ref(), &key, confirm, config).await
 }
 
 /// An RFC 3339 time on the command line.

@@ -3,12 +3,16 @@
 //! withdraw, erase, anonymize). Argument parsing and printing; the work is in
 //! `kelisim_relay::app`.
 
-use anyhow::bail;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use kelisim_relay::app::rights::Lookup;
 use kelisim_relay::app::{inbox, rights};
+use kelisim_relay::config::RelayConfig;
 use kelisim_relay::domain::audit::AuditAction;
 use kelisim_relay::domain::hmac_key::HmacKey;
+use kelisim_relay::domain::messages::Messages;
 use kelisim_relay::domain::plan::{self, for_the_person};
 use kelisim_relay::domain::record::{ConsentRecord, RecordId};
 use kelisim_relay::store::Store;
@@ -85,9 +89,14 @@ pub enum RightsCommand {
         email: String,
         #[arg(long, value_enum, default_value_t)]
         format: ExportFormat,
-        /// The report's language (default: the language of the person's latest record).
+        /// The report's language, `kk` or `ru` (default: the language of the person's latest
+        /// record).
         #[arg(long)]
         lang: Option<String>,
+        /// The site's consent-manifest.json, whose words and operator name the HTML report
+        /// uses (overrides `manifest`).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
     },
     /// Correct fields of one record (§8.3); the record keeps a history of what changed.
     Rectify {
@@ -172,6 +181,7 @@ pub async fn rights(
     store: &dyn Store,
     key: &HmacKey,
     confirm: &Confirm,
+    config: &RelayConfig,
 ) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
     let actor = confirm.actor();
@@ -181,7 +191,14 @@ pub async fn rights(
             email,
             format,
             lang,
-        } => export(store, key, &actor, &email, format, lang, now).await?,
+            manifest,
+        } => {
+            let report = match format {
+                ExportFormat::Json => None,
+                ExportFormat::Html => Some(report_setup(config, manifest, lang)?),
+            };
+            export(store, key, &actor, &email, report, now).await?;
+        }
         RightsCommand::Rectify {
             id,
             set,
@@ -262,29 +279,73 @@ async fn find(
     Ok(())
 }
 
-/// `records export`: the person's records as JSON, or as the HTML access report in `lang`
-/// (default: the language of the person's latest record), audited as a read.
+/// What the HTML access report is written with: the site's manifest and messages, and the
+/// language asked for (`None`: the person's).
+struct ReportSetup {
+    manifest: kelisim_relay::manifest::ConsentManifest,
+    messages: Messages,
+    lang: Option<String>,
+}
+
+/// Loads what the HTML report needs before anything is read or audited, so a missing
+/// manifest or an unknown language stops the command at once.
+fn report_setup(
+    config: &RelayConfig,
+    manifest: Option<PathBuf>,
+    lang: Option<String>,
+) -> anyhow::Result<ReportSetup> {
+    if let Some(lang) = &lang
+        && !access_report::LANGUAGES.contains(&lang.as_str())
+    {
+        bail!(
+            "--lang `{}`: the report is written in {}",
+            lang.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(16)
+                .collect::<String>(),
+            access_report::LANGUAGES.join(" or ")
+        );
+    }
+    let path = manifest.unwrap_or_else(|| config.manifest.clone());
+    let manifest =
+        kelisim_relay::manifest::ConsentManifest::from_path(&path).with_context(|| {
+            "the HTML report is written in the site's words and names the operator as the site \
+         does, from its consent-manifest.json: give --manifest or set `manifest`"
+        })?;
+    let messages = Messages::from_manifest(&manifest)
+        .with_context(|| format!("the relay's messages in {}", path.display()))?;
+    Ok(ReportSetup {
+        manifest,
+        messages,
+        lang,
+    })
+}
+
+/// `records export`: the person's records as JSON, or (`report`) as the HTML access report in
+/// its language (default: the language of the person's latest record), audited as a read.
 async fn export(
     store: &dyn Store,
     key: &HmacKey,
     actor: &str,
     email: &str,
-    format: ExportFormat,
-    lang: Option<String>,
+    report: Option<ReportSetup>,
     now: OffsetDateTime,
 ) -> anyhow::Result<()> {
     let email = email_arg(email)?;
     let records = for_the_person(rights::export(store, key, &email).await?);
-    let detail = match format {
-        ExportFormat::Json => "json",
-        ExportFormat::Html => "html",
-    };
+    let detail = if report.is_some() { "html" } else { "json" };
     rights::audit_read(store, actor, AuditAction::Export, &records, detail).await?;
-    match format {
-        ExportFormat::Json => println!("{}", serde_json::to_string_pretty(&records)?),
-        ExportFormat::Html => {
-            let lang = lang.unwrap_or_else(|| access_report::language_of(&records).to_owned());
-            print!("{}", access_report::render(&records, &lang, now));
+    match report {
+        None => println!("{}", serde_json::to_string_pretty(&records)?),
+        Some(report) => {
+            let lang = report
+                .lang
+                .unwrap_or_else(|| access_report::language_of(&records).to_owned());
+            let site = access_report::Site {
+                manifest: &report.manifest,
+                messages: &report.messages,
+            };
+            print!("{}", access_report::render(&records, &lang, site, now));
         }
     }
     Ok(())
@@ -330,9 +391,10 @@ pub async fn records(
     key: &HmacKey,
     command: RecordsCommand,
     confirm: &Confirm,
+    config: &RelayConfig,
 ) -> anyhow::Result<()> {
     match command {
-        RecordsCommand::Rights(command) => rights(command, store, key, confirm).await?,
+        RecordsCommand::Rights(command) => rights(command, store, key, confirm, config).await?,
         RecordsCommand::Show { id, json } => {
             let record = rights::get(store, id).await?;
             if json {
