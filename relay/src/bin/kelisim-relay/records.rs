@@ -30,8 +30,10 @@ pub enum RecordsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Mark a message answered; it leaves the inbox, nothing else changes. `--by` names who
-    /// answered (default: $USER).
+    /// Mark a message answered: it leaves the inbox, and its reply purpose ends
+    /// `[retention_days] reply_after_answer` days later (default 30), after which
+    /// `purge-expired` removes what no other purpose needs. `--by` names who answered
+    /// (default: $USER).
     Answer { id: RecordId },
     /// Everyone whose consent to a purpose is in force (confirmed, for a double opt-in
     /// purpose): the only way to get a mailing list.
@@ -385,6 +387,28 @@ pub async fn inbox(store: &dyn Store, all: bool, json: bool) -> anyhow::Result<(
     Ok(())
 }
 
+/// `records answer`: shows what marking the message answered does to its retention, asks,
+/// applies it (audited).
+async fn answer(
+    store: &dyn Store,
+    id: RecordId,
+    confirm: &Confirm,
+    config: &RelayConfig,
+) -> anyhow::Result<()> {
+    let by = confirm.actor();
+    let days = config.retention_days.reply_after_answer;
+    let now = OffsetDateTime::now_utc();
+    match inbox::plan_answer(store, id, &by, days, now).await? {
+        inbox::Answering::Already(who) => println!("{id} was already marked answered by {who}"),
+        inbox::Answering::Plan(plan) => {
+            if confirm_and_apply(store, &plan, confirm, false).await? > 0 {
+                println!("{id} marked answered by {by}");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `records show|answer|list`, and the rights commands under `records`.
 pub async fn records(
     store: &dyn Store,
@@ -403,15 +427,7 @@ pub async fn records(
                 print!("{}", view::show_text(&record));
             }
         }
-        RecordsCommand::Answer { id } => {
-            let by = confirm.actor();
-            match inbox::answer(store, id, &by, OffsetDateTime::now_utc()).await? {
-                inbox::Marked::Answered => println!("{id} marked answered by {by}"),
-                inbox::Marked::Already(who) => {
-                    println!("{id} was already marked answered by {who}");
-                }
-            }
-        }
+        RecordsCommand::Answer { id } => answer(store, id, confirm, config).await?,
         RecordsCommand::List { purpose, json } => {
             let entries = inbox::mailing_list(store, &purpose, OffsetDateTime::now_utc()).await?;
             if json {
