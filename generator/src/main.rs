@@ -286,7 +286,7 @@ fn init(dir: &Path, options: kelisim::commands::init::InitOptions) -> ExitCode {
 fn policy_new_version(root: &Path, version: &str, effective: Option<&str>) -> ExitCode {
     let effective = match effective {
         None => kelisim::commands::new_version::today(),
-        Some(text) => match kelisim::load::dates::parse_date(text) {
+        Some(text) => match kelisim_manifest::dates::parse_date(text) {
             Some(date) => date,
             None => {
                 eprintln!("error: --effective `{text}` is not a date: write it as YYYY-MM-DD.");
@@ -302,7 +302,7 @@ fn policy_new_version(root: &Path, version: &str, effective: Option<&str>) -> Ex
                     r.policy.display(),
                     r.old_version,
                     r.archived.display(),
-                    kelisim::load::dates::iso(effective)
+                    kelisim_manifest::dates::iso(effective)
                 );
             }
             println!(

@@ -23,7 +23,7 @@ fn edit(root: &Path, rel: &str, from: &str, to: &str) {
 }
 
 fn date(text: &str) -> time::Date {
-    kelisim::load::dates::parse_date(text).unwrap()
+    kelisim_manifest::dates::parse_date(text).unwrap()
 }
 
 #[test]

@@ -16,7 +16,7 @@ fn options() -> InitOptions {
         operator: "Dala Data".to_owned(),
         email: "privacy@dala.kz".to_owned(),
         base_url: "https://dala.kz".to_owned(),
-        effective: kelisim::load::dates::parse_date("2027-01-15").unwrap(),
+        effective: kelisim_manifest::dates::parse_date("2027-01-15").unwrap(),
     }
 }
 
@@ -223,7 +223,7 @@ fn the_embedded_theme_is_every_file_of_the_default_theme() {
 #[test]
 fn new_creates_the_page_in_every_language_linked_as_translations() {
     let site = fixture_site();
-    let today = kelisim::load::dates::parse_date("2026-12-02").unwrap();
+    let today = kelisim_manifest::dates::parse_date("2026-12-02").unwrap();
     let created = new_page(site.path(), "help/data-requests", None, today).unwrap();
     assert_eq!(created.len(), 2);
     let kk = source(site.path(), "content/kk/help/data-requests.md");
@@ -253,7 +253,7 @@ fn new_creates_the_page_in_every_language_linked_as_translations() {
 #[test]
 fn new_refuses_existing_pages_and_paths_outside_content_without_writing() {
     let site = fixture_site();
-    let today = kelisim::load::dates::parse_date("2026-12-02").unwrap();
+    let today = kelisim_manifest::dates::parse_date("2026-12-02").unwrap();
     let error = new_page(site.path(), "contact.md", None, today).unwrap_err();
     assert!(matches!(error, NewPageError::Exists(_)), "{error}");
 
@@ -284,7 +284,7 @@ fn new_refuses_existing_pages_and_paths_outside_content_without_writing() {
 #[test]
 fn a_given_title_is_written_as_toml_whatever_its_quotes() {
     let site = fixture_site();
-    let today = kelisim::load::dates::parse_date("2026-12-02").unwrap();
+    let today = kelisim_manifest::dates::parse_date("2026-12-02").unwrap();
     new_page(
         site.path(),
         "faq",

@@ -101,3 +101,49 @@ purpose-reply = сұрауға жауап беру
 purpose-newsletter = ақпараттық хаттар жіберу
 language-kk = қазақ тілі
 language-ru = орыс тілі
+
+# The answer to an access request (`kelisim-relay records export --format html`), in the
+# person's language. Plain text: the relay escapes it into the page.
+report-title = Сіз туралы сақталатын дербес деректер
+report-intro = Оператор ({ $operator }) сіз туралы сақтайтын дербес деректердің толық тізбесі.
+report-date = Анықтама жасалған күн: { $date }
+report-contact = Оператордың электрондық поштасы:
+report-none = Оператор сіз туралы ешқандай дербес дерек сақтамайды.
+report-record = Өтініш № { $number }
+report-received = Алынған күні
+report-kept-until = Сақталу мерзімі
+report-state = Күйі
+report-state-active = өңделуде
+report-state-withdrawn = келісім кері қайтарылды
+report-state-anonymized = иесіздендірілді
+report-blocked = өңдеу уақытша тоқтатылды (бұғаттау)
+report-storage = Сақталатын орны
+report-data-held = Сақталатын дербес деректер
+report-field-surname = Тегі
+report-field-first_name = Аты
+report-field-patronymic = Әкесінің аты
+report-field-email = Электрондық пошта
+report-field-phone = Телефон
+report-field-message = Хабарлама
+report-removed = жойылды ({ $date })
+report-purposes = Өңдеу мақсаттары
+report-purpose = Мақсат
+report-granted = Келісім берілді
+report-legal-basis = Құқықтық негіз
+report-until = Мерзімі
+report-yes = иә
+report-no = жоқ
+report-withdrawn-on = кері қайтарылды ({ $date })
+report-policy = Сіз келісім берген дербес деректерді өңдеуге қатысты саясат
+report-policy-version = { $version } редакциясы
+report-corrections = Түзетулер
+
+# The site's own facts in words, for the access report. Each purpose's legal basis
+# (`legal-basis-<purpose id>`; without one the report shows `legal_basis` from site.toml).
+legal-basis-reply = дербес деректер субъектісінің келісімі («Дербес деректер және оларды қорғау туралы» Қазақстан Республикасының 2013 жылғы 21 мамырдағы № 94-V Заңы, 7–8-баптар)
+legal-basis-newsletter = дербес деректер субъектісінің алдын ала келісімі («Дербес деректер және оларды қорғау туралы» Қазақстан Республикасының 2013 жылғы 21 мамырдағы № 94-V Заңы, 8-бап; Саясаттың 4.1-тармағы)
+# Where records are kept, in words. The relay stamps its `storage_location` setting into each
+# record; `.stamped` is that setting exactly as configured, and the report shows these words
+# only for records stamped with it (any other record shows its stamp as is).
+storage-location = Алматы қаласы, Қазақстан: Оператордың өз серверіндегі дерекқор
+    .stamped = Almaty, KZ: SQLite on the operator's server

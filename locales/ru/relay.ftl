@@ -102,3 +102,49 @@ purpose-reply = ответ на обращение
 purpose-newsletter = отправка информационных писем
 language-kk = казахский
 language-ru = русский
+
+# Ответ на запрос о доступе (`kelisim-relay records export --format html`) на языке человека.
+# Простой текст: релей сам экранирует его в странице.
+report-title = Ваши персональные данные, которые хранит Оператор
+report-intro = Полный перечень персональных данных о вас, которые хранит Оператор ({ $operator }).
+report-date = Справка составлена: { $date }
+report-contact = Электронная почта Оператора:
+report-none = Оператор не хранит никаких ваших персональных данных.
+report-record = Обращение № { $number }
+report-received = Получено
+report-kept-until = Хранится до
+report-state = Состояние
+report-state-active = обрабатывается
+report-state-withdrawn = согласие отозвано
+report-state-anonymized = обезличено
+report-blocked = обработка временно прекращена (блокирование)
+report-storage = Место хранения
+report-data-held = Хранимые персональные данные
+report-field-surname = Фамилия
+report-field-first_name = Имя
+report-field-patronymic = Отчество
+report-field-email = Электронная почта
+report-field-phone = Телефон
+report-field-message = Сообщение
+report-removed = удалено ({ $date })
+report-purposes = Цели обработки
+report-purpose = Цель
+report-granted = Согласие дано
+report-legal-basis = Правовое основание
+report-until = Срок
+report-yes = да
+report-no = нет
+report-withdrawn-on = отозвано ({ $date })
+report-policy = Политика в отношении обработки персональных данных, с которой вы согласились
+report-policy-version = редакция { $version }
+report-corrections = Исправления
+
+# Факты сайта словами, для ответа на запрос о доступе. Правовое основание каждой цели
+# (`legal-basis-<id цели>`; без него показывается `legal_basis` из site.toml).
+legal-basis-reply = согласие субъекта персональных данных (Закон Республики Казахстан от 21 мая 2013 года № 94-V «О персональных данных и их защите», ст. 7–8)
+legal-basis-newsletter = предварительное согласие субъекта персональных данных (Закон Республики Казахстан от 21 мая 2013 года № 94-V «О персональных данных и их защите», ст. 8; п. 4.1 Политики)
+# Место хранения словами. Релей записывает настройку `storage_location` в каждую запись;
+# `.stamped` — эта настройка в точности как задана, и эти слова показываются только для записей
+# с такой отметкой (у остальных — отметка как есть).
+storage-location = г. Алматы, Казахстан: база данных на собственном сервере Оператора
+    .stamped = Almaty, KZ: SQLite on the operator's server

@@ -19,8 +19,10 @@
 //! with a receipt link ([`LanguageConsent::thanks_page`], with [`RECEIPT_URL_PLACEHOLDER`]).
 //!
 //! This crate is the one contract between the two sides: the generator writes these types and
-//! the relay reads them through [`ConsentManifest::from_path`], so they cannot drift apart. It
-//! depends on serde and a hash only, so neither side pulls the other's dependencies in. Every
+//! the relay reads them through [`ConsentManifest::from_path`], so they cannot drift apart.
+//! What both sides print the same way lives here too: HTML escaping ([`html`]) and dates
+//! ([`dates`]). It depends on serde, a hash and `time` (which both sides already use) only, so
+//! neither side pulls the other's dependencies in. Every
 //! field added after the first version is optional, so older manifests still parse.
 
 use std::collections::BTreeMap;
@@ -29,6 +31,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub mod dates;
 pub mod form;
 pub mod html;
 mod published;

@@ -419,7 +419,8 @@ fn a_restore_takes_again_the_erasures_and_withdrawals_made_after_the_backup() {
     backup(&db, &dest, 3);
     let copy = backups_in(&dest).pop().unwrap();
 
-    // After the backup: one person erased, one withdrawn, one blocked, one rectified.
+    // After the backup: one person erased, one withdrawn, one blocked and answered, one
+    // rectified.
     let erased = ok(&relay(&["records", "erase", &ids[0], "--yes"], &db, KEY));
     assert!(erased.contains("1 record(s) erased"), "{erased}");
     ok(&relay(
@@ -436,6 +437,8 @@ fn a_restore_takes_again_the_erasures_and_withdrawals_made_after_the_backup() {
         KEY,
     ));
     ok(&relay(&["records", "block", &ids[2], "--yes"], &db, KEY));
+    ok(&relay(&["records", "answer", &ids[2], "--yes"], &db, KEY));
+    let answered = record_json(&db, &ids[2]);
     ok(&relay(
         &[
             "records",
@@ -460,7 +463,30 @@ fn a_restore_takes_again_the_erasures_and_withdrawals_made_after_the_backup() {
         withdrawn["consent"]["purposes"][0]["withdrawn_at"].is_string(),
         "{withdrawn}"
     );
-    assert!(record_json(&db, &ids[2])["blocked_at"].is_string());
+    let blocked = record_json(&db, &ids[2]);
+    assert!(blocked["blocked_at"].is_string());
+    // The answer is taken again as it was made: by whom, and when (the audit entry's time,
+    // a moment after the command's), with the reply purpose's end.
+    assert_eq!(blocked["answered"]["by"], answered["answered"]["by"]);
+    let close = |a: &serde_json::Value, b: &serde_json::Value| {
+        let at = |v: &serde_json::Value| {
+            time::OffsetDateTime::parse(
+                v.as_str().unwrap(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .unwrap()
+        };
+        assert!(
+            (at(a) - at(b)).abs() < time::Duration::seconds(2),
+            "{a} / {b}"
+        );
+    };
+    close(&blocked["answered"]["at"], &answered["answered"]["at"]);
+    close(
+        &blocked["consent"]["purposes"][0]["expires_at"],
+        &answered["consent"]["purposes"][0]["expires_at"],
+    );
+    close(&blocked["expires_at"], &answered["expires_at"]);
     // A rectification's new values are not in the log: it is listed to redo by hand.
     assert_eq!(record_json(&db, &ids[3])["subject"]["surname"], "Серікова");
     assert!(printed.contains("Redo by hand"), "{printed}");

@@ -17,6 +17,7 @@ mod relay_process;
 mod smtp_sink;
 
 mod abuse;
+mod access_report;
 mod backup_restore;
 mod crash_durability;
 mod delivery;

@@ -68,11 +68,16 @@ fn export(db: &Path) -> serde_json::Value {
 
 /// One form post in `lang` granting reply and newsletter, through the real router.
 async fn post(db: &Path, lang: &str) -> String {
-    let store = Arc::new(SqliteStore::open(db).unwrap());
-    let state = state(store);
     let mut fields = valid_fields(lang);
     fields.push(("consent".to_owned(), "newsletter".to_owned()));
-    let answer = send(&state, json_request(json_body(&fields), None)).await;
+    post_fields(db, &fields).await
+}
+
+/// One form post of `fields` through the real router; returns the record id.
+async fn post_fields(db: &Path, fields: &[(String, String)]) -> String {
+    let store = Arc::new(SqliteStore::open(db).unwrap());
+    let state = state(store);
+    let answer = send(&state, json_request(json_body(fields), None)).await;
     assert_eq!(answer.status, 201, "{}", answer.body);
     answer.json()["id"].as_str().unwrap().to_owned()
 }
@@ -97,31 +102,98 @@ async fn find_export_withdraw_with_confirmation_dry_run_and_stdin() {
     let by_phone = ok(&db, &["records", "find", "--phone", PHONE_RAW]);
     assert!(by_phone.contains(&id), "{by_phone}");
 
-    // The access answer in the person's language, the email given on stdin.
+    // The access answer in the person's language, the email given on stdin, in the site's
+    // words (its manifest).
+    let manifest = fixture_path();
+    let manifest = manifest.to_str().unwrap();
     let html = run_with(
         &db,
         HMAC_KEY_HEX,
-        &["records", "export", "--email", "-", "--format", "html"],
+        &[
+            "records",
+            "export",
+            "--email",
+            "-",
+            "--format",
+            "html",
+            "--manifest",
+            manifest,
+        ],
         &format!("{EMAIL}\n"),
     );
     assert!(html.ok, "{}", html.stderr);
     for expected in [
         "<html lang=\"ru\">",
-        "Какие данные о вас хранятся",
+        "Ваши персональные данные, которые хранит Оператор",
+        "Оператор (ТОО «Z Distribution Company»)",
         SURNAME,
-        "Ответ на ваше обращение",
-        "Информационные письма",
+        "ответ на обращение",
+        "отправка информационных писем",
         "https://woow.kz/ru/privacy/",
     ] {
         assert!(html.stdout.contains(expected), "`{expected}` missing");
     }
+    assert!(
+        !html.stdout.contains("ЖШС"),
+        "the Kazakh legal form in Russian"
+    );
     let kk = ok(
         &db,
         &[
-            "records", "export", "--email", EMAIL, "--format", "html", "--lang", "kk",
+            "records",
+            "export",
+            "--email",
+            EMAIL,
+            "--format",
+            "html",
+            "--lang",
+            "kk",
+            "--manifest",
+            manifest,
         ],
     );
-    assert!(kk.contains("Сіз туралы сақталған деректер"));
+    assert!(kk.contains("Сіз туралы сақталатын дербес деректер"));
+    assert!(kk.contains("«Z Distribution Company» ЖШС") && !kk.contains("ТОО"));
+    // Without the site's manifest, or in a language it is not written in, it says why.
+    let missing = dir.path().join("no-manifest.json");
+    let without = run(
+        &db,
+        &[
+            "records",
+            "export",
+            "--email",
+            EMAIL,
+            "--format",
+            "html",
+            "--manifest",
+            missing.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !without.ok && without.stderr.contains("give --manifest"),
+        "{}",
+        without.stderr
+    );
+    let english = run(
+        &db,
+        &[
+            "records",
+            "export",
+            "--email",
+            EMAIL,
+            "--format",
+            "html",
+            "--lang",
+            "en",
+            "--manifest",
+            manifest,
+        ],
+    );
+    assert!(
+        !english.ok && english.stderr.contains("written in kk or ru"),
+        "{}",
+        english.stderr
+    );
 
     let unknown = run(
         &db,
@@ -268,7 +340,7 @@ async fn rectify_block_anonymize_erase_and_an_audit_log_without_personal_data() 
     assert_eq!(record["history"][0]["changes"][0]["old"], SURNAME);
 
     // The access answer names no other person: not the staff member who answered.
-    ok(&db, &["records", "answer", &id]);
+    ok(&db, &["records", "answer", &id, "--yes"]);
     let exported = ok(&db, &["records", "export", "--email", EMAIL]);
     assert!(exported.contains("\"answered\""), "{exported}");
     assert!(!exported.contains("test-operator"), "{exported}");
@@ -305,6 +377,7 @@ async fn rectify_block_anonymize_erase_and_an_audit_log_without_personal_data() 
     for action in [
         "find",
         "export",
+        "answer",
         "rectify",
         "block",
         "unblock",
@@ -419,4 +492,154 @@ async fn requests_are_opened_listed_with_due_dates_and_closed() {
     let audit = ok(&db, &["audit"]);
     assert!(audit.contains("request_opened") && audit.contains("request_closed"));
     assert!(!audit.contains(EMAIL));
+}
+
+/// A record as stored, by id (`records show --json`), or `None` once it is gone.
+fn stored(db: &Path, id: &str) -> Option<serde_json::Value> {
+    let out = run(db, &["records", "show", id, "--json"]);
+    out.ok.then(|| serde_json::from_str(&out.stdout).unwrap())
+}
+
+fn rfc3339(value: &serde_json::Value) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(
+        value.as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+}
+
+/// `purge-expired --yes` as at `days` after `at`.
+fn purge_at(db: &Path, at: time::OffsetDateTime, days: i64) -> String {
+    let now = (at + time::Duration::days(days))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    ok(db, &["purge-expired", "--yes", "--now", &now])
+}
+
+#[tokio::test]
+async fn an_answered_message_is_kept_reply_after_answer_days_then_only_what_other_purposes_need() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(&dir);
+    // One message whose sender also subscribed (the fixture site asks no confirmation, so
+    // the grant is in force), one with the reply purpose only, and one more answered under a
+    // configuration that keeps answered messages 60 days.
+    let subscribed = post(&db, "kk").await;
+    let reply_only = post_fields(&db, &valid_fields("ru")).await;
+    let longer = post_fields(
+        &db,
+        &with(valid_fields("kk"), "message", Some("Тағы бір сұрақ")),
+    )
+    .await;
+
+    // --dry-run shows the new end and changes nothing; without --yes it asks.
+    let dry = ok(&db, &["records", "answer", &subscribed, "--dry-run"]);
+    assert!(dry.contains("reply purpose until"), "{dry}");
+    assert!(stored(&db, &subscribed).unwrap()["answered"].is_null());
+    let refused = run(&db, &["records", "answer", &subscribed]);
+    assert!(
+        !refused.ok && refused.stderr.contains("Proceed?"),
+        "{}",
+        refused.stderr
+    );
+
+    for id in [&subscribed, &reply_only] {
+        let out = ok(&db, &["records", "answer", id, "--yes"]);
+        assert!(out.contains("marked answered by test-operator"), "{out}");
+    }
+    let again = ok(&db, &["records", "answer", &subscribed, "--yes"]);
+    assert!(again.contains("already marked answered"), "{again}");
+    let config = dir.path().join("relay.toml");
+    std::fs::write(&config, "[retention_days]\nreply_after_answer = 60\n").unwrap();
+    ok(
+        &db,
+        &[
+            "records",
+            "answer",
+            &longer,
+            "--yes",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+
+    let record = stored(&db, &subscribed).unwrap();
+    let answered_at = rfc3339(&record["answered"]["at"]);
+    let reply = &record["consent"]["purposes"][0];
+    assert_eq!(reply["purpose"], "reply");
+    assert_eq!(
+        rfc3339(&reply["expires_at"]),
+        answered_at + time::Duration::days(30)
+    );
+    let newsletter_end = rfc3339(&record["consent"]["purposes"][1]["expires_at"]);
+    assert_eq!(rfc3339(&record["expires_at"]), newsletter_end);
+    let reply_only_record = stored(&db, &reply_only).unwrap();
+    assert_eq!(
+        rfc3339(&reply_only_record["expires_at"]),
+        rfc3339(&reply_only_record["answered"]["at"]) + time::Duration::days(30),
+        "with no other purpose the record ends with the reply"
+    );
+    let longer_record = stored(&db, &longer).unwrap();
+    assert_eq!(
+        rfc3339(&longer_record["expires_at"]),
+        rfc3339(&longer_record["answered"]["at"]) + time::Duration::days(60)
+    );
+
+    // 29 days after the answer nothing is removed.
+    let early = purge_at(&db, answered_at, 29);
+    assert!(
+        early.contains("0 expired record(s) deleted, 0 record(s) reduced"),
+        "{early}"
+    );
+    for id in [&subscribed, &reply_only, &longer] {
+        let record = stored(&db, id).unwrap();
+        assert_eq!(record["subject"]["phone"], PHONE_E164, "{id}");
+        assert!(!record["message"].as_str().unwrap().is_empty(), "{id}");
+    }
+
+    // 31 days after: the message and phone go; the newsletter keeps name and email; the
+    // reply-only record is gone; the one kept 60 days is untouched.
+    let late = purge_at(&db, answered_at, 31);
+    assert!(
+        late.contains("1 expired record(s) deleted, 1 record(s) reduced"),
+        "{late}"
+    );
+    let kept = stored(&db, &subscribed).unwrap();
+    assert_eq!(kept["subject"]["phone"], "");
+    assert_eq!(kept["message"], "");
+    assert_eq!(kept["subject"]["surname"], SURNAME);
+    assert_eq!(kept["subject"]["email"], EMAIL);
+    let dropped: Vec<(&str, &str)> = kept["dropped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["category"].as_str().unwrap(),
+                d["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(dropped, [("phone", "expired"), ("message", "expired")]);
+    assert!(
+        stored(&db, &reply_only).is_none(),
+        "the reply-only record is gone"
+    );
+    assert_eq!(stored(&db, &longer).unwrap()["message"], "Тағы бір сұрақ");
+    let list = ok(&db, &["records", "list", "--purpose", "newsletter"]);
+    assert!(list.contains(EMAIL), "still on the mailing list: {list}");
+
+    // Each answer is audited with its record and the days given, nothing personal.
+    let audit = ok(&db, &["audit", "--json"]);
+    let answers: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["action"] == "answer")
+        .collect();
+    assert_eq!(answers.len(), 3, "{audit}");
+    assert_eq!(answers[0]["record_id"], subscribed.as_str());
+    assert_eq!(answers[0]["detail"], "reply_after_answer=30");
+    assert_eq!(answers[2]["detail"], "reply_after_answer=60");
+    for secret in [EMAIL, SURNAME, PHONE_E164, MESSAGE] {
+        assert!(!audit.contains(secret), "`{secret}` in the audit log");
+    }
 }

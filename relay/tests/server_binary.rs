@@ -610,17 +610,33 @@ fn the_operator_reads_the_inbox_shows_a_record_and_answers_it() {
     let shown = server.command(&["records", "show", &id]);
     assert!(shown.contains(EMAIL), "{shown}");
     assert!(shown.contains("Policy"), "{shown}");
-    let out = server.command(&["records", "answer", &id, "--by", "aigerim"]);
+    let out = server.command(&["records", "answer", &id, "--by", "aigerim", "--yes"]);
     assert!(out.contains("marked answered by aigerim"), "{out}");
     assert!(server.command(&["inbox"]).contains("The inbox is empty."));
     let all: serde_json::Value =
         serde_json::from_str(&server.command(&["inbox", "--all", "--json"])).unwrap();
     assert_eq!(all[0]["answered"], true);
-    // Nothing but the answer changed.
+    // The answer is marked, and the reply purpose now ends 30 days after it (the default);
+    // nothing is removed yet.
     let record: serde_json::Value =
         serde_json::from_str(&server.command(&["records", "show", &id, "--json"])).unwrap();
     assert_eq!(record["answered"]["by"], "aigerim");
     assert_eq!(record["state"], "active");
+    let rfc3339 = |v: &serde_json::Value| {
+        time::OffsetDateTime::parse(
+            v.as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    let answered_at = rfc3339(&record["answered"]["at"]);
+    assert_eq!(record["consent"]["purposes"][0]["purpose"], "reply");
+    assert_eq!(
+        rfc3339(&record["consent"]["purposes"][0]["expires_at"]),
+        answered_at + time::Duration::days(30)
+    );
+    assert_eq!(record["subject"]["email"], EMAIL);
+    assert!(record["dropped"].is_null(), "{record}");
     // The fixture site asks no confirmation for its newsletter, so the grant is in force and
     // the person is on the list (the double opt-in case is in tests/delivery.rs).
     let list: serde_json::Value = serde_json::from_str(&server.command(&[

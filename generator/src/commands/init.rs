@@ -241,7 +241,7 @@ pub fn site_files(options: &InitOptions) -> Vec<(PathBuf, String)> {
 /// each section says, in its language, that the operator's text goes there. Marked
 /// `placeholder = true`, so it is never published or locked as it is.
 fn placeholder_policy(lang: &str, options: &InitOptions) -> String {
-    let date = crate::load::dates::iso(options.effective);
+    let date = kelisim_manifest::dates::iso(options.effective);
     let (title, description, note, body, translation) = if lang == "kk" {
         (
             "Дербес деректерді өңдеуге қатысты саясат",

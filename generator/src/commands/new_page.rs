@@ -126,6 +126,6 @@ fn front_matter(title: &str, today: Date) -> String {
     let title = toml::Value::String(title.to_owned());
     format!(
         "+++\ntitle = {title}\ndate = {}\n+++\n\n",
-        crate::load::dates::iso(today)
+        kelisim_manifest::dates::iso(today)
     )
 }

@@ -224,7 +224,7 @@ pub fn raise(
     version: &str,
     effective: Date,
 ) -> Result<String, NewVersionError> {
-    let date = crate::load::dates::iso(effective);
+    let date = kelisim_manifest::dates::iso(effective);
     let mut out = String::with_capacity(text.len() + 8);
     let mut fences = 0;
     let (mut saw_version, mut saw_date) = (false, false);

@@ -178,7 +178,7 @@ mod tests {
         assert_eq!(page.front.title, "Саясат");
         assert_eq!(
             page.front.date,
-            crate::load::dates::parse_date("2024-02-11")
+            kelisim_manifest::dates::parse_date("2024-02-11")
         );
         assert_eq!(page.front.version.as_deref(), Some("2024-02"));
         assert!(page.front.toc);

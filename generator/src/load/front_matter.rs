@@ -141,7 +141,7 @@ impl<'de> Deserialize<'de> for DateValue {
                 }
                 _ => return None,
             };
-            crate::load::dates::parse_date(&text).map(Self)
+            kelisim_manifest::dates::parse_date(&text).map(Self)
         })
     }
 }

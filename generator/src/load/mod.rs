@@ -1,13 +1,12 @@
 //! The **load** stage: reads the site's sources into typed values, and imports no later
 //! stage. `site.toml` ([`config`], its languages as [`lang::Lang`]s), the UI strings
 //! ([`i18n`]), the templates ([`templates`]), the content files ([`content`], with their
-//! [`front_matter`]), the dates they hold ([`dates`]) and the receipt keys the site publishes
-//! ([`receipt_keys`]), each read through [`source`], which also says where a problem is
-//! (`file:line`) for every later stage.
+//! [`front_matter`], whose dates `kelisim_manifest::dates` reads) and the receipt keys the
+//! site publishes ([`receipt_keys`]), each read through [`source`], which also says where a
+//! problem is (`file:line`) for every later stage.
 
 pub mod config;
 pub mod content;
-pub mod dates;
 pub mod front_matter;
 pub mod i18n;
 pub mod lang;

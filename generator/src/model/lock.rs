@@ -70,7 +70,7 @@ impl LockedVersion {
         Self {
             lang: text.lang.to_string(),
             version: text.version.clone(),
-            effective_date: crate::load::dates::iso(text.effective_date),
+            effective_date: kelisim_manifest::dates::iso(text.effective_date),
             sha256: text.sha256.clone(),
             labels,
         }
@@ -229,7 +229,7 @@ impl PolicyLock {
                     }
                 });
             }
-            let date = crate::load::dates::iso(text.effective_date);
+            let date = kelisim_manifest::dates::iso(text.effective_date);
             if locked.effective_date != date {
                 problems.push(LockError::DateChanged {
                     location: text.source.clone(),

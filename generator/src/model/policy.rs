@@ -248,7 +248,7 @@ impl PolicySet {
         self.archived_in(lang)
             .map(|t| PreviousLink {
                 version: t.version.clone(),
-                effective_date: crate::load::dates::iso(t.effective_date),
+                effective_date: kelisim_manifest::dates::iso(t.effective_date),
                 url: t.url.clone(),
             })
             .collect()

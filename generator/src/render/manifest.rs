@@ -142,7 +142,7 @@ fn policy_version(
 ) -> PolicyVersion {
     PolicyVersion {
         version: policy.version.clone(),
-        effective_date: crate::load::dates::iso(policy.effective_date),
+        effective_date: kelisim_manifest::dates::iso(policy.effective_date),
         url: model.abs(&policy.url),
         sha256: policy.sha256.clone(),
         translation_of: policy.translation_of.clone(),

@@ -61,7 +61,7 @@ pub fn sitemap_entries(model: &SiteModel) -> Vec<SitemapEntry> {
         let x_default = model.x_default(page.kind, &translations, &page.url);
         entries.push(SitemapEntry {
             loc: model.abs(&page.url),
-            lastmod: page.lastmod().map(crate::load::dates::iso),
+            lastmod: page.lastmod().map(kelisim_manifest::dates::iso),
             alternates: alternates(model, &translations, x_default),
         });
     }

@@ -1,11 +1,12 @@
 //! The operator's day with the messages: the inbox of unanswered messages, marking one
-//! answered, and the mailing list of a purpose. Blocked, withdrawn and anonymized records are
-//! in no list (§2.2, §8.4).
+//! answered (which starts the end of its reply purpose), and the mailing list of a purpose.
+//! Blocked, withdrawn and anonymized records are in no list (§2.2, §8.4).
 
 use time::OffsetDateTime;
 
 use crate::app::rights::RightsError;
-use crate::domain::record::{Answered, ConsentRecord, RecordId};
+use crate::domain::plan::{self, Plan};
+use crate::domain::record::{ConsentRecord, RecordId};
 use crate::store::{RecordStore, StoreError};
 use crate::views::inbox::{self as view, InboxRow, ListEntry};
 
@@ -19,34 +20,36 @@ pub async fn inbox<S: RecordStore + ?Sized>(
     Ok(view::inbox(&list, all))
 }
 
-/// What marking a message answered did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Marked {
-    /// Marked now.
-    Answered,
-    /// Someone had marked it already: who.
+/// What `records answer` will do to a record.
+#[derive(Debug, Clone)]
+pub enum Answering {
+    /// Someone had marked it answered already: who. Nothing changes.
     Already(String),
+    /// Mark it answered and let its reply purpose end (see [`plan::plan_answer`]), to show
+    /// and then apply with [`crate::app::rights::apply`] (audited as
+    /// [`crate::domain::audit::AuditAction::Answer`]).
+    Plan(Plan),
 }
 
-/// Marks record `id` answered by `by` at `now`; it leaves the inbox, nothing else changes.
-pub async fn answer<S: RecordStore + ?Sized>(
+/// What marking record `id` answered by `by` at `now` does: it leaves the inbox, and its
+/// reply purpose ends `reply_after_answer` days later.
+pub async fn plan_answer<S: RecordStore + ?Sized>(
     records: &S,
     id: RecordId,
     by: &str,
+    reply_after_answer: u32,
     now: OffsetDateTime,
-) -> Result<Marked, RightsError> {
-    let mut record = crate::app::rights::get(records, id).await?;
+) -> Result<Answering, RightsError> {
+    let record = crate::app::rights::get(records, id).await?;
     if let Some(answered) = &record.answered {
-        return Ok(Marked::Already(answered.by.clone()));
+        return Ok(Answering::Already(answered.by.clone()));
     }
-    record.answered = Some(Answered {
-        at: now,
-        by: by.to_owned(),
-    });
-    if !records.update_record(&record).await? {
-        return Err(RightsError::NoSuchRecord(id));
-    }
-    Ok(Marked::Answered)
+    Ok(Answering::Plan(plan::plan_answer(
+        record,
+        by,
+        reply_after_answer,
+        now,
+    )))
 }
 
 /// Everyone whose consent to `purpose` is in force at `now` (confirmed, for a double opt-in

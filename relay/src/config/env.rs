@@ -17,7 +17,8 @@ pub const MANIFEST: &str = "KELISIM_MANIFEST";
 pub const ENDPOINT_PATH: &str = "KELISIM_ENDPOINT_PATH";
 /// Comma-separated origins, e.g. `https://woow.kz,https://www.woow.kz`.
 pub const ALLOWED_ORIGINS: &str = "KELISIM_ALLOWED_ORIGINS";
-/// Comma-separated `purpose=days`, e.g. `reply=365,newsletter=1095`.
+/// Comma-separated `purpose=days`, and `reply_after_answer=days` (`[retention_days]`), e.g.
+/// `reply=365,newsletter=1095,reply_after_answer=30`.
 pub const RETENTION_DAYS: &str = "KELISIM_RETENTION_DAYS";
 pub const FINGERPRINT_WINDOW_SECS: &str = "KELISIM_FINGERPRINT_WINDOW_SECS";
 /// Comma-separated `kind=days`, e.g. `access=15,erasure=3`.
@@ -82,13 +83,17 @@ impl RelayConfig {
                 .collect();
         }
         if let Some(list) = var(RETENTION_DAYS) {
+            let mut days = BTreeMap::new();
             set_days(
-                &mut self.retention_days,
+                &mut days,
                 RETENTION_DAYS,
                 &list,
-                "`purpose=days`",
+                "`purpose=days` or `reply_after_answer=days`",
                 |purpose| Some(purpose.to_owned()),
             )?;
+            for (key, days) in days {
+                self.retention_days.set(&key, days);
+            }
         }
         if let Some(list) = var(REQUEST_DEADLINE_DAYS) {
             set_days(

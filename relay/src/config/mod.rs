@@ -20,6 +20,48 @@ pub const MAX_WINDOW_SECS: u64 = 7 * 24 * 3600;
 /// The longest wait for a double opt-in confirmation: one year.
 pub const MAX_CONFIRM_WITHIN_DAYS: u32 = 365;
 
+/// `[retention_days]`: how long each purpose's data are kept, and how long the reply purpose
+/// lasts once its message is answered. Settings for the operator to confirm with counsel, not
+/// legal advice.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct RetentionDays {
+    /// Days after `records answer` until the reply purpose ends (`reply_after_answer`,
+    /// default 30): once the person has their answer the purpose is met (§5.7: kept no longer
+    /// than the purposes need), and the days leave room for a follow-up. The purpose never
+    /// lasts longer than its own retention.
+    pub reply_after_answer: u32,
+    /// Days per purpose id, counted from the consent (every other key of the table).
+    #[serde(flatten)]
+    pub purposes: BTreeMap<String, u32>,
+}
+
+/// The key of `[retention_days]` (and of `KELISIM_RETENTION_DAYS`) that is not a purpose.
+pub const REPLY_AFTER_ANSWER: &str = "reply_after_answer";
+
+impl Default for RetentionDays {
+    fn default() -> Self {
+        Self {
+            reply_after_answer: crate::domain::plan::DEFAULT_REPLY_AFTER_ANSWER_DAYS,
+            purposes: DEFAULT_RETENTION_DAYS
+                .iter()
+                .map(|(p, d)| ((*p).to_owned(), *d))
+                .collect(),
+        }
+    }
+}
+
+impl RetentionDays {
+    /// Sets one key of the table: [`REPLY_AFTER_ANSWER`], or a purpose's days.
+    pub fn set(&mut self, key: &str, days: u32) {
+        if key == REPLY_AFTER_ANSWER {
+            self.reply_after_answer = days;
+        } else {
+            self.purposes.insert(key.to_owned(), days);
+        }
+    }
+}
+
 /// Which [`crate::store::Store`] holds the records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -234,9 +276,9 @@ pub struct RelayConfig {
     pub endpoint_path: Option<String>,
     /// Origins whose pages may post (`https://woow.kz`). Empty: the manifest `base_url`'s.
     pub allowed_origins: Vec<String>,
-    /// Days to keep each purpose's data. Defaults: reply 365, newsletter 1095. Settings to
-    /// confirm with counsel, not legal advice.
-    pub retention_days: BTreeMap<String, u32>,
+    /// Days to keep each purpose's data (defaults: reply 365, newsletter 1095), and the reply
+    /// purpose's days after the answer (default 30).
+    pub retention_days: RetentionDays,
     /// Days to answer a data-subject request, per kind (`access`, `rectification`,
     /// `withdrawal`, `blocking`, `erasure`), counted from its confirmation. Settings, not
     /// legal advice: see [`crate::requests`].
@@ -273,10 +315,7 @@ impl Default for RelayConfig {
             endpoint_path: None,
             allowed_origins: Vec::new(),
             request_deadline_days: crate::domain::request::default_deadlines(),
-            retention_days: DEFAULT_RETENTION_DAYS
-                .iter()
-                .map(|(p, d)| ((*p).to_owned(), *d))
-                .collect(),
+            retention_days: RetentionDays::default(),
             fingerprint_window_secs: DEFAULT_FINGERPRINT_WINDOW_SECS,
             storage_location: None,
             hmac_key_file: None,
@@ -332,6 +371,7 @@ impl RelayConfig {
         for (purpose, days) in DEFAULT_RETENTION_DAYS {
             config
                 .retention_days
+                .purposes
                 .entry(purpose.to_owned())
                 .or_insert(days);
         }
@@ -377,7 +417,7 @@ impl RelayConfig {
                 })
             }
         };
-        for (purpose, days) in &self.retention_days {
+        for (purpose, days) in &self.retention_days.purposes {
             check(
                 &format!("retention_days.{purpose}"),
                 u64::from(*days),
@@ -385,6 +425,12 @@ impl RelayConfig {
                 u64::from(MAX_RETENTION_DAYS),
             )?;
         }
+        check(
+            "retention_days.reply_after_answer",
+            u64::from(self.retention_days.reply_after_answer),
+            1,
+            u64::from(MAX_RETENTION_DAYS),
+        )?;
         check(
             "fingerprint_window_secs",
             self.fingerprint_window_secs,
@@ -437,7 +483,7 @@ impl RelayConfig {
     pub fn intake_settings(&self) -> Result<crate::domain::stamp::IntakeSettings, ConfigError> {
         Ok(crate::domain::stamp::IntakeSettings {
             hmac_key: self.hmac_key()?,
-            retention_days: self.retention_days.clone(),
+            retention_days: self.retention_days.purposes.clone(),
             fingerprint_window: time::Duration::seconds(
                 i64::try_from(self.fingerprint_window_secs).unwrap_or(i64::MAX / 2),
             ),
@@ -541,12 +587,16 @@ mod tests {
             reply = 100
             "#,
         )?;
-        assert_eq!(config.retention_days.get("reply"), Some(&100));
-        assert_eq!(config.retention_days.get("newsletter"), Some(&1095));
+        assert_eq!(config.retention_days.purposes.get("reply"), Some(&100));
+        assert_eq!(
+            config.retention_days.purposes.get("newsletter"),
+            Some(&1095)
+        );
+        assert_eq!(config.retention_days.reply_after_answer, 30);
         let vars: BTreeMap<&str, &str> = [
             (env::FINGERPRINT_WINDOW_SECS, "90"),
             (env::ALLOWED_ORIGINS, "https://a.kz, https://b.kz"),
-            (env::RETENTION_DAYS, "newsletter=30"),
+            (env::RETENTION_DAYS, "newsletter=30,reply_after_answer=14"),
             (env::DYNAMODB_TABLE, "records"),
             (
                 env::HMAC_KEY,
@@ -558,7 +608,14 @@ mod tests {
         config.apply_env(|n| vars.get(n).map(|v| (*v).to_owned()))?;
         assert_eq!(config.fingerprint_window_secs, 90);
         assert_eq!(config.allowed_origins, ["https://a.kz", "https://b.kz"]);
-        assert_eq!(config.retention_days.get("newsletter"), Some(&30));
+        assert_eq!(config.retention_days.purposes.get("newsletter"), Some(&30));
+        assert_eq!(config.retention_days.reply_after_answer, 14);
+        assert!(
+            !config
+                .retention_days
+                .purposes
+                .contains_key(REPLY_AFTER_ANSWER)
+        );
         assert_eq!(config.dynamodb.table.as_deref(), Some("records"));
         assert!(config.hmac_key().is_ok());
         assert!(!format!("{config:?}").contains("00112233"));
@@ -630,6 +687,7 @@ mod tests {
     fn durations_that_could_overflow_a_date_are_refused_at_start_up() {
         for toml in [
             "[retention_days]\nreply = 4000000000\n",
+            "[retention_days]\nreply_after_answer = 0\n",
             "fingerprint_window_secs = 9223372036854775807\n",
             "[rate_limit]\nwindow_secs = 9999999999\n",
             "[notify]\nconfirm_within_days = 100000\n",

@@ -21,6 +21,9 @@ pub enum AuditAction {
     Find,
     /// `records export`: an access request answered (§4.1, §8.3).
     Export,
+    /// `records answer`: a message marked answered, its reply purpose ending after
+    /// `[retention_days] reply_after_answer` days (the detail).
+    Answer,
     Rectify,
     Block,
     Unblock,
@@ -45,6 +48,7 @@ impl AuditAction {
         match self {
             Self::Find => "find",
             Self::Export => "export",
+            Self::Answer => "answer",
             Self::Rectify => "rectify",
             Self::Block => "block",
             Self::Unblock => "unblock",

@@ -1,5 +1,5 @@
 //! The relay's own words, in the visitor's (or the operator's) language: refusals, field
-//! errors, the double opt-in mail and the operator's notification.
+//! errors, the double opt-in mail, the operator's notification and the access report.
 //!
 //! They are Fluent messages in `locales/<lang>/relay.ftl`, the same place the site's strings
 //! live, so editors translate them once. `kelisim build` ships each language's file to the
@@ -53,6 +53,43 @@ const BUILT_IN: [(&str, &str); 2] = [
     ("ru", include_str!("../../../locales/ru/relay.ftl")),
 ];
 
+/// The words of the access report (`report-*`, see [`crate::views::access_report`]).
+pub const REPORT_KEYS: [&str; 33] = [
+    "report-title",
+    "report-intro",
+    "report-date",
+    "report-contact",
+    "report-none",
+    "report-record",
+    "report-received",
+    "report-kept-until",
+    "report-state",
+    "report-state-active",
+    "report-state-withdrawn",
+    "report-state-anonymized",
+    "report-blocked",
+    "report-storage",
+    "report-data-held",
+    "report-field-surname",
+    "report-field-first_name",
+    "report-field-patronymic",
+    "report-field-email",
+    "report-field-phone",
+    "report-field-message",
+    "report-removed",
+    "report-purposes",
+    "report-purpose",
+    "report-granted",
+    "report-legal-basis",
+    "report-until",
+    "report-yes",
+    "report-no",
+    "report-withdrawn-on",
+    "report-policy",
+    "report-policy-version",
+    "report-corrections",
+];
+
 /// Every message the relay uses; [`Messages::from_manifest`] refuses a set that lacks one.
 pub fn required_keys() -> Vec<String> {
     let mut keys: Vec<String> = [
@@ -92,6 +129,7 @@ pub fn required_keys() -> Vec<String> {
         ]
         .map(str::to_owned),
     );
+    keys.extend(REPORT_KEYS.map(str::to_owned));
     keys
 }
 
@@ -236,6 +274,41 @@ impl Messages {
     pub fn name_or(&self, lang: &str, key: &str, fallback: &str) -> String {
         self.lookup(lang, key, &[])
             .unwrap_or_else(|| fallback.to_owned())
+    }
+
+    /// `key` in `lang` itself, with no fallback to another language: for the words a site
+    /// gives about itself in a document that must read in one language throughout (the
+    /// access report). `None` when `lang` does not define it.
+    pub fn in_language(&self, lang: &str, key: &str) -> Option<String> {
+        let bundle = self.bundles.get(lang)?;
+        let pattern = bundle.get_message(key)?.value()?;
+        let mut errors = Vec::new();
+        Some(
+            bundle
+                .format_pattern(pattern, None, &mut errors)
+                .into_owned(),
+        )
+    }
+
+    /// The words `lang` gives for a value the relay stamped from its own settings: message
+    /// `key` in `lang`, but only when its `.stamped` attribute is exactly `stamped` (trimmed).
+    /// A setting can change between records, so words tied to the value they translate never
+    /// describe a record stamped with another.
+    pub fn stamped_in_language(&self, lang: &str, key: &str, stamped: &str) -> Option<String> {
+        let bundle = self.bundles.get(lang)?;
+        let message = bundle.get_message(key)?;
+        let mut errors = Vec::new();
+        let attribute = message.get_attribute("stamped")?;
+        let original = bundle.format_pattern(attribute.value(), None, &mut errors);
+        if original.trim() != stamped.trim() {
+            return None;
+        }
+        let pattern = message.value()?;
+        Some(
+            bundle
+                .format_pattern(pattern, None, &mut errors)
+                .into_owned(),
+        )
     }
 
     fn lookup(&self, lang: &str, key: &str, args: &[(&str, FluentValue<'_>)]) -> Option<String> {

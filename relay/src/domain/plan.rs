@@ -1,8 +1,8 @@
 //! What each data-subject right does to records, as plans: pure functions from the records
 //! read (and the moment) to the changes to make, which a command shows before it applies them
 //! (`--dry-run`, the confirmation prompt) and [`crate::app::rights::apply`] carries out.
-//! Policy §2.2 (blocking), §2.5 (anonymizing), §2.14 (erasure), §5.7 and §8.8 (retention),
-//! §8.3 (rectification), §8.4 (withdrawal).
+//! Policy §2.2 (blocking), §2.5 (anonymizing), §2.14 (erasure), §5.7 and §8.8 (retention,
+//! the answered message's included), §8.3 (rectification), §8.4 (withdrawal).
 
 use std::fmt::Write as _;
 
@@ -12,7 +12,8 @@ use crate::domain::audit::AuditAction;
 use crate::domain::fields::{Email, Message, PersonName, PhoneE164};
 use crate::domain::hmac_key::HmacKey;
 use crate::domain::record::{
-    ConsentRecord, DropReason, FieldChange, RecordId, RecordState, Rectification, category,
+    Answered, ConsentRecord, DropReason, FieldChange, RecordId, RecordState, Rectification,
+    category,
 };
 
 /// A withdrawal's audit detail when it covered every purpose (otherwise it is the purpose).
@@ -21,6 +22,10 @@ pub const ALL_PURPOSES: &str = "all purposes";
 /// How long a rectification keeps the old values (to undo a mistaken correction) by default.
 /// A setting, not legal advice.
 pub const DEFAULT_HISTORY_DAYS: u32 = 30;
+
+/// How many days after its message is answered the reply purpose ends by default
+/// (`[retention_days] reply_after_answer`). A setting, not legal advice.
+pub const DEFAULT_REPLY_AFTER_ANSWER_DAYS: u32 = 30;
 
 /// Why a plan could not be made. Never contains an email, a phone or a name.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +148,63 @@ fn dropped_text(dropped: &[String]) -> String {
     } else {
         format!("; drops {}", dropped.join(", "))
     }
+}
+
+/// The audit detail of `records answer`: the days the reply purpose was given after the
+/// answer, in a form [`answer_days`] reads back (a restore replays the answer with it).
+pub fn answer_detail(reply_after_answer: u32) -> String {
+    format!("reply_after_answer={reply_after_answer}")
+}
+
+/// The days an [`answer_detail`] names.
+pub fn answer_days(detail: &str) -> Option<u32> {
+    detail.strip_prefix("reply_after_answer=")?.parse().ok()
+}
+
+/// Marks record's message answered by `by` at `now` (`records answer`), and lets the reply
+/// purpose end `reply_after_answer` days later: once the person has their answer the purpose
+/// is met (§5.7, §8.8: data are kept no longer than their purposes need), and the days leave
+/// room for a follow-up. The purpose's `expires_at` becomes the earlier of its own and that
+/// day, and the record's `expires_at` follows the purposes still granted, as a confirmation
+/// does. Nothing is dropped now: after that day `purge-expired` removes what no other purpose
+/// needs (phone and message; name and email too unless a confirmed newsletter grant still
+/// needs them; with no other purpose, the whole record). A reply purpose withdrawn or never
+/// granted is left as it is. A message already answered is left unchanged.
+pub fn plan_answer(
+    record: ConsentRecord,
+    by: &str,
+    reply_after_answer: u32,
+    now: OffsetDateTime,
+) -> Plan {
+    let mut plan = Plan::new(AuditAction::Answer, answer_detail(reply_after_answer));
+    if record.answered.is_some() {
+        plan.unchanged = 1;
+        return plan;
+    }
+    let mut after = record.clone();
+    after.answered = Some(Answered {
+        at: now,
+        by: by.to_owned(),
+    });
+    let end = now.saturating_add(Duration::days(i64::from(reply_after_answer)));
+    let reply = after.consent.purposes.iter_mut().find(|p| {
+        p.purpose == kelisim_manifest::PURPOSE_REPLY && p.granted && p.withdrawn_at.is_none()
+    });
+    let mut summary = String::from("mark answered");
+    if let Some(reply) = reply {
+        let until = reply.expires_at.map_or(end, |current| current.min(end));
+        reply.expires_at = Some(until);
+        // Never later than before: answering only ever shortens what is kept.
+        after.expires_at = after.retention_end().min(record.expires_at);
+        let _ = write!(
+            summary,
+            "; reply purpose until {}; kept until {}",
+            date(until),
+            date(after.expires_at)
+        );
+    }
+    plan.push(record, Some(after), summary);
+    plan
 }
 
 /// Withdraws consent for `purpose` (every granted purpose when `None`) in each record: that

@@ -4,8 +4,8 @@
 //! is in the replaced database's audit log and missing from the restored copy, so a person
 //! erased yesterday would be back today (policy §8.8, Law 94-V Art. 18). The audit log holds
 //! no personal data, but it holds enough to redo what needs no personal data: an erasure, an
-//! anonymization, a withdrawal (with its purpose), a block or an unblock of a record id, at the
-//! time it was first done. A rectification's new values are not in the log, by design, and a
+//! anonymization, a withdrawal (with its purpose), a block or an unblock, an answer (with the
+//! days its reply purpose was given) of a record id, at the time it was first done. A rectification's new values are not in the log, by design, and a
 //! request or a re-key lives outside the records: those are listed for the operator to redo.
 //! The missing entries are copied into the restored log, and the retention purge runs last.
 
@@ -16,7 +16,8 @@ use time::OffsetDateTime;
 use crate::app::rights;
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::plan::{
-    ALL_PURPOSES, Plan, plan_anonymize, plan_block, plan_erase, plan_purge, plan_withdraw,
+    ALL_PURPOSES, Plan, answer_days, plan_anonymize, plan_answer, plan_block, plan_erase,
+    plan_purge, plan_withdraw,
 };
 use crate::store::{Store, StoreError};
 
@@ -127,7 +128,7 @@ async fn redo(entry: &AuditEntry, store: &dyn Store) -> Result<Redo, StoreError>
         // Reading, and bookkeeping the restored copy does on its own.
         A::Find | A::Export | A::KeyCheckStored | A::PurgeExpired => return Ok(Redo::Nothing),
         A::Rectify | A::Rekey | A::RequestOpened | A::RequestClosed => return Ok(Redo::ByHand),
-        A::Erase | A::Anonymize | A::Withdraw | A::Block | A::Unblock => {
+        A::Erase | A::Anonymize | A::Withdraw | A::Block | A::Unblock | A::Answer => {
             // No record id: a summary of an action that changed nothing. No record: the
             // restored copy never had it, or an earlier entry already erased it.
             let Some(id) = entry.record_id else {
@@ -143,6 +144,10 @@ async fn redo(entry: &AuditEntry, store: &dyn Store) -> Result<Redo, StoreError>
                     let purpose = (entry.detail != ALL_PURPOSES).then_some(entry.detail.as_str());
                     plan_withdraw(vec![record], purpose, at)
                 }
+                A::Answer => match answer_days(&entry.detail) {
+                    Some(days) => plan_answer(record, &entry.actor, days, at),
+                    None => return Ok(Redo::ByHand),
+                },
                 action => plan_block(record, action == A::Block, at),
             }
         }

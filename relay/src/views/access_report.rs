@@ -2,176 +2,122 @@
 //! language: what is held, why, since when and until when, and the policy version agreed
 //! to, with its link.
 //!
-//! It is made from that person's records only, so it names no other person. Like
-//! [`crate::messages`], the words are a small table checked by the compiler (kk and ru);
-//! any language other than `ru` reads Kazakh, the site's default.
+//! It is made from that person's records only, so it names no other person. Every word is a
+//! Fluent message of the relay's (`report-*` in `locales/<lang>/relay.ftl`, shipped in the
+//! consent manifest), so the report is translated where the relay's mails are, in the terms
+//! of the policy. What a record holds as the site or the operator wrote it is put in the
+//! person's language by the site's own messages, and shown as the record holds it only where
+//! the site gives no words, never in the other language:
+//! - a purpose's name: `purpose-<id>`; else its id;
+//! - its legal basis: `legal-basis-<id>`; else the `legal_basis` text stamped from the
+//!   manifest;
+//! - the storage location: `storage-location`, whose `.stamped` attribute names the exact
+//!   `storage_location` setting it translates (see [`Messages::stamped_in_language`]). The
+//!   setting is the operator's and may change between records; tying the words to the value
+//!   means a record stamped elsewhere is never described as stored here. Any other value is
+//!   shown as stamped;
+//! - the operator: its name as the manifest gives it for the language (ТОО «…» in Russian,
+//!   «…» ЖШС in Kazakh), as the relay's mails name it.
+//!
+//! Dates are the long dates the site's pages use ([`kelisim_manifest::dates`]).
 
-use kelisim_manifest::html::escape;
 use std::fmt::Write as _;
 
-use time::{Month, OffsetDateTime};
+use fluent_bundle::FluentValue;
+use kelisim_manifest::ConsentManifest;
+use kelisim_manifest::html::escape;
+use time::OffsetDateTime;
 
+use crate::domain::messages::Messages;
 use crate::domain::record::{ConsentRecord, RecordState};
 
-struct Words {
-    title: &'static str,
-    intro: &'static str,
-    none: &'static str,
-    record: &'static str,
-    received: &'static str,
-    kept_until: &'static str,
-    state: &'static str,
-    active: &'static str,
-    withdrawn: &'static str,
-    anonymized: &'static str,
-    blocked: &'static str,
-    data_held: &'static str,
-    surname: &'static str,
-    first_name: &'static str,
-    patronymic: &'static str,
-    email: &'static str,
-    phone: &'static str,
-    message: &'static str,
-    removed: &'static str,
-    purposes: &'static str,
-    purpose: &'static str,
-    granted: &'static str,
-    legal_basis: &'static str,
-    until: &'static str,
-    yes: &'static str,
-    no: &'static str,
-    withdrawn_on: &'static str,
-    policy: &'static str,
-    version: &'static str,
-    storage: &'static str,
-    corrections: &'static str,
-    reply: &'static str,
-    newsletter: &'static str,
-}
+/// The languages the report is written in: those the relay has built-in words and long dates
+/// for.
+pub const LANGUAGES: [&str; 2] = ["kk", "ru"];
 
-const KK: Words = Words {
-    title: "Сіз туралы сақталған деректер",
-    intro: "Дербес деректер операторы сіз туралы сақтайтын деректердің толық тізімі.",
-    none: "Сіз туралы ешқандай дерек сақталмаған.",
-    record: "Өтініш",
-    received: "Алынған күні",
-    kept_until: "Сақталу мерзімі",
-    state: "Күйі",
-    active: "өңделуде",
-    withdrawn: "келісім кері қайтарылды",
-    anonymized: "иесіздендірілді",
-    blocked: "өңдеу тоқтатылды (бұғатталған)",
-    data_held: "Сақталған деректер",
-    surname: "Тегі",
-    first_name: "Аты",
-    patronymic: "Әкесінің аты",
-    email: "Электрондық пошта",
-    phone: "Телефон",
-    message: "Хабарлама",
-    removed: "жойылды",
-    purposes: "Мақсаттар",
-    purpose: "Мақсат",
-    granted: "Келісім берілді",
-    legal_basis: "Құқықтық негіз",
-    until: "Мерзімі",
-    yes: "иә",
-    no: "жоқ",
-    withdrawn_on: "кері қайтарылды",
-    policy: "Сіз келісім берген саясат",
-    version: "нұсқа",
-    storage: "Сақталатын орны",
-    corrections: "Түзетулер",
-    reply: "Өтінішіңізге жауап беру",
-    newsletter: "Ақпараттық хаттар",
-};
-
-const RU: Words = Words {
-    title: "Какие данные о вас хранятся",
-    intro: "Полный перечень персональных данных о вас, которые хранит оператор.",
-    none: "Никаких данных о вас не хранится.",
-    record: "Обращение",
-    received: "Получено",
-    kept_until: "Хранится до",
-    state: "Состояние",
-    active: "обрабатывается",
-    withdrawn: "согласие отозвано",
-    anonymized: "обезличено",
-    blocked: "обработка приостановлена (блокировано)",
-    data_held: "Хранимые данные",
-    surname: "Фамилия",
-    first_name: "Имя",
-    patronymic: "Отчество",
-    email: "Электронная почта",
-    phone: "Телефон",
-    message: "Сообщение",
-    removed: "удалено",
-    purposes: "Цели",
-    purpose: "Цель",
-    granted: "Согласие дано",
-    legal_basis: "Правовое основание",
-    until: "Срок",
-    yes: "да",
-    no: "нет",
-    withdrawn_on: "отозвано",
-    policy: "Политика, с которой вы согласились",
-    version: "версия",
-    storage: "Место хранения",
-    corrections: "Исправления",
-    reply: "Ответ на ваше обращение",
-    newsletter: "Информационные письма",
-};
-
-/// The language the report should be in: the one of the person's latest record.
+/// The language the report should be in: the one of the person's latest record, or Kazakh,
+/// the site's default, when that is not one of [`LANGUAGES`] (or there is no record).
 pub fn language_of(records: &[ConsentRecord]) -> &str {
     records
         .iter()
         .max_by_key(|r| r.received_at)
-        .map_or("kk", |r| r.consent.language.as_str())
+        .map(|r| r.consent.language.as_str())
+        .filter(|lang| LANGUAGES.contains(lang))
+        .unwrap_or("kk")
 }
 
-/// A long date the way each language writes it: «2024 жылғы 11 ақпан», «11 февраля 2024 г.».
-pub fn long_date(lang: &str, t: OffsetDateTime) -> String {
-    let month = t.month();
-    if lang == "ru" {
-        let name = match month {
-            Month::January => "января",
-            Month::February => "февраля",
-            Month::March => "марта",
-            Month::April => "апреля",
-            Month::May => "мая",
-            Month::June => "июня",
-            Month::July => "июля",
-            Month::August => "августа",
-            Month::September => "сентября",
-            Month::October => "октября",
-            Month::November => "ноября",
-            Month::December => "декабря",
-        };
-        format!("{} {name} {} г.", t.day(), t.year())
-    } else {
-        let name = match month {
-            Month::January => "қаңтар",
-            Month::February => "ақпан",
-            Month::March => "наурыз",
-            Month::April => "сәуір",
-            Month::May => "мамыр",
-            Month::June => "маусым",
-            Month::July => "шілде",
-            Month::August => "тамыз",
-            Month::September => "қыркүйек",
-            Month::October => "қазан",
-            Month::November => "қараша",
-            Month::December => "желтоқсан",
-        };
-        format!("{} жылғы {} {name}", t.year(), t.day())
+/// The site's words and facts the report is written with: the relay's messages and the
+/// manifest (the operator's name and address).
+#[derive(Debug, Clone, Copy)]
+pub struct Site<'a> {
+    pub manifest: &'a ConsentManifest,
+    pub messages: &'a Messages,
+}
+
+/// The words of one report: its language's messages, escaped for HTML.
+struct Words<'a> {
+    messages: &'a Messages,
+    lang: &'a str,
+}
+
+impl Words<'_> {
+    fn text(&self, key: &str) -> String {
+        self.with(key, &[])
+    }
+
+    fn with(&self, key: &str, args: &[(&str, FluentValue<'_>)]) -> String {
+        escape(&self.messages.format(self.lang, key, args))
+    }
+
+    /// `key` with the one argument `date`, a long date.
+    fn dated(&self, key: &str, t: OffsetDateTime) -> String {
+        self.with(key, &[("date", FluentValue::from(self.date(t)))])
+    }
+
+    fn date(&self, t: OffsetDateTime) -> String {
+        long_date(self.lang, t)
+    }
+
+    /// The site's words for `key` in this language, else `stamped` as the record holds it.
+    fn given_or(&self, key: &str, stamped: &str) -> String {
+        escape(
+            &self
+                .messages
+                .in_language(self.lang, key)
+                .unwrap_or_else(|| stamped.to_owned()),
+        )
+    }
+
+    /// The storage location in words, when the site translates this very stamp.
+    fn storage(&self, stamped: &str) -> String {
+        escape(
+            &self
+                .messages
+                .stamped_in_language(self.lang, "storage-location", stamped)
+                .unwrap_or_else(|| stamped.to_owned()),
+        )
     }
 }
 
-/// The report for one person's `records` in `lang` (`kk` or `ru`).
-pub fn render(records: &[ConsentRecord], lang: &str, now: OffsetDateTime) -> String {
+/// A long date the way `lang` writes it («2024 жылғы 11 ақпан», «11 февраля 2024 г.»), in
+/// UTC, from the one implementation the site's pages use too.
+fn long_date(lang: &str, t: OffsetDateTime) -> String {
+    kelisim_manifest::dates::format_long(t.date(), lang)
+}
+
+/// The report for one person's `records` in `lang` (`kk` or `ru`; any other reads Kazakh).
+pub fn render(
+    records: &[ConsentRecord],
+    lang: &str,
+    site: Site<'_>,
+    now: OffsetDateTime,
+) -> String {
     let lang = if lang == "ru" { "ru" } else { "kk" };
-    let w = if lang == "ru" { &RU } else { &KK };
-    let date = |t: OffsetDateTime| long_date(lang, t);
+    let w = Words {
+        messages: site.messages,
+        lang,
+    };
+    let operator = site.manifest.operator_name(lang);
     let mut html = String::new();
     let _ = write!(
         html,
@@ -181,24 +127,19 @@ pub fn render(records: &[ConsentRecord], lang: &str, now: OffsetDateTime) -> Str
          margin:2rem auto;padding:0 1rem;line-height:1.5}}table{{border-collapse:collapse;\
          width:100%}}th,td{{text-align:left;vertical-align:top;border-bottom:1px solid #ccc;\
          padding:.25rem .5rem}}</style>\n</head>\n<body>\n<main>\n<h1>{title}</h1>\n\
-         <p>{intro} {today}.</p>\n",
-        title = w.title,
-        intro = w.intro,
-        today = date(now),
+         <p>{intro}</p>\n<p>{contact} <a href=\"mailto:{email}\">{email}</a></p>\n\
+         <p>{today}</p>\n",
+        title = w.text("report-title"),
+        intro = w.with("report-intro", &[("operator", FluentValue::from(operator))]),
+        contact = w.text("report-contact"),
+        email = escape(&site.manifest.operator.email),
+        today = w.dated("report-date", now),
     );
-    if let Some(operator) = records.first().map(|r| &r.consent.operator) {
-        let _ = writeln!(
-            html,
-            "<p>{} · <a href=\"mailto:{email}\">{email}</a></p>",
-            escape(&operator.name),
-            email = escape(&operator.email)
-        );
-    }
     if records.is_empty() {
-        let _ = writeln!(html, "<p>{}</p>", w.none);
+        let _ = writeln!(html, "<p>{}</p>", w.text("report-none"));
     }
     for (index, record) in records.iter().enumerate() {
-        render_record(&mut html, w, lang, index + 1, record);
+        render_record(&mut html, &w, index + 1, record);
     }
     html.push_str("</main>\n</body>\n</html>\n");
     html
@@ -206,126 +147,141 @@ pub fn render(records: &[ConsentRecord], lang: &str, now: OffsetDateTime) -> Str
 
 /// One record's section: its dates and state, the data held, the purposes, the policy agreed
 /// to and the corrections made.
-fn render_record(html: &mut String, w: &Words, lang: &str, number: usize, record: &ConsentRecord) {
-    let date = |t: OffsetDateTime| long_date(lang, t);
-    let state = match record.state {
-        RecordState::Active => w.active,
-        RecordState::Withdrawn => w.withdrawn,
-        RecordState::Anonymized => w.anonymized,
+fn render_record(html: &mut String, w: &Words<'_>, number: usize, record: &ConsentRecord) {
+    let state = w.text(match record.state {
+        RecordState::Active => "report-state-active",
+        RecordState::Withdrawn => "report-state-withdrawn",
+        RecordState::Anonymized => "report-state-anonymized",
+    });
+    let blocked = if record.blocked_at.is_some() {
+        format!("; {}", w.text("report-blocked"))
+    } else {
+        String::new()
     };
+    let number = u64::try_from(number).unwrap_or(u64::MAX);
     let _ = write!(
         html,
-        "<section>\n<h2>{} {number}</h2>\n<dl>\n<dt>{}</dt><dd>{}</dd>\n<dt>{}</dt><dd>{}</dd>\n\
-         <dt>{}</dt><dd>{state}{}</dd>\n<dt>{}</dt><dd>{}</dd>\n</dl>\n",
-        w.record,
-        w.received,
-        date(record.received_at),
-        w.kept_until,
-        date(record.expires_at),
-        w.state,
-        if record.blocked_at.is_some() {
-            format!("; {}", w.blocked)
-        } else {
-            String::new()
-        },
-        w.storage,
-        escape(&record.consent.storage_location),
+        "<section>\n<h2>{}</h2>\n<dl>\n<dt>{}</dt><dd>{}</dd>\n<dt>{}</dt><dd>{}</dd>\n\
+         <dt>{}</dt><dd>{state}{blocked}</dd>\n<dt>{}</dt><dd>{}</dd>\n</dl>\n",
+        w.with("report-record", &[("number", FluentValue::from(number))]),
+        w.text("report-received"),
+        w.date(record.received_at),
+        w.text("report-kept-until"),
+        w.date(record.expires_at),
+        w.text("report-state"),
+        w.text("report-storage"),
+        w.storage(&record.consent.storage_location),
     );
-    render_data_held(html, w, lang, record);
-    render_purposes(html, w, lang, record);
+    render_data_held(html, w, record);
+    render_purposes(html, w, record);
     let _ = writeln!(
         html,
-        "<p>{}: <a href=\"{url}\">{version_word} {version}</a></p>",
-        w.policy,
+        "<p>{}: <a href=\"{url}\">{version}</a></p>",
+        w.text("report-policy"),
         url = escape(&record.consent.policy_url),
-        version_word = w.version,
-        version = escape(&record.consent.policy_version),
+        version = w.with(
+            "report-policy-version",
+            &[(
+                "version",
+                FluentValue::from(record.consent.policy_version.as_str())
+            )]
+        ),
     );
-    render_corrections(html, w, lang, record);
+    render_corrections(html, w, record);
     html.push_str("</section>\n");
+}
+
+/// The name of a record field (`surname`, `first_name`, …) in words; a field this version
+/// does not know is shown as named.
+fn field_name(w: &Words<'_>, field: &str) -> String {
+    w.given_or(&format!("report-field-{field}"), field)
 }
 
 /// The personal data held, one row a field; a removed category says when it was removed, an
 /// empty field has no row.
-fn render_data_held(html: &mut String, w: &Words, lang: &str, record: &ConsentRecord) {
-    let _ = writeln!(html, "<h3>{}</h3>\n<table>", w.data_held);
+fn render_data_held(html: &mut String, w: &Words<'_>, record: &ConsentRecord) {
+    let _ = writeln!(html, "<h3>{}</h3>\n<table>", w.text("report-data-held"));
     let removed = |category: &str| -> Option<String> {
         record
             .dropped
             .iter()
             .find(|d| d.category == category)
-            .map(|d| format!("<em>{} {}</em>", w.removed, long_date(lang, d.at)))
+            .map(|d| format!("<em>{}</em>", w.dated("report-removed", d.at)))
     };
     let subject = &record.subject;
     let rows = [
-        (w.surname, "name", subject.surname.as_str()),
-        (w.first_name, "name", subject.first_name.as_str()),
+        ("surname", "name", subject.surname.as_str()),
+        ("first_name", "name", subject.first_name.as_str()),
         (
-            w.patronymic,
+            "patronymic",
             "name",
             subject.patronymic.as_deref().unwrap_or(""),
         ),
-        (w.email, "email", subject.email.as_str()),
-        (w.phone, "phone", subject.phone.as_str()),
-        (w.message, "message", record.message.as_str()),
+        ("email", "email", subject.email.as_str()),
+        ("phone", "phone", subject.phone.as_str()),
+        ("message", "message", record.message.as_str()),
     ];
-    for (label, category, value) in rows {
+    for (field, category, value) in rows {
         let shown = removed(category).unwrap_or_else(|| escape(value).replace('\n', "<br>"));
         if shown.is_empty() {
             continue;
         }
         let _ = writeln!(
             html,
-            "<tr><th scope=\"row\">{label}</th><td>{shown}</td></tr>"
+            "<tr><th scope=\"row\">{}</th><td>{shown}</td></tr>",
+            field_name(w, field)
         );
     }
     html.push_str("</table>\n");
 }
 
 /// The purposes table: each purpose, whether granted, its legal basis, and until when.
-fn render_purposes(html: &mut String, w: &Words, lang: &str, record: &ConsentRecord) {
-    let date = |t: OffsetDateTime| long_date(lang, t);
+fn render_purposes(html: &mut String, w: &Words<'_>, record: &ConsentRecord) {
     let _ = writeln!(
         html,
         "<h3>{}</h3>\n<table>\n<tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
          <th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr>",
-        w.purposes, w.purpose, w.granted, w.legal_basis, w.until
+        w.text("report-purposes"),
+        w.text("report-purpose"),
+        w.text("report-granted"),
+        w.text("report-legal-basis"),
+        w.text("report-until"),
     );
     for purpose in &record.consent.purposes {
-        let name = match purpose.purpose.as_str() {
-            kelisim_manifest::PURPOSE_REPLY => w.reply.to_owned(),
-            kelisim_manifest::PURPOSE_NEWSLETTER => w.newsletter.to_owned(),
-            other => escape(other),
-        };
+        let id = purpose.purpose.as_str();
         let until = match (purpose.withdrawn_at, purpose.expires_at) {
-            (Some(at), _) => format!("{} {}", w.withdrawn_on, date(at)),
-            (None, Some(at)) => date(at),
+            (Some(at), _) => w.dated("report-withdrawn-on", at),
+            (None, Some(at)) => w.date(at),
             (None, None) => "—".to_owned(),
         };
         let _ = writeln!(
             html,
-            "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{until}</td></tr>",
-            if purpose.granted { w.yes } else { w.no },
-            escape(&purpose.legal_basis),
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{until}</td></tr>",
+            w.given_or(&format!("purpose-{id}"), id),
+            w.text(if purpose.granted {
+                "report-yes"
+            } else {
+                "report-no"
+            }),
+            w.given_or(&format!("legal-basis-{id}"), &purpose.legal_basis),
         );
     }
     html.push_str("</table>\n");
 }
 
 /// The corrections made to the record (dates and field names only), if any.
-fn render_corrections(html: &mut String, w: &Words, lang: &str, record: &ConsentRecord) {
+fn render_corrections(html: &mut String, w: &Words<'_>, record: &ConsentRecord) {
     if record.history.is_empty() {
         return;
     }
-    let _ = writeln!(html, "<h3>{}</h3>\n<ul>", w.corrections);
+    let _ = writeln!(html, "<h3>{}</h3>\n<ul>", w.text("report-corrections"));
     for entry in &record.history {
-        let fields: Vec<&str> = entry.changes.iter().map(|c| c.field.as_str()).collect();
-        let _ = writeln!(
-            html,
-            "<li>{}: {}</li>",
-            long_date(lang, entry.at),
-            escape(&fields.join(", "))
-        );
+        let fields: Vec<String> = entry
+            .changes
+            .iter()
+            .map(|c| field_name(w, &c.field))
+            .collect();
+        let _ = writeln!(html, "<li>{}: {}</li>", w.date(entry.at), fields.join(", "));
     }
     html.push_str("</ul>\n");
 }

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
+use kelisim_relay::app::inbox::{self, Answering};
 use kelisim_relay::app::keys::{self, RekeyStage};
+use kelisim_relay::app::retention;
 use kelisim_relay::app::rights::{self as rights, Lookup, RightsError};
 use kelisim_relay::domain::audit::AuditAction;
 use kelisim_relay::domain::hmac_key::HmacKey;
@@ -106,6 +108,7 @@ on_every_store!(
     concurrent_withdraws_one_wins_one_conflicts,
     anonymize_keeps_the_stamp_and_drops_the_person,
     purge_is_per_purpose,
+    an_answer_ends_the_reply_purpose_and_the_purge_follows,
     erase_leaves_audit_entries_that_point_to_nothing_personal,
     audit_entries_hold_no_personal_data,
     rekey_rederives_lookups_resumably,
@@ -434,6 +437,80 @@ async fn purge_is_per_purpose(owned: Arc<dyn Store>) {
     assert_eq!(after.subject.email, person.email);
     assert_eq!(Some(after.expires_at), after.consent.purposes[1].expires_at);
     assert_eq!(store.get_record(gone.id).await.unwrap(), None);
+}
+
+/// `records answer`: the reply purpose ends 30 days after the answer, and the purge then
+/// removes what no other purpose needs: phone and message where a newsletter grant remains,
+/// the whole record where none does.
+async fn an_answer_ends_the_reply_purpose_and_the_purge_follows(owned: Arc<dyn Store>) {
+    let store = owned.as_ref();
+    let now = OffsetDateTime::now_utc();
+    let person = Person::new();
+    let subscribed = stored(store, &person).await;
+    let mut reply_only = record_of(&Person::new(), &key_a());
+    reply_only.consent.purposes[1].granted = false;
+    reply_only.consent.purposes[1].expires_at = None;
+    reply_only.expires_at = now + Duration::days(365);
+    store
+        .insert_record(&reply_only, &dedup_keys(None, in_a_minute()), &[])
+        .await
+        .unwrap();
+
+    for record in [&subscribed, &reply_only] {
+        let Answering::Plan(plan) = inbox::plan_answer(store, record.id, ACTOR, 30, now)
+            .await
+            .unwrap()
+        else {
+            panic!("not answered yet");
+        };
+        assert_eq!(rights::apply(store, &plan, ACTOR).await.unwrap().changed, 1);
+    }
+    let answered = reread(store, &subscribed).await;
+    assert_eq!(answered.answered.as_ref().map(|a| a.at), Some(now));
+    assert_eq!(
+        answered.consent.purposes[0].expires_at,
+        Some(now + Duration::days(30))
+    );
+    assert_eq!(
+        Some(answered.expires_at),
+        answered.consent.purposes[1].expires_at
+    );
+    assert_eq!(
+        reread(store, &reply_only).await.expires_at,
+        now + Duration::days(30)
+    );
+    assert!(matches!(
+        inbox::plan_answer(store, subscribed.id, "someone else", 30, now)
+            .await
+            .unwrap(),
+        Answering::Already(by) if by == ACTOR
+    ));
+
+    let early = retention::purge(store, ACTOR, now + Duration::days(29))
+        .await
+        .unwrap();
+    assert_eq!(early.total(), 0, "{early:?}");
+    assert_eq!(reread(store, &subscribed).await, answered);
+
+    let late = retention::purge(store, ACTOR, now + Duration::days(31))
+        .await
+        .unwrap();
+    assert_eq!((late.deleted + late.late as usize, late.reduced), (1, 1));
+    let kept = reread(store, &subscribed).await;
+    assert_eq!(kept.subject.phone, "");
+    assert_eq!(kept.message, "");
+    assert_eq!(kept.subject.surname, person.surname);
+    assert_eq!(kept.subject.email, person.email);
+    assert_eq!(store.get_record(reply_only.id).await.unwrap(), None);
+
+    let audit = store.list_audit(None).await.unwrap();
+    let answers: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == AuditAction::Answer)
+        .collect();
+    assert_eq!(answers.len(), 2);
+    assert!(answers.iter().all(|e| e.detail == "reply_after_answer=30"));
+    assert_eq!(answers[0].record_id, Some(subscribed.id));
 }
 
 async fn erase_leaves_audit_entries_that_point_to_nothing_personal(owned: Arc<dyn Store>) {

@@ -124,10 +124,10 @@ pub(super) struct LocalDate {
 impl tera::Filter for LocalDate {
     fn filter(&self, value: &Value, _args: &HashMap<String, Value>) -> tera::Result<Value> {
         let text = value.as_str().unwrap_or_default();
-        let date = crate::load::dates::parse_date(text).ok_or_else(|| {
+        let date = kelisim_manifest::dates::parse_date(text).ok_or_else(|| {
             tera::Error::msg(format!("the date filter needs YYYY-MM-DD, got `{text}`"))
         })?;
-        Ok(Value::String(crate::load::dates::format_long(
+        Ok(Value::String(kelisim_manifest::dates::format_long(
             date, &self.lang,
         )))
     }

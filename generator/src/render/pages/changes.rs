@@ -34,7 +34,7 @@ impl Html<'_> {
             key: "policy-changes",
             content: &content,
             version: Some(&newer.version),
-            effective_date: Some(crate::load::dates::iso(newer.effective_date)),
+            effective_date: Some(kelisim_manifest::dates::iso(newer.effective_date)),
             is_versioned: true,
             noindex: true,
             ..PageContext::bare(
@@ -74,7 +74,7 @@ impl Html<'_> {
         let date = |d| {
             (
                 "date".to_owned(),
-                Arg::Text(crate::load::dates::format_long(d, lang)),
+                Arg::Text(kelisim_manifest::dates::format_long(d, lang)),
             )
         };
         let title =

@@ -171,7 +171,7 @@ pub(super) fn common_context(model: &SiteModel, locales: &Locales, lang: &str) -
             "policy",
             &PolicyContext {
                 version: &policy.version,
-                effective_date: crate::load::dates::iso(policy.effective_date),
+                effective_date: kelisim_manifest::dates::iso(policy.effective_date),
                 url: &policy.url,
                 current_url: &policy.current_url,
                 sha256: &policy.sha256,

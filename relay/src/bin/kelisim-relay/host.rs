@@ -139,7 +139,7 @@ pub async fn restore(config: &RelayConfig, args: &RestoreArgs) -> anyhow::Result
         .context("taking again what was done after the backup")?;
     println!(
         "replayed {} audit entries made after the backup: {} records erased, anonymized, \
-         withdrawn, blocked or unblocked again; the retention purge changed {}",
+         withdrawn, blocked, unblocked or answered again; the retention purge changed {}",
         replayed.entries, replayed.redone, replayed.purged
     );
     if !replayed.to_redo.is_empty() {

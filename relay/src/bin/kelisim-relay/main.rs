@@ -180,8 +180,7 @@ async fn run(command: Command, mut config: RelayConfig, confirm: &Confirm) -> an
         }
         Command::Records(command) => {
             let (store, key) = open_checked_store(&config, confirm).await?;
-            let issuer = receipts::issuer(&config)?;
-            records::records(store.as_ref(), &key, command, confirm, issuer.as_ref()).await
+            records::records(store.as_ref(), &key, command, confirm, &config).await
         }
         Command::Deliver { status, retry } => {
             let store = open_checked_store(&config, confirm).await?.0;
@@ -199,6 +198,7 @@ async fn run(command: Command, mut config: RelayConfig, confirm: &Confirm) -> an
                 email,
                 format: ExportFormat::Json,
                 lang: None,
+                manifest: None,
             };
             rights(&config, command, confirm).await
         }
@@ -255,8 +255,7 @@ async fn rights(
     confirm: &Confirm,
 ) -> anyhow::Result<()> {
     let (store, key) = open_checked_store(config, confirm).await?;
-    let issuer = receipts::issuer(config)?;
-    records::rights(command, store.as_ref(), &key, confirm, issuer.as_ref()).await
+    records::rights(command, store.as_ref(), &key, confirm, config).await
 }
 
 /// An RFC 3339 time on the command line.

@@ -3,12 +3,16 @@
 //! withdraw, erase, anonymize). Argument parsing and printing; the work is in
 //! `kelisim_relay::app`.
 
-use anyhow::bail;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use kelisim_relay::app::rights::Lookup;
 use kelisim_relay::app::{inbox, rights};
+use kelisim_relay::config::RelayConfig;
 use kelisim_relay::domain::audit::AuditAction;
 use kelisim_relay::domain::hmac_key::HmacKey;
+use kelisim_relay::domain::messages::Messages;
 use kelisim_relay::domain::plan::{self, for_the_person};
 use kelisim_relay::domain::record::{ConsentRecord, RecordId};
 use kelisim_relay::store::Store;
@@ -16,7 +20,7 @@ use kelisim_relay::views::{access_report, inbox as view};
 use time::OffsetDateTime;
 
 use crate::prompt::{Confirm, confirm_and_apply, email_arg, report};
-use crate::receipts::Issuer;
+use crate::receipts::{self, Issuer};
 
 /// `kelisim-relay records …`.
 #[derive(Debug, Subcommand)]
@@ -27,8 +31,10 @@ pub enum RecordsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Mark a message answered; it leaves the inbox, nothing else changes. `--by` names who
-    /// answered (default: $USER).
+    /// Mark a message answered: it leaves the inbox, and its reply purpose ends
+    /// `[retention_days] reply_after_answer` days later (default 30), after which
+    /// `purge-expired` removes what no other purpose needs. `--by` names who answered
+    /// (default: $USER).
     Answer { id: RecordId },
     /// Everyone whose consent to a purpose is in force (confirmed, for a double opt-in
     /// purpose): the only way to get a mailing list.
@@ -86,9 +92,14 @@ pub enum RightsCommand {
         email: String,
         #[arg(long, value_enum, default_value_t)]
         format: ExportFormat,
-        /// The report's language (default: the language of the person's latest record).
+        /// The report's language, `kk` or `ru` (default: the language of the person's latest
+        /// record).
         #[arg(long)]
         lang: Option<String>,
+        /// The site's consent-manifest.json, whose words and operator name the HTML report
+        /// uses (overrides `manifest`).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
     },
     /// Correct fields of one record (§8.3); the record keeps a history of what changed.
     Rectify {
@@ -173,7 +184,7 @@ pub async fn rights(
     store: &dyn Store,
     key: &HmacKey,
     confirm: &Confirm,
-    issuer: Option<&Issuer>,
+    config: &RelayConfig,
 ) -> anyhow::Result<()> {
     let now = OffsetDateTime::now_utc();
     let actor = confirm.actor();
@@ -183,13 +194,13 @@ pub async fn rights(
             email,
             format,
             lang,
+            manifest,
         } => {
-            let asked = Asked {
-                email: &email,
-                format,
-                lang,
+            let form = match format {
+                ExportFormat::Json => Form::Json(receipts::issuer(config)?),
+                ExportFormat::Html => Form::Html(report_setup(config, manifest, lang)?),
             };
-            export(store, key, &actor, asked, issuer, now).await?;
+            export(store, key, &actor, &email, form, now).await?;
         }
         RightsCommand::Rectify {
             id,
@@ -271,48 +282,95 @@ async fn find(
     Ok(())
 }
 
-/// What `records export` was asked for.
-struct Asked<'a> {
-    email: &'a str,
-    format: ExportFormat,
+/// What the HTML access report is written with: the site's manifest and messages, and the
+/// language asked for (`None`: the person's).
+struct ReportSetup {
+    manifest: kelisim_relay::manifest::ConsentManifest,
+    messages: Messages,
     lang: Option<String>,
 }
 
-/// `records export`: the person's records as JSON, each with its signed consent receipt when
-/// receipts are configured, or as the HTML access report in `lang` (default: the language of
-/// the person's latest record), audited as a read.
+/// Loads what the HTML report needs before anything is read or audited, so a missing
+/// manifest or an unknown language stops the command at once.
+fn report_setup(
+    config: &RelayConfig,
+    manifest: Option<PathBuf>,
+    lang: Option<String>,
+) -> anyhow::Result<ReportSetup> {
+    if let Some(lang) = &lang
+        && !access_report::LANGUAGES.contains(&lang.as_str())
+    {
+        bail!(
+            "--lang `{}`: the report is written in {}",
+            lang.chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(16)
+                .collect::<String>(),
+            access_report::LANGUAGES.join(" or ")
+        );
+    }
+    let path = manifest.unwrap_or_else(|| config.manifest.clone());
+    let manifest =
+        kelisim_relay::manifest::ConsentManifest::from_path(&path).with_context(|| {
+            "the HTML report is written in the site's words and names the operator as the site \
+         does, from its consent-manifest.json: give --manifest or set `manifest`"
+        })?;
+    let messages = Messages::from_manifest(&manifest)
+        .with_context(|| format!("the relay's messages in {}", path.display()))?;
+    Ok(ReportSetup {
+        manifest,
+        messages,
+        lang,
+    })
+}
+
+/// What `records export` writes.
+enum Form {
+    /// The records as JSON, each with its signed consent receipt when receipts are
+    /// configured.
+    Json(Option<Issuer>),
+    /// The HTML access report.
+    Html(ReportSetup),
+}
+
+/// `records export`: the person's records as JSON, or as the HTML access report in its
+/// language (default: the language of the person's latest record), audited as a read.
 async fn export(
     store: &dyn Store,
     key: &HmacKey,
     actor: &str,
-    asked: Asked<'_>,
-    issuer: Option<&Issuer>,
+    email: &str,
+    form: Form,
     now: OffsetDateTime,
 ) -> anyhow::Result<()> {
-    let email = email_arg(asked.email)?;
+    let email = email_arg(email)?;
     let records = for_the_person(rights::export(store, key, &email).await?);
-    let detail = match asked.format {
-        ExportFormat::Json => "json",
-        ExportFormat::Html => "html",
+    let detail = match form {
+        Form::Json(_) => "json",
+        Form::Html(_) => "html",
     };
     rights::audit_read(store, actor, AuditAction::Export, &records, detail).await?;
-    match asked.format {
-        ExportFormat::Json => {
+    match form {
+        Form::Json(issuer) => {
             let mut out = Vec::with_capacity(records.len());
             for record in &records {
                 let mut value = serde_json::to_value(record)?;
-                if let Some(issuer) = issuer {
+                if let Some(issuer) = &issuer {
                     value["receipt"] = issuer.receipt(record)?.into();
                 }
                 out.push(value);
             }
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
-        ExportFormat::Html => {
-            let lang = asked
+        Form::Html(report) => {
+            let lang = report
                 .lang
                 .unwrap_or_else(|| access_report::language_of(&records).to_owned());
-            print!("{}", access_report::render(&records, &lang, now));
+            let site = access_report::Site {
+                manifest: &report.manifest,
+                messages: &report.messages,
+            };
+            print!("{}", access_report::render(&records, &lang, site, now));
         }
     }
     Ok(())
@@ -352,16 +410,38 @@ pub async fn inbox(store: &dyn Store, all: bool, json: bool) -> anyhow::Result<(
     Ok(())
 }
 
+/// `records answer`: shows what marking the message answered does to its retention, asks,
+/// applies it (audited).
+async fn answer(
+    store: &dyn Store,
+    id: RecordId,
+    confirm: &Confirm,
+    config: &RelayConfig,
+) -> anyhow::Result<()> {
+    let by = confirm.actor();
+    let days = config.retention_days.reply_after_answer;
+    let now = OffsetDateTime::now_utc();
+    match inbox::plan_answer(store, id, &by, days, now).await? {
+        inbox::Answering::Already(who) => println!("{id} was already marked answered by {who}"),
+        inbox::Answering::Plan(plan) => {
+            if confirm_and_apply(store, &plan, confirm, false).await? > 0 {
+                println!("{id} marked answered by {by}");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `records show|answer|list`, and the rights commands under `records`.
 pub async fn records(
     store: &dyn Store,
     key: &HmacKey,
     command: RecordsCommand,
     confirm: &Confirm,
-    issuer: Option<&Issuer>,
+    config: &RelayConfig,
 ) -> anyhow::Result<()> {
     match command {
-        RecordsCommand::Rights(command) => rights(command, store, key, confirm, issuer).await?,
+        RecordsCommand::Rights(command) => rights(command, store, key, confirm, config).await?,
         RecordsCommand::Show { id, json } => {
             let record = rights::get(store, id).await?;
             if json {
@@ -370,15 +450,7 @@ pub async fn records(
                 print!("{}", view::show_text(&record));
             }
         }
-        RecordsCommand::Answer { id } => {
-            let by = confirm.actor();
-            match inbox::answer(store, id, &by, OffsetDateTime::now_utc()).await? {
-                inbox::Marked::Answered => println!("{id} marked answered by {by}"),
-                inbox::Marked::Already(who) => {
-                    println!("{id} was already marked answered by {who}");
-                }
-            }
-        }
+        RecordsCommand::Answer { id } => answer(store, id, confirm, config).await?,
         RecordsCommand::List { purpose, json } => {
             let entries = inbox::mailing_list(store, &purpose, OffsetDateTime::now_utc()).await?;
             if json {

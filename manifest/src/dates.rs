@@ -1,4 +1,7 @@
-//! Localized long dates: kk "2024 жылғы 11 ақпан", ru "11 февраля 2024 г.".
+//! Dates as people read them: the long form in kk ("2024 жылғы 11 ақпан") and ru
+//! ("11 февраля 2024 г."), and `YYYY-MM-DD`. One implementation for the generator's pages
+//! and the relay's access report, so a date reads the same on the policy and in the answer
+//! to a person's request.
 //!
 //! Why a table and not ICU4X: CLDR's Kazakh long date is "2024 ж. 11 ақпан" (the abbreviation
 //! `ж.`), while the policy and formal Kazakh documents write the full "2024 жылғы 11 ақпан",
@@ -55,7 +58,8 @@ pub fn is_supported(lang: &str) -> bool {
     matches!(primary(lang), "kk" | "ru")
 }
 
-/// Parses `YYYY-MM-DD` (front matter, the templates' `date` filter).
+/// Parses `YYYY-MM-DD` (front matter, the templates' `date` filter, a policy's effective
+/// date).
 pub fn parse_date(text: &str) -> Option<Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(text.trim(), &format).ok()
