@@ -297,3 +297,34 @@ fn no_record_still_names_the_operator_and_says_nothing_is_held() {
     assert!(html.contains("mailto:info@woow.kz"));
     assert_eq!(access_report::language_of(&[]), "kk");
 }
+
+/// A newsletter grant waiting for its confirmation, and one that lapsed unconfirmed, are not
+/// consents in force; the report says where each stands instead of "granted".
+#[test]
+fn a_pending_or_lapsed_grant_is_reported_as_such() {
+    let manifest = manifest();
+    let messages = Messages::built_in();
+    let site = Site {
+        manifest: &manifest,
+        messages: &messages,
+    };
+    let received = time::macros::datetime!(2026-03-02 09:00 UTC);
+    let mut record = sample_record();
+    record.received_at = received;
+    record.consent.language = "ru".to_owned();
+    let newsletter = &mut record.consent.purposes[1];
+    newsletter.granted = true;
+    newsletter.confirm_by = Some(received + Duration::days(7));
+    newsletter.confirmed_at = None;
+    newsletter.expires_at = newsletter.confirm_by;
+    let records = [record];
+    let waiting = access_report::render(&records, "ru", site, received + Duration::days(1));
+    assert!(waiting.contains("ещё не подтверждено"), "{waiting}");
+    let site = Site {
+        manifest: &manifest,
+        messages: &messages,
+    };
+    let lapsed = access_report::render(&records, "ru", site, received + Duration::days(8));
+    assert!(lapsed.contains("не вступило в силу"), "{lapsed}");
+    assert!(!lapsed.contains("ещё не подтверждено"));
+}

@@ -54,7 +54,7 @@ const BUILT_IN: [(&str, &str); 2] = [
 ];
 
 /// The words of the access report (`report-*`, see [`crate::views::access_report`]).
-pub const REPORT_KEYS: [&str; 33] = [
+pub const REPORT_KEYS: [&str; 35] = [
     "report-title",
     "report-intro",
     "report-date",
@@ -84,6 +84,8 @@ pub const REPORT_KEYS: [&str; 33] = [
     "report-until",
     "report-yes",
     "report-no",
+    "report-pending",
+    "report-lapsed",
     "report-withdrawn-on",
     "report-policy",
     "report-policy-version",

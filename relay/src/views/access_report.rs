@@ -29,7 +29,7 @@ use kelisim_manifest::html::escape;
 use time::OffsetDateTime;
 
 use crate::domain::messages::Messages;
-use crate::domain::record::{ConsentRecord, RecordState};
+use crate::domain::record::{ConsentRecord, ConsentStatus, RecordState};
 
 /// The languages the report is written in: those the relay has built-in words and long dates
 /// for.
@@ -139,7 +139,7 @@ pub fn render(
         let _ = writeln!(html, "<p>{}</p>", w.text("report-none"));
     }
     for (index, record) in records.iter().enumerate() {
-        render_record(&mut html, &w, index + 1, record);
+        render_record(&mut html, &w, index + 1, record, now);
     }
     html.push_str("</main>\n</body>\n</html>\n");
     html
@@ -147,7 +147,13 @@ pub fn render(
 
 /// One record's section: its dates and state, the data held, the purposes, the policy agreed
 /// to and the corrections made.
-fn render_record(html: &mut String, w: &Words<'_>, number: usize, record: &ConsentRecord) {
+fn render_record(
+    html: &mut String,
+    w: &Words<'_>,
+    number: usize,
+    record: &ConsentRecord,
+    now: OffsetDateTime,
+) {
     let state = w.text(match record.state {
         RecordState::Active => "report-state-active",
         RecordState::Withdrawn => "report-state-withdrawn",
@@ -173,7 +179,7 @@ fn render_record(html: &mut String, w: &Words<'_>, number: usize, record: &Conse
         w.storage(&record.consent.storage_location),
     );
     render_data_held(html, w, record);
-    render_purposes(html, w, record);
+    render_purposes(html, w, record, now);
     let _ = writeln!(
         html,
         "<p>{}: <a href=\"{url}\">{version}</a></p>",
@@ -235,8 +241,10 @@ fn render_data_held(html: &mut String, w: &Words<'_>, record: &ConsentRecord) {
     html.push_str("</table>\n");
 }
 
-/// The purposes table: each purpose, whether granted, its legal basis, and until when.
-fn render_purposes(html: &mut String, w: &Words<'_>, record: &ConsentRecord) {
+/// The purposes table: each purpose, where its consent stands (a grant still waiting for its
+/// confirmation, or one that lapsed unconfirmed, is not a consent in force and says so), its
+/// legal basis, and until when.
+fn render_purposes(html: &mut String, w: &Words<'_>, record: &ConsentRecord, now: OffsetDateTime) {
     let _ = writeln!(
         html,
         "<h3>{}</h3>\n<table>\n<tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th>\
@@ -258,10 +266,13 @@ fn render_purposes(html: &mut String, w: &Words<'_>, record: &ConsentRecord) {
             html,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{until}</td></tr>",
             w.given_or(&format!("purpose-{id}"), id),
-            w.text(if purpose.granted {
-                "report-yes"
-            } else {
-                "report-no"
+            w.text(match purpose.status(now) {
+                ConsentStatus::NotGranted => "report-no",
+                ConsentStatus::Pending => "report-pending",
+                ConsentStatus::Lapsed => "report-lapsed",
+                ConsentStatus::Active | ConsentStatus::Withdrawn | ConsentStatus::Expired => {
+                    "report-yes"
+                }
             }),
             w.given_or(&format!("legal-basis-{id}"), &purpose.legal_basis),
         );
