@@ -133,8 +133,8 @@ pub fn render_site_until(
 }
 
 /// [`render_site_until`], publishing `preview_key` (the preview relay's own throwaway public
-/// key) beside the site's receipt keys: the hook for `kelisim serve` once its relay signs
-/// receipts. The key is checked like the site's own.
+/// key) beside the site's receipt keys, as `kelisim serve` does on every build. The key is
+/// checked like the site's own.
 pub fn render_site_until_with_key(
     options: &BuildOptions,
     stop: &Arc<AtomicBool>,

@@ -361,6 +361,13 @@ fn serve(options: kelisim::serve::ServeOptions) -> ExitCode {
             "The contact form stores records in {}",
             preview.db.display()
         );
+        println!(
+            "Consent receipts are preview receipts: signed with a throwaway key made for this run \
+             (kid {}, published at {}/.well-known/kelisim-receipt-keys.json), they say \
+             \"preview\": true and prove nothing outside this preview.",
+            preview.receipt_kid(),
+            preview.url()
+        );
         shutdown_signal().await;
         preview.stop().await;
         ExitCode::SUCCESS

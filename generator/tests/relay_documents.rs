@@ -91,6 +91,8 @@ fn the_thanks_page_template_has_the_receipt_link_and_the_result_pages_are_listed
         let link = tags(thanks, "<a class=\"button\" href=\"__KELISIM");
         assert_eq!(link.len(), 1, "{lang}");
         assert_eq!(attr(link[0], "href"), Some(RECEIPT_URL_PLACEHOLDER));
+        // Saved under a name that says what it is (a `data:` URL names no file).
+        assert_eq!(attr(link[0], "download"), Some("kelisim-receipt.jws"));
         assert!(thanks.contains("<meta name=\"robots\" content=\"noindex\">"));
         assert_eq!(
             language.request_error_url.as_deref(),

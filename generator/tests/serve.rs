@@ -14,6 +14,9 @@ use std::time::Duration;
 
 use kelisim::serve::{RunningPreview, ServeOptions, start};
 use kelisim_manifest::ConsentManifest;
+use kelisim_manifest::receipt_keys::ReceiptKeySet;
+use kelisim_relay::domain::receipt::Receipt;
+use kelisim_relay::domain::receipt_key::{PREVIEW_KID_PREFIX, verify};
 use kelisim_relay::domain::record::{CollectionMethod, RecordId};
 use kelisim_relay::store::RecordStore;
 
@@ -81,6 +84,30 @@ fn post(url: &str, origin: &str, content_type: &str, body: &str) -> Fetched {
 fn fetch_manifest(preview: &RunningPreview) -> ConsentManifest {
     ConsentManifest::from_json(&get(&format!("{}/consent-manifest.json", preview.url())).body)
         .unwrap()
+}
+
+/// The receipt keys the preview publishes.
+fn published_keys(preview: &RunningPreview) -> ReceiptKeySet {
+    let keys = get(&format!(
+        "{}/.well-known/kelisim-receipt-keys.json",
+        preview.url()
+    ));
+    assert_eq!(keys.status, 200, "the preview publishes its receipt key");
+    serde_json::from_str(&keys.body).unwrap()
+}
+
+/// The receipt in the thank-you page a plain post gets: its download link's `data:` URL.
+fn receipt_in_page(page: &str) -> String {
+    const PREFIX: &str = "href=\"data:application/jose;charset=us-ascii,";
+    let start = page.find(PREFIX).expect("a receipt download link") + PREFIX.len();
+    page[start..start + page[start..].find('"').unwrap()].to_owned()
+}
+
+/// `token` checks out against the preview's published keys, as a preview receipt.
+fn preview_receipt(preview: &RunningPreview, token: &str) -> Receipt {
+    let receipt = verify(token, &published_keys(preview)).unwrap();
+    assert!(receipt.preview, "a preview receipt says so");
+    receipt
 }
 
 fn json_submission(manifest: &ConsentManifest, lang: &str, key: &str) -> String {
@@ -190,11 +217,25 @@ fn preview_serves_pages_and_a_working_form_and_reloads_on_change() {
         "application/x-www-form-urlencoded",
         &form,
     );
-    assert_eq!(plain.status, 303, "{}", plain.body);
-    assert_eq!(
-        plain.location.as_deref(),
-        Some(format!("{base}/kk/thanks/").as_str())
-    );
+    // With the preview's receipt, that page is the relay's answer, not a redirect.
+    assert_eq!(plain.status, 200, "{}", plain.body);
+    assert_eq!(plain.location, None);
+    assert!(plain.body.contains("<html lang=\"kk\""), "{}", plain.body);
+    assert!(plain.body.contains("download=\"kelisim-receipt.jws\""));
+    let plain_receipt = receipt_in_page(&plain.body);
+    let plain_record = preview_receipt(&preview, &plain_receipt);
+    assert_eq!(plain_record.collection_method, "web_form_post");
+    assert_eq!(plain_record.language, "kk");
+    // Signed with this run's throwaway key, published beside the site's own and marked.
+    let keys = published_keys(&preview);
+    assert!(preview.receipt_kid().starts_with(PREVIEW_KID_PREFIX));
+    let key = keys
+        .keys
+        .iter()
+        .find(|k| k.kid == preview.receipt_kid())
+        .expect("the preview key is published");
+    assert_eq!(key.other["kelisim_preview"], serde_json::json!(true));
+    assert!(manifest.receipt_keys_url.is_some(), "the manifest names it");
 
     // With JavaScript: 201 and an id whose record is in the preview's SQLite file.
     let scripted = post(
@@ -221,6 +262,15 @@ fn preview_serves_pages_and_a_working_form_and_reloads_on_change() {
     );
     assert_eq!(record.consent.collection_method, CollectionMethod::Script);
     assert_eq!(record.subject.phone, "+77011234567");
+    // The script's answer carries the record's receipt.
+    let scripted_receipt =
+        serde_json::from_str::<serde_json::Value>(&scripted.body).unwrap()["receipt"]
+            .as_str()
+            .expect("a receipt in the 201 answer")
+            .to_owned();
+    let receipt = preview_receipt(&preview, &scripted_receipt);
+    assert_eq!(receipt.record_id, id.to_string());
+    assert_eq!(receipt.collection_method, "web_form_script");
 
     // Live reload: an edit rebuilds and tells open pages.
     let events = listen(&preview);
@@ -282,6 +332,13 @@ fn preview_serves_pages_and_a_working_form_and_reloads_on_change() {
         &json_submission(&renewed, "kk", "a3f1c2de-0000-4000-8000-000000000003"),
     );
     assert_eq!(fresh.status, 201, "{}", fresh.body);
+
+    // Rebuilds keep the run's key: the same keys are published, the first receipts still
+    // check out.
+    assert_eq!(published_keys(&preview), keys);
+    for token in [&plain_receipt, &scripted_receipt] {
+        preview_receipt(&preview, token);
+    }
 
     runtime.block_on(preview.stop());
 }
@@ -350,6 +407,18 @@ fn the_preview_captures_the_double_opt_in_mail_and_its_link_confirms() {
         mailbox.contains("info@woow.kz"),
         "and the operator's notification"
     );
+    // The confirmation mail's receipt, a download link holding the file.
+    let attached = mailbox
+        .split("<a href=\"data:application/jose,")
+        .nth(1)
+        .expect("the receipt attachment's link");
+    let (token, rest) = attached.split_once('"').unwrap();
+    assert!(
+        rest.starts_with(" download=\"kelisim-receipt-"),
+        "{mailbox}"
+    );
+    let receipt = preview_receipt(&preview, token);
+    assert_eq!(receipt.language, "ru");
     let link = mailbox
         .split("href=\"")
         .skip(1)

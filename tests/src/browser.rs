@@ -1,12 +1,13 @@
 //! A real headless Chromium, driven through Debian's chromedriver with fantoccini.
 //!
-//! Each [`Browser`] owns its own chromedriver child process and a fresh profile directory, so
-//! tests running in parallel never share cookies, cache or storage, and nothing outlives the
-//! test: dropping the `Browser` kills chromedriver (and with it the browser).
+//! Each [`Browser`] owns its own chromedriver child process, a fresh profile directory and a
+//! download folder, so tests running in parallel never share cookies, cache, storage or
+//! downloaded files, and nothing outlives the test: dropping the `Browser` kills chromedriver
+//! (and with it the browser).
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -162,14 +163,15 @@ pub fn free_port() -> Result<u16, HarnessError> {
     Ok(addr.port())
 }
 
-/// One headless Chromium session with its own chromedriver and profile.
+/// One headless Chromium session with its own chromedriver, profile and download folder.
 pub struct Browser {
     client: Client,
     viewport: Viewport,
     // Field order matters: the session's client goes before the driver it talks to, and the
-    // profile directory is removed last, after Chromium has exited.
+    // profile and download directories are removed last, after Chromium has exited.
     driver: Chromedriver,
     profile: tempfile::TempDir,
+    downloads: tempfile::TempDir,
 }
 
 impl std::fmt::Debug for Browser {
@@ -178,6 +180,7 @@ impl std::fmt::Debug for Browser {
             .field("viewport", &self.viewport)
             .field("chromedriver_port", &self.driver.port)
             .field("profile", &self.profile.path())
+            .field("downloads", &self.downloads.path())
             .finish_non_exhaustive()
     }
 }
@@ -190,7 +193,16 @@ impl Browser {
             .prefix("kelisim-chromium-")
             .tempdir()
             .map_err(|e| HarnessError::io("creating a Chromium profile directory", e))?;
-        let capabilities = capabilities(profile.path().to_path_buf(), viewport, javascript);
+        let downloads = tempfile::Builder::new()
+            .prefix("kelisim-downloads-")
+            .tempdir()
+            .map_err(|e| HarnessError::io("creating a download directory", e))?;
+        let capabilities = capabilities(
+            profile.path().to_path_buf(),
+            downloads.path().to_path_buf(),
+            viewport,
+            javascript,
+        );
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
             .connect(&driver.url())
@@ -200,6 +212,7 @@ impl Browser {
             viewport,
             driver,
             profile,
+            downloads,
         };
         browser.resize(viewport.size().1).await?;
         Ok(browser)
@@ -208,6 +221,44 @@ impl Browser {
     /// The fantoccini client, for anything the helpers here do not cover.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Where this session's downloads land (Chromium saves without asking).
+    pub fn downloads(&self) -> &Path {
+        self.downloads.path()
+    }
+
+    /// Waits up to `timeout` for a finished download named `name` (`*.crdownload` is
+    /// Chromium's file while it is still writing), and returns its path.
+    pub async fn wait_for_download(
+        &self,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<PathBuf, HarnessError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let path = self.downloads.path().join(name);
+            if path.is_file() {
+                return Ok(path);
+            }
+            if Instant::now() >= deadline {
+                let mut found: Vec<String> = std::fs::read_dir(self.downloads.path())
+                    .map_err(|e| HarnessError::io("listing the download directory", e))?
+                    .filter_map(|entry| entry.ok())
+                    .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                    .collect();
+                found.sort();
+                return Err(HarnessError::Tool {
+                    what: "Chromium's download",
+                    detail: format!(
+                        "no {name} in {} within {} s (it holds {found:?})",
+                        self.downloads.path().display(),
+                        timeout.as_secs()
+                    ),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The viewport this browser was opened at.
@@ -262,19 +313,24 @@ impl Browser {
             client,
             driver,
             profile,
+            downloads,
             ..
         } = self;
         let closed = client.close().await;
         drop(driver);
         drop(profile);
+        drop(downloads);
         Ok(closed?)
     }
 }
 
 /// The W3C capabilities for a private, headless, quiet Chromium: no network traffic of its own
-/// (background updates, sync, QUIC probes), so the no-third-party test sees only the page's.
+/// (background updates, sync, QUIC probes), so the no-third-party test sees only the page's;
+/// downloads go to `downloads` without a prompt (chromedriver passes the folder on to a
+/// headless browser too).
 fn capabilities(
     profile: PathBuf,
+    downloads: PathBuf,
     viewport: Viewport,
     javascript: Javascript,
 ) -> serde_json::Map<String, Value> {
@@ -299,6 +355,11 @@ fn capabilities(
         format!("--user-data-dir={}", profile.display()),
     ];
     let mut prefs = serde_json::Map::new();
+    prefs.insert(
+        "download.default_directory".to_string(),
+        json!(downloads.display().to_string()),
+    );
+    prefs.insert("download.prompt_for_download".to_string(), json!(false));
     if javascript == Javascript::Disabled {
         prefs.insert(
             "profile.managed_default_content_settings.javascript".to_string(),

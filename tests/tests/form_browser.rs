@@ -1,12 +1,16 @@
 //! The contact form end to end in a real headless Chromium, in Kazakh and in Russian: the
 //! repository's site runs under `kelisim serve` (the relay mounted on a real SQLite file), a
 //! visitor fills and sends the form with and without JavaScript, and the test reads what the
-//! relay stored and the consent stamp it attached.
+//! relay stored and the consent stamp it attached. The preview signs consent receipts with a
+//! throwaway key: the visitor downloads theirs in Chromium and the test checks the file
+//! against the keys the preview publishes (`receipts.rs`).
 //!
 //! Every test gets its own copy of the site and its own preview, so "exactly one record" and
 //! "no record" are exact counts of one SQLite file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod receipts;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -18,14 +22,19 @@ use kelisim::serve::{RunningPreview, ServeOptions, start};
 use kelisim_manifest::ConsentManifest;
 use kelisim_relay::domain::fields::ErrorCode;
 use kelisim_relay::domain::messages::{Messages, Notice};
+use kelisim_relay::domain::receipt::Receipt;
 use kelisim_relay::domain::record::{CollectionMethod, ConsentRecord};
 use kelisim_tests::paths::repo_root;
 use kelisim_tests::{Browser, Javascript, Viewport};
+use receipts::check_receipt_file;
 use serde_json::json;
 
 /// How long the page may take to show the relay's answer. Generous: a 2-core machine running
 /// a parallel build is slow, and this is a deadline, not a speed requirement.
 const ANSWER_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The name the thank-you page's receipt link saves the file under.
+const THANKS_RECEIPT_FILE: &str = "kelisim-receipt.jws";
 
 /// What a visitor types, in the language of the page they are on.
 struct Person {
@@ -211,11 +220,16 @@ impl Visit {
         )
     }
 
+    /// The status message: `#form-status`'s own text, without the receipt link the script
+    /// adds to it after a success (checked on its own).
     async fn status_text(&self) -> Result<String> {
         Ok(self
             .browser
             .eval(
-                "return document.getElementById('form-status').textContent.trim();",
+                "return Array.from(document.getElementById('form-status').childNodes)
+                     .filter(function (n) { return n.nodeType === Node.TEXT_NODE; })
+                     .map(function (n) { return n.textContent; })
+                     .join('').trim();",
                 vec![],
             )
             .await?)
@@ -272,6 +286,82 @@ impl Visit {
             "within {} s the browser never reached {path}; it is on {last}",
             ANSWER_DEADLINE.as_secs(),
         )
+    }
+
+    /// Waits for the relay's answer to a plain post that stored the form: the thank-you page,
+    /// in the form's language, answered (200, not a redirect: it carries the receipt) at the
+    /// form's own address, with nothing in that address.
+    async fn wait_for_thanks(&self) -> Result<Landed> {
+        let manifest = self.manifest()?;
+        let landed = self.wait_for_path(&manifest.form_endpoint).await?;
+        ensure!(
+            landed.query.is_empty() && !landed.href.contains('?') && !landed.href.contains('@'),
+            "the thanks page's URL carries nothing: {}",
+            landed.href
+        );
+        let (page_lang, heading, canonical, status): (String, String, Option<String>, u16) = self
+            .browser
+            .eval(
+                "var canonical = document.querySelector('link[rel=canonical]');
+                 return [document.documentElement.lang,
+                         document.querySelector('h1').textContent.trim(),
+                         canonical ? canonical.href : null,
+                         performance.getEntriesByType('navigation')[0].responseStatus];",
+                vec![],
+            )
+            .await?;
+        assert_eq!(
+            page_lang, self.lang,
+            "the thanks page is in the form's language"
+        );
+        assert_eq!(
+            status, 200,
+            "the relay answers the post with the page itself"
+        );
+        let thanks_url = &manifest.languages[self.lang].thanks_url;
+        assert_eq!(
+            canonical.as_ref(),
+            Some(thanks_url),
+            "it is the thanks page"
+        );
+        let source =
+            std::fs::read_to_string(repo_root().join(format!("content/{}/thanks.md", self.lang)))?;
+        ensure!(
+            source.contains(&format!("title = \"{heading}\"")),
+            "the heading `{heading}` is the thanks page's title"
+        );
+        Ok(landed)
+    }
+
+    /// Clicks the link `selector` finds, as a visitor saving their receipt does, waits for the
+    /// file Chromium saves under the link's `download` name, and checks it against the keys
+    /// the preview publishes. Returns the file's name, the link's URL and the receipt.
+    async fn download_receipt(&self, selector: &str) -> Result<(String, String, Receipt)> {
+        let link: Option<(String, String)> = self
+            .browser
+            .eval(
+                "var a = document.querySelector(arguments[0]);
+                 return a ? [a.getAttribute('download') || '', a.href] : null;",
+                vec![json!(selector)],
+            )
+            .await?;
+        let (name, href) = link.with_context(|| format!("no receipt link `{selector}`"))?;
+        ensure!(
+            name.ends_with(".jws") && !name.contains('/'),
+            "the link saves a .jws file, not `{name}`"
+        );
+        self.browser
+            .client()
+            .find(Locator::Css(selector))
+            .await?
+            .click()
+            .await?;
+        let file = self
+            .browser
+            .wait_for_download(&name, ANSWER_DEADLINE)
+            .await?;
+        let receipt = check_receipt_file(&self.preview.url(), &file).await?;
+        Ok((name, href, receipt))
     }
 
     /// The consent manifest the preview built and its relay checks against.
@@ -446,7 +536,35 @@ fn check_record(
     Ok(())
 }
 
-/// With JavaScript: the answer appears in place, the page stays, the record says `script`.
+/// `receipt` is the receipt of the one stored record, as the visitor sent it.
+fn check_receipt_of_record(
+    visit: &Visit,
+    receipt: &Receipt,
+    method: CollectionMethod,
+) -> Result<ConsentRecord> {
+    let records = visit.records()?;
+    ensure!(records.len() == 1, "one record, found {}", records.len());
+    let record = records.into_iter().next().context("one record")?;
+    assert_eq!(
+        receipt.record_id,
+        record.id.to_string(),
+        "the receipt's record"
+    );
+    assert_eq!(receipt.language, visit.lang, "the receipt's language");
+    let expected = match method {
+        CollectionMethod::Script => "web_form_script",
+        CollectionMethod::FormPost => "web_form_post",
+    };
+    assert_eq!(receipt.collection_method, expected, "how consent was given");
+    assert_eq!(
+        receipt.notice.sha256, record.consent.policy_sha256,
+        "the policy the receipt names"
+    );
+    Ok(record)
+}
+
+/// With JavaScript: the answer appears in place, the page stays, the record says `script`;
+/// the script offers the answer's receipt as a file, which verifies.
 async fn sends_with_script(lang: &'static str) -> Result<()> {
     let visit = Visit::open(lang, Javascript::Enabled).await?;
     let person = Person::valid(lang);
@@ -475,28 +593,35 @@ async fn sends_with_script(lang: &'static str) -> Result<()> {
         Some(key.as_str()),
         "the record keeps the page's idempotency key"
     );
+    let (name, href, receipt) = visit
+        .download_receipt("#form-status .receipt a[download]")
+        .await?;
+    ensure!(href.starts_with("blob:"), "made in the page: {href}");
+    let record = check_receipt_of_record(&visit, &receipt, CollectionMethod::Script)?;
+    assert_eq!(
+        name,
+        format!("kelisim-receipt-{}.jws", record.id),
+        "file name"
+    );
     visit.close().await
 }
 
-/// Without JavaScript: a plain post, the relay's redirect to the thanks page, `form_post`.
+/// Without JavaScript: a plain post, the relay's thank-you page as its answer, `form_post`;
+/// the page's receipt link saves the receipt, which verifies.
 async fn sends_without_script(lang: &'static str, newsletter: bool) -> Result<()> {
     let visit = Visit::open(lang, Javascript::Disabled).await?;
     let person = Person::valid(lang);
     visit.fill(&person, newsletter).await?;
     visit.click_submit().await?;
-    let thanks = format!("/{lang}/thanks/");
-    let landed = visit.wait_for_path(&thanks).await?;
-    assert!(
-        landed.query.is_empty() && !landed.href.contains('?'),
-        "the thanks page URL carries nothing: {}",
-        landed.href
-    );
-    let page_lang: String = visit
-        .browser
-        .eval("return document.documentElement.lang;", vec![])
-        .await?;
-    assert_eq!(page_lang, lang, "the thanks page is in the form's language");
+    visit.wait_for_thanks().await?;
     check_record(&visit, &person, CollectionMethod::FormPost, newsletter)?;
+    let (name, href, receipt) = visit.download_receipt(".receipt a[download]").await?;
+    assert_eq!(name, THANKS_RECEIPT_FILE, "file name");
+    ensure!(
+        href.starts_with("data:application/jose"),
+        "the receipt is in the page itself, never fetched by its own URL"
+    );
+    check_receipt_of_record(&visit, &receipt, CollectionMethod::FormPost)?;
     visit.close().await
 }
 
@@ -679,24 +804,27 @@ async fn double_submit_without_script(lang: &'static str) -> Result<()> {
             button: MOUSE_BUTTON_LEFT,
         });
     visit.browser.client().perform_actions(mouse).await?;
-    let thanks = format!("/{lang}/thanks/");
-    visit.wait_for_path(&thanks).await?;
+    visit.wait_for_thanks().await?;
     check_record(&visit, &person, CollectionMethod::FormPost, false)?;
 
     visit.browser.client().back().await?;
     visit.wait_for_path(&format!("/{lang}/contact/")).await?;
     visit.fill(&person, false).await?;
     visit.click_submit().await?;
-    visit.wait_for_path(&thanks).await?;
-    // This thanks page is the relay's 303 answer to the second post, not a cached page.
-    let redirects: u32 = visit
+    visit.wait_for_thanks().await?;
+    // This thanks page is the relay's answer to the second post (a new navigation, answered
+    // 200: checked by wait_for_thanks), not a page from history.
+    let navigation: String = visit
         .browser
         .eval(
-            "return performance.getEntriesByType('navigation')[0].redirectCount;",
+            "return performance.getEntriesByType('navigation')[0].type;",
             vec![],
         )
         .await?;
-    assert_eq!(redirects, 1, "the second post was answered by the relay");
+    assert_eq!(
+        navigation, "navigate",
+        "the second post was answered by the relay"
+    );
     check_record(&visit, &person, CollectionMethod::FormPost, false)?;
     visit.close().await
 }
@@ -789,7 +917,7 @@ async fn confirms_the_newsletter_by_the_mailed_link(
                 .await?;
         }
         Javascript::Disabled => {
-            visit.wait_for_path(&format!("/{lang}/thanks/")).await?;
+            visit.wait_for_thanks().await?;
         }
     }
     let pending = visit.records()?;
@@ -830,6 +958,24 @@ async fn confirms_the_newsletter_by_the_mailed_link(
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     ensure!(link.contains(&format!("lang={lang}")), "{link}");
+    // The mail's receipt, offered as the attachment a mail program would show.
+    let (name, href, receipt) = visit
+        .download_receipt(".mail a[download^=\"kelisim-receipt-\"]")
+        .await?;
+    ensure!(
+        href.starts_with("data:application/jose,"),
+        "the attachment's link holds the file: {name}"
+    );
+    let method = match javascript {
+        Javascript::Enabled => CollectionMethod::Script,
+        Javascript::Disabled => CollectionMethod::FormPost,
+    };
+    let record = check_receipt_of_record(&visit, &receipt, method)?;
+    assert_eq!(
+        name,
+        format!("kelisim-receipt-{}.jws", record.id),
+        "file name"
+    );
     visit
         .browser
         .client()

@@ -211,6 +211,43 @@ async fn javascript_can_be_disabled_per_session() -> Result<()> {
     Ok(())
 }
 
+/// A clicked download lands in the session's own folder, under the link's name, with or
+/// without the page's scripts; a download that never happens is reported, not waited on
+/// forever.
+#[tokio::test]
+async fn a_clicked_download_lands_in_the_sessions_folder() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    write(
+        dir.path(),
+        "download.html",
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>download</title>
+</head><body><main><a id="file" href="data:text/plain,one%20two" download="note.txt">note</a>
+</main></body></html>"#,
+    )?;
+    let server = SiteServer::serve(dir.path())?;
+    for javascript in [Javascript::Enabled, Javascript::Disabled] {
+        let browser = Browser::launch(Viewport::Phone, javascript).await?;
+        browser.goto(&server.url("/download.html")).await?;
+        browser
+            .client()
+            .find(fantoccini::Locator::Id("file"))
+            .await?
+            .click()
+            .await?;
+        let file = browser
+            .wait_for_download("note.txt", std::time::Duration::from_secs(10))
+            .await?;
+        assert_eq!(std::fs::read_to_string(&file)?, "one two", "{javascript:?}");
+        assert!(file.starts_with(browser.downloads()));
+        let missing = browser
+            .wait_for_download("never.txt", std::time::Duration::from_millis(300))
+            .await;
+        assert!(missing.is_err(), "a download that never came is an error");
+        browser.close().await?;
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn viewports_have_their_css_size_and_screenshots_cover_the_whole_page() -> Result<()> {
     let dir = tempfile::tempdir()?;

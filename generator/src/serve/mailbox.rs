@@ -1,7 +1,9 @@
 //! The preview's mailbox: `kelisim serve` never sends mail. Its relay queues notifications and
 //! double opt-in links like the real one, and delivers them into a [`CaptureMailer`] shown at
 //! `/__kelisim/mail`, so an editor sees each mail exactly as a visitor (or the operator) would
-//! get it, and can click the confirmation link, which the preview's relay answers.
+//! get it, and can click the confirmation link, which the preview's relay answers. Attached
+//! files (the consent receipt of a confirmation mail) are download links holding the file
+//! itself (`data:` URLs), as a mail program would offer them.
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -10,9 +12,10 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use kelisim_manifest::ConsentManifest;
-use kelisim_relay::delivery::{CaptureMailer, Deliverer, DeliverySettings, Mail};
+use kelisim_relay::delivery::{Attachment, CaptureMailer, Deliverer, DeliverySettings, Mail};
 use kelisim_relay::domain::hmac_key::HmacKey;
 use kelisim_relay::domain::messages::Messages;
+use kelisim_relay::domain::receipt_key::ReceiptSigner;
 use kelisim_relay::store::Store;
 use time::OffsetDateTime;
 
@@ -46,6 +49,7 @@ impl Mailbox {
         manifest: &ConsentManifest,
         endpoint: &str,
         messages: Messages,
+        receipts: ReceiptSigner,
     ) {
         let settings = DeliverySettings {
             notify_to: vec![manifest.operator.email.clone()],
@@ -56,7 +60,8 @@ impl Mailbox {
             lease: kelisim_relay::domain::outbox::LEASE,
         };
         let deliverer = Deliverer::new(store, key, Arc::new(manifest.clone()), messages, settings)
-            .with_mailer(Arc::clone(&self.captured) as _);
+            .with_mailer(Arc::clone(&self.captured) as _)
+            .with_receipts(Some(receipts));
         *self
             .deliverer
             .write()
@@ -98,7 +103,9 @@ pub async fn page(State(mailbox): State<Arc<Mailbox>>) -> Response {
          article{border:1px solid #999;border-radius:.5rem;padding:0 1rem;margin:1rem 0}\
          pre{white-space:pre-wrap;overflow-wrap:anywhere}</style></head><body><main>\
          <h1>Mail the preview would have sent</h1>\
-         <p>Nothing leaves this computer. Newest first; reload to see new mail.</p>\n",
+         <p>Nothing leaves this computer. Newest first; reload to see new mail. Consent \
+         receipts attached here are signed with this run's throwaway preview key and say \
+         <code>\"preview\": true</code>: they prove nothing outside this preview.</p>\n",
     );
     if mails.is_empty() {
         html.push_str(
@@ -122,11 +129,57 @@ pub async fn page(State(mailbox): State<Arc<Mailbox>>) -> Response {
 fn article(at: OffsetDateTime, mail: &Mail) -> String {
     format!(
         "<article class=\"mail\"><h2>{subject}</h2><p>To: {to}<br>Captured: {at}</p>\
-         <pre>{body}</pre></article>\n",
+         <pre>{body}</pre>{attachments}</article>\n",
         subject = escape_html(&mail.subject),
         to = escape_html(&mail.to.join(", ")),
         at = escape_html(&at.to_string()),
         body = linkify(&mail.body),
+        attachments = attachments(&mail.attachments),
+    )
+}
+
+/// The mail's files, each a link that downloads it under its own name.
+fn attachments(files: &[Attachment]) -> String {
+    if files.is_empty() {
+        return String::new();
+    }
+    let mut html = String::from("<h3>Attached</h3><ul class=\"attachments\">");
+    for file in files {
+        html.push_str(&format!(
+            "<li><a href=\"{href}\" download=\"{name}\" type=\"{kind}\">{name}</a> \
+             ({kind}, {size} bytes)</li>",
+            href = escape_html(&data_url(&file.content_type, &file.content)),
+            name = escape_html(&file.filename),
+            kind = escape_html(&file.content_type),
+            size = file.content.len(),
+        ));
+    }
+    html.push_str("</ul>");
+    html
+}
+
+/// `content` as a `data:` URL of type `content_type` (RFC 2397, the type without spaces),
+/// every byte outside the URL-safe unreserved set percent-encoded, so any content makes a
+/// well-formed link (a receipt, being base64url and dots, stays as it is).
+fn data_url(content_type: &str, content: &str) -> String {
+    fn encode(text: &str, keep: &[u8]) -> String {
+        let mut out = String::with_capacity(text.len());
+        for byte in text.bytes() {
+            if byte.is_ascii_alphanumeric() || keep.contains(&byte) {
+                out.push(char::from(byte));
+            } else {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        out
+    }
+    format!(
+        "data:{},{}",
+        encode(
+            &content_type.split_whitespace().collect::<String>(),
+            b"/+-.;="
+        ),
+        encode(content, b"-._~")
     )
 }
 
@@ -158,6 +211,28 @@ fn linkify(body: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attachment_is_a_download_link_holding_the_file() {
+        let html = attachments(&[Attachment {
+            filename: "kelisim-receipt-0193.jws".to_owned(),
+            content_type: "application/jose".to_owned(),
+            content: "eyJhbGciOiJFZERTQSJ9.eyJ4IjoxfQ.c2ln".to_owned(),
+        }]);
+        assert!(
+            html.contains(
+                "<a href=\"data:application/jose,eyJhbGciOiJFZERTQSJ9.eyJ4IjoxfQ.c2ln\" \
+                 download=\"kelisim-receipt-0193.jws\""
+            ),
+            "{html}"
+        );
+        assert_eq!(attachments(&[]), "", "no list for a mail without files");
+        // Anything else is encoded: the link stays one attribute, the text one link.
+        assert_eq!(
+            data_url("text/plain; charset=utf-8", "a \"b\"<c>&ä"),
+            "data:text/plain;charset=utf-8,a%20%22b%22%3Cc%3E%26%C3%A4"
+        );
+    }
 
     #[test]
     fn links_are_clickable_and_text_is_escaped() {

@@ -12,9 +12,16 @@
 //! the form and read the stored, consent-stamped record. Each rebuild hands the relay the new
 //! consent manifest from memory: edit the policy and the form checks against its new hash at
 //! once.
+//!
+//! The relay signs consent receipts as the real one does, but with a throwaway key made for
+//! this run ([`ReceiptSigner::preview`]): its `kid` starts with `preview-`, its receipts say
+//! `"preview": true`, and its public half is published, marked as a preview key, beside the
+//! site's own receipt keys at `/.well-known/kelisim-receipt-keys.json`, so a preview receipt
+//! checks out against the preview and nowhere else. The operator's real key is never used.
 
 mod files;
 mod mailbox;
+mod relay;
 pub mod rerender;
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -24,29 +31,29 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kelisim_manifest::ConsentManifest;
 use kelisim_relay::config::RelayConfig;
-use kelisim_relay::domain::outbox::Channel;
+use kelisim_relay::domain::receipt_key::ReceiptSigner;
 use kelisim_relay::store::Store;
 use kelisim_relay::store::sqlite::SqliteStore;
-use kelisim_relay::web::AppState;
 use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
-use tower::ServiceExt;
 
-use crate::build::{BuildOptions, LoadedSite, render_site_until};
+use crate::build::{BuildOptions, LoadedSite, render_site_until_with_key};
 use crate::emit::built::BuiltSite;
 use crate::error::BuildError;
 
 pub use mailbox::MAIL_PATH;
 use mailbox::Mailbox;
+pub use relay::PREVIEW_KEY_MEMBER;
+use relay::{dispatch, preview_relay_config};
 
 /// Where the preview keeps its state, under the site root.
 pub const STATE_DIR: &str = ".kelisim";
@@ -105,6 +112,8 @@ pub enum ServeError {
     Watch(#[from] notify::Error),
     #[error("cannot set up the preview's relay: {0}")]
     Relay(String),
+    #[error("cannot make the preview's receipt key: {0}")]
+    ReceiptKey(#[from] kelisim_relay::domain::receipt_key::ReceiptKeyError),
 }
 
 /// The last build's outcome, as pages and the terminal see it.
@@ -140,6 +149,9 @@ struct Preview {
     rebuilding: Mutex<Option<LoadedSite>>,
     /// Mail the preview's relay would have sent.
     mailbox: Arc<Mailbox>,
+    /// The throwaway key this run signs consent receipts with: one per run, so every
+    /// rebuild publishes the same public key and earlier receipts keep checking out.
+    receipts: ReceiptSigner,
     /// Set when the preview is stopping: a rebuild under way ends at its next page.
     stopping: Arc<AtomicBool>,
 }
@@ -159,6 +171,11 @@ impl RunningPreview {
     /// The preview's root URL, `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The `kid` of this run's throwaway receipt key (it starts with `preview-`).
+    pub fn receipt_kid(&self) -> &str {
+        self.preview.receipts.kid()
     }
 
     /// The consent manifest of the last good build, the one the mounted relay checks against.
@@ -296,37 +313,6 @@ fn watch(
     Ok(watcher)
 }
 
-/// The relay settings for the preview: defaults, a local SQLite file, a per-site random HMAC
-/// key kept in `.kelisim/hmac.key` (so lookups by email keep working across restarts), and
-/// whatever `KELISIM_*` environment variables the editor set.
-fn preview_relay_config(state_dir: &Path, db: &Path) -> Result<RelayConfig, ServeError> {
-    let key_file = state_dir.join("hmac.key");
-    if !key_file.exists() {
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key)
-            .map_err(|e| ServeError::Relay(format!("no randomness for the HMAC key: {e}")))?;
-        std::fs::write(&key_file, hex::encode(key)).map_err(|source| ServeError::StateDir {
-            path: key_file.clone(),
-            source,
-        })?;
-    }
-    let mut config = RelayConfig {
-        hmac_key_file: Some(key_file),
-        storage_location: Some(format!(
-            "kelisim serve preview: SQLite file {} on this computer",
-            db.display()
-        )),
-        ..RelayConfig::default()
-    };
-    config.sqlite.path = db.to_owned();
-    config
-        .apply_env(|name| std::env::var(name).ok())
-        .map_err(|e| ServeError::Relay(e.to_string()))?;
-    // The preview is reached directly, never through a CDN that would add the secret.
-    config.proxy.origin_secret = None;
-    Ok(config)
-}
-
 impl Preview {
     /// The preview of the site at `root`, served at `addr`, its records in `db`.
     fn new(root: &Path, state_dir: &Path, db: &Path, addr: SocketAddr) -> Result<Self, ServeError> {
@@ -348,6 +334,7 @@ impl Preview {
             rebuilding: Mutex::new(None),
             mailbox: Arc::new(Mailbox::new()),
             stopping: Arc::new(AtomicBool::new(false)),
+            receipts: ReceiptSigner::preview()?,
         })
     }
 
@@ -382,7 +369,11 @@ impl Preview {
             let _ = self.events.send(LiveEvent::Reload);
             return;
         }
-        let outcome = match render_site_until(&self.build, &self.stopping) {
+        let outcome = match render_site_until_with_key(
+            &self.build,
+            &self.stopping,
+            Some(self.published_receipt_key()),
+        ) {
             Err(BuildError::Stopped) => return,
             built => built,
         };
@@ -434,33 +425,6 @@ impl Preview {
         }
         let site = self.site()?;
         rerender::edits(loaded.as_mut()?, &site, &self.build.root, &changes.paths)
-    }
-
-    /// The relay router for a freshly built site, checking against its manifest.
-    fn relay_for(&self, manifest: ConsentManifest) -> Result<(String, Router), String> {
-        let state = AppState::from_config(
-            Arc::clone(&self.store),
-            manifest.clone(),
-            &self.relay_config,
-        )
-        .and_then(|s| s.with_allowed_origins(&self.origins))
-        .map_err(|e| format!("the form relay cannot use this build: {e}"))?
-        // The operator's notification is captured too, so the editor sees both mails.
-        .with_notify_channels(&[Channel::Email])
-        .with_delivery_kick(Arc::clone(&self.mailbox.kick));
-        let endpoint = state.endpoint_path().to_owned();
-        let key = self
-            .relay_config
-            .hmac_key()
-            .map_err(|e| format!("the form relay has no key: {e}"))?;
-        self.mailbox.use_build(
-            Arc::clone(&self.store),
-            key,
-            &manifest,
-            &endpoint,
-            state.messages().clone(),
-        );
-        Ok((endpoint, kelisim_relay::web::app(state)))
     }
 }
 
@@ -555,29 +519,4 @@ async fn events(
             Some(Ok(event))
         });
     Sse::new(stream).keep_alive(KeepAlive::default())
-}
-
-/// The form endpoint (and the relay's paths under it, like its confirmation links) goes to
-/// the relay; everything else is a file of the last good build, from memory.
-async fn dispatch(State(preview): State<Arc<Preview>>, request: Request) -> Response {
-    let relay = preview
-        .relay
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    if let Some((endpoint, relay)) = relay
-        && is_under(request.uri().path(), &endpoint)
-    {
-        return match relay.oneshot(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        };
-    }
-    files::answer(preview.site(), request).await
-}
-
-/// `path` is `endpoint` or below it.
-fn is_under(path: &str, endpoint: &str) -> bool {
-    path.strip_prefix(endpoint.trim_end_matches('/'))
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
