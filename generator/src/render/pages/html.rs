@@ -11,7 +11,7 @@ use crate::load::source::{Location, Warnings};
 use crate::load::templates::{RenderError, Renderer};
 use crate::model::SiteModel;
 use crate::model::page::{HtmlPage, Page, PageKind};
-use crate::render::manifest::{plain_text, published_policy_text};
+use crate::render::page_text::{plain_text, published_policy_text};
 use crate::render::seo;
 
 /// Renders the pages of some languages, with their common contexts made once.

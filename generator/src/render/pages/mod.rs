@@ -25,7 +25,7 @@ use crate::load::templates::{RenderError, Renderer};
 use crate::model::SiteModel;
 use crate::model::page::{HtmlPage, Page, PageKind};
 use crate::model::policy::PolicyText;
-use crate::render::manifest::{POLICY_END, POLICY_START};
+use crate::render::page_text::{POLICY_END, POLICY_START};
 pub use documents::LinkFlow;
 use html::Html;
 

@@ -23,8 +23,8 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 use super::errors::map_err;
-use super::key_state::check_writer;
 use super::rows::OutboxRow;
+use super::rows::check_writer;
 use super::{quota, scrub};
 use crate::domain::dedup::DedupKeys;
 use crate::domain::outbox::{MailQuota, OutboxItem};

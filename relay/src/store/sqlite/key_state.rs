@@ -1,41 +1,15 @@
 //! The key-state role on SQLite: one row of the `meta` table.
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 
 use super::database::SqliteStore;
 use super::errors::map_err;
+use super::rows::read_key_state;
 use crate::domain::key_check::KeyState;
 use crate::store::codec;
 use crate::store::error::StoreError;
 use crate::store::key_state::KeyStore;
-
-/// The key state stored in the file `conn` is open on (also read by `backup` and `doctor`
-/// from a file no relay has open).
-pub fn read_key_state(conn: &Connection) -> Result<KeyState, StoreError> {
-    let value: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE name = 'key_state'",
-            [],
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(map_err)?;
-    match value {
-        Some(text) => codec::decode("key-check state", &text),
-        None => Ok(KeyState::default()),
-    }
-}
-
-/// Refuses a write whose lookup hashes are under a key the store does not take now (see
-/// [`KeyState::admits_writer`]), inside the write's transaction.
-pub(super) fn check_writer(conn: &Connection, check: &str) -> Result<(), StoreError> {
-    if read_key_state(conn)?.admits_writer(check) {
-        Ok(())
-    } else {
-        Err(StoreError::WrongKey)
-    }
-}
 
 fn set_key_state_blocking(
     conn: &mut Connection,

@@ -14,7 +14,7 @@ mod schema;
 mod scrub;
 
 pub use database::SqliteStore;
-pub use key_state::read_key_state;
+pub use rows::read_key_state;
 pub use schema::SCHEMA_VERSION;
 pub use scrub::is_pending as scrub_is_pending;
 

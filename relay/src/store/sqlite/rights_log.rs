@@ -6,8 +6,8 @@ use time::OffsetDateTime;
 
 use super::database::SqliteStore;
 use super::errors::map_err;
-use super::key_state::check_writer;
 use super::quota;
+use super::rows::check_writer;
 use super::rows::{OutboxRow, missed_update, query_bodies};
 use super::scrub::{mark_pending, scrub};
 use crate::domain::audit::AuditEntry;

@@ -1,9 +1,11 @@
-//! Rows as every role writes and reads them: an outbox item serialized for its row, and the
-//! query that parses the `body` column of each row it selects.
+//! Rows as every role writes and reads them: an outbox item serialized for its row, the
+//! query that parses the `body` column of each row it selects, and the key state that every
+//! write of lookup hashes checks inside its own transaction.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::errors::map_err;
+use crate::domain::key_check::KeyState;
 use crate::domain::outbox::OutboxItem;
 use crate::store::codec::{self, millis};
 use crate::store::error::StoreError;
@@ -75,5 +77,32 @@ pub(super) fn missed_update(
     match exists {
         Some(_) => Err(StoreError::Conflict(format!("{what} {id}"))),
         None => Ok(false),
+    }
+}
+
+/// The key state stored in the file `conn` is open on (also read by `backup` and `doctor`
+/// from a file no relay has open).
+pub fn read_key_state(conn: &Connection) -> Result<KeyState, StoreError> {
+    let value: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE name = 'key_state'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(map_err)?;
+    match value {
+        Some(text) => codec::decode("key-check state", &text),
+        None => Ok(KeyState::default()),
+    }
+}
+
+/// Refuses a write whose lookup hashes are under a key the store does not take now (see
+/// [`KeyState::admits_writer`]), inside the write's transaction.
+pub(super) fn check_writer(conn: &Connection, check: &str) -> Result<(), StoreError> {
+    if read_key_state(conn)?.admits_writer(check) {
+        Ok(())
+    } else {
+        Err(StoreError::WrongKey)
     }
 }
