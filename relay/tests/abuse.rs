@@ -226,32 +226,8 @@ async fn both_forms_together_share_the_cap(store: Arc<dyn Store>) {
     assert_eq!(accepted, 12);
 }
 
-/// The per-recipient behaviours on a SQLite file and on moto.
-macro_rules! on_sqlite_and_moto {
-    ($($behaviour:ident),* $(,)?) => {
-        mod sqlite_file {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $behaviour() {
-                    let backend = crate::conformance::Backend::sqlite_file();
-                    super::$behaviour(backend.store()).await;
-                }
-            )*
-        }
-        #[cfg(feature = "dynamodb")]
-        mod moto {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $behaviour() {
-                    let backend = crate::conformance::Backend::moto().await;
-                    super::$behaviour(backend.store()).await;
-                }
-            )*
-        }
-    };
-}
-
-on_sqlite_and_moto!(
+// Each on a SQLite file, SQLite in memory and moto (the conformance suites' macro).
+on_every_store!(
     requests_naming_one_mailbox_send_it_at_most_three_mails,
     contact_posts_naming_one_mailbox_send_it_at_most_three_mails,
     both_forms_together_share_the_cap,

@@ -7,6 +7,7 @@
 #[cfg(all(feature = "http", feature = "sqlite"))]
 mod common;
 #[cfg(any(feature = "sqlite", feature = "dynamodb"))]
+#[macro_use]
 mod conformance;
 mod own_process;
 #[cfg(feature = "server")]
