@@ -147,13 +147,7 @@ mod tests {
 
     use super::*;
 
-    struct Memory(BTreeMap<&'static str, &'static str>);
-
-    impl SiteFiles for Memory {
-        fn read(&self, path: &str) -> Option<Bytes> {
-            self.0.get(path).map(|s| Bytes::from_static(s.as_bytes()))
-        }
-    }
+    use crate::web::site_files::source::Memory;
 
     const REDIRECT: &str = "<!DOCTYPE html>\n<html lang=\"kk\">\n<head>\n<meta charset=\"utf-8\">\n<meta http-equiv=\"refresh\" content=\"0; url=/kk/privacy/\">\n</head>\n<body><a href=\"/kk/privacy/\">…</a></body>\n</html>\n";
 

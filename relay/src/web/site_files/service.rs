@@ -192,13 +192,7 @@ mod tests {
     use super::*;
     use crate::web::site_files::source::DirFiles;
 
-    struct Memory(BTreeMap<&'static str, &'static str>);
-
-    impl SiteFiles for Memory {
-        fn read(&self, path: &str) -> Option<Bytes> {
-            self.0.get(path).map(|s| Bytes::from_static(s.as_bytes()))
-        }
-    }
+    use crate::web::site_files::source::Memory;
 
     fn site() -> Memory {
         Memory(BTreeMap::from([

@@ -33,3 +33,14 @@ impl SiteFiles for DirFiles {
         std::fs::read(file).ok().map(Bytes::from)
     }
 }
+
+/// A site held in memory, for the tests of the paths and the service.
+#[cfg(test)]
+pub(crate) struct Memory(pub std::collections::BTreeMap<&'static str, &'static str>);
+
+#[cfg(test)]
+impl SiteFiles for Memory {
+    fn read(&self, path: &str) -> Option<Bytes> {
+        self.0.get(path).map(|s| Bytes::from_static(s.as_bytes()))
+    }
+}
