@@ -649,3 +649,64 @@ fn a_rekey_while_serving_strands_no_record_and_breaks_no_link() {
         "the pre-rekey link confirmed it: {newsletter}"
     );
 }
+
+/// Several posts stamped under the old key meet the sealed store at once: one of them reloads
+/// the key file, and every other one sees the key in force has moved on and stamps again,
+/// instead of giving up with 503 because "reloading changed nothing".
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_posts_after_a_rekey_all_stamp_again_under_the_new_key() {
+    use kelisim_relay::app::keys::{self, RekeyStage};
+    use kelisim_relay::domain::hmac_key::HmacKey;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("hmac.key");
+    std::fs::write(&key_file, HMAC_KEY_HEX).unwrap();
+    let config = kelisim_relay::config::RelayConfig {
+        hmac_key_file: Some(key_file.clone()),
+        rate_limit: RateLimitConfig {
+            enabled: false,
+            ..RateLimitConfig::default()
+        },
+        ..Default::default()
+    };
+    let store = Arc::new(SqliteStore::open(&dir.path().join("relay.sqlite")).unwrap());
+    let state = AppState::from_config(store.clone(), manifest(), &config).unwrap();
+    let post = |n: usize| {
+        let fields = with(valid_fields("kk"), "message", Some(&format!("хабар {n}")));
+        json_request(json_body(&fields), Some(SITE_ORIGIN))
+    };
+    assert_eq!(send(&state, post(0)).await.status, StatusCode::CREATED);
+
+    let (old, new) = (hmac_key(), HmacKey::parse(&"cd".repeat(32)).unwrap());
+    keys::rekey(store.as_ref(), &old, &new, "test", RekeyStage::Prepare)
+        .await
+        .unwrap();
+    std::fs::write(&key_file, "cd".repeat(32)).unwrap();
+    keys::rekey(store.as_ref(), &old, &new, "test", RekeyStage::Finish)
+        .await
+        .unwrap();
+
+    let answers = futures_join(&state, (1..=8).map(post).collect()).await;
+    for answer in &answers {
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+    }
+    let found = kelisim_relay::app::rights::export(store.as_ref(), &new, EMAIL)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 9, "every record under the new key");
+}
+
+/// Sends every request at once through the router.
+async fn futures_join(state: &AppState, requests: Vec<Request<Body>>) -> Vec<Answer> {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let state = state.clone();
+            tokio::spawn(async move { send(&state, request).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}

@@ -84,11 +84,15 @@ impl Relay {
         Arc::clone(&self.settings.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Reads the key file again after the store refused a write under the current key (a
-    /// rekey moved the store on, and its `--install` put the new key in the file). True when
-    /// a different key was loaded: the caller stamps again and retries once. Logs that it
-    /// happened, never the key.
-    pub fn reload_key(&self) -> bool {
+    /// After the store refused a write made under the key whose check value is `refused`
+    /// (a rekey moved the store on, and its `--install` put the new key in the file): reads
+    /// the key file again if the key in force is still that one. True when the key in force
+    /// now differs from `refused`, whether this call loaded it or a concurrent request did:
+    /// the caller stamps again and retries once. Logs that it happened, never the key.
+    pub fn reload_key(&self, refused: &str) -> bool {
+        if self.settings().hmac_key.key_check() != refused {
+            return true;
+        }
         let Some(path) = &self.key_file else {
             return false;
         };
@@ -103,7 +107,11 @@ impl Relay {
             .settings
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if settings.hmac_key.key_check() == key.key_check() {
+        if settings.hmac_key.key_check() != refused {
+            // Another request reloaded it meanwhile.
+            return true;
+        }
+        if key.key_check() == refused {
             return false;
         }
         let mut next = IntakeSettings::clone(&settings);

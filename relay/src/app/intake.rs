@@ -159,7 +159,11 @@ pub async fn accept(relay: &Relay, post: Post, now: OffsetDateTime) -> Outcome {
         {
             Ok(inserted) => break (record, dedup, outbox, inserted),
             // A rekey moved the store to another key: load it and stamp again, once.
-            Err(StoreError::WrongKey) if !reloaded && relay.reload_key() => reloaded = true,
+            Err(StoreError::WrongKey)
+                if !reloaded && relay.reload_key(&settings.hmac_key.key_check()) =>
+            {
+                reloaded = true;
+            }
             Err(error) => {
                 tracing::error!(%error, "store did not confirm the write");
                 return Outcome::Unavailable { lang };

@@ -89,8 +89,9 @@ pub async fn submit(relay: &Relay, post: RequestPost, now: OffsetDateTime) -> Po
         }
     };
     for reloaded in [false, true] {
+        let used = relay.settings().hmac_key.key_check();
         match store_request(relay, kind, &email, &lang, now).await {
-            Err(StoreError::WrongKey) if !reloaded && relay.reload_key() => continue,
+            Err(StoreError::WrongKey) if !reloaded && relay.reload_key(&used) => continue,
             Err(error) => {
                 tracing::error!(%error, "store did not confirm the request");
                 return Posted::Unavailable { lang };
