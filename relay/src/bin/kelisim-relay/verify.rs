@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use clap::Args;
+use clap::{ArgGroup, Args};
 use kelisim_relay::app::verify::{verify_all, verify_one};
 use kelisim_relay::config::RelayConfig;
 use kelisim_relay::domain::record::RecordId;
@@ -15,11 +15,11 @@ use kelisim_relay::views::verify::{line, summary};
 
 use crate::open::load_manifest;
 
-/// Options of `records verify`.
+/// Options of `records verify`: one record or all of them, from where.
 #[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["id", "all"])))]
 pub struct VerifyArgs {
     /// The record to check (an id from `records find`).
-    #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub id: Option<RecordId>,
     /// Check every record (what the daily timer and the Lambda purge run).
     #[arg(long)]
