@@ -15,7 +15,7 @@ use std::sync::Arc;
 use kelisim_relay::app::verify::{VerifyError, verify_all, verify_one};
 use kelisim_relay::domain::record::RecordId;
 use kelisim_relay::domain::verify::{Missing, Problem, StampCheck, Status};
-use kelisim_relay::published::SiteDir;
+use kelisim_relay::published::{PublishedSite, SiteDir, SiteError, SitePath};
 use kelisim_relay::store::Store;
 
 use crate::published_site::{
@@ -255,6 +255,55 @@ async fn a_site_without_a_manifest_stops_the_run(store: Arc<dyn Store>) {
         error.to_string().contains("no consent-manifest.json"),
         "{error}"
     );
+}
+
+/// A site that counts what it is asked for.
+struct Counting {
+    site: SiteDir,
+    asked: std::sync::Mutex<BTreeMap<String, usize>>,
+}
+
+#[async_trait::async_trait]
+impl PublishedSite for Counting {
+    async fn fetch(&self, path: &SitePath) -> Result<Option<Vec<u8>>, SiteError> {
+        *self
+            .asked
+            .lock()
+            .unwrap()
+            .entry(path.as_str().to_owned())
+            .or_default() += 1;
+        self.site.fetch(path).await
+    }
+
+    fn describe(&self) -> String {
+        self.site.describe()
+    }
+}
+
+/// Each distinct URL is read once per run, however many records name it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_url_is_read_once_per_run() {
+    let backend = crate::conformance::Backend::sqlite_file();
+    let store = backend.store();
+    let dir = tempfile::tempdir().unwrap();
+    let records = history(&store, dir.path()).await;
+    // A second record under every version: twice the records, the same URLs.
+    for edition in [V1, V2, V3, V4] {
+        let manifest = manifest_at(BASE, &edition, &[]);
+        post(Arc::clone(&store), &manifest, "kk").await;
+    }
+    let site = Counting {
+        site: SiteDir::open(dir.path()).unwrap(),
+        asked: Default::default(),
+    };
+    let checks = verify_all(store.as_ref(), &site).await.unwrap();
+    assert_eq!(checks.len(), records.len() + 4);
+    let asked = site.asked.into_inner().unwrap();
+    // The manifest, and per language a page for 1, 2, 3, 4 and labels for 2, 3, 4.
+    assert_eq!(asked.len(), 1 + 2 * (4 + 3), "{asked:?}");
+    assert!(asked.values().all(|&n| n == 1), "{asked:?}");
+    assert!(asked.contains_key("/consent-manifest.json"));
+    assert!(asked.contains_key("/ru/privacy/3/consent-labels.json"));
 }
 
 /// Runs each scenario as a test of its own on a SQLite file and on DynamoDB (moto).

@@ -173,7 +173,12 @@ pub async fn post(store: Arc<dyn Store>, manifest: &ConsentManifest, lang: &str)
     let fields = with(valid_fields(lang), "policy_version", Some(&policy.version));
     let fields = with(fields, "policy_hash", Some(&policy.sha256));
     // Another message each time, so no post is taken for a repeat of an earlier one.
-    let message = format!("{} {lang} {}", common::MESSAGE, policy.version);
+    let message = format!(
+        "{} {lang} {} {}",
+        common::MESSAGE,
+        policy.version,
+        uuid::Uuid::now_v7()
+    );
     let mut fields = with(fields, "message", Some(&message));
     fields.push(("consent".to_owned(), "newsletter".to_owned()));
     let answer = send(&state, json_request(json_body(&fields), None)).await;
