@@ -38,8 +38,8 @@ mod published;
 pub mod receipt_keys;
 
 pub use published::{
-    LABELS_FILE, POLICY_TEXT_END, POLICY_TEXT_START, PublishedLabels, RECEIPT_KEYS_PATH,
-    RECEIPT_URL_PLACEHOLDER, TOKEN_PLACEHOLDER, policy_text_of,
+    LABELS_FILE, MANIFEST_FILE, POLICY_TEXT_END, POLICY_TEXT_START, PublishedLabels,
+    RECEIPT_KEYS_PATH, RECEIPT_URL_PLACEHOLDER, TOKEN_PLACEHOLDER, policy_text_of,
 };
 
 /// The manifest format's version. Bump it when a field changes meaning.

@@ -24,6 +24,10 @@ pub const TOKEN_PLACEHOLDER: &str = "__KELISIM_TOKEN__";
 /// which the relay replaces (HTML-escaped) with the receipt's URL.
 pub const RECEIPT_URL_PLACEHOLDER: &str = "__KELISIM_RECEIPT_URL__";
 
+/// The file name of the consent manifest, which a built site publishes at its root
+/// (`/consent-manifest.json`), so anyone can find every version's permanent page and labels.
+pub const MANIFEST_FILE: &str = "consent-manifest.json";
+
 /// The file name of a version's published labels, beside its permanent page:
 /// `/<lang>/privacy/<version>/consent-labels.json` ([`PublishedLabels`]).
 pub const LABELS_FILE: &str = "consent-labels.json";

@@ -10,6 +10,8 @@
 //! - [`app`]: the use cases (intake, requests, links, rights, keys, retention) that every
 //!   transport calls;
 //! - [`store`]: one trait per role and the SQLite and DynamoDB back ends;
+//! - `published`: the published site read back (a built directory or over HTTP), where
+//!   `records verify` finds the texts a stamp names;
 //! - [`delivery`]: what the outbox owes, written and sent;
 //! - [`web`]: the axum router and its thin handlers; [`lambda`]: the Lambda glue;
 //! - [`views`] and [`ops`]: the operator's views of records, backups, restore and `doctor`;
@@ -20,6 +22,7 @@
 //!   use);
 //! - `http`: `intake` plus the axum router [`web::app`], its handlers, the static file
 //!   service and logging;
+//! - `verify`: `app::verify` and `published`, the check of stored stamps against the site;
 //! - `sqlite` ([`store::sqlite::SqliteStore`]), `notify` (SMTP and webhook delivery), `server`
 //!   (the `kelisim-relay` binary), `dynamodb` (the store only), `lambda` (the `bootstrap`
 //!   binary).
@@ -42,6 +45,8 @@ pub mod delivery;
 pub mod lambda;
 #[cfg(feature = "server")]
 pub mod ops;
+#[cfg(feature = "verify")]
+pub mod published;
 #[cfg(feature = "http")]
 pub mod telemetry;
 #[cfg(feature = "intake")]

@@ -173,6 +173,42 @@ fn the_relay_unit_is_sandboxed_and_the_backup_keeps_n_copies() {
     assert!(timer.contains("OnCalendar=") && timer.contains("Persistent=true"));
 }
 
+/// The daily purge unit checks every consent stamp after the purge (issue #16), against the
+/// site this host serves, read from its directory: the unit stays without a network, and an
+/// unverifiable record fails it.
+#[test]
+fn the_purge_unit_verifies_the_stamps_after_the_purge_from_the_served_directory() {
+    let unit = repo_file("deploy/host/kelisim-relay-purge.service");
+    let runs: Vec<&str> = unit
+        .lines()
+        .filter_map(|line| line.strip_prefix("ExecStart="))
+        .collect();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert!(
+        runs[0].contains("kelisim-relay purge-expired --yes"),
+        "{runs:?}"
+    );
+    assert!(
+        runs[1].contains("kelisim-relay records verify --all --site /srv/kelisim/public"),
+        "{runs:?}"
+    );
+    let relay = repo_file("deploy/host/kelisim-relay.service");
+    assert!(
+        relay.contains("--static-dir /srv/kelisim/public"),
+        "the directory verified is the one served"
+    );
+    for setting in [
+        "Type=oneshot",
+        "ReadOnlyPaths=/etc/kelisim-relay /srv/kelisim",
+        "PrivateNetwork=true",
+    ] {
+        assert!(
+            unit.contains(setting),
+            "kelisim-relay-purge.service lacks {setting}"
+        );
+    }
+}
+
 // --- deploy/aws/template.yaml ---------------------------------------------------------------
 
 /// The template as JSON. CloudFormation's short tags (`!Ref X`, `!GetAtt …`) become
@@ -535,6 +571,17 @@ fn the_functions_run_the_same_zip_on_al2023_with_timeouts_and_reserved_concurren
             "deliver".into()
         ]
     );
+    // Each function's failures reach the operator; the purge's include an unverifiable
+    // consent stamp (issue #16).
+    let alarms = template["Resources"].as_object().unwrap();
+    for name in ["FormFunction", "PurgeFunction", "DeliverFunction"] {
+        let watched = alarms.values().any(|r| {
+            r["Type"] == "AWS::CloudWatch::Alarm"
+                && r["Properties"]["MetricName"] == "Errors"
+                && r["Properties"]["Dimensions"][0]["Value"] == serde_json::json!({ "!Ref": name })
+        });
+        assert!(watched, "no alarm on the Errors of {name}");
+    }
     assert_eq!(
         resource(&template, "PurgeSchedule")["Properties"]["Targets"][0]["Arn"],
         serde_json::json!({ "!GetAtt": "PurgeFunction.Arn" })

@@ -212,3 +212,155 @@ fn bootstrap_takes_an_event_from_the_runtime_api_answers_it_and_asks_for_the_nex
         millis(handled)
     );
 }
+
+/// The scheduled purge function (`KELISIM_LAMBDA_TASK=purge-expired`) checks every consent
+/// stamp after the purge, against the site at the bundled manifest's `base_url` (here the
+/// site served by `kelisim-relay serve --static-dir` on loopback): a record whose version's
+/// labels were never published fails the invocation (what the purge function's Errors alarm
+/// watches) and is logged as an error with its id and the count in `unverifiable`; once it
+/// is gone, the invocation succeeds and reports how many were verified.
+#[cfg(feature = "server")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_purge_task_fails_its_invocation_when_a_consent_stamp_is_unverifiable() {
+    use std::sync::Arc;
+
+    use kelisim_relay::store::Store;
+
+    use crate::common::{EMAIL, HMAC_KEY_HEX, SURNAME};
+    use crate::published_site::{Edition, manifest_at, post, write_site};
+    use crate::relay_process::{BIN, Stopped, spawn_serving};
+
+    const BEFORE_LABELS: Edition = Edition {
+        version: "1",
+        text: 1,
+        labels: 1,
+        labels_locked: false,
+    };
+    const LOCKED: Edition = Edition {
+        version: "2",
+        text: 2,
+        labels: 2,
+        labels_locked: true,
+    };
+    let endpoint = crate::dynamodb_store::endpoint();
+    let store = crate::dynamodb_store::fresh_store().await;
+    let table = store.table().to_owned();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let site_url = "https://woow.kz";
+    let old = post(
+        Arc::clone(&store),
+        &manifest_at(site_url, &BEFORE_LABELS, &[]),
+        "kk",
+    )
+    .await;
+    post(
+        Arc::clone(&store),
+        &manifest_at(site_url, &LOCKED, &[]),
+        "ru",
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("public");
+    std::fs::create_dir(&site).unwrap();
+    write_site(&site, site_url, &LOCKED, &[BEFORE_LABELS]);
+    let (server, base) = spawn_serving(
+        Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--manifest"])
+            .arg(fixture("consent-manifest.json"))
+            .arg("--db")
+            .arg(dir.path().join("served.sqlite"))
+            .arg("--static-dir")
+            .arg(&site)
+            .env("KELISIM_HMAC_KEY", HMAC_KEY_HEX),
+    );
+    let _server = Stopped(server);
+    // The zip's manifest names the site where it is served.
+    let task_root = dir.path().join("task");
+    std::fs::create_dir(&task_root).unwrap();
+    let bundled = manifest_at(&base, &LOCKED, &[BEFORE_LABELS]);
+    std::fs::write(
+        task_root.join("consent-manifest.json"),
+        serde_json::to_string(&bundled).unwrap(),
+    )
+    .unwrap();
+    let invoke = || {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let api = listener.local_addr().unwrap().to_string();
+        let (sender, seen) = mpsc::channel();
+        let mut child = Command::new(bootstrap())
+            .env("KELISIM_LAMBDA_TASK", "purge-expired")
+            .env("KELISIM_DYNAMODB_TABLE", &table)
+            .env("KELISIM_DYNAMODB_ENDPOINT", &endpoint)
+            .env("KELISIM_DYNAMODB_REGION", "us-east-1")
+            .env("KELISIM_HMAC_KEY", HMAC_KEY_HEX)
+            .env("KELISIM_STORAGE_LOCATION", "purge task test")
+            .env("AWS_ACCESS_KEY_ID", "kelisim-test")
+            .env("AWS_SECRET_ACCESS_KEY", "kelisim-test")
+            .env("AWS_REGION", "us-east-1")
+            .env("LAMBDA_TASK_ROOT", &task_root)
+            .env("AWS_LAMBDA_RUNTIME_API", &api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "kelisim-purge")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/kelisim-purge")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        std::thread::spawn(move || emulate(listener, "{}".to_owned(), started, sender));
+        let wait = Duration::from_secs(60);
+        let outcome = (seen.recv_timeout(wait), seen.recv_timeout(wait));
+        let _ = child.kill();
+        let output = child.wait_with_output().unwrap();
+        let log = String::from_utf8_lossy(&output.stderr).into_owned();
+        let Ok(Seen::Next(_)) = outcome.0 else {
+            panic!("no `next` request ({outcome:?}); log:\n{log}")
+        };
+        (outcome.1, log)
+    };
+
+    let (answer, log) = invoke();
+    let Ok(Seen::Error(report)) = &answer else {
+        panic!("the invocation did not fail ({answer:?}); log:\n{log}")
+    };
+    assert!(report.contains("1 of 2 record(s) unverifiable"), "{report}");
+    let events: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    let event = |message: &str| {
+        events
+            .iter()
+            .find(|e| e["fields"]["message"] == message)
+            .unwrap_or_else(|| panic!("no {message:?} in the log:\n{log}"))
+    };
+    assert_eq!(event("retention purge done")["fields"]["purged"], 0);
+    let summary = event("consent stamps unverifiable");
+    assert_eq!(summary["level"], "ERROR");
+    assert_eq!(summary["fields"]["unverifiable"], 1, "{summary}");
+    assert_eq!(summary["fields"]["checked"], 2, "{summary}");
+    let record = event("unverifiable record");
+    assert_eq!(record["fields"]["record_id"], old.to_string());
+    assert!(
+        record["fields"]["reasons"]
+            .as_str()
+            .unwrap()
+            .contains("label text missing"),
+        "{record}"
+    );
+    for secret in [SURNAME, EMAIL] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
+
+    // Without that record, every stamp verifies and the invocation succeeds.
+    assert!(store.delete_record(old).await.unwrap());
+    let (answer, log) = invoke();
+    let Ok(Seen::Response(_, body)) = &answer else {
+        panic!("the invocation failed ({answer:?}); log:\n{log}")
+    };
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body, serde_json::json!({ "purged": 0, "verified": 1 }));
+}

@@ -10,6 +10,9 @@ mod common;
 #[macro_use]
 mod conformance;
 mod own_process;
+#[cfg(all(feature = "http", feature = "sqlite"))]
+#[path = "support/published_site.rs"]
+mod published_site;
 #[cfg(feature = "server")]
 #[path = "support/relay_process.rs"]
 mod relay_process;
@@ -44,6 +47,7 @@ mod rights_dynamodb_binary;
 mod server_binary;
 mod sqlite_group_commit;
 mod sqlite_store;
+mod verify_records;
 
 #[path = "../../tests/shared/declared_test_files.rs"]
 mod declared_test_files;

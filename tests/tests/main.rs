@@ -6,6 +6,7 @@
 mod form_browser;
 mod harness_selftest;
 mod site_quality;
+mod verify_records;
 
 #[path = "../shared/declared_test_files.rs"]
 mod declared_test_files;

@@ -1,6 +1,7 @@
 //! The relay's domain: what a submission, a consent record, a data-subject request, an
-//! outbox item and an audit entry are, and the pure rules that build and change them. No I/O
-//! and no clock of its own: every function takes the moment it works at.
+//! outbox item and an audit entry are, the pure rules that build and change them, and the
+//! check of a stamp against the texts the site publishes (`verify`). No I/O and no clock of
+//! its own: every function takes the moment it works at.
 
 pub mod audit;
 pub mod dedup;
@@ -9,6 +10,7 @@ pub mod outbox;
 pub mod record;
 pub mod request;
 pub mod secret;
+pub mod verify;
 
 #[cfg(feature = "intake")]
 pub mod fields;

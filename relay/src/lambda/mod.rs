@@ -13,7 +13,9 @@
 //!   API Gateway HTTP API;
 //! - `KELISIM_LAMBDA_TASK=purge-expired` in the function's environment: a second function,
 //!   run on a schedule (EventBridge), that deletes records past their retention on time,
-//!   rather than within the ~48 hours DynamoDB's TTL takes;
+//!   rather than within the ~48 hours DynamoDB's TTL takes, then checks every remaining
+//!   record's consent stamp against the site at the bundled manifest's `base_url` (as
+//!   `kelisim-relay records verify --all` does); an unverifiable record fails the invocation;
 //! - `KELISIM_LAMBDA_TASK=deliver`: a scheduled function (every minute) that sends what the
 //!   outbox owes — the same round as `kelisim-relay deliver` (a Lambda freezes after
 //!   answering, so the form function cannot deliver in the background);
@@ -31,9 +33,10 @@ use lambda_http::request::RequestContext;
 use lambda_http::{LambdaEvent, service_fn};
 use time::OffsetDateTime;
 
-use crate::app::{keys, retention};
+use crate::app::{keys, retention, verify};
 use crate::config::{ConfigError, RelayConfig, StoreKind, env};
 use crate::delivery::Deliverer;
+use crate::published::{FETCH_TIMEOUT, HttpSite, PublishedSite};
 use crate::store::Store;
 use crate::store::dynamodb::{DynamoStore, NoTable};
 use crate::telemetry::{self, LogFormat};
@@ -169,7 +172,7 @@ pub async fn run(command: Option<&str>) -> anyhow::Result<()> {
         .context("configuring DynamoDB")?;
     match mode {
         Mode::Form => serve_form(&config, store).await,
-        Mode::PurgeTask => serve_purge(&store).await,
+        Mode::PurgeTask => serve_purge(&config, &store).await,
         Mode::DeliverTask => serve_delivery(&deliverer(&config, store)?).await,
         Mode::CreateTable => create_table(&config, &store).await,
         Mode::PurgeOnce => {
@@ -211,17 +214,72 @@ async fn serve_form(config: &RelayConfig, store: DynamoStore) -> anyhow::Result<
     lambda_http::run(router).await.map_err(|e| anyhow!(e))
 }
 
-/// The scheduled retention purge: one [`purge`] per event.
-async fn serve_purge(store: &DynamoStore) -> anyhow::Result<()> {
+/// The scheduled retention purge, then the check of every stamp left ([`verify_stamps`]):
+/// both per event. The site is set up once from the bundled manifest; if that fails, the
+/// purge still runs and each event then fails on the check, so retention never waits on it.
+async fn serve_purge(config: &RelayConfig, store: &DynamoStore) -> anyhow::Result<()> {
+    let site = ConsentManifest::from_path(&config.manifest)
+        .map_err(|e| e.to_string())
+        .and_then(|m| HttpSite::new(&m.base_url, FETCH_TIMEOUT).map_err(|e| e.to_string()));
+    let site = &site;
     lambda_http::lambda_runtime::run(service_fn(
         move |_: LambdaEvent<serde_json::Value>| async move {
             let purged = purge(store).await.map_err(lambda_http::Error::from)?;
             tracing::info!(purged, "retention purge done");
-            Ok::<_, lambda_http::Error>(serde_json::json!({ "purged": purged }))
+            let site = site.as_ref().map_err(|why| {
+                tracing::error!(error = %why, "consent stamps not verified: no site to read");
+                lambda_http::Error::from(format!("consent stamps not verified: {why}"))
+            })?;
+            let verified = verify_stamps(store, site)
+                .await
+                .map_err(lambda_http::Error::from)?;
+            Ok::<_, lambda_http::Error>(
+                serde_json::json!({ "purged": purged, "verified": verified }),
+            )
         },
     ))
     .await
     .map_err(|e| anyhow!(e))
+}
+
+/// Checks every record's consent stamp against the published site (`records verify --all`).
+/// Each unverifiable record is logged as an error with its id, language, version and
+/// reasons (no personal data), then one summary error with the count in `unverifiable`, and
+/// the invocation fails, so the purge function's Errors alarm fires. Returns how many were
+/// verified.
+async fn verify_stamps(store: &DynamoStore, site: &HttpSite) -> anyhow::Result<usize> {
+    let checks = verify::verify_all(store, site).await.inspect_err(|e| {
+        tracing::error!(error = %e, "consent stamps not verified");
+    })?;
+    let unverifiable: Vec<_> = checks.iter().filter(|c| !c.is_verified()).collect();
+    for check in &unverifiable {
+        tracing::error!(
+            record_id = %check.id,
+            language = %check.language,
+            policy_version = %check.policy_version,
+            reasons = %crate::views::verify::line(check),
+            "unverifiable record"
+        );
+    }
+    if unverifiable.is_empty() {
+        tracing::info!(
+            checked = checks.len(),
+            unverifiable = 0,
+            "consent stamps verified"
+        );
+        return Ok(checks.len());
+    }
+    tracing::error!(
+        checked = checks.len(),
+        unverifiable = unverifiable.len(),
+        "consent stamps unverifiable"
+    );
+    bail!(
+        "{} of {} record(s) unverifiable against {}",
+        unverifiable.len(),
+        checks.len(),
+        site.describe()
+    )
 }
 
 /// The scheduled delivery: one round of the outbox per event.

@@ -32,3 +32,14 @@ pub fn spawn_serving(serve: &mut Command) -> (Child, String) {
         .to_owned();
     (child, base)
 }
+
+/// A child process stopped when this goes out of scope, so a failing test leaves no server
+/// behind (holding the test runner's output open).
+pub struct Stopped(pub Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -1,8 +1,9 @@
 //! `kelisim-relay`: the standalone relay. `serve` receives the contact form (and, with
 //! `--static-dir`, serves the built site from the same origin, so one process is a complete
 //! one-machine deployment); `inbox`, `records` and `deliver` are the operator's day (read,
-//! answer, mailing list, notifications); `records …` (find, export, rectify, block, withdraw,
-//! erase, anonymize), `requests`, `purge-expired`, `audit` and `rekey` carry out
+//! answer, mailing list, notifications); `records verify` checks every consent stamp against
+//! the published site; `records …` (find, export, rectify, block, withdraw, erase,
+//! anonymize), `requests`, `purge-expired`, `audit` and `rekey` carry out
 //! data-subject requests and retention (policy §2.2, §2.5, §2.14, §4.1, §5.7, §8.3, §8.4,
 //! §8.8, §8.9); `backup`, `restore`, `purge-backups` and `doctor` look after the host.
 //!
@@ -17,6 +18,7 @@ mod receipts;
 mod records;
 mod requests;
 mod serve;
+mod verify;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! `kelisim-relay inbox` and `records …`: reading, answering and listing records, and the
 //! data-subject rights on one person's records (find, export, rectify, block, unblock,
-//! withdraw, erase, anonymize). Argument parsing and printing; the work is in
-//! `kelisim_relay::app`.
+//! withdraw, erase, anonymize); `records verify` is in `verify.rs`. Argument parsing and
+//! printing; the work is in `kelisim_relay::app`.
 
 use std::path::PathBuf;
 
@@ -21,6 +21,7 @@ use time::OffsetDateTime;
 
 use crate::prompt::{Confirm, confirm_and_apply, email_arg, report};
 use crate::receipts::{self, Issuer};
+use crate::verify::{VerifyArgs, verify};
 
 /// `kelisim-relay records …`.
 #[derive(Debug, Subcommand)]
@@ -44,6 +45,16 @@ pub enum RecordsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check that consent stamps still lead to the exact texts shown (exits non-zero if not).
+    ///
+    /// For each record: the policy text at the stamped version and every consent label, read
+    /// from the published site (its consent-manifest.json says where), hashed again and
+    /// compared with the stamp. One line per record: `<id> verified <lang> <version>`, or
+    /// `<id> unverifiable <lang> <version>: <reason> (<where>: <why>)`, the reasons being
+    /// version unknown, policy or label text missing, policy or label hash differs, or site
+    /// unreadable. A summary goes to standard error. Exits non-zero if any record is
+    /// unverifiable.
+    Verify(VerifyArgs),
     #[command(flatten)]
     Rights(RightsCommand),
 }
@@ -432,7 +443,7 @@ async fn answer(
     Ok(())
 }
 
-/// `records show|answer|list`, and the rights commands under `records`.
+/// `records show|answer|list|verify`, and the rights commands under `records`.
 pub async fn records(
     store: &dyn Store,
     key: &HmacKey,
@@ -442,6 +453,7 @@ pub async fn records(
 ) -> anyhow::Result<()> {
     match command {
         RecordsCommand::Rights(command) => rights(command, store, key, confirm, config).await?,
+        RecordsCommand::Verify(args) => verify(store, config, &args).await?,
         RecordsCommand::Show { id, json } => {
             let record = rights::get(store, id).await?;
             if json {
