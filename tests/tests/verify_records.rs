@@ -116,7 +116,7 @@ async fn records_verify_against_the_site_the_generator_built_through_a_policy_an
     let store: Arc<dyn Store> =
         Arc::new(SqliteStore::open(&db.path().join("relay.sqlite")).unwrap());
     let mut records: BTreeMap<(&str, String), RecordId> = BTreeMap::new();
-    let date = |text: &str| kelisim::load::dates::parse_date(text).unwrap();
+    let date = |text: &str| kelisim_manifest::dates::parse_date(text).unwrap();
 
     // The site as first built.
     let manifest = build(root);
