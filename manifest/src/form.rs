@@ -1,7 +1,7 @@
 //! The contact form's fields: names, kinds and length limits, one definition for the page the
 //! generator renders, the manifest it publishes and the relay that parses the post.
 //!
-//! The theme renders its inputs from [`PERSON_FIELDS`] (through the manifest's `fields`), the
+//! The theme renders its inputs from [`person_fields`] (through the manifest's `fields`), the
 //! relay's parsers use [`limit`], and the relay refuses to start on a manifest whose fields
 //! differ from its own, so a page can never offer a field or a `maxlength` the relay refuses.
 

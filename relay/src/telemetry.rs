@@ -56,7 +56,7 @@ fn clamped(target: &str) -> bool {
 }
 
 /// Lets through everything of the relay's own, and only `info` and above of the
-/// [`CLAMPED_TARGETS`].
+/// crates in `CLAMPED_TARGETS`.
 pub fn clamp() -> FilterFn<fn(&Metadata<'_>) -> bool> {
     filter_fn(|meta| !clamped(meta.target()) || *meta.level() <= Level::INFO)
 }

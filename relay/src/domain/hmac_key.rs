@@ -84,7 +84,7 @@ impl HmacKey {
         self.mac("kelisim/phone/v1", &[e164])
     }
 
-    /// The key-check value stored with the data (see [`crate::key_check`]): an HMAC of a
+    /// The key-check value stored with the data (see [`crate::domain::key_check`]): an HMAC of a
     /// fixed label, so it tells keys apart without revealing them.
     pub fn key_check(&self) -> String {
         self.mac("kelisim/key-check/v1", &[])
@@ -96,7 +96,7 @@ impl HmacKey {
         self.mac("kelisim/client/v1", &[client])
     }
 
-    /// The signature of an action token's payload (see [`crate::token`]), as hex.
+    /// The signature of an action token's payload (see [`crate::domain::token`]), as hex.
     pub fn token_signature(&self, payload: &str) -> String {
         self.mac("kelisim/token/v1", &[payload])
     }

@@ -85,7 +85,7 @@ pub struct Change {
     pub summary: String,
 }
 
-/// What a command will do. Shown before it is applied; nothing is written until [`apply`].
+/// What a command will do. Shown before it is applied; nothing is written until `app::rights::apply`.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub action: AuditAction,

@@ -6,7 +6,7 @@
 //!   ceiling counts only submissions that were stored ([`RateLimiter::accepted`]), so a flood
 //!   of honeypot, invalid or foreign-origin posts exhausts nothing but its sender's allowance;
 //! - clients whose address is unknown (a local proxy without a trusted `X-Forwarded-For`)
-//!   share a pool of their own ([`Limits::unknown_per_minute`]), never the allowance of the
+//!   share a pool of their own (a quarter of the global ceiling), never the allowance of the
 //!   clients whose address is known.
 //!
 //! The address itself is never stored or logged (issue 3: "No IP address or user agent in the

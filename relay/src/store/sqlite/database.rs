@@ -24,7 +24,7 @@ use crate::store::records::Inserted;
 /// checks and the insert trivially atomic (they also share one `BEGIN IMMEDIATE`
 /// transaction, which keeps them atomic against a second process on the same file, such as
 /// the `erase` command). Concurrent inserts share a transaction and its fsync
-/// ([`super::group_commit`]), each still answered only after that commit.
+/// (`group_commit.rs`), each still answered only after that commit.
 #[derive(Clone)]
 pub struct SqliteStore {
     pub(super) conn: Arc<Mutex<Connection>>,
