@@ -126,6 +126,8 @@ async fn redo(entry: &AuditEntry, store: &dyn Store) -> Result<Redo, StoreError>
     let plan = match entry.action {
         // Reading, and bookkeeping the restored copy does on its own.
         A::Find | A::Export | A::KeyCheckStored | A::PurgeExpired => return Ok(Redo::Nothing),
+        A::MailingList | A::DeliveryRetry => return Ok(Redo::Nothing),
+        A::Answer => return redo_answer(entry, store).await,
         A::Rectify | A::Rekey | A::RequestOpened | A::RequestClosed => return Ok(Redo::ByHand),
         A::Erase | A::Anonymize | A::Withdraw | A::Block | A::Unblock => {
             // No record id: a summary of an action that changed nothing. No record: the
@@ -148,6 +150,20 @@ async fn redo(entry: &AuditEntry, store: &dyn Store) -> Result<Redo, StoreError>
         }
     };
     Ok(Redo::Changed(apply_quietly(&plan, store).await?))
+}
+
+/// A message marked answered after the backup is marked again, by whom and when it was.
+async fn redo_answer(entry: &AuditEntry, store: &dyn Store) -> Result<Redo, StoreError> {
+    let Some(id) = entry.record_id else {
+        return Ok(Redo::Nothing);
+    };
+    match crate::app::inbox::answer(store, id, &entry.actor, entry.at).await {
+        Ok(crate::app::inbox::Marked::Answered) => Ok(Redo::Changed(1)),
+        Ok(crate::app::inbox::Marked::Already(_)) | Err(rights::RightsError::NoSuchRecord(_)) => {
+            Ok(Redo::Nothing)
+        }
+        Err(error) => Err(StoreError::Backend(error.to_string())),
+    }
 }
 
 /// The plan's changes, without new audit entries: the original entry is the log's record.
