@@ -8,6 +8,9 @@
 mod common;
 #[cfg(any(feature = "sqlite", feature = "dynamodb"))]
 mod conformance;
+#[cfg(feature = "server")]
+#[path = "support/console_desk.rs"]
+mod console_desk;
 mod own_process;
 #[cfg(feature = "server")]
 #[path = "support/relay_process.rs"]
@@ -18,6 +21,9 @@ mod smtp_sink;
 
 mod abuse;
 mod backup_restore;
+#[cfg(feature = "server")]
+mod console;
+mod console_binary;
 mod crash_durability;
 mod delivery;
 mod deploy_files;
