@@ -185,12 +185,34 @@ impl std::fmt::Debug for Browser {
 impl Browser {
     /// Starts chromedriver and opens a headless Chromium at `viewport`'s size.
     pub async fn launch(viewport: Viewport, javascript: Javascript) -> Result<Self, HarnessError> {
+        Self::launch_with(viewport, javascript, None).await
+    }
+
+    /// [`Browser::launch`], saving downloads into `downloads` without asking.
+    pub async fn launch_with_downloads(
+        viewport: Viewport,
+        javascript: Javascript,
+        downloads: &std::path::Path,
+    ) -> Result<Self, HarnessError> {
+        Self::launch_with(viewport, javascript, Some(downloads.to_path_buf())).await
+    }
+
+    async fn launch_with(
+        viewport: Viewport,
+        javascript: Javascript,
+        downloads: Option<PathBuf>,
+    ) -> Result<Self, HarnessError> {
         let driver = Chromedriver::start()?;
         let profile = tempfile::Builder::new()
             .prefix("kelisim-chromium-")
             .tempdir()
             .map_err(|e| HarnessError::io("creating a Chromium profile directory", e))?;
-        let capabilities = capabilities(profile.path().to_path_buf(), viewport, javascript);
+        let capabilities = capabilities(
+            profile.path().to_path_buf(),
+            viewport,
+            javascript,
+            downloads,
+        );
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)
             .connect(&driver.url())
@@ -210,9 +232,15 @@ impl Browser {
         &self.client
     }
 
-    /// The viewport this browser was opened at.
+    /// The viewport this browser was opened at (or switched to).
     pub fn viewport(&self) -> Viewport {
         self.viewport
+    }
+
+    /// Lays the page out at `viewport`'s size from now on (same session, same cookies).
+    pub async fn switch_viewport(&mut self, viewport: Viewport) -> Result<(), HarnessError> {
+        self.viewport = viewport;
+        self.resize(viewport.size().1).await
     }
 
     /// Navigates to `url` and waits for the load event (WebDriver's default page-load strategy).
@@ -277,6 +305,7 @@ fn capabilities(
     profile: PathBuf,
     viewport: Viewport,
     javascript: Javascript,
+    downloads: Option<PathBuf>,
 ) -> serde_json::Map<String, Value> {
     let (width, height) = viewport.size();
     let args = vec![
@@ -304,6 +333,13 @@ fn capabilities(
             "profile.managed_default_content_settings.javascript".to_string(),
             json!(2),
         );
+    }
+    if let Some(dir) = downloads {
+        prefs.insert(
+            "download.default_directory".to_string(),
+            json!(dir.display().to_string()),
+        );
+        prefs.insert("download.prompt_for_download".to_string(), json!(false));
     }
     let chrome_options = json!({
         "binary": CHROMIUM,

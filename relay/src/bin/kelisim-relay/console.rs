@@ -85,8 +85,16 @@ pub async fn console(
     if let Some(file) = opened {
         let _ = std::fs::remove_file(file);
     }
-    println!("The console stopped.");
+    say("The console stopped.");
     Ok(())
+}
+
+/// One line on standard output, flushed; a closed output (the terminal or the reading
+/// script gone) does not stop the console.
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }
 
 /// The manifest named on the command line (which must load), else the configured one if it
