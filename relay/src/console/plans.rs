@@ -71,8 +71,27 @@ impl PlanBook {
     }
 }
 
+/// Where a plan's page leads: back to where it was made (`cancel`, also the page the
+/// language switcher shows), and on after it is carried out (`after`). Console paths after
+/// the `/<lang>` prefix.
+#[derive(Debug, Clone)]
+pub struct Ways {
+    pub cancel: String,
+    pub after: String,
+}
+
+impl Ways {
+    /// Back to `path` either way.
+    pub fn to(path: String) -> Self {
+        Self {
+            cancel: path.clone(),
+            after: path,
+        }
+    }
+}
+
 /// The plan page: what will change, the plan as `--dry-run` prints it, and the confirmation.
-pub fn show(console: &Console, ctx: &Ctx, plan: Plan, back: String) -> Response {
+pub fn show(console: &Console, ctx: &Ctx, plan: Plan, ways: Ways) -> Response {
     let count = plan.changes.len();
     let mut body = String::new();
     if plan.is_empty() {
@@ -95,13 +114,13 @@ pub fn show(console: &Console, ctx: &Ctx, plan: Plan, back: String) -> Response 
     );
     let cancel = format!(
         "<a class=\"button\" href=\"{}\">{}</a>",
-        esc(&ctx.url(&back)),
+        esc(&ctx.url(&ways.cancel)),
         ctx.h("console-plan-cancel")
     );
     if plan.is_empty() {
         let _ = writeln!(body, "<p>{cancel}</p>");
     } else {
-        let Some(id) = console.plans.keep(plan, back.clone()) else {
+        let Some(id) = console.plans.keep(plan, ways.after.clone()) else {
             return page::store_failed(ctx, &"no random bytes for the plan");
         };
         let confirm = ctx.button_form(
@@ -115,7 +134,7 @@ pub fn show(console: &Console, ctx: &Ctx, plan: Plan, back: String) -> Response 
     let page = Page {
         ctx,
         title: ctx.t("console-plan-title"),
-        here: back,
+        here: ways.cancel,
         section: "",
         notice: None,
         body,
@@ -131,24 +150,28 @@ pub struct ActionForm {
     pub purpose: String,
 }
 
-/// The plan of `action` on one record at `now`, and where to go after it.
+/// The plan of `action` on one record at `now`, and where its page leads.
 fn record_action(
     record: ConsentRecord,
     action: &str,
     purpose: &str,
     now: OffsetDateTime,
-) -> Option<(Plan, String)> {
-    let back = format!("/records/{}", record.id);
+) -> Option<(Plan, Ways)> {
+    let mut ways = Ways::to(format!("/records/{}", record.id));
     let plan = match action {
         "block" | "unblock" => plan::plan_block(record, action == "block", now),
         "withdraw" if record.purpose(purpose).is_some() => {
             plan::plan_withdraw(vec![record], Some(purpose), now)
         }
         "anonymize" => plan::plan_anonymize(vec![record], now),
-        "erase" => return Some((plan::plan_erase(vec![record]), "/inbox".to_owned())),
+        "erase" => {
+            // After the erasure there is no record page to go back to.
+            ways.after = "/inbox".to_owned();
+            plan::plan_erase(vec![record])
+        }
         _ => return None,
     };
-    Some((plan, back))
+    Some((plan, ways))
 }
 
 /// `POST /<lang>/records/<id>/plan`: block, unblock, withdraw, anonymize or erase, shown.
@@ -167,7 +190,7 @@ pub async fn record_plan(
     };
     let now = OffsetDateTime::now_utc();
     match record_action(record, &form.action, &form.purpose, now) {
-        Some((plan, back)) => show(&console, &ctx, plan, back),
+        Some((plan, ways)) => show(&console, &ctx, plan, ways),
         None => console.not_found(&lang, &session),
     }
 }
@@ -189,7 +212,10 @@ pub async fn request_plan(
     let now = OffsetDateTime::now_utc();
     let store = console.store.as_ref();
     match desk::request_plan(store, &console.key, &request, now).await {
-        Ok(Some(plan)) => show(&console, &ctx, plan, format!("/requests/{}", request.id)),
+        Ok(Some(plan)) => {
+            let ways = Ways::to(format!("/requests/{}", request.id));
+            show(&console, &ctx, plan, ways)
+        }
         Ok(None) => console.not_found(&lang, &session),
         Err(error) => page::store_failed(&ctx, &error),
     }

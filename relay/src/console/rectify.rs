@@ -124,7 +124,7 @@ pub async fn plan(
         DEFAULT_HISTORY_DAYS,
         now,
     ) {
-        Ok(plan) => super::plans::show(&console, &ctx, plan, back),
+        Ok(plan) => super::plans::show(&console, &ctx, plan, super::plans::Ways::to(back)),
         Err(PlanError::InvalidValue { field, code }) => {
             let error = (field, ctx.t(&format!("relay-field-{code}")));
             render(

@@ -92,6 +92,8 @@ impl RecordStore for SqliteStore {
         .await
     }
 
+    /// Each shelf of the filter read from its (shelf, id) index, at most a page each, then
+    /// merged by id: a page costs the same however the records are spread over the shelves.
     async fn inbox_page(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
         let size = query.page_size();
         let shelves: Vec<&'static str> =
@@ -99,22 +101,24 @@ impl RecordStore for SqliteStore {
         // Ids are lower-case hyphenated UUIDv7 text, whose order is their time order; "" is
         // before every id.
         let after = query.after.map(|id| id.to_string()).unwrap_or_default();
-        let records = self
+        let limit = i64::try_from(size + 1).unwrap_or(i64::MAX);
+        let mut records = self
             .run(move |conn| {
-                let placeholders = vec!["?"; shelves.len()].join(", ");
-                let sql = format!(
-                    "SELECT body FROM records WHERE shelf IN ({placeholders}) AND id > ?
-                     ORDER BY id LIMIT {}",
-                    size + 1
-                );
-                let params: Vec<&dyn rusqlite::ToSql> = shelves
-                    .iter()
-                    .map(|s| s as &dyn rusqlite::ToSql)
-                    .chain(std::iter::once(&after as &dyn rusqlite::ToSql))
-                    .collect();
-                query_bodies(conn, &sql, params.as_slice(), parse_record)
+                let mut records = Vec::new();
+                for shelf in shelves {
+                    records.extend(query_bodies(
+                        conn,
+                        "SELECT body FROM records WHERE shelf = ?1 AND id > ?2
+                         ORDER BY id LIMIT ?3",
+                        params![shelf, after, limit],
+                        parse_record,
+                    )?);
+                }
+                Ok(records)
             })
             .await?;
+        records.sort_by_key(|r| r.id);
+        records.truncate(size + 1);
         Ok(InboxPage::from_overread(records, size))
     }
 
