@@ -15,6 +15,7 @@
 //! - [`delivery`]: what the outbox owes, written and sent;
 //! - [`web`]: the axum router and its thin handlers; [`lambda`]: the Lambda glue;
 //! - [`views`] and [`ops`]: the operator's views of records, backups, restore and `doctor`;
+//! - [`console`]: the operator's console, a web app on a loopback address (`server`);
 //! - [`config`]: the relay's settings; [`telemetry`]: logging.
 //!
 //! Features:
@@ -39,6 +40,8 @@ pub mod store;
 pub mod app;
 #[cfg(feature = "intake")]
 pub mod config;
+#[cfg(feature = "server")]
+pub mod console;
 #[cfg(feature = "http")]
 pub mod delivery;
 #[cfg(feature = "lambda")]

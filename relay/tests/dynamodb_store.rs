@@ -285,3 +285,44 @@ async fn an_unconfirmed_request_expires_with_its_link_by_ttl() {
     let item = raw_item(&store, &pk).await.unwrap();
     assert!(!item.contains_key("expires_at"), "{item:?}");
 }
+
+/// A record item written before the inbox's sort key existed is on no inbox page until
+/// `shelve_older_records` gives it its shelf's key, once; the marker makes later calls free.
+#[tokio::test]
+async fn records_without_a_sort_key_are_shelved_once() {
+    use kelisim_relay::domain::inbox::{InboxFilter, InboxQuery};
+
+    let store = fresh_store().await;
+    let older = record("h-older", next_year());
+    let newer = record("h-newer", next_year());
+    for (rec, fp) in [(&older, "fp-older"), (&newer, "fp-newer")] {
+        store
+            .insert_record(rec, &dedup(fp, None, Duration::minutes(1)), &[])
+            .await
+            .unwrap();
+    }
+    let pk = dynamodb::record_pk(older.id);
+    assert_eq!(
+        raw_item(&store, &pk).await.unwrap()["sort_key"],
+        AttributeValue::S(format!("unanswered#{}", older.id))
+    );
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(pk.clone()))
+        .update_expression("REMOVE sort_key")
+        .send()
+        .await
+        .expect("UpdateItem");
+    let inbox = InboxQuery::first(InboxFilter::Unanswered, 10);
+    let ids = |page: kelisim_relay::domain::inbox::InboxPage| {
+        page.records.iter().map(|r| r.id).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(store.inbox_page(&inbox).await.unwrap()), vec![newer.id]);
+    assert_eq!(store.shelve_older_records().await.unwrap(), 1);
+    let mut both = vec![older.id, newer.id];
+    both.sort();
+    assert_eq!(ids(store.inbox_page(&inbox).await.unwrap()), both);
+    assert_eq!(store.shelve_older_records().await.unwrap(), 0, "done once");
+}

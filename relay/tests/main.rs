@@ -9,6 +9,9 @@ mod common;
 #[cfg(any(feature = "sqlite", feature = "dynamodb"))]
 #[macro_use]
 mod conformance;
+#[cfg(feature = "server")]
+#[path = "support/console_desk.rs"]
+mod console_desk;
 mod own_process;
 #[cfg(all(feature = "http", feature = "sqlite"))]
 #[path = "support/published_site.rs"]
@@ -23,6 +26,9 @@ mod smtp_sink;
 mod abuse;
 mod access_report;
 mod backup_restore;
+#[cfg(feature = "server")]
+mod console;
+mod console_binary;
 mod crash_durability;
 mod delivery;
 mod deploy_files;

@@ -147,3 +147,53 @@ async fn refuses_a_database_from_a_newer_relay() {
     let error = SqliteStore::open(&path).unwrap_err();
     assert!(error.to_string().contains("newer"), "{error}");
 }
+
+/// A file from before the inbox's shelves (schema 5) gets each record's shelf from its JSON
+/// when it is opened: answered, blocked and anonymized records leave the unanswered shelf.
+#[tokio::test]
+async fn opening_an_older_file_shelves_its_records_from_their_json() {
+    use kelisim_relay::domain::inbox::{InboxFilter, InboxQuery};
+    use time::OffsetDateTime;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("older.sqlite");
+    let now = OffsetDateTime::now_utc();
+    let waiting = conformance::sample_record();
+    let mut answered = conformance::sample_record();
+    answered.answered = Some(kelisim_relay::domain::record::Answered {
+        at: now,
+        by: "older".to_owned(),
+    });
+    let mut blocked = conformance::sample_record();
+    blocked.blocked_at = Some(now);
+    let mut anonymized = conformance::sample_record();
+    anonymized.anonymize(now);
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        for record in [&waiting, &answered, &blocked, &anonymized] {
+            conformance::store_plain(&store, record).await;
+        }
+    }
+    // Back to how schema 5 kept it: no shelf column.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP INDEX records_by_shelf; ALTER TABLE records DROP COLUMN shelf;
+         PRAGMA user_version = 5;",
+    )
+    .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(&path).unwrap();
+    let ids = |filter| {
+        let store = &store;
+        async move {
+            let page = store
+                .inbox_page(&InboxQuery::first(filter, 10))
+                .await
+                .unwrap();
+            page.records.iter().map(|r| r.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids(InboxFilter::Unanswered).await, vec![waiting.id]);
+    assert_eq!(ids(InboxFilter::Answered).await, vec![answered.id]);
+    assert_eq!(ids(InboxFilter::Blocked).await, vec![blocked.id]);
+}

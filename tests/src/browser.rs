@@ -261,9 +261,15 @@ impl Browser {
         }
     }
 
-    /// The viewport this browser was opened at.
+    /// The viewport this browser was opened at (or switched to).
     pub fn viewport(&self) -> Viewport {
         self.viewport
+    }
+
+    /// Lays the page out at `viewport`'s size from now on (same session, same cookies).
+    pub async fn switch_viewport(&mut self, viewport: Viewport) -> Result<(), HarnessError> {
+        self.viewport = viewport;
+        self.resize(viewport.size().1).await
     }
 
     /// Navigates to `url` and waits for the load event (WebDriver's default page-load strategy).

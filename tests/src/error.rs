@@ -10,6 +10,14 @@ pub enum HarnessError {
     #[error("{what} not found at {path}: run `scripts/install-test-deps` first")]
     Missing { what: &'static str, path: PathBuf },
 
+    /// A program of this workspace is not built yet.
+    #[error("{what} is not built at {path}: run `{how}` first")]
+    NotBuilt {
+        what: &'static str,
+        path: PathBuf,
+        how: &'static str,
+    },
+
     /// Starting a child process failed.
     #[error("could not start {what}")]
     Spawn {

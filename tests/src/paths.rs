@@ -49,3 +49,25 @@ pub fn html_files(root: &Path) -> Result<Vec<PathBuf>, HarnessError> {
     files.sort();
     Ok(files)
 }
+
+/// The `kelisim-relay` binary of the same build as the running test (cargo puts it beside the
+/// test binary's `deps/` folder). It is built by `cargo test -p kelisim-relay` and by
+/// `scripts/test` (`cargo test --workspace --all-features`).
+pub fn relay_binary() -> Result<PathBuf, HarnessError> {
+    let exe =
+        std::env::current_exe().map_err(|e| HarnessError::io("finding the test binary", e))?;
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or_else(|| Path::new("."));
+    let binary = profile_dir.join(format!("kelisim-relay{}", std::env::consts::EXE_SUFFIX));
+    if binary.exists() {
+        Ok(binary)
+    } else {
+        Err(HarnessError::NotBuilt {
+            what: "kelisim-relay",
+            path: binary,
+            how: "cargo build -p kelisim-relay --all-features",
+        })
+    }
+}

@@ -110,6 +110,10 @@ pub enum LocaleError {
 /// The file holding the relay's messages in each `locales/<lang>/`.
 pub const RELAY_FILE: &str = "relay.ftl";
 
+/// The file holding the operator's console's words in each `locales/<lang>/`: built into
+/// `kelisim-relay` (no page uses them, and they are not shipped in the manifest).
+pub const CONSOLE_FILE: &str = "console.ftl";
+
 impl Locales {
     /// Reads `locales/<lang>/*.ftl` for every language (files sorted by name).
     pub fn load(root: &Path, languages: &[String], default: &str) -> Result<Self, LocaleError> {

@@ -40,9 +40,38 @@ pub enum AuditAction {
     RequestOpened,
     /// A data-subject request was closed.
     RequestClosed,
+    /// A mailing list was downloaded (the console), with its purpose and format.
+    MailingList,
+    /// An outbox item was made due again ("retry now").
+    DeliveryRetry,
 }
 
 impl AuditAction {
+    /// Every action, in the order the audit log's filter offers them.
+    pub const ALL: [Self; 16] = [
+        Self::Find,
+        Self::Export,
+        Self::Answer,
+        Self::Rectify,
+        Self::Block,
+        Self::Unblock,
+        Self::Withdraw,
+        Self::Erase,
+        Self::Anonymize,
+        Self::PurgeExpired,
+        Self::Rekey,
+        Self::KeyCheckStored,
+        Self::RequestOpened,
+        Self::RequestClosed,
+        Self::MailingList,
+        Self::DeliveryRetry,
+    ];
+
+    /// The action named `text` (as [`AuditAction::as_str`] writes it).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
     /// The action as shown by `kelisim-relay audit`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -60,6 +89,8 @@ impl AuditAction {
             Self::KeyCheckStored => "key_check_stored",
             Self::RequestOpened => "request_opened",
             Self::RequestClosed => "request_closed",
+            Self::MailingList => "mailing_list",
+            Self::DeliveryRetry => "delivery_retry",
         }
     }
 }

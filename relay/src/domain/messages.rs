@@ -92,6 +92,16 @@ pub const REPORT_KEYS: [&str; 35] = [
     "report-corrections",
 ];
 
+/// The operator's console's words (`kelisim-relay console`), over the relay's own: built in
+/// only, since they are the operator's, not the site's.
+const CONSOLE: [(&str, &str); 2] = [
+    ("kk", include_str!("../../../locales/kk/console.ftl")),
+    ("ru", include_str!("../../../locales/ru/console.ftl")),
+];
+
+/// The languages the console speaks.
+pub const CONSOLE_LANGUAGES: [&str; 2] = ["kk", "ru"];
+
 /// Every message the relay uses; [`Messages::from_manifest`] refuses a set that lacks one.
 pub fn required_keys() -> Vec<String> {
     let mut keys: Vec<String> = [
@@ -250,6 +260,36 @@ impl Messages {
         Ok(messages)
     }
 
+    /// The console's messages: the relay's (the manifest's over the built-in files, as
+    /// [`Messages::from_manifest`], for the purpose and language names and the field errors)
+    /// with the console's files over them, in the console's languages. `kk` is the default.
+    pub fn for_console(manifest: Option<&ConsentManifest>) -> Result<Self, MessagesError> {
+        let mut layers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (lang, text) in BUILT_IN.iter().chain(CONSOLE.iter()) {
+            layers
+                .entry((*lang).to_owned())
+                .or_default()
+                .push((*text).to_owned());
+        }
+        if let Some(manifest) = manifest {
+            for lang in CONSOLE_LANGUAGES {
+                let site = manifest.languages.get(lang).map(|l| l.messages.as_str());
+                if let (Some(site), Some(layer)) = (site, layers.get_mut(lang))
+                    && !site.trim().is_empty()
+                {
+                    // Between the relay's built-in words and the console's.
+                    layer.insert(1, site.to_owned());
+                }
+            }
+        }
+        Self::from_layers(&layers, "kk")
+    }
+
+    /// Whether `lang` defines `key` itself (no fallback).
+    pub fn defines(&self, lang: &str, key: &str) -> bool {
+        self.bundles.get(lang).is_some_and(|b| b.has_message(key))
+    }
+
     /// The built-in files alone (tests, and tools that have no manifest).
     pub fn built_in() -> Self {
         let sources = BUILT_IN
@@ -362,6 +402,34 @@ mod tests {
         assert_eq!(
             messages.text("de", Notice::Unavailable),
             messages.text("kk", Notice::Unavailable)
+        );
+    }
+
+    #[test]
+    fn both_console_languages_define_the_same_console_messages() {
+        let keys = |text: &str| -> std::collections::BTreeSet<String> {
+            text.lines()
+                .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_owned()))
+                .filter(|k| k.starts_with("console-") && !k.contains(' '))
+                .collect()
+        };
+        let kk = keys(CONSOLE[0].1);
+        assert!(kk.len() > 100, "{} console keys", kk.len());
+        assert_eq!(kk, keys(CONSOLE[1].1), "kk and ru console.ftl");
+        let messages = Messages::for_console(None).expect("console messages");
+        for key in &kk {
+            for lang in CONSOLE_LANGUAGES {
+                assert!(messages.defines(lang, key), "{lang} lacks {key}");
+            }
+        }
+        assert_ne!(
+            messages.format("kk", "console-inbox-title", &[]),
+            messages.format("ru", "console-inbox-title", &[])
+        );
+        assert!(
+            messages
+                .format("ru", "console-age-days", &[("days", FluentValue::from(3))])
+                .contains("3 дня")
         );
     }
 

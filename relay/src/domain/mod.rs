@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod dedup;
+pub mod inbox;
 pub mod key_check;
 pub mod outbox;
 pub mod record;

@@ -127,6 +127,7 @@ async fn redo(entry: &AuditEntry, store: &dyn Store) -> Result<Redo, StoreError>
     let plan = match entry.action {
         // Reading, and bookkeeping the restored copy does on its own.
         A::Find | A::Export | A::KeyCheckStored | A::PurgeExpired => return Ok(Redo::Nothing),
+        A::MailingList | A::DeliveryRetry => return Ok(Redo::Nothing),
         A::Rectify | A::Rekey | A::RequestOpened | A::RequestClosed => return Ok(Redo::ByHand),
         A::Erase | A::Anonymize | A::Withdraw | A::Block | A::Unblock | A::Answer => {
             // No record id: a summary of an action that changed nothing. No record: the

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use super::error::StoreError;
 use crate::domain::dedup::DedupKeys;
+use crate::domain::inbox::{InboxPage, InboxQuery};
 use crate::domain::outbox::{MailQuota, OutboxItem};
 use crate::domain::record::{ConsentRecord, RecordId};
 
@@ -69,6 +70,19 @@ pub trait RecordStore: Send + Sync {
     /// Every record, oldest first (the operator's inbox and lists, retention per purpose,
     /// rekeying).
     async fn list_records(&self) -> Result<Vec<ConsentRecord>, StoreError>;
+
+    /// One page of the inbox (see [`crate::domain::inbox`]): the records on the shelves of
+    /// `query.filter` with ids after `query.after`, oldest first, at most
+    /// [`InboxQuery::page_size`]. Reads the page from an index, never every record.
+    async fn inbox_page(&self, query: &InboxQuery) -> Result<InboxPage, StoreError>;
+
+    /// Puts records written before the inbox's index existed on their shelf in it (DynamoDB:
+    /// items without a sort key). Once done it is remembered, and later calls cost one read.
+    /// Returns how many records it placed. Stores whose index is kept by their schema
+    /// migration: nothing to do.
+    async fn shelve_older_records(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
 
     /// Every record whose `email_hmac` is this value (a data subject's access request),
     /// oldest first. None for an empty value.

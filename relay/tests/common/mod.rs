@@ -10,6 +10,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use kelisim_relay::domain::audit::AuditEntry;
 use kelisim_relay::domain::hmac_key::HmacKey;
+use kelisim_relay::domain::inbox::{InboxPage, InboxQuery};
 use kelisim_relay::domain::key_check::KeyState;
 use kelisim_relay::domain::outbox::{MailQuota, OutboxId, OutboxItem};
 use kelisim_relay::domain::record::{ConsentRecord, RecordId};
@@ -129,6 +130,9 @@ impl RecordStore for FailingStore {
         failure()
     }
     async fn list_records(&self) -> Result<Vec<ConsentRecord>, StoreError> {
+        failure()
+    }
+    async fn inbox_page(&self, _: &InboxQuery) -> Result<InboxPage, StoreError> {
         failure()
     }
     async fn find_records_by_email(&self, _: &str) -> Result<Vec<ConsentRecord>, StoreError> {

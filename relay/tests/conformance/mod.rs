@@ -100,6 +100,7 @@ macro_rules! on_every_store {
     };
 }
 
+mod inbox;
 mod key_state;
 mod outbox;
 mod records;

@@ -62,12 +62,10 @@ pub(super) fn fluent(loaded: &LoadedSite, root: &Path) -> Vec<Finding> {
             let Some(at) = locales.origin(lang, key) else {
                 continue;
             };
-            if at
-                .file
-                .file_name()
-                .is_some_and(|n| n == crate::load::i18n::RELAY_FILE)
-            {
-                continue; // the relay's own messages
+            if at.file.file_name().is_some_and(|n| {
+                n == crate::load::i18n::RELAY_FILE || n == crate::load::i18n::CONSOLE_FILE
+            }) {
+                continue; // the relay's and its console's own messages
             }
             findings.push(Finding::new(
                 Severity::Warning,

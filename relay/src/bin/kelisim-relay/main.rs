@@ -1,15 +1,17 @@
 //! `kelisim-relay`: the standalone relay. `serve` receives the contact form (and, with
 //! `--static-dir`, serves the built site from the same origin, so one process is a complete
-//! one-machine deployment); `inbox`, `records` and `deliver` are the operator's day (read,
-//! answer, mailing list, notifications); `records verify` checks every consent stamp against
-//! the published site; `records …` (find, export, rectify, block, withdraw, erase,
-//! anonymize), `requests`, `purge-expired`, `audit` and `rekey` carry out
+//! one-machine deployment); `console` is the operator's day in a browser, on this computer
+//! only; `inbox`, `records` and `deliver` are the same day as commands (read, answer, mailing
+//! list, notifications); `records verify` checks every consent stamp against the published
+//! site; `records …` (find, export, rectify, block, withdraw, erase, anonymize), `requests`,
+//! `purge-expired`, `audit` and `rekey` carry out
 //! data-subject requests and retention (policy §2.2, §2.5, §2.14, §4.1, §5.7, §8.3, §8.4,
 //! §8.8, §8.9); `backup`, `restore`, `purge-backups` and `doctor` look after the host.
 //!
 //! Each command lives in the file of its family and only parses, calls `kelisim_relay::app`
 //! (or `ops`), and prints.
 
+mod console;
 mod host;
 mod maintenance;
 mod open;
@@ -70,6 +72,9 @@ enum Command {
         #[arg(long)]
         static_dir: Option<PathBuf>,
     },
+    /// The operator's console: a web app on this computer only (loopback), opened with a
+    /// one-time link; every page of the operator's day, in Kazakh or Russian.
+    Console(console::ConsoleArgs),
     /// Messages not yet answered, oldest first.
     Inbox {
         /// Include answered messages.
@@ -176,6 +181,7 @@ async fn run(command: Command, mut config: RelayConfig, confirm: &Confirm) -> an
             }
             serve::serve(&config, listen, static_dir, confirm).await
         }
+        Command::Console(args) => console::console(&config, args, confirm).await,
         Command::Inbox { all, json } => {
             let store = open_checked_store(&config, confirm).await?.0;
             records::inbox(store.as_ref(), all, json).await

@@ -63,7 +63,7 @@ pub async fn serve(
 
 /// Resolves on ctrl-c or SIGTERM, so in-flight requests finish (their writes are committed
 /// before they answer) and the database is closed cleanly.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

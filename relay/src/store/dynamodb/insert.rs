@@ -13,11 +13,12 @@ use time::OffsetDateTime;
 use super::client::DynamoStore;
 use super::errors::{backend_error, from_sdk, is_throttling};
 use super::guards::key_guard;
+use super::inbox::shelf_sort_key;
 use super::items::{
     ATTR_EXPIRES_AT, ATTR_FP_PK, ATTR_IDEM_PK, ATTR_KIND, ATTR_OUT_PKS, ATTR_PK, ATTR_RECORD,
-    ATTR_RECORD_ID, ATTR_REVISION, Item, KIND_FINGERPRINT, KIND_IDEMPOTENCY, KIND_RECORD,
-    dedup_item, fingerprint_pk, idempotency_pk, n, optional_index_attributes, outbox_item,
-    outbox_pk, record_id_of, record_pk, s,
+    ATTR_RECORD_ID, ATTR_REVISION, ATTR_SORT_KEY, Item, KIND_FINGERPRINT, KIND_IDEMPOTENCY,
+    KIND_RECORD, dedup_item, fingerprint_pk, idempotency_pk, n, optional_index_attributes,
+    outbox_item, outbox_pk, record_id_of, record_pk, s,
 };
 use crate::domain::dedup::DedupKeys;
 use crate::domain::outbox::{MailQuota, OutboxItem};
@@ -266,6 +267,7 @@ fn record_item(
             n(codec::revision(record.revision)),
         ),
         (ATTR_FP_PK.to_owned(), s(keys.fp_pk.clone())),
+        (ATTR_SORT_KEY.to_owned(), s(shelf_sort_key(record))),
     ]);
     for (attr, value) in optional_index_attributes(record) {
         if let Some(value) = value {

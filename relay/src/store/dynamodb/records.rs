@@ -10,14 +10,17 @@ use time::OffsetDateTime;
 use super::client::DynamoStore;
 use super::errors::from_sdk;
 use super::guards::KIND_QUOTA;
+use super::inbox::shelf_sort_key;
 use super::items::{
     ATTR_EMAIL_HMAC, ATTR_EXPIRES_AT, ATTR_FP_PK, ATTR_IDEM_PK, ATTR_KIND, ATTR_OUT_PKS,
-    ATTR_PHONE_HMAC, ATTR_PK, ATTR_RECORD, ATTR_RECORD_ID, ATTR_REVISION, INDEX_BY_EMAIL_HMAC,
-    INDEX_BY_EXPIRY, INDEX_BY_PHONE_HMAC, Item, KIND_FINGERPRINT, KIND_PENDING_REQUEST,
-    KIND_RECORD, n, optional_index_attributes, parse_record, record_pk, s, string_attr,
+    ATTR_PHONE_HMAC, ATTR_PK, ATTR_RECORD, ATTR_RECORD_ID, ATTR_REVISION, ATTR_SORT_KEY,
+    INDEX_BY_EMAIL_HMAC, INDEX_BY_EXPIRY, INDEX_BY_PHONE_HMAC, Item, KIND_FINGERPRINT,
+    KIND_PENDING_REQUEST, KIND_RECORD, n, optional_index_attributes, parse_record, record_pk, s,
+    string_attr,
 };
 use super::query::IndexQuery;
 use crate::domain::dedup::DedupKeys;
+use crate::domain::inbox::{InboxPage, InboxQuery};
 use crate::domain::outbox::{MailQuota, OutboxItem};
 use crate::domain::record::{ConsentRecord, RecordId, RecordState};
 use crate::store::codec;
@@ -84,6 +87,14 @@ impl RecordStore for DynamoStore {
             "Query (phone)",
         )
         .await
+    }
+
+    async fn inbox_page(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
+        self.read_inbox_page(query).await
+    }
+
+    async fn shelve_older_records(&self) -> Result<u64, StoreError> {
+        self.shelve().await
     }
 
     async fn update_record(&self, record: &ConsentRecord) -> Result<bool, StoreError> {
@@ -257,7 +268,7 @@ impl DynamoStore {
         stored.revision = record.revision + 1;
         let body = codec::encode("record", &stored)?;
         let revision = codec::revision(record.revision);
-        let mut set = vec!["#rec = :rec", "#exp = :exp", "#rev = :new"];
+        let mut set = vec!["#rec = :rec", "#exp = :exp", "#rev = :new", "#sk = :sk"];
         let mut remove = Vec::new();
         let mut request = self
             .client
@@ -268,6 +279,8 @@ impl DynamoStore {
             .expression_attribute_names("#rec", ATTR_RECORD)
             .expression_attribute_names("#exp", ATTR_EXPIRES_AT)
             .expression_attribute_names("#rev", ATTR_REVISION)
+            .expression_attribute_names("#sk", ATTR_SORT_KEY)
+            .expression_attribute_values(":sk", s(shelf_sort_key(record)))
             .expression_attribute_values(":rec", s(body))
             .expression_attribute_values(":exp", n(record.expires_at.unix_timestamp()))
             .expression_attribute_values(":new", n(revision + 1))

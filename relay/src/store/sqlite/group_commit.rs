@@ -27,6 +27,7 @@ use super::rows::OutboxRow;
 use super::rows::check_writer;
 use super::{quota, scrub};
 use crate::domain::dedup::DedupKeys;
+use crate::domain::inbox::Shelf;
 use crate::domain::outbox::{MailQuota, OutboxItem};
 use crate::domain::record::{ConsentRecord, RecordId};
 use crate::store::codec::{self, millis};
@@ -45,6 +46,8 @@ pub struct NewRecord {
     pub phone_hmac: String,
     pub expires_ms: i64,
     pub revision: u64,
+    /// The record's inbox shelf ([`crate::domain::inbox::Shelf`]).
+    pub shelf: &'static str,
     pub body: String,
     pub dedup: DedupKeys,
     /// The outbox items owed about the record.
@@ -71,6 +74,7 @@ impl NewRecord {
             phone_hmac: record.phone_hmac.clone(),
             expires_ms: millis(record.expires_at),
             revision: record.revision,
+            shelf: Shelf::of(record).as_str(),
             body: codec::encode("record", record)?,
             dedup: dedup.clone(),
             outbox: outbox
@@ -311,8 +315,8 @@ fn earlier_record(
 /// outbox items.
 fn write_record(conn: &Connection, row: &NewRecord) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO records (id, email_hmac, phone_hmac, expires_ms, revision, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO records (id, email_hmac, phone_hmac, expires_ms, revision, body, shelf)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -321,7 +325,8 @@ fn write_record(conn: &Connection, row: &NewRecord) -> Result<(), StoreError> {
             row.phone_hmac,
             row.expires_ms,
             codec::revision(row.revision),
-            row.body
+            row.body,
+            row.shelf
         ])
     })
     .map_err(map_err)?;

@@ -34,7 +34,7 @@ const RIGHTS_MIGRATION: &str = r"
 ";
 
 /// Migrations by target version. Append, never edit: a file at version N runs N+1.. only.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     r"
     CREATE TABLE records (
         id          TEXT PRIMARY KEY,
@@ -89,6 +89,7 @@ const MIGRATIONS: [&str; 5] = [
     END;
 ",
     ABUSE_MIGRATION,
+    INBOX_MIGRATION,
 ];
 
 /// Abuse control and bounded life: the mail-quota log (confirmation mails per recipient, by
@@ -110,6 +111,19 @@ const ABUSE_MIGRATION: &str = r"
         WHERE link_expires_ms IS NOT NULL;
     CREATE INDEX requests_by_link_expiry ON requests(link_expires_ms)
         WHERE link_expires_ms IS NOT NULL;
+";
+
+/// The console's inbox, a page at a time: each record's shelf
+/// ([`crate::domain::inbox::Shelf`]) beside it, indexed with the id, so a page of one shelf is
+/// read in id order from the index. Earlier records get theirs from their JSON.
+const INBOX_MIGRATION: &str = r"
+    ALTER TABLE records ADD COLUMN shelf TEXT NOT NULL DEFAULT 'unanswered';
+    UPDATE records SET shelf = CASE
+        WHEN COALESCE(json_extract(body, '$.state'), 'active') <> 'active' THEN 'closed'
+        WHEN json_extract(body, '$.blocked_at') IS NOT NULL THEN 'blocked'
+        WHEN json_extract(body, '$.answered') IS NOT NULL THEN 'answered'
+        ELSE 'unanswered' END;
+    CREATE INDEX records_by_shelf ON records(shelf, id);
 ";
 
 /// Brings the file's schema up to [`SCHEMA_VERSION`]; refuses a file from a newer relay.
