@@ -236,9 +236,24 @@ impl Browser {
         timeout: Duration,
     ) -> Result<PathBuf, HarnessError> {
         let deadline = Instant::now() + timeout;
+        let mut empty_polls = 0;
         loop {
             let path = self.downloads.path().join(name);
-            if path.is_file() {
+            // Chromium first reserves the final name with an empty file, writes into a
+            // `.crdownload` beside it, then renames that over: done when the name is there
+            // and nothing is still being written.
+            let writing = std::fs::read_dir(self.downloads.path())
+                .map_err(|e| HarnessError::io("listing the download directory", e))?
+                .filter_map(|entry| entry.ok())
+                .any(|entry| entry.file_name().to_string_lossy().ends_with(".crdownload"));
+            // An empty file is taken only once it has stayed empty a while (Chromium's
+            // reservation comes before its `.crdownload`).
+            let size = std::fs::metadata(&path)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len());
+            empty_polls = if size == Some(0) { empty_polls + 1 } else { 0 };
+            if !writing && (size.is_some_and(|len| len > 0) || empty_polls >= 5) {
                 return Ok(path);
             }
             if Instant::now() >= deadline {
