@@ -1,6 +1,7 @@
 //! The deployment files under `deploy/` against the code they deploy: the security headers in
 //! the Caddy site file and the CloudFront policy equal the relay's one definition
-//! (`kelisim_relay::security_headers`), so neither copy can drift silently.
+//! (`kelisim_relay::security_headers`), so neither copy can drift silently. What Caddy does
+//! with its file is checked by running it: `tests/tests/caddy_front_door.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;

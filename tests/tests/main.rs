@@ -3,6 +3,7 @@
 //! `every_test_file_is_a_module_of_this_binary` fails when a file is added to `tests/` without
 //! a `mod` line below (`autotests = false` in Cargo.toml, so Cargo would not build it).
 
+mod caddy_front_door;
 mod console_browser;
 mod console_seed;
 mod form_browser;

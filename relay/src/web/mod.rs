@@ -16,6 +16,8 @@ pub mod site_files;
 pub mod state;
 
 #[cfg(feature = "server")]
+mod lingering_close;
+#[cfg(feature = "server")]
 pub mod server;
 
 pub use client::RuntimeClientAddr;

@@ -9,7 +9,10 @@
 //!   kernel's accept queue instead of exhausting memory or file descriptors),
 //! - on ctrl-c or SIGTERM the server stops accepting, lets requests in flight finish (their
 //!   writes are committed before they answer), and exits within `shutdown_grace` even if a
-//!   client holds a connection open.
+//!   client holds a connection open,
+//! - a connection closed after an answer given before the whole body was read (413, 429)
+//!   lingers, so a proxy still sending the body gets the answer, not a reset
+//!   (`lingering_close.rs`).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,6 +27,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tower::ServiceExt as _;
 
+use super::lingering_close::LingeringClose;
 use crate::config::ServerLimits;
 
 /// Serves `router` on `listener` until `shutdown` resolves, then drains within the grace
@@ -104,7 +108,7 @@ fn spawn_connection(
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs))
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(TokioIo::new(LingeringClose::new(stream)), service);
     let connection = graceful.watch(connection);
     tokio::spawn(async move {
         // A client that goes away mid-request is not the server's error.

@@ -11,7 +11,7 @@
 //!
 //! In production a file's precompressed copy (`<file>.br`, `<file>.gz`, written by `kelisim
 //! build`) is sent when the request's `Accept-Encoding` allows it, with `Vary:
-//! Accept-Encoding`; a content-hashed asset (`static/style.1a2b3c4d5e.css`) is `immutable` for
+//! Accept-Encoding` (a 404 page's too); a content-hashed asset (`static/style.1a2b3c4d5e.css`) is `immutable` for
 //! a year, everything else `no-cache` with an `ETag`.
 
 mod encoding;

@@ -19,7 +19,8 @@ pub(super) enum Resolved {
     Redirect(String),
     /// A redirect page of the site: a `301` to where it leads.
     Moved(String),
-    NotFound(Option<Bytes>),
+    /// Nothing there: the 404 page to send (its path and bytes), if the site has one.
+    NotFound(Option<(String, Bytes)>),
 }
 
 /// What `raw` (a request path, percent-encoded) names in `files`.
@@ -102,15 +103,17 @@ pub(super) fn well_formed_escapes(raw: &str) -> bool {
     })
 }
 
-/// The language's own 404 page for a path under `/<lang>/`, else the root one.
-pub(super) fn not_found_page(files: &dyn SiteFiles, rel: &str) -> Option<Bytes> {
+/// The language's own 404 page for a path under `/<lang>/`, else the root one: its path in
+/// the site (for its precompressed copies) and its bytes.
+pub(super) fn not_found_page(files: &dyn SiteFiles, rel: &str) -> Option<(String, Bytes)> {
     let language = rel
         .split('/')
         .next()
         .filter(|segment| !segment.is_empty() && !segment.contains('.'));
+    let read = |path: String| files.read(&path).map(|bytes| (path, bytes));
     language
-        .and_then(|l| files.read(&format!("{l}/404.html")))
-        .or_else(|| files.read("404.html"))
+        .and_then(|l| read(format!("{l}/404.html")))
+        .or_else(|| read("404.html".to_owned()))
 }
 
 /// A strong validator from the content, so it is the same on every host serving the build.

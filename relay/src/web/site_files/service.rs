@@ -91,8 +91,11 @@ impl StaticSite {
         };
         let resolved = tokio::task::spawn_blocking(move || {
             let resolved = resolve(files.as_ref(), uri.path(), uri.query());
+            // A 404 page is a page of the site too, with its own precompressed copies.
             let encoded = match &resolved {
-                Resolved::File { path, .. } => precompressed(files.as_ref(), path, &accepted),
+                Resolved::File { path, .. } | Resolved::NotFound(Some((path, _))) => {
+                    precompressed(files.as_ref(), path, &accepted)
+                }
                 _ => None,
             };
             (resolved, encoded)
@@ -116,8 +119,13 @@ impl StaticSite {
                 [(header::LOCATION, location)],
             )
                 .into_response(),
-            Resolved::NotFound(Some(page)) => {
-                let mut response = self.file("404.html", page, &HeaderMap::new());
+            Resolved::NotFound(Some((path, page))) => {
+                // No conditional answer: a 304 would stand for the page that was not found.
+                let unconditional = HeaderMap::new();
+                let mut response = match encoded {
+                    Some(encoded) => self.encoded(&path, encoded, &unconditional),
+                    None => self.file(&path, page, &unconditional),
+                };
                 *response.status_mut() = StatusCode::NOT_FOUND;
                 response
             }
@@ -213,8 +221,11 @@ mod tests {
         }
     }
 
-    fn not_found(bytes: &'static str) -> Resolved {
-        Resolved::NotFound(Some(Bytes::from_static(bytes.as_bytes())))
+    fn not_found(path: &str, bytes: &'static str) -> Resolved {
+        Resolved::NotFound(Some((
+            path.to_owned(),
+            Bytes::from_static(bytes.as_bytes()),
+        )))
     }
 
     #[test]
@@ -238,9 +249,18 @@ mod tests {
     #[test]
     fn a_miss_gets_its_languages_404_page() {
         let site = site();
-        assert_eq!(resolve(&site, "/kk/nothing/", None), not_found("kk 404"));
-        assert_eq!(resolve(&site, "/ru/nothing/", None), not_found("root 404"));
-        assert_eq!(resolve(&site, "/nothing.txt", None), not_found("root 404"));
+        assert_eq!(
+            resolve(&site, "/kk/nothing/", None),
+            not_found("kk/404.html", "kk 404")
+        );
+        assert_eq!(
+            resolve(&site, "/ru/nothing/", None),
+            not_found("404.html", "root 404")
+        );
+        assert_eq!(
+            resolve(&site, "/nothing.txt", None),
+            not_found("404.html", "root 404")
+        );
     }
 
     #[test]
@@ -308,6 +328,9 @@ mod tests {
             ("kk/index.html", "kk home"),
             ("kk/index.html.br", "BR kk home"),
             ("kk/index.html.gz", "GZ kk home"),
+            ("kk/404.html", "kk 404"),
+            ("kk/404.html.br", "BR kk 404"),
+            ("kk/404.html.gz", "GZ kk 404"),
             ("static/style.0123456789.css", "css"),
             ("static/style.0123456789.css.gz", "GZ css"),
             ("static/style.css", "css"),
@@ -351,6 +374,25 @@ mod tests {
         let css = get_encoded(&site, "/static/style.0123456789.css", "br, gzip").await;
         assert_eq!(css.headers()[header::CONTENT_ENCODING], "gzip");
         assert_eq!(body(css).await, b"GZ css");
+    }
+
+    /// The 404 page is sent precompressed like any page: a proxy compressing it again on the
+    /// fly (Caddy's `encode`) would add a second `Vary: Accept-Encoding`.
+    #[tokio::test]
+    async fn the_404_page_is_sent_precompressed_too() {
+        let site = StaticSite::new(precompressed_site());
+        let br = get_encoded(&site, "/kk/gone/", "gzip, br").await;
+        assert_eq!(br.status(), StatusCode::NOT_FOUND);
+        assert_eq!(br.headers()[header::CONTENT_ENCODING], "br");
+        assert_eq!(br.headers()[header::VARY], "Accept-Encoding");
+        assert_eq!(body(br).await, b"BR kk 404");
+        let gz = get_encoded(&site, "/kk/gone/", "gzip").await;
+        assert_eq!(gz.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(body(gz).await, b"GZ kk 404");
+        let plain = get_encoded(&site, "/kk/gone/", "identity").await;
+        assert_eq!(plain.status(), StatusCode::NOT_FOUND);
+        assert!(plain.headers().get(header::CONTENT_ENCODING).is_none());
+        assert_eq!(body(plain).await, b"kk 404");
     }
 
     #[tokio::test]
