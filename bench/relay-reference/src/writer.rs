@@ -1,8 +1,9 @@
 //! The group commit, the same scheme as the relay's (`relay/src/store/sqlite/group_commit.rs`):
 //! an insert is queued; the first to find no writer running becomes the writer on tokio's
 //! blocking pool and commits everything queued (at most [`MAX_BATCH`]) in one `BEGIN
-//! IMMEDIATE` transaction, each row in its own savepoint after the dedup lookups, then whatever
-//! queued meanwhile, until the queue is empty. Each insert is answered only after its commit.
+//! IMMEDIATE` transaction, each row after its dedup lookups, then whatever queued meanwhile,
+//! until the queue is empty. Each insert is answered only after its commit. A batch with a
+//! failing row is rolled back and run again with a savepoint per row, so that row alone fails.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -95,12 +96,38 @@ impl GroupCommit {
     }
 }
 
-/// One transaction, a savepoint per row; an `Ok` only when the transaction committed.
+/// One transaction; an `Ok` only when it committed. Without savepoints first; when a row
+/// fails, everything is rolled back and the batch runs again with a savepoint per row.
 fn insert_batch(conn: &mut Connection, rows: &[Row]) -> Vec<Result<Inserted, String>> {
-    let all_failed = |error: String| rows.iter().map(|_| Err(error.clone())).collect();
+    let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(error) => return all_failed(rows, &error),
+    };
+    let mut results = Vec::with_capacity(rows.len());
+    for row in rows {
+        match insert_one(&tx, row) {
+            Ok(inserted) => results.push(Ok(inserted)),
+            Err(_) => {
+                let _rolled_back = tx.rollback();
+                return insert_isolated(conn, rows);
+            }
+        }
+    }
+    match tx.commit() {
+        Ok(()) => results,
+        Err(error) => all_failed(rows, &error),
+    }
+}
+
+fn all_failed(rows: &[Row], error: &rusqlite::Error) -> Vec<Result<Inserted, String>> {
+    rows.iter().map(|_| Err(error.to_string())).collect()
+}
+
+/// One transaction, a savepoint per row.
+fn insert_isolated(conn: &mut Connection, rows: &[Row]) -> Vec<Result<Inserted, String>> {
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
-        Err(error) => return all_failed(error.to_string()),
+        Err(error) => return all_failed(rows, &error),
     };
     let mut results = Vec::with_capacity(rows.len());
     for row in rows {
@@ -113,7 +140,7 @@ fn insert_batch(conn: &mut Connection, rows: &[Row]) -> Vec<Result<Inserted, Str
     }
     match tx.commit() {
         Ok(()) => results,
-        Err(error) => all_failed(error.to_string()),
+        Err(error) => all_failed(rows, &error),
     }
 }
 
