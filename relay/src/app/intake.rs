@@ -179,8 +179,9 @@ pub async fn accept(relay: &Relay, post: Post, now: OffsetDateTime) -> Outcome {
             receipt: None,
         };
     }
-    // What the receipt is of: this record, or for a retry the one stored before.
-    let mut stored = Some(record.clone());
+    // For a retry, the record stored before: the receipt is of that one (none when it is
+    // gone meanwhile), not of this copy.
+    let mut earlier_stored = None;
     if let Inserted::Duplicate(earlier) = inserted {
         // The script's idempotency key reused for a new message must not be dropped silently
         // as a "retry". Same content (a true retry, or a double click caught by the
@@ -194,7 +195,7 @@ pub async fn accept(relay: &Relay, post: Post, now: OffsetDateTime) -> Outcome {
             tracing::info!(outcome = "idempotency_conflict", id = %earlier, "form refused");
             return Outcome::Conflict { lang };
         }
-        stored = earlier_record;
+        earlier_stored = Some(earlier_record);
     } else {
         // Only stored submissions count against the global ceiling.
         relay.limiter.accepted();
@@ -205,7 +206,10 @@ pub async fn accept(relay: &Relay, post: Post, now: OffsetDateTime) -> Outcome {
     let duplicate = matches!(inserted, Inserted::Duplicate(_));
     let id = inserted.id().unwrap_or(record.id);
     tracing::info!(outcome = "stored", %id, duplicate, "form received");
-    let receipt = stored.as_ref().and_then(|r| relay.receipt(r));
+    let receipt = match &earlier_stored {
+        Some(earlier) => earlier.as_ref().and_then(|r| relay.receipt(r)),
+        None => relay.receipt(&record),
+    };
     Outcome::Accepted { lang, id, receipt }
 }
 

@@ -83,13 +83,10 @@ pub(super) fn missed_update(
 /// The key state stored in the file `conn` is open on (also read by `backup` and `doctor`
 /// from a file no relay has open).
 pub fn read_key_state(conn: &Connection) -> Result<KeyState, StoreError> {
+    // Cached: the writer reads it in every batch.
     let value: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE name = 'key_state'",
-            [],
-            |row| row.get(0),
-        )
-        .optional()
+        .prepare_cached("SELECT value FROM meta WHERE name = 'key_state'")
+        .and_then(|mut s| s.query_row([], |row| row.get(0)).optional())
         .map_err(map_err)?;
     match value {
         Some(text) => codec::decode("key-check state", &text),

@@ -24,15 +24,12 @@ pub(super) fn mark_pending(tx: &Connection) -> Result<(), StoreError> {
 }
 
 /// Whether a scrub is pending in the file `conn` is open on.
+/// (Cached: the writer asks after every batch.)
 pub fn is_pending(conn: &Connection) -> Result<bool, StoreError> {
-    conn.query_row(
-        "SELECT 1 FROM meta WHERE name = 'scrub_pending'",
-        [],
-        |_| Ok(()),
-    )
-    .optional()
-    .map(|found| found.is_some())
-    .map_err(map_err)
+    conn.prepare_cached("SELECT 1 FROM meta WHERE name = 'scrub_pending'")
+        .and_then(|mut s| s.query_row([], |_| Ok(())).optional())
+        .map(|found| found.is_some())
+        .map_err(map_err)
 }
 
 /// Copies the WAL back into the database and truncates it to zero bytes, so the page images
