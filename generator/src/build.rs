@@ -86,7 +86,9 @@ pub fn build(options: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
     let loaded = load_checked(options, Placeholders::Refuse)?;
     let output = options.output_dir();
-    let dir = OutputDir::create(&output)?.precompress(options.precompress);
+    let dir = OutputDir::create(&output)?
+        .precompress(options.precompress)
+        .cache_copies_under(&options.root);
     let done = render_loaded_into(&loaded, &dir)?;
     check_labels(&loaded, &done.manifest)?;
     dir.finish()?;

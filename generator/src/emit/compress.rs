@@ -2,9 +2,16 @@
 //! each HTML, CSS and JS file the build writes, so a server or CDN sends them as they are
 //! (by `Accept-Encoding`) instead of compressing on every request, or not at all.
 //!
-//! The levels favour a fast build, since every page is compressed twice on every build: gzip 6
-//! and Brotli quality 4, its window no larger than the file. On the benchmark corpus gzip 9 with Brotli 5 took
-//! about 1.3 ms of CPU a page, five times the page's own rendering.
+//! The levels, chosen by `cargo run --release -p kelisim --example compress_levels -- DIR` on
+//! this repository's site and the benchmark corpus (README, "Benchmarks"): gzip 6 (5 makes some
+//! files larger, 9 takes twice the time for 1% less) and Brotli quality 5 with a window of at
+//! least 2^18 bytes, about the time of quality 4 for files a tenth smaller, none larger. A
+//! window of 2^16 or less makes quality 5 and up choose another match finder that took 20-30
+//! times as long on 10 KB pages: the window is never fitted below 2^18.
+//!
+//! A copy that is not at least a tenth smaller than the file is not written ([`worth_keeping`]):
+//! it would save a client little and cost the server a file; servers that serve copies when
+//! they exist (Caddy's `precompressed`, nginx's `gzip_static`) send the file itself instead.
 
 use std::io::Write as _;
 
@@ -12,9 +19,23 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 /// Brotli quality (0–11).
-const BROTLI_QUALITY: i32 = 4;
+const BROTLI_QUALITY: i32 = 5;
+/// The smallest Brotli window, log2 bytes (256 KiB), whatever the file's size (see above).
+const BROTLI_MIN_WINDOW: i32 = 18;
 /// The largest Brotli window, log2 bytes (4 MiB).
 const BROTLI_WINDOW: i32 = 22;
+/// gzip level (1–9).
+const GZIP_LEVEL: u32 = 6;
+
+/// The settings, as the name of the cache folder of the copies they make
+/// ([`super::cache`]): copies made with other settings are not reused.
+pub const SETTINGS: &str = "br5w18-gz6";
+
+/// Whether a copy of `compressed` bytes is worth writing beside a file of `original` bytes: at
+/// least a tenth smaller.
+pub fn worth_keeping(original: usize, compressed: usize) -> bool {
+    compressed.saturating_mul(10) <= original.saturating_mul(9)
+}
 
 /// Whether the build writes precompressed copies of the file at `path`.
 pub fn wanted(path: &str) -> bool {
@@ -23,19 +44,22 @@ pub fn wanted(path: &str) -> bool {
 
 /// The gzip form of `bytes` (no file name, time stamp 0, so builds are reproducible).
 pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 3), Compression::new(6));
+    let mut encoder = GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 3),
+        Compression::new(GZIP_LEVEL),
+    );
     encoder.write_all(bytes)?;
     encoder.finish()
 }
 
 /// The Brotli form of `bytes`.
 pub fn brotli(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
-    // A window no larger than the file: the encoder's tables grow with the window, and
-    // setting up a 4 MiB window for a 10 KB page costs more than compressing it.
+    // A window no larger than needed (setting up a 4 MiB window for a 10 KB page costs more
+    // than compressing it), but never below 2^18 (see the module documentation).
     let fits = usize::BITS - bytes.len().max(1).leading_zeros();
     let params = brotli::enc::BrotliEncoderParams {
         quality: BROTLI_QUALITY,
-        lgwin: (fits as i32).clamp(10, BROTLI_WINDOW),
+        lgwin: (fits as i32).clamp(BROTLI_MIN_WINDOW, BROTLI_WINDOW),
         size_hint: bytes.len(),
         ..Default::default()
     };
@@ -69,6 +93,18 @@ mod tests {
             gzip(b"x").expect("gzip"),
             "reproducible"
         );
+    }
+
+    #[test]
+    fn a_copy_must_be_a_tenth_smaller() {
+        assert!(worth_keeping(1000, 900) && !worth_keeping(1000, 901));
+        assert!(
+            worth_keeping(usize::MAX, 1) && !worth_keeping(0, 20),
+            "saturates, no panic"
+        );
+        assert!(!worth_keeping(10, 20));
+        let tiny = b"<p>x</p>";
+        assert!(!worth_keeping(tiny.len(), gzip(tiny).expect("gzip").len()));
     }
 
     #[test]

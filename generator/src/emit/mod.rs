@@ -11,13 +11,17 @@
 //! every file of every build (and freeing the old ones) was most of a rebuild's time.
 
 pub mod built;
+pub mod cache;
 pub mod compress;
+#[cfg(test)]
+mod copies_tests;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use crate::error::BuildError;
+use cache::{Cached, CopyCache};
 
 /// The name of the manifest file; its presence marks a folder kelisim wrote.
 pub const MANIFEST_FILE: &str = "consent-manifest.json";
@@ -43,6 +47,8 @@ pub struct OutputDir {
     made: Mutex<HashSet<PathBuf>>,
     /// Writes `.br` and `.gz` beside each HTML, CSS and JS file ([`compress`]).
     precompress: bool,
+    /// Where copies made by earlier builds are found ([`cache`]).
+    cache: Option<CopyCache>,
     finished: bool,
 }
 
@@ -63,6 +69,7 @@ impl OutputDir {
             staging,
             old,
             precompress: true,
+            cache: None,
             finished: false,
         })
     }
@@ -70,12 +77,34 @@ impl OutputDir {
     /// Whether to write `.br` and `.gz` copies (on unless turned off).
     pub fn precompress(mut self, on: bool) -> Self {
         self.precompress = on;
+        if !on {
+            self.cache = None;
+        }
+        self
+    }
+
+    /// Keeps the compressed copies in the cache under the site's `root` ([`cache`]), so a
+    /// later build links those of unchanged files instead of compressing them again.
+    pub fn cache_copies_under(mut self, root: &Path) -> Self {
+        self.cache = self
+            .precompress
+            .then(|| CopyCache::open(root, compress::SETTINGS))
+            .flatten();
         self
     }
 
     /// Swaps the written site in place of the previous one, in one step where the system
     /// can exchange two folders (Linux), else by moving the old one aside first.
     pub fn finish(mut self) -> Result<(), BuildError> {
+        self.swap_in()?;
+        if let Some(cache) = &self.cache {
+            // Best effort: a cache left larger is no reason to fail a finished build.
+            let _ = cache.prune();
+        }
+        Ok(())
+    }
+
+    fn swap_in(&mut self) -> Result<(), BuildError> {
         let output = &self.output;
         if output.exists() {
             if exchange(&self.staging, output) {
@@ -122,50 +151,64 @@ impl Emit for OutputDir {
         if let Some(dir) = target.parent() {
             self.make_dir(dir)?;
         }
-        let compressed = self.precompress && compress::wanted(path);
-        if let Some(before) = self.previous.as_ref().map(|p| p.join(path))
-            && same_bytes(&before, &bytes)
-            && std::fs::hard_link(&before, &target).is_ok()
-        {
-            return if !compressed || link_copies(&before, &target) {
-                Ok(())
-            } else {
-                write_copies(&target, &bytes)
-            };
+        let before = self.previous.as_ref().map(|p| p.join(path));
+        let linked = before.as_ref().is_some_and(|before| {
+            same_bytes(before, &bytes) && std::fs::hard_link(before, &target).is_ok()
+        });
+        if !linked {
+            write_file(&target, &bytes)?;
         }
-        if compressed {
-            write_copies(&target, &bytes)?;
+        if self.precompress && compress::wanted(path) {
+            // Without a cache, an unchanged file's copies come from the site being replaced.
+            let before = before.filter(|_| linked && self.cache.is_none());
+            self.write_copies(&target, &bytes, before.as_deref())?;
         }
-        write_file(&target, &bytes)
+        Ok(())
     }
 }
 
-/// Links the `.gz` and `.br` of `before` beside `target`. False, with neither left behind,
-/// when one is missing (the last build made none) or cannot be linked.
-fn link_copies(before: &Path, target: &Path) -> bool {
-    let copies = [".gz", ".br"];
-    let linked = copies.iter().all(|suffix| {
-        std::fs::hard_link(with_suffix(before, suffix), with_suffix(target, suffix)).is_ok()
-    });
-    if !linked {
-        for suffix in copies {
-            let _ = std::fs::remove_file(with_suffix(target, suffix));
+/// [`compress::gzip`] or [`compress::brotli`].
+type Compressor = fn(&[u8]) -> std::io::Result<Vec<u8>>;
+
+impl OutputDir {
+    /// Puts the `.gz` and `.br` forms of `bytes` beside `target`: linked from the cache (or
+    /// from `before`, the same file in the site being replaced) when there, else compressed,
+    /// and written only when worth it ([`compress::worth_keeping`]).
+    fn write_copies(
+        &self,
+        target: &Path,
+        bytes: &[u8],
+        before: Option<&Path>,
+    ) -> Result<(), BuildError> {
+        let key = self.cache.as_ref().map(|_| CopyCache::key(bytes));
+        let forms: [(&str, Compressor); 2] = [(".gz", compress::gzip), (".br", compress::brotli)];
+        for (suffix, how) in forms {
+            let copy = with_suffix(target, suffix);
+            if let (Some(cache), Some(key)) = (&self.cache, &key) {
+                if cache.link(key, suffix, &copy) != Cached::Missing {
+                    continue;
+                }
+            } else if let Some(before) = before
+                && std::fs::hard_link(with_suffix(before, suffix), &copy).is_ok()
+            {
+                continue;
+            }
+            let compressed =
+                how(bytes).map_err(|e| BuildError::io(target, "compress the file", e))?;
+            let worth = compress::worth_keeping(bytes.len(), compressed.len());
+            if worth {
+                write_file(&copy, &compressed)?;
+            }
+            if let (Some(cache), Some(key)) = (&self.cache, &key) {
+                cache.add(key, suffix, worth.then_some(copy.as_path()));
+            }
         }
+        Ok(())
     }
-    linked
 }
 
 fn write_file(target: &Path, bytes: &[u8]) -> Result<(), BuildError> {
     std::fs::write(target, bytes).map_err(|e| BuildError::io(target, "write the file", e))
-}
-
-/// Writes the `.gz` and `.br` forms of `bytes` beside `target`.
-fn write_copies(target: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    let compressed = |how: fn(&[u8]) -> std::io::Result<Vec<u8>>| {
-        how(bytes).map_err(|e| BuildError::io(target, "compress the file", e))
-    };
-    write_file(&with_suffix(target, ".gz"), &compressed(compress::gzip)?)?;
-    write_file(&with_suffix(target, ".br"), &compressed(compress::brotli)?)
 }
 
 /// Whether `file` is a regular file holding exactly `bytes` (its length is checked first, so a
@@ -316,7 +359,8 @@ mod tests {
             out.emit(MANIFEST_FILE, b"{}".to_vec()).expect("emit");
             out.emit("kk/same.html", page.clone().into_bytes())
                 .expect("emit");
-            out.emit("kk/changed.html", changed.as_bytes().to_vec())
+            // Long enough for its copies to be worth writing.
+            out.emit("kk/changed.html", changed.repeat(20).into_bytes())
                 .expect("emit");
             out.finish().expect("finish");
         };
@@ -342,10 +386,10 @@ mod tests {
             (same, br, gz),
             "the page and its copies are linked"
         );
-        assert_eq!(gunzip("kk/changed.html.gz"), "three, longer");
+        assert_eq!(gunzip("kk/changed.html.gz"), "three, longer".repeat(20));
         assert_eq!(
             std::fs::read(output.join("kk/changed.html")).expect("read"),
-            b"three, longer"
+            "three, longer".repeat(20).as_bytes()
         );
         // Same length, other bytes: written, not linked.
         let before = inode("kk/changed.html");
@@ -353,9 +397,9 @@ mod tests {
         assert_ne!(inode("kk/changed.html"), before);
         assert_eq!(
             std::fs::read(output.join("kk/changed.html")).expect("read"),
-            b"three, LONGER"
+            "three, LONGER".repeat(20).as_bytes()
         );
-        assert_eq!(gunzip("kk/changed.html.gz"), "three, LONGER");
+        assert_eq!(gunzip("kk/changed.html.gz"), "three, LONGER".repeat(20));
     }
 
     #[cfg(target_os = "linux")]
