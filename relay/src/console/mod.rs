@@ -18,6 +18,7 @@ pub mod audit;
 pub mod deliveries;
 pub mod gate;
 pub mod inbox;
+pub mod lookup;
 pub mod mailing;
 pub mod page;
 pub mod plans;

@@ -184,7 +184,7 @@ pub async fn record_plan(
     let Some(ctx) = console.ctx(&lang, &session) else {
         return console.not_found(&lang, &session);
     };
-    let record = match super::record::load(&console, &ctx, &id).await {
+    let record = match super::lookup::record(&console, &ctx, &id).await {
         Ok(record) => record,
         Err(answer) => return *answer,
     };

@@ -18,12 +18,12 @@ use time::OffsetDateTime;
 use super::Console;
 use super::gate::Session;
 use super::inbox::status_key;
+use super::lookup;
 use super::page::{self, Ctx, Page, esc, facts};
-use crate::app::rights::{self, RightsError};
 use crate::app::{desk, inbox};
 use crate::domain::audit::AuditEntry;
 use crate::domain::inbox::Shelf;
-use crate::domain::record::{ConsentRecord, RecordId, RecordState, category};
+use crate::domain::record::{ConsentRecord, RecordState, category};
 use crate::views::access_report;
 
 /// What a mailto address keeps as it is.
@@ -33,24 +33,6 @@ const MAILTO: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'+');
-
-/// The record named in a path, or the page that says why there is none.
-pub async fn load(console: &Console, ctx: &Ctx, id: &str) -> Result<ConsentRecord, Box<Response>> {
-    let gone = || {
-        Box::new(page::message_page(
-            ctx,
-            StatusCode::NOT_FOUND,
-            &ctx.t("console-record-title"),
-            &ctx.t("console-record-gone"),
-        ))
-    };
-    let id: RecordId = id.parse().map_err(|_| gone())?;
-    match rights::get(console.store.as_ref(), id).await {
-        Ok(record) => Ok(record),
-        Err(RightsError::NoSuchRecord(_)) => Err(gone()),
-        Err(error) => Err(Box::new(page::store_failed(ctx, &error))),
-    }
-}
 
 #[derive(Debug, Default, Deserialize)]
 pub struct Done {
@@ -68,7 +50,7 @@ pub async fn page(
     let Some(ctx) = console.ctx(&lang, &session) else {
         return console.not_found(&lang, &session);
     };
-    let record = match load(&console, &ctx, &id).await {
+    let record = match lookup::record(&console, &ctx, &id).await {
         Ok(record) => record,
         Err(answer) => return *answer,
     };
@@ -438,7 +420,7 @@ pub async fn answer(
     let Some(ctx) = console.ctx(&lang, &session) else {
         return console.not_found(&lang, &session);
     };
-    let record = match load(&console, &ctx, &id).await {
+    let record = match lookup::record(&console, &ctx, &id).await {
         Ok(record) => record,
         Err(answer) => return *answer,
     };
@@ -476,7 +458,7 @@ pub async fn export(
     let Some(ctx) = console.ctx(&lang, &session) else {
         return console.not_found(&lang, &session);
     };
-    let record = match load(&console, &ctx, &id).await {
+    let record = match lookup::record(&console, &ctx, &id).await {
         Ok(record) => record,
         Err(answer) => return *answer,
     };

@@ -82,7 +82,7 @@ pub async fn form(
     let Some(ctx) = console.ctx(&lang, &session) else {
         return console.not_found(&lang, &session);
     };
-    match super::record::load(&console, &ctx, &id).await {
+    match super::lookup::record(&console, &ctx, &id).await {
         Ok(record) => render(&ctx, &record, &RectifyForm::default(), None, StatusCode::OK),
         Err(answer) => *answer,
     }
@@ -98,7 +98,7 @@ pub async fn plan(
     let Some(ctx) = console.ctx(&lang, &session) else {
         return console.not_found(&lang, &session);
     };
-    let record = match super::record::load(&console, &ctx, &id).await {
+    let record = match super::lookup::record(&console, &ctx, &id).await {
         Ok(record) => record,
         Err(answer) => return *answer,
     };
