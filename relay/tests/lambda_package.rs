@@ -1,6 +1,6 @@
 //! The packaged Lambda function (`scripts/package-lambda`) runs on Amazon Linux 2023: its
-//! `bootstrap` requires no glibc symbol version newer than AL2023's 2.34. (The zip's size is
-//! printed, not asserted: it is 3.78 MB against a 3 MB goal, see `docs/deploy-lambda.md`.)
+//! `bootstrap` requires no glibc symbol version newer than AL2023's 2.34, and the zip a cold
+//! start downloads stays within 4 MB (issue #19; 3.90 MB with zopfli, 4.05 MB without).
 //! Building the zip takes a whole-program optimized build of the AWS SDK, which `cargo test`
 //! does not do, so the test is ignored there: `scripts/test` runs it when the zip exists and
 //! says in its summary when it did not. Run by hand without the zip, it fails.
@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 /// Amazon Linux 2023's glibc.
 const MAX_GLIBC: (u32, u32) = (2, 34);
+/// The largest zip issue #19 allows (4 MB, decimal as the AWS console shows sizes).
+const MAX_ZIP_BYTES: u64 = 4_000_000;
 
 /// `target/lambda/bootstrap`, found from this test binary's own place
 /// (`target/<profile>/deps/<test>`), so a `CARGO_TARGET_DIR` elsewhere is followed.
@@ -80,6 +82,11 @@ fn packaged_bootstrap_runs_on_amazon_linux_2023() {
         MAX_GLIBC.1
     );
     let size = std::fs::metadata(&zip).unwrap().len();
+    assert!(
+        size <= MAX_ZIP_BYTES,
+        "bootstrap.zip is {size} bytes, over {MAX_ZIP_BYTES}: is advzip (Debian: advancecomp) \
+         installed? scripts/install-test-deps installs it"
+    );
     println!(
         "bootstrap.zip: {size} bytes; bootstrap needs glibc {}.{} at most",
         highest.unwrap_or_default().0,
