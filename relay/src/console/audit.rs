@@ -5,15 +5,13 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::Console;
-use super::gate::Session;
 use super::page::{self, Ctx, Page, esc};
+use super::{Console, PageCtx};
 use crate::app::desk::{self, AuditFilter};
 use crate::domain::audit::{AuditAction, AuditEntry};
 
@@ -75,13 +73,9 @@ impl Params {
 /// `GET /<lang>/audit`.
 pub async fn page(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path(lang): Path<String>,
+    PageCtx(ctx): PageCtx,
     Query(params): Query<Params>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let (filter, bad) = match params.filter() {
         Ok(filter) => (filter, None),
         Err(field) => (AuditFilter::default(), Some(field)),

@@ -12,10 +12,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use time::OffsetDateTime;
 
-use super::Console;
 use super::gate::Session;
 use super::page::{self, Ctx, Page, esc};
 use super::requests::Done;
+use super::{Console, PageCtx};
 use crate::app::desk;
 use crate::domain::outbox::{OutboxItem, OutboxKind};
 
@@ -45,13 +45,9 @@ fn group_of(item: &OutboxItem) -> &'static str {
 /// `GET /<lang>/deliveries`.
 pub async fn page(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path(lang): Path<String>,
+    PageCtx(ctx): PageCtx,
     Query(done): Query<Done>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let items = match console.store.list_items().await {
         Ok(items) => items,
         Err(error) => return page::store_failed(&ctx, &error),
@@ -164,11 +160,9 @@ fn row(ctx: &Ctx, item: &OutboxItem, headers: &[&str], retry: bool) -> String {
 pub async fn retry(
     State(console): State<Arc<Console>>,
     Extension(session): Extension<Session>,
+    PageCtx(ctx): PageCtx,
     Path((lang, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let Ok(id) = id.parse::<uuid::Uuid>() else {
         return console.not_found(&lang, &session);
     };

@@ -5,16 +5,14 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::Console;
-use super::gate::Session;
 use super::page::{self, Ctx, Page, esc};
+use super::{Console, PageCtx};
 use crate::app::desk;
 use crate::domain::inbox::{InboxFilter, InboxPage, InboxQuery};
 use crate::domain::record::{ConsentRecord, ConsentStatus};
@@ -37,13 +35,9 @@ pub struct Params {
 /// `GET /<lang>/inbox`.
 pub async fn page(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path(lang): Path<String>,
+    PageCtx(ctx): PageCtx,
     Query(params): Query<Params>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let filter = params
         .show
         .as_deref()

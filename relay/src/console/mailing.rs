@@ -6,16 +6,15 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::Form;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::{Extension, Form};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::Console;
-use super::gate::Session;
 use super::page::{self, Ctx, Page, esc};
+use super::{Console, PageCtx};
 use crate::app::{desk, inbox};
 use crate::views::inbox::ListEntry;
 
@@ -52,13 +51,9 @@ fn chosen(console: &Console, wanted: Option<&str>) -> String {
 /// `GET /<lang>/mailing-list`.
 pub async fn page(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path(lang): Path<String>,
+    PageCtx(ctx): PageCtx,
     Query(query): Query<ListForm>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let purpose = chosen(&console, query.purpose.as_deref());
     let now = OffsetDateTime::now_utc();
     let count = match inbox::mailing_list(console.store.as_ref(), &purpose, now).await {
@@ -124,13 +119,9 @@ fn render(ctx: &Ctx, all: &[String], purpose: &str, count: usize) -> String {
 /// `POST /<lang>/mailing-list`: the list downloaded, audited.
 pub async fn download(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path(lang): Path<String>,
+    PageCtx(ctx): PageCtx,
     Form(form): Form<ListForm>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let purpose = chosen(&console, form.purpose.as_deref());
     let json = form.format.as_deref() == Some("json");
     let format = if json { "json" } else { "csv" };

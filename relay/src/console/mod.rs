@@ -159,6 +159,36 @@ impl Console {
     }
 }
 
+/// The page context of a request to a `/{lang}/…` route: its language and session, as
+/// [`Console::ctx`] makes them. A language the console does not speak, or a request that
+/// passed no gate, is answered with [`Console::not_found`] before the handler runs, so no
+/// handler repeats that check.
+pub struct PageCtx(pub Ctx);
+
+impl axum::extract::FromRequestParts<Arc<Console>> for PageCtx {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        console: &Arc<Console>,
+    ) -> Result<Self, Response> {
+        let Some(session) = parts.extensions.get::<Session>().cloned() else {
+            return Err(StatusCode::FORBIDDEN.into_response());
+        };
+        let params = axum::extract::RawPathParams::from_request_parts(parts, console)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let lang = params
+            .iter()
+            .find_map(|(name, value)| (name == "lang").then_some(value))
+            .unwrap_or_default();
+        console
+            .ctx(lang, &session)
+            .map(PageCtx)
+            .ok_or_else(|| console.not_found(lang, &session))
+    }
+}
+
 /// The console's routes, guarded, with their headers.
 pub fn router(console: Arc<Console>) -> Router {
     let pages = Router::new()
@@ -310,14 +340,7 @@ async fn not_found(
 }
 
 /// The stop button: the server stops (the store is closed with it).
-async fn stop(
-    State(console): State<Arc<Console>>,
-    axum::Extension(session): axum::Extension<Session>,
-    axum::extract::Path(lang): axum::extract::Path<String>,
-) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
+async fn stop(State(console): State<Arc<Console>>, PageCtx(ctx): PageCtx) -> Response {
     console.stop.notify_one();
     let body = format!(
         "<!doctype html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\

@@ -15,9 +15,9 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::Console;
 use super::gate::{Session, random_hex};
 use super::page::{self, Ctx, Page, esc};
+use super::{Console, PageCtx};
 use crate::app::desk::{self, DeskError};
 use crate::domain::plan::{self, Plan};
 use crate::domain::record::ConsentRecord;
@@ -178,12 +178,10 @@ fn record_action(
 pub async fn record_plan(
     State(console): State<Arc<Console>>,
     Extension(session): Extension<Session>,
+    PageCtx(ctx): PageCtx,
     Path((lang, id)): Path<(String, String)>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let record = match super::lookup::record(&console, &ctx, &id).await {
         Ok(record) => record,
         Err(answer) => return *answer,
@@ -199,11 +197,9 @@ pub async fn record_plan(
 pub async fn request_plan(
     State(console): State<Arc<Console>>,
     Extension(session): Extension<Session>,
+    PageCtx(ctx): PageCtx,
     Path((lang, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let request = match super::requests::load(&console, &ctx, &id).await {
         Ok(request) if request.closed_at.is_none() => request,
         Ok(_) => return console.not_found(&lang, &session),
@@ -225,12 +221,9 @@ pub async fn request_plan(
 /// changed since (409) or it was carried out or expired already (410).
 pub async fn carry_out(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path((lang, id)): Path<(String, String)>,
+    PageCtx(ctx): PageCtx,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let title = ctx.t("console-plan-title");
     let Some(waiting) = console.plans.take(&id) else {
         let message = ctx.t("console-plan-unknown");

@@ -7,19 +7,18 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::Console;
-use super::gate::Session;
 use super::inbox::status_key;
 use super::lookup;
 use super::page::{self, Ctx, Page, esc, facts};
+use super::{Console, PageCtx};
 use crate::app::{desk, inbox};
 use crate::domain::audit::AuditEntry;
 use crate::domain::inbox::Shelf;
@@ -43,13 +42,10 @@ pub struct Done {
 /// `GET /<lang>/records/<id>`.
 pub async fn page(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path((lang, id)): Path<(String, String)>,
+    PageCtx(ctx): PageCtx,
+    Path((_, id)): Path<(String, String)>,
     Query(done): Query<Done>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let record = match lookup::record(&console, &ctx, &id).await {
         Ok(record) => record,
         Err(answer) => return *answer,
@@ -414,12 +410,9 @@ fn audit_table(ctx: &Ctx, entries: &[AuditEntry]) -> String {
 /// to the inbox at once.
 pub async fn answer(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path((lang, id)): Path<(String, String)>,
+    PageCtx(ctx): PageCtx,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let record = match lookup::record(&console, &ctx, &id).await {
         Ok(record) => record,
         Err(answer) => return *answer,
@@ -451,13 +444,10 @@ pub struct ExportForm {
 /// in their language or as JSON, downloaded; audited as an export.
 pub async fn export(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path((lang, id)): Path<(String, String)>,
+    PageCtx(ctx): PageCtx,
+    Path((_, id)): Path<(String, String)>,
     Form(form): Form<ExportForm>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let record = match lookup::record(&console, &ctx, &id).await {
         Ok(record) => record,
         Err(answer) => return *answer,

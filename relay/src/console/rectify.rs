@@ -6,16 +6,15 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::{Extension, Form};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::Console;
-use super::gate::Session;
 use super::page::{self, Ctx, Page, esc};
+use super::{Console, PageCtx};
 use crate::domain::plan::{DEFAULT_HISTORY_DAYS, PlanError, RECTIFIABLE_FIELDS, plan_rectify};
 use crate::domain::record::{ConsentRecord, category};
 
@@ -76,12 +75,9 @@ fn held(record: &ConsentRecord, field: &str) -> bool {
 /// `GET /<lang>/records/<id>/rectify`.
 pub async fn form(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path((lang, id)): Path<(String, String)>,
+    PageCtx(ctx): PageCtx,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     match super::lookup::record(&console, &ctx, &id).await {
         Ok(record) => render(&ctx, &record, &RectifyForm::default(), None, StatusCode::OK),
         Err(answer) => *answer,
@@ -91,13 +87,10 @@ pub async fn form(
 /// `POST /<lang>/records/<id>/rectify`: the changed fields, checked, shown as a plan.
 pub async fn plan(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path((lang, id)): Path<(String, String)>,
+    PageCtx(ctx): PageCtx,
+    Path((_, id)): Path<(String, String)>,
     Form(posted): Form<RectifyForm>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let record = match super::lookup::record(&console, &ctx, &id).await {
         Ok(record) => record,
         Err(answer) => return *answer,

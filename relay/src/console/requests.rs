@@ -14,9 +14,9 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::Console;
 use super::gate::Session;
 use super::page::{self, Ctx, Page, esc, facts};
+use super::{Console, PageCtx};
 use crate::app::desk;
 use crate::app::rights::{self, Lookup, RightsError};
 use crate::domain::audit::AuditAction;
@@ -72,13 +72,9 @@ pub struct Done {
 /// `GET /<lang>/requests`.
 pub async fn list(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path(lang): Path<String>,
+    PageCtx(ctx): PageCtx,
     Query(done): Query<Done>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let notice = match done.done.as_deref() {
         Some("closed") => Some(ctx.t("console-done-closed")),
         _ => None,
@@ -238,13 +234,9 @@ fn paper_form(ctx: &Ctx, form: &PaperForm, error: Option<&str>) -> String {
 /// `POST /<lang>/requests`: a request received on paper, confirmed at once.
 pub async fn open(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path(lang): Path<String>,
+    PageCtx(ctx): PageCtx,
     Form(form): Form<PaperForm>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let kind = RequestKind::parse(&form.kind).unwrap_or(RequestKind::Access);
     let language = if form.language == "ru" { "ru" } else { "kk" };
     let store = console.store.as_ref();
@@ -265,13 +257,10 @@ pub async fn open(
 /// `GET /<lang>/requests/<id>`.
 pub async fn page(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path((lang, id)): Path<(String, String)>,
+    PageCtx(ctx): PageCtx,
+    Path((_, id)): Path<(String, String)>,
     Query(done): Query<Done>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let request = match load(&console, &ctx, &id).await {
         Ok(request) => request,
         Err(answer) => return *answer,
@@ -383,12 +372,10 @@ pub struct CloseForm {
 pub async fn close(
     State(console): State<Arc<Console>>,
     Extension(session): Extension<Session>,
+    PageCtx(ctx): PageCtx,
     Path((lang, id)): Path<(String, String)>,
     Form(form): Form<CloseForm>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let request = match load(&console, &ctx, &id).await {
         Ok(request) => request,
         Err(answer) => return *answer,
@@ -439,12 +426,9 @@ async fn records_of(
 /// person's language, downloaded (audited as an export, as `records export`).
 pub async fn export(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path((lang, id)): Path<(String, String)>,
+    PageCtx(ctx): PageCtx,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     // The report is written in the site's words: without the manifest there is none (known
     // before the look-up is made and audited).
     let Some(manifest) = console.manifest.clone() else {
@@ -472,12 +456,9 @@ pub async fn export(
 /// (audited as a look-up, as `records find`).
 pub async fn find(
     State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Path((lang, id)): Path<(String, String)>,
+    PageCtx(ctx): PageCtx,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    let Some(ctx) = console.ctx(&lang, &session) else {
-        return console.not_found(&lang, &session);
-    };
     let (request, records) =
         match records_of(&console, &ctx, &id, AuditAction::Find, "by email").await {
             Ok(found) => found,
