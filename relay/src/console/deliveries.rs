@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use time::OffsetDateTime;
 
 use super::gate::Session;
+use super::page::Done;
 use super::page::{self, Ctx, Page, esc};
-use super::requests::Done;
 use super::{Console, PageCtx};
 use crate::app::desk;
 use crate::domain::outbox::{OutboxItem, OutboxKind};

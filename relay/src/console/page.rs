@@ -11,6 +11,8 @@ use axum::response::{IntoResponse, Response};
 use fluent_bundle::FluentValue;
 use time::OffsetDateTime;
 
+use serde::Deserialize;
+
 use super::gate::CSRF_FIELD;
 use crate::domain::messages::{CONSOLE_LANGUAGES, Messages};
 
@@ -373,4 +375,11 @@ mod tests {
             "run <code>kelisim-relay console</code> &lt;now&gt;"
         );
     }
+}
+
+/// The `?done=` a page is redirected to after an action, naming what was done (a notice).
+#[derive(Debug, Default, Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    pub done: Option<String>,
 }

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use super::inbox::status_key;
 use super::lookup;
-use super::page::{self, Ctx, Page, esc, facts};
+use super::page::{self, Ctx, Done, Page, esc, facts};
 use super::{Console, PageCtx};
 use crate::app::{desk, inbox};
 use crate::domain::audit::AuditEntry;
@@ -32,12 +32,6 @@ const MAILTO: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'_')
     .remove(b'+');
-
-#[derive(Debug, Default, Deserialize)]
-pub struct Done {
-    #[serde(default)]
-    pub done: Option<String>,
-}
 
 /// `GET /<lang>/records/<id>`.
 pub async fn page(

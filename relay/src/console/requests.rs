@@ -15,7 +15,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::gate::Session;
-use super::page::{self, Ctx, Page, esc, facts};
+use super::page::{self, Ctx, Done, Page, esc, facts};
 use super::{Console, PageCtx};
 use crate::app::desk;
 use crate::app::rights::{self, Lookup, RightsError};
@@ -61,12 +61,6 @@ pub fn due_text(ctx: &Ctx, due: Option<OffsetDateTime>, now: OffsetDateTime) -> 
     };
     let class = if days <= 0 { "due urgent" } else { "due" };
     format!("<span class=\"{class}\">{}</span>", esc(&words))
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct Done {
-    #[serde(default)]
-    pub done: Option<String>,
 }
 
 /// `GET /<lang>/requests`.
